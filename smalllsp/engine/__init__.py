@@ -1,0 +1,106 @@
+"""The engine: one model, loaded and driven on one worker thread.
+
+Async handlers ``await engine.run(key, job)``; the job runs on the worker with
+the loaded runtime. Loading is itself a job, so requests that arrive while
+the model loads simply wait for it, and a model that failed to load answers
+every job with :class:`ModelUnavailable` (the server then answers with no
+items, and has already told the user why).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Callable, Protocol
+
+from smalllsp.engine.worker import Cancelled, Worker
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Cancelled", "Engine", "ModelUnavailable"]
+
+LOAD_KEY = "\0load"
+
+
+class ModelUnavailable(RuntimeError):
+    """No model is loaded (it is loading, failed, or was never configured)."""
+
+
+class Runtime(Protocol):
+    name: str
+    device: str
+    load_seconds: float
+
+    def close(self) -> None: ...
+
+
+class Engine:
+    def __init__(self) -> None:
+        self._worker = Worker()
+        self.runtime: Any = None
+        self.state = "idle"  # idle | loading | ready | failed
+        self.error: str | None = None
+        self.last_latency_ms: float | None = None
+
+    def load(self, loader: Callable[[], Runtime]) -> asyncio.Future[Any]:
+        """Replace the model with ``loader()``'s, on the worker thread."""
+        self.state, self.error = "loading", None
+
+        def job(_cancelled: Callable[[], bool]) -> Runtime:
+            if self.runtime is not None:
+                self.runtime.close()
+                self.runtime = None
+            try:
+                self.runtime = loader()
+            except Exception as exc:
+                self.state, self.error = "failed", str(exc)
+                raise
+            self.state = "ready"
+            return self.runtime
+
+        return asyncio.wrap_future(self._worker.submit(LOAD_KEY, job))
+
+    async def run(self, key: str, fn: Callable[[Any, Callable[[], bool]], Any]) -> Any:
+        """Run ``fn(runtime, cancelled)`` on the worker; the latest job per key wins.
+
+        Raises :class:`Cancelled` when superseded, and propagates the asyncio
+        cancellation of the awaiting handler (``$/cancelRequest``) to the job.
+        """
+
+        def job(cancelled: Callable[[], bool]) -> Any:
+            if self.runtime is None:
+                raise ModelUnavailable(self.error or f"no model loaded (state: {self.state})")
+            return fn(self.runtime, cancelled)
+
+        future = self._worker.submit(key, job)
+        started = time.perf_counter()
+        try:
+            result = await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            self._worker.cancel(future)
+            raise
+        self.last_latency_ms = (time.perf_counter() - started) * 1000
+        return result
+
+    @property
+    def pending(self) -> int:
+        return self._worker.pending
+
+    def status(self) -> dict[str, Any]:
+        runtime = self.runtime
+        return {
+            "state": self.state,
+            "error": self.error,
+            "model": getattr(runtime, "name", None),
+            "model_path": str(getattr(runtime, "path", "")) or None,
+            "device": getattr(runtime, "device", None),
+            "load_seconds": getattr(runtime, "load_seconds", None),
+            "last_latency_ms": self.last_latency_ms,
+        }
+
+    def close(self) -> None:
+        self._worker.stop()
+        if self.runtime is not None:
+            self.runtime.close()
+            self.runtime = None

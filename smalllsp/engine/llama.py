@@ -1,0 +1,244 @@
+"""The model, in-process through llama-cpp-python: load, tokenize, generate.
+
+Generation is our own loop over ``Llama.eval`` rather than ``Llama.generate``
+so that every request pays only for the tokens after the longest common
+prefix with what the KV cache already holds, can be cancelled between two
+tokens (and between chunks of a long prompt), reports exactly how many
+tokens it reused and evaluated, and reads the log-probability of each sampled
+token from the last row of logits (``logits_all`` would cost n_ctx x vocabulary
+floats).
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import dataclasses
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from smalllsp.config import Config
+from smalllsp.engine import fim
+from smalllsp.engine.worker import Cancelled
+
+log = logging.getLogger(__name__)
+llama_log = logging.getLogger("smalllsp.llama_cpp")
+
+# Prompt tokens are evaluated in chunks this long so a cancel or a newer
+# request is noticed within one chunk (~0.3 s on a 2-core CPU, 0.5B model).
+PROMPT_CHUNK = 32
+
+GGUF_MAGIC = b"GGUF"
+
+
+class ModelError(RuntimeError):
+    """The model file is missing, unreadable, not GGUF, or failed to load."""
+
+
+@dataclasses.dataclass
+class Generation:
+    text: str
+    tokens: list[int]
+    logprobs: list[float]
+    n_prompt: int
+    n_reused: int
+    n_evaluated: int
+    stop_reason: str  # "eog", "stop_rule", "max_tokens", "time_budget", "warmup"
+    seconds: float
+
+    @property
+    def mean_logprob(self) -> float:
+        return float(np.mean(self.logprobs)) if self.logprobs else 0.0
+
+
+def check_model_file(path: Path) -> None:
+    """Fail with a clear message before llama.cpp sees a bad file."""
+    if not path.exists():
+        raise ModelError(f"model file not found: {path}")
+    if not path.is_file():
+        raise ModelError(f"model path is not a file: {path}")
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise ModelError(f"model file {path} cannot be read: {exc}") from exc
+    if magic != GGUF_MAGIC:
+        raise ModelError(f"model file {path} is not a GGUF file (it starts with {magic!r}, not {GGUF_MAGIC!r})")
+
+
+_LOG_CALLBACK = None
+
+
+def _route_llama_logs() -> None:
+    """Send llama.cpp's own log lines to Python logging (stderr), never stdout."""
+    global _LOG_CALLBACK
+    import llama_cpp
+
+    if _LOG_CALLBACK is not None:
+        return
+
+    @llama_cpp.llama_log_callback
+    def callback(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
+        message = text.decode("utf-8", errors="replace").rstrip()
+        if message:
+            llama_log.debug("%s", message)
+
+    _LOG_CALLBACK = callback
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+
+
+class LlamaRuntime:
+    """One loaded model. Not thread-safe: only the engine's worker thread calls it."""
+
+    def __init__(self, path: Path, config: Config) -> None:
+        import llama_cpp
+
+        check_model_file(path)
+        _route_llama_logs()
+        started = time.perf_counter()
+        try:
+            # verbose=True: with verbose=False llama-cpp-python points file
+            # descriptor 1 at /dev/null while loading, which would swallow LSP
+            # messages written meanwhile. Its log lines go through our callback.
+            self.llm = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=config.n_ctx,
+                n_batch=config.n_batch,
+                n_threads=config.n_threads or os.cpu_count() or 1,
+                n_gpu_layers=config.n_gpu_layers,
+                logits_all=False,
+                verbose=True,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelError(f"llama.cpp could not load {path}: {exc}") from exc
+        self.llm.verbose = False  # no per-call timing prints on stderr
+        self.load_seconds = time.perf_counter() - started
+        self.path = path
+        self.name = path.name
+        self.n_ctx = self.llm.n_ctx()
+        self.n_vocab = self.llm.n_vocab()
+        self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
+        self.fim = fim.resolve(self._special_token, self.name)
+        self.device = "gpu" if llama_cpp.llama_supports_gpu_offload() and config.n_gpu_layers != 0 else "cpu"
+        log.info(
+            "loaded %s in %.2fs: %d context, FIM family %s, device %s",
+            self.name, self.load_seconds, self.n_ctx, self.fim.template.family, self.device,
+        )
+
+    # -- vocabulary -----------------------------------------------------------------
+
+    def _special_token(self, text: str) -> int | None:
+        ids = self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        return ids[0] if len(ids) == 1 else None
+
+    def tokenize(self, text: str) -> list[int]:
+        """Tokens of document text. ``special=False``: text that looks like a
+        control token (``<|fim_prefix|>`` in a file) stays plain text."""
+        if not text:
+            return []
+        return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+
+    def _is_stop(self, token: int) -> bool:
+        import llama_cpp
+
+        return token in self.fim.stops or bool(llama_cpp.llama_vocab_is_eog(self._vocab, token))
+
+    # -- generation -----------------------------------------------------------------
+
+    @property
+    def cached_tokens(self) -> int:
+        return self.llm.n_tokens
+
+    def _reusable_prefix(self, prompt: Sequence[int]) -> int:
+        n_cached = self.llm.n_tokens
+        limit = min(n_cached, len(prompt))
+        if limit == 0:
+            return 0
+        cached = self.llm.input_ids[:limit]
+        mismatch = np.flatnonzero(cached != np.asarray(prompt[:limit], dtype=cached.dtype))
+        return int(mismatch[0]) if mismatch.size else limit
+
+    def _logits(self) -> np.ndarray:
+        import llama_cpp
+
+        pointer = llama_cpp.llama_get_logits_ith(self.llm.ctx, -1)
+        return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))
+
+    def generate(
+        self,
+        prompt: Sequence[int],
+        *,
+        max_tokens: int,
+        stop_at: Callable[[str], int | None] | None = None,
+        time_budget_s: float | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> Generation:
+        """Evaluate ``prompt`` (reusing the cached prefix) and decode greedily.
+
+        ``stop_at(text)`` returns the index at which the text generated so far
+        must be cut, or None to go on. With ``max_tokens=0`` only the prompt is
+        evaluated (a cache warm-up).
+        """
+        started = time.perf_counter()
+        if not prompt:
+            raise ValueError("empty prompt")
+        if len(prompt) + max_tokens > self.n_ctx:
+            raise ValueError(f"prompt of {len(prompt)} tokens + {max_tokens} to generate exceeds the context of {self.n_ctx}")
+
+        # Keep at least the last prompt token to evaluate: its logits start the answer.
+        n_reused = min(self._reusable_prefix(prompt), len(prompt) - 1)
+        self.llm.n_tokens = n_reused
+        for start in range(n_reused, len(prompt), PROMPT_CHUNK):
+            if cancelled():
+                raise Cancelled("cancelled while reading the prompt")
+            self.llm.eval(prompt[start : start + PROMPT_CHUNK])
+        n_evaluated = len(prompt) - n_reused
+
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        text = ""
+        tokens: list[int] = []
+        logprobs: list[float] = []
+        reason = "warmup" if max_tokens == 0 else "max_tokens"
+        over_time = False
+        while len(tokens) < max_tokens:
+            if cancelled():
+                raise Cancelled("cancelled while generating")
+            logits = self._logits()
+            token = int(np.argmax(logits))
+            if self._is_stop(token):
+                reason = "eog"
+                break
+            # log-softmax of the chosen (largest) logit
+            logprobs.append(-float(np.log(np.sum(np.exp(logits - logits[token])))))
+            tokens.append(token)
+            piece = decoder.decode(self.llm.detokenize([token]))
+            text += piece
+            cut = stop_at(text) if stop_at is not None else None
+            if cut is not None:
+                text, reason = text[:cut], "stop_rule"
+                break
+            if time_budget_s is not None and time.perf_counter() - started > time_budget_s:
+                over_time = True
+            if over_time and "\n" in piece:
+                text = text[: len(text) - len(piece) + piece.index("\n")]
+                reason = "time_budget"
+                break
+            self.llm.eval([token])
+        return Generation(
+            text=text,
+            tokens=tokens,
+            logprobs=logprobs,
+            n_prompt=len(prompt),
+            n_reused=n_reused,
+            n_evaluated=n_evaluated,
+            stop_reason=reason,
+            seconds=time.perf_counter() - started,
+        )
+
+    def close(self) -> None:
+        self.llm.close()

@@ -1,0 +1,129 @@
+"""One thread runs the model; for each key (a document) the latest job wins.
+
+A ``llama_cpp.Llama`` is not safe for concurrent calls, and an editor sends
+bursts of requests of which only the last matters. So jobs wait in a table
+with one slot per key, not a queue: a new job for a key replaces the waiting
+one (which fails with :class:`Cancelled`) and asks the running one to stop. A
+job polls ``cancelled()`` between two tokens. Nothing grows with the number of
+requests, only with the number of keys.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import logging
+import threading
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+JobFn = Callable[[Callable[[], bool]], Any]
+
+
+class Cancelled(Exception):
+    """The job was cancelled by the client or superseded by a newer one."""
+
+
+class _Job:
+    __slots__ = ("key", "fn", "event", "future")
+
+    def __init__(self, key: str, fn: JobFn) -> None:
+        self.key = key
+        self.fn = fn
+        self.event = threading.Event()
+        self.future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+
+class Worker:
+    def __init__(self, name: str = "smalllsp-model") -> None:
+        self._pending: collections.OrderedDict[str, _Job] = collections.OrderedDict()
+        self._running: _Job | None = None
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, key: str, fn: JobFn) -> concurrent.futures.Future[Any]:
+        """Run ``fn(cancelled)`` on the worker thread, superseding older jobs for ``key``."""
+        job = _Job(key, fn)
+        with self._cond:
+            if self._stopping:
+                raise RuntimeError("the model worker has stopped")
+            old = self._pending.pop(key, None)
+            if old is not None:
+                _fail(old.future, Cancelled(f"superseded by a newer request for {key}"))
+            if self._running is not None and self._running.key == key:
+                self._running.event.set()
+            self._pending[key] = job
+            self._cond.notify()
+        job.future.add_done_callback(lambda _f, j=job: self._on_done(j))
+        return job.future
+
+    def cancel(self, future: concurrent.futures.Future[Any]) -> None:
+        """Stop the job behind ``future``, waiting or running."""
+        with self._cond:
+            for key, job in list(self._pending.items()):
+                if job.future is future:
+                    del self._pending[key]
+                    _fail(job.future, Cancelled("cancelled"))
+                    return
+            if self._running is not None and self._running.future is future:
+                self._running.event.set()
+
+    def _on_done(self, job: _Job) -> None:
+        # A future cancelled from outside (asyncio's wrap_future does that)
+        # must also stop the job behind it.
+        if job.future.cancelled():
+            job.event.set()
+            with self._cond:
+                if self._pending.get(job.key) is job:
+                    del self._pending[job.key]
+
+    @property
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._pending)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._stopping:
+                    self._cond.wait()
+                if self._stopping:
+                    return
+                _, job = self._pending.popitem(last=False)
+                if not job.future.set_running_or_notify_cancel():
+                    continue
+                self._running = job
+            try:
+                result = job.fn(job.event.is_set)
+                if job.event.is_set():
+                    raise Cancelled(f"cancelled while running ({job.key})")
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+                job.future.set_exception(exc)
+            else:
+                job.future.set_result(result)
+            finally:
+                with self._cond:
+                    self._running = None
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Cancel everything and end the thread (the running job stops at its next token)."""
+        with self._cond:
+            self._stopping = True
+            for job in self._pending.values():
+                _fail(job.future, Cancelled("server stopping"))
+            self._pending.clear()
+            if self._running is not None:
+                self._running.event.set()
+            self._cond.notify_all()
+        self._thread.join(timeout)
+
+
+def _fail(future: concurrent.futures.Future[Any], exc: BaseException) -> None:
+    """Fail a waiting job's future unless its caller cancelled it already."""
+    try:
+        future.set_exception(exc)
+    except concurrent.futures.InvalidStateError:
+        pass  # cancelled by its caller in the meantime: nobody waits for it

@@ -1,0 +1,123 @@
+"""Drive ``smalllsp serve`` over stdio exactly as an editor would.
+
+Used by ``smalllsp complete`` (the demo and debugging tool); the same steps
+as a real client: start the server, initialize with inline-completion
+capabilities, open the document, ask, shut down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+from smalllsp.server import STATUS_REQUEST
+from smalllsp.syntax.languages import EXTENSIONS
+
+CAPABILITIES = types.ClientCapabilities(
+    general=types.GeneralClientCapabilities(
+        position_encodings=[types.PositionEncodingKind.Utf16],
+    ),
+    text_document=types.TextDocumentClientCapabilities(
+        synchronization=types.TextDocumentSyncClientCapabilities(),
+        inline_completion=types.InlineCompletionClientCapabilities(),
+    ),
+    window=types.WindowClientCapabilities(work_done_progress=False),
+)
+
+
+@dataclasses.dataclass
+class CompletionRun:
+    suggestions: list[str]
+    latencies_ms: list[float]
+    status: dict[str, Any]
+    messages: list[str]
+    stderr: str
+
+
+def language_of(path: Path) -> str:
+    return EXTENSIONS.get(path.suffix.lower(), "plaintext")
+
+
+async def complete_file(
+    path: Path,
+    line: int,
+    character: int,
+    *,
+    repeat: int = 1,
+    settings: dict[str, Any] | None = None,
+    server_command: list[str] | None = None,
+) -> CompletionRun:
+    """Ask the server ``repeat`` times for the inline completion at ``line:character`` of ``path``."""
+    text = path.read_text(encoding="utf-8")
+    uri = path.resolve().as_uri()
+    client = LanguageClient("smalllsp-complete", "1")
+    messages: list[str] = []
+
+    @client.feature(types.WINDOW_SHOW_MESSAGE)
+    def show_message(params: types.ShowMessageParams) -> None:
+        messages.append(params.message)
+
+    @client.feature(types.WINDOW_LOG_MESSAGE)
+    def log_message(params: types.LogMessageParams) -> None:
+        messages.append(params.message)
+
+    command = server_command or [sys.executable, "-m", "smalllsp", "serve"]
+    await client.start_io(*command, env=os.environ.copy())
+    stderr_lines: list[bytes] = []
+    server = client._server  # the subprocess: its stderr must be drained or it blocks
+
+    async def drain() -> None:
+        while server and server.stderr and (chunk := await server.stderr.readline()):
+            stderr_lines.append(chunk)
+
+    drainer = asyncio.create_task(drain())
+    suggestions: list[str] = []
+    latencies: list[float] = []
+    try:
+        await client.initialize_async(
+            types.InitializeParams(
+                capabilities=CAPABILITIES,
+                process_id=os.getpid(),
+                root_uri=path.resolve().parent.as_uri(),
+                initialization_options=settings or {},
+            )
+        )
+        client.initialized(types.InitializedParams())
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                types.TextDocumentItem(uri=uri, language_id=language_of(path), version=1, text=text)
+            )
+        )
+        params = types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri),
+            position=types.Position(line, character),
+            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
+        )
+        for _ in range(repeat):
+            started = time.perf_counter()
+            result = await client.text_document_inline_completion_async(params)
+            latencies.append((time.perf_counter() - started) * 1000)
+            items = result.items if isinstance(result, types.InlineCompletionList) else (result or [])
+            suggestions.append(items[0].insert_text if items else "")
+        status = await client.protocol.send_request_async(STATUS_REQUEST, None)
+        await client.shutdown_async(None)
+        client.exit(None)
+    finally:
+        await client.stop()
+        drainer.cancel()
+    return CompletionRun(suggestions, latencies, _plain(status), messages, b"".join(stderr_lines).decode(errors="replace"))
+
+
+def _plain(value: Any) -> dict[str, Any]:
+    """A status reply as a dict (pygls hands unknown results back as objects)."""
+    if isinstance(value, dict):
+        return value
+    return {k: getattr(value, k) for k in dir(value) if not k.startswith("_")}

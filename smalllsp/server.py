@@ -1,0 +1,238 @@
+"""The language server: pygls wiring only.
+
+Handlers are plain functions that translate between LSP and the pipeline in
+:mod:`smalllsp.completion`; the model runs on the engine's worker thread and
+async handlers await it, so ``$/cancelRequest`` is read while a completion
+runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams, JsonRpcRequestCancelled
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+
+from smalllsp import __version__, completion, modelstore
+from smalllsp.config import Config
+from smalllsp.context.window import Cursor
+from smalllsp.documents import DocumentStore, PositionError, column_to_index, index_to_column, split_lines
+from smalllsp.engine import Cancelled, Engine, ModelUnavailable
+from smalllsp.engine.llama import LlamaRuntime
+
+log = logging.getLogger(__name__)
+
+STATUS_REQUEST = "smalllsp/status"
+SUGGESTION_LABEL = "smalllsp · model suggestion"
+
+
+class SmalllspProtocol(LanguageServerProtocol):
+    """pygls's protocol with two fixes for a long editing session.
+
+    * pygls 2.1 keeps a future per notification in ``_request_futures`` and
+      never drops it: every handler's future is dropped once it is done.
+    * A request we cancel (superseded, or ``$/cancelRequest``) is answered
+      with the RequestCancelled error without a stack trace in the log.
+    """
+
+    def _execute_handler(self, msg_id, handler, callback, args=None, kwargs=None):
+        def forget_then(future, _callback=callback):
+            self._request_futures.pop(msg_id, None)
+            _callback(future)
+
+        super()._execute_handler(msg_id, handler, forget_then, args, kwargs)
+
+    def _send_handler_result(self, future, *, msg_id):
+        if not future.cancelled() and isinstance(future.exception(), JsonRpcRequestCancelled):
+            self._request_futures.pop(msg_id, None)
+            self._send_response(msg_id, error=future.exception().to_response_error())
+            return
+        super()._send_handler_result(future, msg_id=msg_id)
+
+
+class SmalllspServer(LanguageServer):
+    def __init__(self, config: Config) -> None:
+        super().__init__("smalllsp", __version__, protocol_cls=SmalllspProtocol)
+        self.config = config
+        self.documents = DocumentStore()
+        self.engine = Engine()
+        self.loading: asyncio.Future[Any] | None = None
+
+    @property
+    def encoding(self) -> str:
+        return self.workspace.position_encoding or types.PositionEncodingKind.Utf16
+
+    def tell(self, kind: types.MessageType, message: str) -> None:
+        """Show ``message`` to the user and log it."""
+        log.log(logging.ERROR if kind == types.MessageType.Error else logging.INFO, "%s", message)
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def apply_settings(self, values: Any) -> bool:
+        """Merge client settings; True when the model must be reloaded."""
+        if values is not None and not isinstance(values, dict):
+            self.tell(types.MessageType.Warning, f"smalllsp: settings must be an object, got {values!r}")
+            return False
+        old = self.config
+        self.config, problems = old.merged(values)
+        for problem in problems:
+            self.tell(types.MessageType.Warning, f"smalllsp: {problem}")
+        _set_log_level(self.config.log_level)
+        return (old.model, old.n_ctx, old.n_threads, old.n_gpu_layers, old.n_batch) != (
+            self.config.model, self.config.n_ctx, self.config.n_threads, self.config.n_gpu_layers, self.config.n_batch,
+        )
+
+    def load_model(self) -> None:
+        """Load the configured model on the worker; tell the user if it fails."""
+        config = self.config
+        try:
+            path = modelstore.resolve(config.model)
+        except modelstore.StoreError as problem:
+            self.engine.state, self.engine.error = "failed", str(problem)
+            self.tell(types.MessageType.Error, f"smalllsp: {problem}")
+            return
+        self.loading = self.engine.load(partial(LlamaRuntime, path, config))
+        self.loading.add_done_callback(self._loaded)
+
+    def _loaded(self, future: asyncio.Future[Any]) -> None:
+        if future.cancelled():
+            return
+        if future.exception() is not None:
+            self.tell(types.MessageType.Error, f"smalllsp: cannot use the model: {future.exception()}")
+            return
+        runtime = future.result()
+        self.window_log_message(
+            types.LogMessageParams(
+                type=types.MessageType.Info,
+                message=f"smalllsp: {runtime.name} loaded in {runtime.load_seconds:.2f}s on {runtime.device}",
+            )
+        )
+
+    def cursor(self, uri: str, position: types.Position) -> tuple[str, Cursor]:
+        """The document's language id and a snapshot of its lines with the cursor."""
+        try:
+            doc = self.documents.get(uri)
+        except KeyError as exc:
+            raise JsonRpcInvalidParams(message=str(exc.args[0])) from None
+        lines = split_lines(doc.text)
+        if position.line < 0 or position.character < 0:
+            raise JsonRpcInvalidParams(message=f"negative position {position.line}:{position.character}")
+        if position.line >= len(lines):
+            raise JsonRpcInvalidParams(message=f"line {position.line} is past the end of {uri} ({len(lines)} lines)")
+        column = column_to_index(lines[position.line], position.character, self.encoding)
+        return doc.language_id, Cursor(lines, position.line, column)
+
+    async def suggest(self, uri: str, position: types.Position) -> tuple[Cursor, str]:
+        """The cursor and the suggestion text at ``position`` ("" when there is none)."""
+        language_id, cursor = self.cursor(uri, position)
+        config = self.config
+        try:
+            suggestion = await self.engine.run(
+                uri, lambda runtime, cancelled: completion.generate(runtime, config, language_id, cursor, cancelled)
+            )
+        except Cancelled as exc:
+            raise JsonRpcRequestCancelled(message=str(exc)) from None
+        except ModelUnavailable as exc:
+            log.info("no completion: %s", exc)
+            return cursor, ""
+        return cursor, suggestion.text
+
+
+def _set_log_level(level: str) -> None:
+    logging.getLogger("smalllsp").setLevel(level.upper())
+    # pygls logs every message (document text included) at INFO.
+    logging.getLogger("pygls").setLevel(logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING)
+
+
+def create_server(config: Config) -> SmalllspServer:
+    server = SmalllspServer(config)
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: SmalllspServer, params: types.InitializeParams) -> None:
+        ls.apply_settings(params.initialization_options)
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: SmalllspServer, params: types.InitializedParams) -> None:
+        ls.load_model()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(ls: SmalllspServer, params: types.DidChangeConfigurationParams) -> None:
+        if ls.apply_settings(params.settings):
+            ls.load_model()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: SmalllspServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.documents.open(params.text_document)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: SmalllspServer, params: types.DidChangeTextDocumentParams) -> None:
+        try:
+            ls.documents.change(params, ls.encoding)
+        except (KeyError, PositionError) as problem:
+            log.error("ignored a change the document cannot take: %s", problem)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: SmalllspServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.documents.close(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(
+        ls: SmalllspServer, params: types.InlineCompletionParams
+    ) -> types.InlineCompletionList:
+        _cursor, text = await ls.suggest(params.text_document.uri, params.position)
+        if not text:
+            return types.InlineCompletionList(items=[])
+        here = types.Range(params.position, params.position)
+        return types.InlineCompletionList(items=[types.InlineCompletionItem(insert_text=text, range=here)])
+
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[]))
+    async def completion_item(ls: SmalllspServer, params: types.CompletionParams) -> types.CompletionList:
+        cursor, text = await ls.suggest(params.text_document.uri, params.position)
+        if not text:
+            return types.CompletionList(is_incomplete=True, items=[])
+        item = completion_item_for(cursor, params.position, text, ls.encoding)
+        return types.CompletionList(is_incomplete=True, items=[item])
+
+    @server.feature(STATUS_REQUEST)
+    def status(ls: SmalllspServer, params: Any) -> dict[str, Any]:
+        return {**ls.engine.status(), "version": __version__, "documents": len(ls.documents)}
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls: SmalllspServer, params: None) -> None:
+        ls.engine.close()
+
+    return server
+
+
+def completion_item_for(cursor: Cursor, position: types.Position, text: str, encoding: str) -> types.CompletionItem:
+    """A classic completion item carrying the suggestion, for clients without inline completion.
+
+    Its edit replaces the word typed so far with that word plus the
+    suggestion, so the client's own filtering by the word keeps the item.
+    """
+    word_start = cursor.column
+    while word_start > 0 and (cursor.before[word_start - 1].isalnum() or cursor.before[word_start - 1] == "_"):
+        word_start -= 1
+    word = cursor.before[word_start:]
+    line = cursor.lines[cursor.line]
+    start = types.Position(position.line, position.character - _units_between(line, word_start, cursor.column, encoding))
+    first_line = text.strip().split("\n", 1)[0]
+    return types.CompletionItem(
+        label=(word + first_line)[:80] or first_line[:80],
+        kind=types.CompletionItemKind.Snippet,
+        detail=SUGGESTION_LABEL,
+        label_details=types.CompletionItemLabelDetails(description="smalllsp"),
+        documentation=types.MarkupContent(kind=types.MarkupKind.Markdown, value=f"```\n{word + text}\n```"),
+        filter_text=word + text,
+        sort_text="0",
+        insert_text_format=types.InsertTextFormat.PlainText,
+        text_edit=types.TextEdit(range=types.Range(start, position), new_text=word + text),
+    )
+
+
+def _units_between(line: str, start: int, end: int, encoding: str) -> int:
+    return index_to_column(line, end, encoding) - index_to_column(line, start, encoding)

@@ -1,0 +1,77 @@
+"""Tree-sitter grammars by LSP language id, from grammar wheels that work offline.
+
+Grammars load on first use; a language without a grammar gets ``None`` and
+completion still works for it, without syntax checks.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import logging
+
+from tree_sitter import Language, Node, Parser
+
+log = logging.getLogger(__name__)
+
+# LSP language id -> (module, function returning the grammar pointer).
+GRAMMARS: dict[str, tuple[str, str]] = {
+    "python": ("tree_sitter_python", "language"),
+    "javascript": ("tree_sitter_javascript", "language"),
+    "javascriptreact": ("tree_sitter_javascript", "language"),
+    "typescript": ("tree_sitter_typescript", "language_typescript"),
+    "typescriptreact": ("tree_sitter_typescript", "language_tsx"),
+    "go": ("tree_sitter_go", "language"),
+    "rust": ("tree_sitter_rust", "language"),
+}
+
+# File extension -> LSP language id, for files opened outside an editor.
+EXTENSIONS: dict[str, str] = {
+    ".py": "python",
+    ".pyi": "python",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".jsx": "javascriptreact",
+    ".ts": "typescript",
+    ".tsx": "typescriptreact",
+    ".go": "go",
+    ".rs": "rust",
+}
+
+
+@functools.lru_cache(maxsize=None)
+def language(language_id: str) -> Language | None:
+    """The grammar for ``language_id``, or None if smalllsp has none."""
+    spec = GRAMMARS.get(language_id)
+    if spec is None:
+        return None
+    module_name, function = spec
+    module = importlib.import_module(module_name)
+    return Language(getattr(module, function)())
+
+
+def parser(language_id: str) -> Parser | None:
+    grammar = language(language_id)
+    return Parser(grammar) if grammar is not None else None
+
+
+def count_errors(node: Node) -> int:
+    """Number of ERROR and MISSING nodes under ``node``."""
+    count = 0
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.is_error or current.is_missing:
+            count += 1
+        if current.has_error:
+            stack.extend(current.children)
+    return count
+
+
+def syntax_errors(language_id: str, text: str) -> int | None:
+    """Syntax errors in ``text``, or None when the language has no grammar."""
+    p = parser(language_id)
+    if p is None:
+        return None
+    return count_errors(p.parse(text.encode("utf-8")).root_node)
