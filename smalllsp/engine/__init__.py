@@ -97,6 +97,8 @@ class Engine:
             "device": getattr(runtime, "device", None),
             "load_seconds": getattr(runtime, "load_seconds", None),
             "last_latency_ms": self.last_latency_ms,
+            "pending_jobs": self._worker.pending,
+            "stopped_while_running": self._worker.stopped_while_running,
         }
 
     def close(self) -> None:

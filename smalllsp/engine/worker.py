@@ -41,6 +41,7 @@ class Worker:
         self._running: _Job | None = None
         self._cond = threading.Condition()
         self._stopping = False
+        self.stopped_while_running = 0  # jobs stopped between two tokens (for status and tests)
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
@@ -101,6 +102,8 @@ class Worker:
                 if job.event.is_set():
                     raise Cancelled(f"cancelled while running ({job.key})")
             except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+                if isinstance(exc, Cancelled):
+                    self.stopped_while_running += 1
                 job.future.set_exception(exc)
             else:
                 job.future.set_result(result)

@@ -1,0 +1,33 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+# The first run compiles llama.cpp inside llama-cpp-python (about 10 minutes on
+# 2 cores; pip caches the wheel, so later venvs reuse it) and downloads the
+# default model (~490 MB, into the model store outside the clone).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SMALLLSP := $(VENV)/bin/smalllsp
+INSTALLED := $(VENV)/.installed
+
+.PHONY: demo test model unit clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=25"
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(INSTALLED)
+
+model: $(INSTALLED)
+	$(SMALLLSP) models install default
+
+demo: model
+	$(SMALLLSP) complete examples/demo.py --line 7 --character 4 --repeat 3
+
+test: model
+	$(PY) -m pytest -ra
+
+unit: $(INSTALLED)
+	$(PY) -m pytest -ra tests/unit
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,35 @@
+import dataclasses
+
+from smalllsp.config import SETTINGS, Config, from_environment, settings_table
+
+
+def test_every_setting_has_a_field_with_the_same_default():
+    fields = {f.name: f.default for f in dataclasses.fields(Config)}
+    assert fields == {s.name: s.default for s in SETTINGS}
+
+
+def test_merge_applies_known_settings_and_reports_the_rest():
+    config, problems = Config().merged({"max_lines": "3", "model": "/m.gguf", "nope": 1, "n_ctx": "big"})
+    assert config.max_lines == 3 and config.model == "/m.gguf"
+    assert config.n_ctx == Config().n_ctx
+    assert any("nope" in p for p in problems) and any("n_ctx" in p for p in problems)
+
+
+def test_merge_accepts_a_nested_smalllsp_section():
+    config, problems = Config().merged({"smalllsp": {"max_tokens": 7}})
+    assert config.max_tokens == 7 and problems == []
+
+
+def test_bool_settings_are_not_ints():
+    _, problems = Config().merged({"n_ctx": True})
+    assert problems
+
+
+def test_environment_overrides_defaults():
+    config, problems = from_environment({"SMALLLSP_MAX_LINES": "2", "SMALLLSP_MODEL": "x.gguf"})
+    assert (config.max_lines, config.model, problems) == (2, "x.gguf", [])
+
+
+def test_settings_table_lists_every_setting():
+    table = settings_table()
+    assert all(f"`{s.name}`" in table for s in SETTINGS)
