@@ -113,11 +113,11 @@ async def complete_file(
     finally:
         await client.stop()
         drainer.cancel()
-    return CompletionRun(suggestions, latencies, _plain(status), messages, b"".join(stderr_lines).decode(errors="replace"))
+    return CompletionRun(suggestions, latencies, as_dict(status), messages, b"".join(stderr_lines).decode(errors="replace"))
 
 
-def _plain(value: Any) -> dict[str, Any]:
-    """A status reply as a dict (pygls hands unknown results back as objects)."""
+def as_dict(value: Any) -> dict[str, Any]:
+    """A reply to a custom request as a dict (pygls hands those back as named tuples)."""
     if isinstance(value, dict):
         return value
-    return {k: getattr(value, k) for k in dir(value) if not k.startswith("_")}
+    return dict(value._asdict())

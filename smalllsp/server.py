@@ -199,7 +199,13 @@ def create_server(config: Config) -> SmalllspServer:
 
     @server.feature(STATUS_REQUEST)
     def status(ls: SmalllspServer, params: Any) -> dict[str, Any]:
-        return {**ls.engine.status(), "version": __version__, "documents": len(ls.documents)}
+        return {
+            **ls.engine.status(),
+            "version": __version__,
+            "documents": len(ls.documents),
+            # futures pygls holds for messages in flight: must not grow with the session
+            "protocol_futures": len(ls.protocol._request_futures),
+        }
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: SmalllspServer, params: None) -> None:

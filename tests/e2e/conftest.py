@@ -1,0 +1,94 @@
+"""End-to-end fixtures: the real ``smalllsp serve`` over stdio with the real default model.
+
+These tests never skip: without the default model in the store they fail and
+say how to install it (``make test`` installs it first).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from smalllsp import modelstore
+from smalllsp.syntax.languages import syntax_errors
+
+SERVER = [sys.executable, "-m", "smalllsp", "serve"]
+PRESETS = {"neovim": types.PositionEncodingKind.Utf8, "visual-studio-code": types.PositionEncodingKind.Utf16}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def default_model_installed():
+    try:
+        modelstore.resolve("")
+    except modelstore.StoreError as problem:
+        pytest.fail(f"the e2e tests need the default model: {problem}", pytrace=False)
+
+
+def capabilities(preset: str) -> types.ClientCapabilities:
+    """A client preset plus inline completion, which the presets do not advertise."""
+    caps = client_capabilities(preset)
+    caps.text_document.inline_completion = types.InlineCompletionClientCapabilities(dynamic_registration=False)
+    return caps
+
+
+async def initialize(client: LanguageClient, preset: str = "visual-studio-code", options: dict | None = None) -> types.InitializeResult:
+    return await client.initialize_session(
+        types.InitializeParams(
+            capabilities=capabilities(preset),
+            root_uri=Path.cwd().as_uri(),
+            initialization_options=options or {},
+        )
+    )
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
+async def client(lsp_client: LanguageClient):
+    yield
+    await lsp_client.shutdown_session()
+
+
+def open_document(client: LanguageClient, text: str, name: str = "example.py", language: str = "python") -> str:
+    uri = (Path("/tmp/smalllsp-e2e") / name).as_uri()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, language, 1, text)))
+    return uri
+
+
+def inline_params(uri: str, line: int, character: int) -> types.InlineCompletionParams:
+    return types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri),
+        position=types.Position(line, character),
+        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
+    )
+
+
+def splice(text: str, line: int, index: int, insert: str) -> str:
+    lines = text.split("\n")
+    lines[line] = lines[line][:index] + insert + lines[line][index:]
+    return "\n".join(lines)
+
+
+def adds_no_syntax_errors(text: str, line: int, index: int, insert: str) -> bool:
+    return syntax_errors("python", splice(text, line, index, insert)) <= syntax_errors("python", text)
+
+
+# A function with an empty body at line 5, column 4.
+BODY_EXAMPLE = '''import math
+
+
+def circle_area(radius):
+    """Return the area of a circle with the given radius."""
+    
+
+
+def main():
+    print(circle_area(2.0))
+
+
+if __name__ == "__main__":
+    main()
+'''

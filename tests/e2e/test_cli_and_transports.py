@@ -1,0 +1,86 @@
+"""`smalllsp complete` (the demo tool), `serve --tcp`, and a long editing session."""
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+from smalllsp.lspclient import as_dict
+from smalllsp.server import STATUS_REQUEST
+
+from .conftest import BODY_EXAMPLE, adds_no_syntax_errors, initialize, inline_params, open_document
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_complete_prints_a_real_suggestion_for_the_demo_file():
+    demo = ROOT / "examples" / "demo.py"
+    result = subprocess.run(
+        [sys.executable, "-m", "smalllsp", "complete", str(demo), "--line", "7", "--character", "4", "--repeat", "2", "--json"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout[result.stdout.index("{"):])
+    suggestion = report["suggestions"][0]
+    assert suggestion.strip()
+    assert adds_no_syntax_errors(demo.read_text(), 7, 4, suggestion)
+    assert report["status"]["state"] == "ready" and report["status"]["load_seconds"] > 0
+    assert len(report["latencies_ms"]) == 2
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def test_serve_over_tcp():
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "smalllsp", "serve", "--tcp", f"127.0.0.1:{port}"], stderr=subprocess.DEVNULL
+    )
+    client = LanguageClient("tcp-test", "1")
+    try:
+        for _ in range(100):
+            try:
+                await client.start_tcp("127.0.0.1", port)
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        else:
+            pytest.fail("the server never listened")
+        await client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities()))
+        client.initialized(types.InitializedParams())
+        uri = "file:///tmp/tcp.py"
+        client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, BODY_EXAMPLE)))
+        answer = await client.text_document_inline_completion_async(inline_params(uri, 5, 4))
+        assert answer.items and answer.items[0].insert_text.strip()
+        await client.shutdown_async(None)
+        client.exit(None)
+    finally:
+        await client.stop()
+        server.terminate()
+        server.wait(10)
+
+
+async def test_a_long_editing_session_leaves_no_futures_behind(client):
+    await initialize(client)
+    uri = open_document(client, "x = 0\n")
+    for version in range(2, 502):
+        client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                types.VersionedTextDocumentIdentifier(version, uri),
+                [types.TextDocumentContentChangePartial(range=types.Range(types.Position(1, 0), types.Position(1, 0)), text="a")],
+            )
+        )
+    status = as_dict(await client.protocol.send_request_async(STATUS_REQUEST, None))
+    assert status["protocol_futures"] <= 1  # the status request itself
+    answer = await client.text_document_inline_completion_async(inline_params(uri, 1, 500))
+    assert isinstance(answer, types.InlineCompletionList)

@@ -1,0 +1,89 @@
+"""Inline completions from the real model, for a UTF-8 client (Neovim) and a UTF-16 one (VS Code)."""
+
+import pytest
+from lsprotocol import types
+
+from smalllsp.documents import column_to_index, index_to_column
+from smalllsp.postprocess import indent_width
+
+from .conftest import BODY_EXAMPLE, PRESETS, adds_no_syntax_errors, initialize, inline_params, open_document
+
+pytestmark = pytest.mark.e2e
+
+BODY = BODY_EXAMPLE
+
+UNICODE = '''def shout(text):
+    """Upper-case the text and add the emoji."""
+    result = "Ünïcödé 😀: " + text.  # keep the emoji
+    return result
+'''
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+async def test_completion_of_a_function_body_stays_in_the_block_and_parses(client, preset):
+    result = await initialize(client, preset)
+    assert result.capabilities.inline_completion_provider is not None
+    assert result.capabilities.position_encoding == PRESETS[preset]
+    uri = open_document(client, BODY)
+
+    answer = await client.text_document_inline_completion_async(inline_params(uri, 5, 4))
+
+    assert len(answer.items) >= 1
+    text = answer.items[0].insert_text
+    assert text.strip(), "empty suggestion"
+    assert answer.items[0].range == types.Range(types.Position(5, 4), types.Position(5, 4))
+    full_lines = ("    " + text).split("\n")
+    assert all(indent_width(line) >= 4 for line in full_lines if line.strip()), f"left the function body: {text!r}"
+    assert "```" not in text and "__main__" not in text
+    assert adds_no_syntax_errors(BODY, 5, 4, text), f"adds syntax errors: {text!r}"
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+async def test_columns_are_read_in_the_negotiated_encoding(client, preset):
+    await initialize(client, preset)
+    uri = open_document(client, UNICODE, name="unicode.py")
+    line = UNICODE.split("\n")[2]
+    index = line.index("text.") + len("text.")
+    column = index_to_column(line, index, PRESETS[preset])
+    assert column != index  # the line's non-ASCII characters make the units differ
+
+    answer = await client.text_document_inline_completion_async(inline_params(uri, 2, column))
+
+    assert answer.items, "no suggestion"
+    item = answer.items[0]
+    assert item.range.start == types.Position(2, column)
+    text = item.insert_text
+    assert "\n" not in text  # mid-line: one line only
+    assert text[:1].isidentifier(), f"not a continuation of 'text.': {text!r}"
+    assert column_to_index(line, column, PRESETS[preset]) == index
+    assert adds_no_syntax_errors(UNICODE, 2, index, text), f"adds syntax errors: {text!r}"
+
+
+async def test_classic_completion_carries_the_suggestion_as_a_text_edit(client):
+    await initialize(client)
+    uri = open_document(client, BODY)
+    answer = await client.text_document_completion_async(
+        types.CompletionParams(types.TextDocumentIdentifier(uri), types.Position(5, 4))
+    )
+    assert len(answer.items) == 1
+    item = answer.items[0]
+    assert "model suggestion" in item.detail
+    assert item.text_edit.range == types.Range(types.Position(5, 4), types.Position(5, 4))
+    assert item.text_edit.new_text.strip()
+
+
+async def test_typing_along_reuses_the_document_state(client):
+    """Incremental changes reach the model: after typing 'return', the suggestion continues it."""
+    await initialize(client)
+    uri = open_document(client, BODY)
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(2, uri),
+            [types.TextDocumentContentChangePartial(range=types.Range(types.Position(5, 4), types.Position(5, 4)), text="return ")],
+        )
+    )
+    answer = await client.text_document_inline_completion_async(inline_params(uri, 5, 11))
+    assert answer.items
+    text = answer.items[0].insert_text
+    assert not text.startswith("return") and not text.startswith(" ")
+    assert adds_no_syntax_errors(BODY.replace("    \n", "    return \n", 1), 5, 11, text)
