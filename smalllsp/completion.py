@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 # Lines after the cursor line the post-processing looks at for repeated code.
 LOOKAHEAD_LINES = 4
+# FIM tokens around the parts, with room to spare.
+FIM_OVERHEAD = 8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +54,19 @@ def heal(raw: str, whitespace: str) -> str:
     return stripped if not stripped.startswith("\n") else raw
 
 
+def fit_budgets(config: Config, room: int) -> tuple[int, int]:
+    """Prefix and suffix budgets, shrunk in proportion when they and the answer
+    would not fit in the context (``room``: context left after the typed line)."""
+    room -= config.max_tokens
+    wanted = config.prefix_tokens + config.suffix_tokens
+    if wanted <= room:
+        return config.prefix_tokens, config.suffix_tokens
+    if room <= 0:
+        return 0, 0
+    prefix = config.prefix_tokens * room // wanted
+    return prefix, room - prefix
+
+
 def errors_counter(language_id: str, cursor: Cursor, prompt: Prompt) -> Callable[[str], int | None] | None:
     """Syntax errors of the prompt window with a candidate spliced in at the cursor."""
     if languages.language(language_id) is None:
@@ -69,12 +84,13 @@ def plan(runtime: LlamaRuntime, config: Config, language_id: str, cursor: Cursor
     """The prompt, the shape of the completion, and the whitespace left out of the prompt."""
     code, whitespace = split_trailing_whitespace(cursor.before)
     prompt_cursor = dataclasses.replace(cursor, lines=_with_line(cursor, code), column=len(code))
+    prefix_tokens, suffix_tokens = fit_budgets(config, runtime.n_ctx - len(runtime.tokenize(code)) - FIM_OVERHEAD)
     prompt = build_prompt(
         prompt_cursor,
         runtime.fim,
         runtime.tokenize,
-        prefix_tokens=config.prefix_tokens,
-        suffix_tokens=config.suffix_tokens,
+        prefix_tokens=prefix_tokens,
+        suffix_tokens=suffix_tokens,
     )
     below = cursor.lines[cursor.line + 1 : cursor.line + 1 + LOOKAHEAD_LINES]
     shape = postprocess.Shape(

@@ -1,4 +1,5 @@
-from smalllsp.completion import heal, split_trailing_whitespace
+from smalllsp.completion import fit_budgets, heal, split_trailing_whitespace
+from smalllsp.config import Config
 
 
 def test_trailing_whitespace_stays_out_of_the_prompt():
@@ -13,3 +14,11 @@ def test_heal_removes_the_whitespace_the_user_typed_already():
     assert heal("  return 1", "    ") == "return 1"  # fewer than typed: the cursor's indentation wins
     assert heal("\n    more", " ") == "\n    more"
     assert heal("abc", "") == "abc"
+
+
+def test_budgets_shrink_to_fit_the_context():
+    config = Config(prefix_tokens=3000, suffix_tokens=1000, max_tokens=100)
+    assert fit_budgets(config, 10_000) == (3000, 1000)
+    prefix, suffix = fit_budgets(config, 2100)
+    assert prefix + suffix == 2000 and prefix == 1500
+    assert fit_budgets(config, 50) == (0, 0)
