@@ -35,6 +35,13 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _position(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def _complete(args: argparse.Namespace) -> int:
     from smalllsp.lspclient import complete_file
 
@@ -57,7 +64,7 @@ def _complete(args: argparse.Namespace) -> int:
         status = run.status
         load = status.get("load_seconds")
         print(f"model: {status.get('model')} on {status.get('device')}, loaded in {load:.2f} s" if load else f"model: {status.get('state')} ({status.get('error')})")
-        print(f"first completion: {run.latencies_ms[0]:.0f} ms")
+        print(f"first completion (cold cache): {run.latencies_ms[0]:.0f} ms")
         if len(run.latencies_ms) > 1:
             repeats = sorted(run.latencies_ms[1:])
             print(f"repeat completions ({len(repeats)}): median {repeats[len(repeats) // 2]:.0f} ms, min {repeats[0]:.0f} ms, max {repeats[-1]:.0f} ms")
@@ -103,8 +110,8 @@ def parser() -> argparse.ArgumentParser:
 
     complete = commands.add_parser("complete", help="ask a server for a completion, as an editor would")
     complete.add_argument("file")
-    complete.add_argument("--line", type=int, required=True, help="0-based line (LSP position)")
-    complete.add_argument("--character", type=int, required=True, help="0-based UTF-16 column (LSP position)")
+    complete.add_argument("--line", type=_position, required=True, help="0-based line (LSP position)")
+    complete.add_argument("--character", type=_position, required=True, help="0-based UTF-16 column (LSP position)")
     complete.add_argument("--repeat", type=int, default=1, help="ask this many times (the first is cold)")
     complete.add_argument("--model", help="GGUF file or catalog name")
     complete.add_argument("--json", action="store_true", help="print JSON")

@@ -96,6 +96,7 @@ async def complete_file(
                 types.TextDocumentItem(uri=uri, language_id=language_of(path), version=1, text=text)
             )
         )
+        await wait_until_loaded(client)
         params = types.InlineCompletionParams(
             text_document=types.TextDocumentIdentifier(uri),
             position=types.Position(line, character),
@@ -114,6 +115,17 @@ async def complete_file(
         await client.stop()
         drainer.cancel()
     return CompletionRun(suggestions, latencies, as_dict(status), messages, b"".join(stderr_lines).decode(errors="replace"))
+
+
+async def wait_until_loaded(client: LanguageClient, timeout_s: float = 300) -> dict[str, Any]:
+    """Poll the server's status until the model has loaded (or failed), so the
+    first completion's latency is the completion's alone."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status = as_dict(await client.protocol.send_request_async(STATUS_REQUEST, None))
+        if status["state"] in ("ready", "failed") or time.monotonic() > deadline:
+            return status
+        await asyncio.sleep(0.05)
 
 
 def as_dict(value: Any) -> dict[str, Any]:

@@ -76,7 +76,7 @@ def cut_max_lines(text: str, shape: Shape) -> int | None:
     return start - 1
 
 
-def _lines_with_offsets(text: str, shape: Shape):
+def _lines_with_offsets(text: str):
     """(offset in ``text`` of the line's preceding newline, line) for lines after the first."""
     offset = text.find("\n")
     while offset >= 0:
@@ -90,7 +90,7 @@ def _block_indent(text: str, shape: Shape) -> int | None:
     first = shape.before + text.split("\n", 1)[0]
     if first.strip():
         return indent_width(first)
-    for _offset, line in _lines_with_offsets(text, shape):
+    for _offset, line in _lines_with_offsets(text):
         if line.strip():
             return indent_width(line)
     return None
@@ -102,7 +102,7 @@ def cut_dedent(text: str, shape: Shape) -> int | None:
     block = _block_indent(text, shape)
     if block is None:
         return None
-    for offset, line in _lines_with_offsets(text, shape):
+    for offset, line in _lines_with_offsets(text):
         if line.strip() and indent_width(line) < block:
             return offset
     return None
@@ -117,7 +117,7 @@ def cut_next_top_level(text: str, shape: Shape) -> int | None:
     blank_at: int | None = None
     first = text.split("\n", 1)[0]
     seen_code = seen_code or bool(first.strip())
-    for offset, line in _lines_with_offsets(text, shape):
+    for offset, line in _lines_with_offsets(text):
         if not line.strip():
             if blank_at is None and seen_code:
                 blank_at = offset

@@ -13,8 +13,9 @@ import logging
 from functools import partial
 from typing import Any
 
+import cattrs
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams, JsonRpcRequestCancelled
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcRequestCancelled
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
@@ -31,14 +32,34 @@ STATUS_REQUEST = "smalllsp/status"
 SUGGESTION_LABEL = "smalllsp · model suggestion"
 
 
+class AnsweredError(JsonRpcInvalidParams):
+    """A malformed request that has been answered with an error already."""
+
+
 class SmalllspProtocol(LanguageServerProtocol):
-    """pygls's protocol with two fixes for a long editing session.
+    """pygls's protocol with three fixes for a long editing session.
 
     * pygls 2.1 keeps a future per notification in ``_request_futures`` and
       never drops it: every handler's future is dropped once it is done.
     * A request we cancel (superseded, or ``$/cancelRequest``) is answered
       with the RequestCancelled error without a stack trace in the log.
+    * A request whose params do not fit the LSP types (a negative line, a
+      missing field) is answered with InvalidParams saying what is wrong;
+      pygls only logs it, and the client would wait for ever.
     """
+
+    def structure_message(self, data):
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if not (isinstance(data, dict) and "id" in data and "method" in data):
+                raise
+            detail = exc.message
+            if isinstance(exc.__cause__, cattrs.ClassValidationError):
+                detail = "; ".join(cattrs.transform_error(exc.__cause__))
+            answer = AnsweredError(message=f"invalid {data['method']} request: {detail}")
+            self._send_response(data["id"], error=answer.to_response_error())
+            raise answer from exc
 
     def _execute_handler(self, msg_id, handler, callback, args=None, kwargs=None):
         def forget_then(future, _callback=callback):
@@ -62,6 +83,12 @@ class SmalllspServer(LanguageServer):
         self.documents = DocumentStore()
         self.engine = Engine()
         self.loading: asyncio.Future[Any] | None = None
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        if isinstance(error, AnsweredError):
+            log.warning("%s", error)  # the client has its answer; no pop-up
+            return
+        super().report_server_error(error, source)
 
     @property
     def encoding(self) -> str:
@@ -99,8 +126,8 @@ class SmalllspServer(LanguageServer):
         self.loading.add_done_callback(self._loaded)
 
     def _loaded(self, future: asyncio.Future[Any]) -> None:
-        if future.cancelled():
-            return
+        if future.cancelled() or isinstance(future.exception(), Cancelled):
+            return  # a newer load (settings changed again) took its place
         if future.exception() is not None:
             self.tell(types.MessageType.Error, f"smalllsp: cannot use the model: {future.exception()}")
             return

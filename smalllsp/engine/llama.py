@@ -12,8 +12,10 @@ floats).
 from __future__ import annotations
 
 import codecs
+import contextlib
 import ctypes
 import dataclasses
+import io
 import logging
 import os
 import time
@@ -101,21 +103,27 @@ class LlamaRuntime:
         check_model_file(path)
         _route_llama_logs()
         started = time.perf_counter()
+        printed = io.StringIO()
         try:
             # verbose=True: with verbose=False llama-cpp-python points file
             # descriptor 1 at /dev/null while loading, which would swallow LSP
-            # messages written meanwhile. Its log lines go through our callback.
-            self.llm = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=config.n_ctx,
-                n_batch=config.n_batch,
-                n_threads=config.n_threads or os.cpu_count() or 1,
-                n_gpu_layers=config.n_gpu_layers,
-                logits_all=False,
-                verbose=True,
-            )
+            # messages written meanwhile. llama.cpp's log lines go through our
+            # callback; the Python-level prints (metadata, chat template) are
+            # caught here and logged at DEBUG.
+            with contextlib.redirect_stderr(printed):
+                self.llm = llama_cpp.Llama(
+                    model_path=str(path),
+                    n_ctx=config.n_ctx,
+                    n_batch=config.n_batch,
+                    n_threads=config.n_threads or os.cpu_count() or 1,
+                    n_gpu_layers=config.n_gpu_layers,
+                    logits_all=False,
+                    verbose=True,
+                )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(f"llama.cpp could not load {path}: {exc}") from exc
+        finally:
+            llama_log.debug("%s", printed.getvalue())
         self.llm.verbose = False  # no per-call timing prints on stderr
         self.load_seconds = time.perf_counter() - started
         self.path = path
