@@ -92,6 +92,18 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from smalllsp import bench
+
+    try:
+        report = bench.bench(args.model or "", Path(args.trace) if args.trace else bench.DEFAULT_TRACE, args.n, args.type_from)
+    except (modelstore.StoreError, ValueError, OSError, RuntimeError) as problem:
+        print(f"smalllsp bench: {problem}", file=sys.stderr)
+        return 1
+    bench.write(report, Path(args.json) if args.json else None)
+    return 0
+
+
 def _settings(args: argparse.Namespace) -> int:
     print(settings_table())
     return 0
@@ -128,6 +140,14 @@ def parser() -> argparse.ArgumentParser:
         sub = actions.add_parser(action, help=f"{action} of a catalog model")
         sub.add_argument("name")
     models.set_defaults(run=_models)
+
+    bench = commands.add_parser("bench", help="replay a typing trace through the server and the engine")
+    bench.add_argument("--model", help="GGUF file or catalog name (default: the default model)")
+    bench.add_argument("--trace", help="source file to type (default: examples/typing_trace.py)")
+    bench.add_argument("--n", type=int, default=120, help="keystrokes to replay")
+    bench.add_argument("--type-from", type=int, help="0-based line from which the file is typed (default: two thirds in)")
+    bench.add_argument("--json", metavar="PATH", help="also write the report as JSON")
+    bench.set_defaults(run=_bench)
 
     settings = commands.add_parser("settings", help="print the configuration table")
     settings.set_defaults(run=_settings)

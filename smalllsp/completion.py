@@ -29,7 +29,7 @@ FIM_OVERHEAD = 8
 class Suggestion:
     text: str  # to insert at the cursor; "" when there is nothing worth showing
     raw: str  # what the model wrote
-    generation: Generation | None
+    generation: Generation
 
 
 def split_trailing_whitespace(before: str) -> tuple[str, str]:
@@ -44,8 +44,15 @@ def split_trailing_whitespace(before: str) -> tuple[str, str]:
     return code, before[len(code) :]
 
 
-def heal(raw: str, whitespace: str) -> str:
-    """The model's text as it goes after the cursor, given the whitespace left out of the prompt."""
+def heal(raw: str, whitespace: str, *, blank_line: bool = False) -> str:
+    """The model's text as it goes after the cursor, given the whitespace left out of the prompt.
+
+    On a blank line the model sometimes starts with a line break (it leaves
+    the line empty and writes below it); the suggestion belongs on the
+    cursor's line, so leading line breaks go.
+    """
+    if blank_line:
+        raw = raw.lstrip("\n")
     if not whitespace:
         return raw
     if raw.startswith(whitespace):
@@ -120,8 +127,10 @@ def generate(
     """Run the model for ``cursor`` and post-process what it wrote (worker thread)."""
     prompt, shape, whitespace = plan(runtime, config, language_id, cursor)
 
+    blank_line = not cursor.lines[cursor.line].strip()
+
     def stop_at(raw: str) -> int | None:
-        visible = heal(raw, whitespace)
+        visible = heal(raw, whitespace, blank_line=blank_line)
         cut = postprocess.first_cut(visible, shape)
         return None if cut is None else cut + len(raw) - len(visible)
 
@@ -132,7 +141,7 @@ def generate(
         time_budget_s=config.time_budget_ms / 1000,
         cancelled=cancelled,
     )
-    text = postprocess.finish(heal(generation.text, whitespace), shape)
+    text = postprocess.finish(heal(generation.text, whitespace, blank_line=blank_line), shape)
     log.info(
         "completion: %d prompt tokens (%d reused, %d evaluated), %d generated, stop %s, %.0f ms, %d chars kept",
         generation.n_prompt, generation.n_reused, generation.n_evaluated, len(generation.tokens),

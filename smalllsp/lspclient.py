@@ -131,5 +131,7 @@ async def wait_until_loaded(client: LanguageClient, timeout_s: float = 300) -> d
 def as_dict(value: Any) -> dict[str, Any]:
     """A reply to a custom request as a dict (pygls hands those back as named tuples)."""
     if isinstance(value, dict):
-        return value
-    return dict(value._asdict())
+        items = value.items()
+    else:
+        items = value._asdict().items()
+    return {k: as_dict(v) if hasattr(v, "_asdict") or isinstance(v, dict) else v for k, v in items}

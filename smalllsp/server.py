@@ -20,6 +20,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
 from smalllsp import __version__, completion, modelstore
+from smalllsp.cache import SuggestionCache
 from smalllsp.config import Config
 from smalllsp.context.window import Cursor
 from smalllsp.documents import DocumentStore, PositionError, column_to_index, index_to_column, split_lines
@@ -83,6 +84,8 @@ class SmalllspServer(LanguageServer):
         self.documents = DocumentStore()
         self.engine = Engine()
         self.loading: asyncio.Future[Any] | None = None
+        self.last_generation: dict[str, Any] | None = None
+        self.cache = SuggestionCache()
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         if isinstance(error, AnsweredError):
@@ -156,6 +159,11 @@ class SmalllspServer(LanguageServer):
     async def suggest(self, uri: str, position: types.Position) -> tuple[Cursor, str]:
         """The cursor and the suggestion text at ``position`` ("" when there is none)."""
         language_id, cursor = self.cursor(uri, position)
+        before, after = cursor.text_before(), cursor.text_after()
+        cached = self.cache.lookup(uri, before, after)
+        if cached is not None:
+            self.last_generation = {"source": "cache", "n_prompt": 0, "n_reused": 0, "n_evaluated": 0, "n_generated": 0}
+            return cursor, cached
         config = self.config
         try:
             suggestion = await self.engine.run(
@@ -166,6 +174,8 @@ class SmalllspServer(LanguageServer):
         except ModelUnavailable as exc:
             log.info("no completion: %s", exc)
             return cursor, ""
+        self.last_generation = suggestion.generation.stats()
+        self.cache.store(uri, before, after, suggestion.text)
         return cursor, suggestion.text
 
 
@@ -205,6 +215,7 @@ def create_server(config: Config) -> SmalllspServer:
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: SmalllspServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.documents.close(params.text_document.uri)
+        ls.cache.forget(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(
@@ -230,6 +241,8 @@ def create_server(config: Config) -> SmalllspServer:
             **ls.engine.status(),
             "version": __version__,
             "documents": len(ls.documents),
+            "last_generation": ls.last_generation,
+            "suggestion_cache_hits": ls.cache.hits,
             # futures pygls holds for messages in flight: must not grow with the session
             "protocol_futures": len(ls.protocol._request_futures),
         }

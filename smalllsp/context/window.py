@@ -37,6 +37,14 @@ class Cursor:
         """The cursor line after the cursor."""
         return self.lines[self.line][self.column :]
 
+    def text_before(self) -> str:
+        """The whole document up to the cursor."""
+        return "".join(line + "\n" for line in self.lines[: self.line]) + self.before
+
+    def text_after(self) -> str:
+        """The whole document after the cursor."""
+        return self.after + "".join("\n" + line for line in self.lines[self.line + 1 :])
+
 
 @dataclasses.dataclass(frozen=True)
 class Prompt:

@@ -57,6 +57,18 @@ class Generation:
     def mean_logprob(self) -> float:
         return float(np.mean(self.logprobs)) if self.logprobs else 0.0
 
+    def stats(self) -> dict[str, float | int | str]:
+        """What the request cost, for the log, the status request and the bench."""
+        return {
+            "source": "model",
+            "n_prompt": self.n_prompt,
+            "n_reused": self.n_reused,
+            "n_evaluated": self.n_evaluated,
+            "n_generated": len(self.tokens),
+            "stop_reason": self.stop_reason,
+            "ms": round(self.seconds * 1000, 1),
+        }
+
 
 def check_model_file(path: Path) -> None:
     """Fail with a clear message before llama.cpp sees a bad file."""

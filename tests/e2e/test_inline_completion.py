@@ -4,6 +4,8 @@ import pytest
 from lsprotocol import types
 
 from smalllsp.documents import column_to_index, index_to_column
+from smalllsp.lspclient import as_dict
+from smalllsp.server import STATUS_REQUEST
 from smalllsp.postprocess import indent_width
 
 from .conftest import BODY_EXAMPLE, PRESETS, adds_no_syntax_errors, initialize, inline_params, open_document
@@ -87,3 +89,50 @@ async def test_typing_along_reuses_the_document_state(client):
     text = answer.items[0].insert_text
     assert not text.startswith("return") and not text.startswith(" ")
     assert adds_no_syntax_errors(BODY.replace("    \n", "    return \n", 1), 5, 11, text)
+
+
+async def test_a_keystroke_reevaluates_only_what_was_typed_on_the_line(client):
+    """The KV cache keeps the prefix and suffix windows: a keystroke costs the typed tokens."""
+    await initialize(client)
+    uri = open_document(client, BODY)
+    first = await client.text_document_inline_completion_async(inline_params(uri, 5, 4))
+    assert first.items
+    cold = (await status(client))["last_generation"]
+    assert cold["n_evaluated"] == cold["n_prompt"] > 40  # the whole window, the first time
+
+    model_calls = 0
+    # "zq" is not how the suggestion goes on, so the model is asked each time.
+    for column, char in enumerate("zq", start=4):
+        type_at(client, uri, 5, column, char, version=column)
+        await client.text_document_inline_completion_async(inline_params(uri, 5, column + 1))
+        warm = (await status(client))["last_generation"]
+        assert warm["source"] == "model"
+        typed_tokens = column + 1 - 4 + 1  # at most a token per typed character, plus the indentation
+        assert warm["n_evaluated"] <= typed_tokens, warm
+        assert warm["n_reused"] >= warm["n_prompt"] - typed_tokens
+
+
+async def test_typing_along_a_suggestion_is_answered_from_the_cache(client):
+    await initialize(client)
+    uri = open_document(client, BODY)
+    first = (await client.text_document_inline_completion_async(inline_params(uri, 5, 4))).items[0].insert_text
+    assert len(first) > 2, first
+    type_at(client, uri, 5, 4, first[:2], version=2)
+    answer = await client.text_document_inline_completion_async(inline_params(uri, 5, 6))
+    assert answer.items[0].insert_text == first[2:]
+    state = await status(client)
+    assert state["last_generation"]["source"] == "cache" and state["suggestion_cache_hits"] == 1
+
+
+def type_at(client, uri, line, column, text, version):
+    here = types.Position(line, column)
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(version, uri),
+            [types.TextDocumentContentChangePartial(range=types.Range(here, here), text=text)],
+        )
+    )
+
+
+async def status(client) -> dict:
+    return as_dict(await client.protocol.send_request_async(STATUS_REQUEST, None))

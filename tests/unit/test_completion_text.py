@@ -16,6 +16,12 @@ def test_heal_removes_the_whitespace_the_user_typed_already():
     assert heal("abc", "") == "abc"
 
 
+def test_on_a_blank_line_the_suggestion_starts_on_that_line():
+    assert heal("\n    return 1", "    ", blank_line=True) == "return 1"
+    assert heal("\n\nx = 1", "", blank_line=True) == "x = 1"
+    assert heal("\nx = 1", "", blank_line=False) == "\nx = 1"
+
+
 def test_budgets_shrink_to_fit_the_context():
     config = Config(prefix_tokens=3000, suffix_tokens=1000, max_tokens=100)
     assert fit_budgets(config, 10_000) == (3000, 1000)

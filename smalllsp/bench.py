@@ -1,0 +1,257 @@
+"""``smalllsp bench``: replay a typing trace and measure what each keystroke costs.
+
+The trace is a real source file typed key by key: the lines from
+``type_from`` on are taken out of the document, then typed back one
+character at a time (a line break brings the next line's indentation, as an
+editor's auto-indent does). After every keystroke the bench sends
+``didChange`` and an inline-completion request and waits for the answer, as
+an editor with no debounce would.
+
+Two passes over the same keystrokes, one after the other so they do not
+share the CPU: through the real server over stdio (LSP end to end), and
+straight to the engine in this process (the same prompts, no LSP). The ratio
+of their latencies is the server's overhead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+from smalllsp import completion, modelstore
+from smalllsp.cache import SuggestionCache
+from smalllsp.config import Config
+from smalllsp.context.window import Cursor
+from smalllsp.documents import split_lines
+from smalllsp.engine.llama import LlamaRuntime
+from smalllsp.lspclient import CAPABILITIES, as_dict, language_of, wait_until_loaded
+from smalllsp.server import STATUS_REQUEST
+
+DEFAULT_TRACE = Path(__file__).resolve().parent.parent / "examples" / "typing_trace.py"
+
+
+@dataclasses.dataclass(frozen=True)
+class Keystroke:
+    """The document after one keystroke, and where the cursor is."""
+
+    text: str
+    line: int
+    column: int  # code points (the bench's traces are ASCII, so also UTF-16 units)
+    change: types.TextDocumentContentChangePartial
+
+
+def keystrokes(source: str, type_from: int, limit: int) -> tuple[str, list[Keystroke]]:
+    """The starting document and the keystrokes that type its lines back from ``type_from``."""
+    lines = split_lines(source)
+    to_type = lines[type_from:]
+    head = lines[:type_from]
+    text = "\n".join(head + [""])
+    line, column = type_from, 0
+    strokes: list[Keystroke] = []
+
+    def record(insert: str) -> None:
+        nonlocal text, line, column
+        lines_now = split_lines(text)
+        offset = sum(len(l) + 1 for l in lines_now[:line]) + column
+        text = text[:offset] + insert + text[offset:]
+        start = types.Position(line, column)
+        if "\n" in insert:
+            line += insert.count("\n")
+            column = len(insert.rsplit("\n", 1)[1])
+        else:
+            column += len(insert)
+        strokes.append(Keystroke(text, line, column, types.TextDocumentContentChangePartial(range=types.Range(start, start), text=insert)))
+
+    for index, target in enumerate(to_type):
+        indent = target[: len(target) - len(target.lstrip())]
+        if index > 0:
+            record("\n" + indent)
+        elif indent:
+            record(indent)
+        for char in target[len(indent) :]:
+            record(char)
+            if len(strokes) >= limit:
+                return "\n".join(head + [""]), strokes
+        if len(strokes) >= limit:
+            break
+    return "\n".join(head + [""]), strokes[:limit]
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summarize(latencies_ms: list[float], generations: list[dict[str, Any]]) -> dict[str, Any]:
+    model_calls = [g for g in generations if g["source"] == "model"]
+    evaluated = [g["n_evaluated"] for g in model_calls]
+    reuse = [g["n_reused"] / g["n_prompt"] for g in model_calls if g["n_prompt"]]
+    seconds = sum(g["ms"] for g in model_calls) / 1000
+    tokens = sum(g["n_evaluated"] + g["n_generated"] for g in model_calls)
+    return {
+        "requests": len(latencies_ms),
+        "latency_ms": {p: percentile(latencies_ms, q) for p, q in (("p50", 50), ("p90", 90), ("p99", 99))},
+        "tokens_evaluated": {"p50": percentile(evaluated, 50), "p90": percentile(evaluated, 90), "mean": sum(evaluated) / max(len(evaluated), 1)},
+        "prompt_reused_share": {"p50": percentile(reuse, 50), "p10": percentile(reuse, 10)},
+        "model_calls": len(model_calls),
+        "suggestion_cache_hits": len(generations) - len(model_calls),
+        "kv_prefix_hits": sum(1 for g in model_calls if g["n_reused"] > 0),
+        "tokens_per_second": tokens / seconds if seconds else None,
+        "generated_tokens_mean": sum(g["n_generated"] for g in model_calls) / max(len(model_calls), 1),
+        "per_request": [{"latency_ms": round(ms, 1), **g} for ms, g in zip(latencies_ms, generations)],
+    }
+
+
+async def run_lsp(source_path: Path, start: str, strokes: list[Keystroke], settings: dict[str, Any]) -> dict[str, Any]:
+    """Type the keystrokes through a real ``smalllsp serve`` over stdio."""
+    client = LanguageClient("smalllsp-bench", "1")
+    await client.start_io(sys.executable, "-m", "smalllsp", "serve", "--log-level", "WARNING", env=os.environ.copy())
+    server = client._server
+    drain = asyncio.create_task(_drain(server))
+    uri = source_path.resolve().as_uri()
+    latencies: list[float] = []
+    generations: list[dict[str, Any]] = []
+    try:
+        await client.initialize_async(types.InitializeParams(capabilities=CAPABILITIES, initialization_options=settings))
+        client.initialized(types.InitializedParams())
+        status = await wait_until_loaded(client)
+        if status["state"] != "ready":
+            raise RuntimeError(f"the server could not load the model: {status['error']}")
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, language_of(source_path), 1, start))
+        )
+        for version, stroke in enumerate(strokes, start=2):
+            client.text_document_did_change(
+                types.DidChangeTextDocumentParams(types.VersionedTextDocumentIdentifier(version, uri), [stroke.change])
+            )
+            started = time.perf_counter()
+            await client.text_document_inline_completion_async(
+                types.InlineCompletionParams(
+                    text_document=types.TextDocumentIdentifier(uri),
+                    position=types.Position(stroke.line, stroke.column),
+                    context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
+                )
+            )
+            latencies.append((time.perf_counter() - started) * 1000)
+            generations.append(as_dict(await client.protocol.send_request_async(STATUS_REQUEST, None))["last_generation"])
+        peak_rss = _peak_rss_kib(server.pid)
+        await client.shutdown_async(None)
+        client.exit(None)
+    finally:
+        await client.stop()
+        drain.cancel()
+    return {**summarize(latencies, generations), "peak_rss_mib": peak_rss / 1024 if peak_rss else None, "model": status["model"]}
+
+
+async def _drain(server: Any) -> None:
+    while server.stderr and await server.stderr.readline():
+        pass
+
+
+def _peak_rss_kib(pid: int) -> int | None:
+    """Peak resident memory of a process (Linux), in KiB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def run_direct(path: Path, config: Config, language_id: str, strokes: list[Keystroke]) -> dict[str, Any]:
+    """The same keystrokes straight to the pipeline in this process (suggestion
+    cache, then the engine), no LSP and no worker thread."""
+    runtime = LlamaRuntime(path, config)
+    cache = SuggestionCache()
+    latencies: list[float] = []
+    generations: list[dict[str, Any]] = []
+    try:
+        for stroke in strokes:
+            started = time.perf_counter()
+            cursor = Cursor(split_lines(stroke.text), stroke.line, stroke.column)
+            before, after = cursor.text_before(), cursor.text_after()
+            if cache.lookup("bench", before, after) is not None:
+                latencies.append((time.perf_counter() - started) * 1000)
+                generations.append({"source": "cache"})
+                continue
+            suggestion = completion.generate(runtime, config, language_id, cursor, lambda: False)
+            cache.store("bench", before, after, suggestion.text)
+            latencies.append((time.perf_counter() - started) * 1000)
+            generations.append(suggestion.generation.stats())
+    finally:
+        runtime.close()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {**summarize(latencies, generations), "peak_rss_mib": peak / 1024}
+
+
+def _iter_rows(report: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
+    def fmt(value: Any, digits: int = 0) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    lsp, direct = report["lsp"], report["direct"]
+    for name, key in (("p50", "p50"), ("p90", "p90"), ("p99", "p99")):
+        yield f"latency {name} (ms)", fmt(lsp["latency_ms"][key]), fmt(direct["latency_ms"][key])
+    yield "tokens evaluated / request, p50", fmt(lsp["tokens_evaluated"]["p50"]), fmt(direct["tokens_evaluated"]["p50"])
+    yield "tokens evaluated / request, p90", fmt(lsp["tokens_evaluated"]["p90"]), fmt(direct["tokens_evaluated"]["p90"])
+    yield "prompt reused from cache, p50 (%)", fmt(100 * (lsp["prompt_reused_share"]["p50"] or 0), 1), fmt(100 * (direct["prompt_reused_share"]["p50"] or 0), 1)
+    yield "answered from the suggestion cache", f"{lsp['suggestion_cache_hits']}/{lsp['requests']}", f"{direct['suggestion_cache_hits']}/{direct['requests']}"
+    yield "model calls reusing a KV prefix", f"{lsp['kv_prefix_hits']}/{lsp['model_calls']}", f"{direct['kv_prefix_hits']}/{direct['model_calls']}"
+    yield "tokens/s (evaluated + generated)", fmt(lsp["tokens_per_second"], 1), fmt(direct["tokens_per_second"], 1)
+    yield "generated tokens / request, mean", fmt(lsp["generated_tokens_mean"], 1), fmt(direct["generated_tokens_mean"], 1)
+    yield "peak RSS (MiB)", fmt(lsp["peak_rss_mib"]), fmt(direct["peak_rss_mib"])
+
+
+def table(report: dict[str, Any]) -> str:
+    rows = [("", "LSP end to end", "engine direct"), *_iter_rows(report)]
+    width = max(len(r[0]) for r in rows)
+    lines = [f"{r[0]:<{width}}  {r[1]:>15}  {r[2]:>15}" for r in rows]
+    ratio = report["lsp_over_direct_p50"]
+    lines.append(f"{'LSP / direct latency, p50':<{width}}  {ratio:>15.3f}" if ratio else "")
+    return "\n".join(lines)
+
+
+def bench(model: str, trace: Path, n: int, type_from: int | None) -> dict[str, Any]:
+    """Run both passes and return the report."""
+    source = trace.read_text(encoding="utf-8")
+    lines = split_lines(source)
+    start_line = type_from if type_from is not None else len(lines) * 2 // 3
+    if not 0 <= start_line < len(lines):
+        raise ValueError(f"--type-from {start_line} is outside {trace} ({len(lines)} lines)")
+    start, strokes = keystrokes(source, start_line, n)
+    config = Config(model=model)
+    path = modelstore.resolve(model)
+    settings = {"model": str(path)}
+    lsp = asyncio.run(run_lsp(trace, start, strokes, settings))
+    direct = run_direct(path, config, language_of(trace), strokes)
+    ratio = lsp["latency_ms"]["p50"] / direct["latency_ms"]["p50"] if direct["latency_ms"]["p50"] else None
+    return {
+        "model": path.name,
+        "trace": str(trace),
+        "type_from": start_line,
+        "keystrokes": len(strokes),
+        "lsp": lsp,
+        "direct": direct,
+        "lsp_over_direct_p50": ratio,
+    }
+
+
+def write(report: dict[str, Any], json_path: Path | None) -> None:
+    print(f"{report['keystrokes']} keystrokes typed from line {report['type_from']} of {report['trace']}, model {report['model']}")
+    print(table(report))
+    if json_path is not None:
+        json_path.write_text(json.dumps(report, indent=2))
+        print(f"JSON written to {json_path}")
