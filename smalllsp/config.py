@@ -28,6 +28,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("n_threads", 0, "CPU threads for the model; 0 picks the number of cores."),
     Setting("n_gpu_layers", -1, "Layers offloaded to the GPU; -1 offloads all (ignored by a CPU-only build)."),
     Setting("n_batch", 512, "Tokens evaluated per batch while reading a prompt."),
+    Setting("flash_attn", False, "Use flash attention (faster on most GPUs; needed for a quantized KV cache)."),
+    Setting("cache_type", "f16", "KV cache type: f16, q8_0 or q4_0 (the quantized ones halve or quarter its memory; they need flash_attn)."),
     Setting("prefix_tokens", 1024, "Token budget of the code before the cursor line in the prompt."),
     Setting("suffix_tokens", 256, "Token budget of the code after the cursor in the prompt."),
     Setting("max_tokens", 128, "Most tokens generated for one completion."),
@@ -46,6 +48,8 @@ class Config:
     n_threads: int = 0
     n_gpu_layers: int = -1
     n_batch: int = 512
+    flash_attn: bool = False
+    cache_type: str = "f16"
     prefix_tokens: int = 1024
     suffix_tokens: int = 256
     max_tokens: int = 128

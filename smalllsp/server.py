@@ -30,6 +30,8 @@ from smalllsp.engine.llama import LlamaRuntime
 log = logging.getLogger(__name__)
 
 STATUS_REQUEST = "smalllsp/status"
+# Settings read when the model loads: changing one reloads it.
+RELOAD_SETTINGS = ("model", "n_ctx", "n_threads", "n_gpu_layers", "n_batch", "flash_attn", "cache_type")
 SUGGESTION_LABEL = "smalllsp · model suggestion"
 
 
@@ -112,9 +114,7 @@ class SmalllspServer(LanguageServer):
         for problem in problems:
             self.tell(types.MessageType.Warning, f"smalllsp: {problem}")
         _set_log_level(self.config.log_level)
-        return (old.model, old.n_ctx, old.n_threads, old.n_gpu_layers, old.n_batch) != (
-            self.config.model, self.config.n_ctx, self.config.n_threads, self.config.n_gpu_layers, self.config.n_batch,
-        )
+        return any(getattr(old, name) != getattr(self.config, name) for name in RELOAD_SETTINGS)
 
     def load_model(self) -> None:
         """Load the configured model on the worker; tell the user if it fails."""

@@ -96,6 +96,8 @@ class Engine:
             "model_path": str(getattr(runtime, "path", "")) or None,
             "device": getattr(runtime, "device", None),
             "load_seconds": getattr(runtime, "load_seconds", None),
+            "model_mib": round(runtime.model_bytes / 2**20, 1) if runtime else None,
+            "kv_cache_mib": round(runtime.kv_bytes / 2**20, 1) if runtime else None,
             "last_latency_ms": self.last_latency_ms,
             "pending_jobs": self._worker.pending,
             "stopped_while_running": self._worker.stopped_while_running,

@@ -42,6 +42,18 @@ class ModelError(RuntimeError):
     """The model file is missing, unreadable, not GGUF, or failed to load."""
 
 
+CACHE_TYPES = {"f16": 1, "q4_0": 2, "q8_0": 8}  # ggml type ids (llama_cpp.GGML_TYPE_*)
+
+
+def cache_type_id(config: Config) -> int:
+    """The ggml type of the KV cache, checked against what llama.cpp accepts."""
+    if config.cache_type not in CACHE_TYPES:
+        raise ModelError(f"cache_type {config.cache_type!r} is not one of {', '.join(CACHE_TYPES)}")
+    if config.cache_type != "f16" and not config.flash_attn:
+        raise ModelError(f"cache_type {config.cache_type!r} needs flash_attn = true (llama.cpp quantizes the V cache only with flash attention)")
+    return CACHE_TYPES[config.cache_type]
+
+
 @dataclasses.dataclass
 class Generation:
     text: str
@@ -85,6 +97,19 @@ def check_model_file(path: Path) -> None:
         raise ModelError(f"model file {path} is not a GGUF file (it starts with {magic!r}, not {GGUF_MAGIC!r})")
 
 
+BYTES_PER_KV_VALUE = {"f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
+
+
+def kv_cache_bytes(model: object, n_ctx: int, cache_type: str) -> int:
+    """Memory of a full KV cache: keys and values, every layer, every position."""
+    import llama_cpp
+
+    n_head = llama_cpp.llama_model_n_head(model)
+    kv_width = llama_cpp.llama_model_n_embd(model) // n_head * llama_cpp.llama_model_n_head_kv(model)
+    values = 2 * llama_cpp.llama_model_n_layer(model) * n_ctx * kv_width
+    return int(values * BYTES_PER_KV_VALUE[cache_type])
+
+
 _LOG_CALLBACK = None
 
 
@@ -113,6 +138,7 @@ class LlamaRuntime:
         import llama_cpp
 
         check_model_file(path)
+        kv_type = cache_type_id(config)
         _route_llama_logs()
         started = time.perf_counter()
         printed = io.StringIO()
@@ -129,6 +155,9 @@ class LlamaRuntime:
                     n_batch=config.n_batch,
                     n_threads=config.n_threads or os.cpu_count() or 1,
                     n_gpu_layers=config.n_gpu_layers,
+                    flash_attn=config.flash_attn,
+                    type_k=kv_type,
+                    type_v=kv_type,
                     logits_all=False,
                     verbose=True,
                 )
@@ -144,10 +173,18 @@ class LlamaRuntime:
         self.n_vocab = self.llm.n_vocab()
         self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
         self.fim = fim.resolve(self._special_token, self.name)
-        self.device = "gpu" if llama_cpp.llama_supports_gpu_offload() and config.n_gpu_layers != 0 else "cpu"
+        n_layers = llama_cpp.llama_model_n_layer(self.llm.model)
+        gpu = llama_cpp.llama_supports_gpu_offload()
+        self.gpu_layers = (n_layers if config.n_gpu_layers < 0 else min(config.n_gpu_layers, n_layers)) if gpu else 0
+        self.device = f"gpu ({self.gpu_layers}/{n_layers} layers)" if self.gpu_layers else "cpu"
+        self.model_bytes = int(llama_cpp.llama_model_size(self.llm.model))
+        self.kv_bytes = kv_cache_bytes(self.llm.model, self.n_ctx, config.cache_type)
         log.info(
-            "loaded %s in %.2fs: %d context, FIM family %s, device %s",
+            "loaded %s in %.2fs: %d context, FIM family %s, %s, %d threads, flash_attn %s, KV cache %s; "
+            "weights %.0f MiB, KV cache %.0f MiB",
             self.name, self.load_seconds, self.n_ctx, self.fim.template.family, self.device,
+            self.llm.context_params.n_threads, config.flash_attn, config.cache_type,
+            self.model_bytes / 2**20, self.kv_bytes / 2**20,
         )
 
     # -- vocabulary -----------------------------------------------------------------
