@@ -149,3 +149,16 @@ def generate(
     )
     return Suggestion(text, generation.text, generation)
 
+
+def warm(runtime: LlamaRuntime, config: Config, language_id: str, cursor: Cursor, cancelled: Callable[[], bool]) -> Generation:
+    """Read the prompt for ``cursor`` into the KV cache without generating (worker thread).
+
+    A later request nearby reuses it: the prefix window is the same, and for a
+    document that fits the window, the prompt with the cursor at its end
+    starts with the prompt for any cursor in it, line for line.
+    """
+    prompt, _shape, _whitespace = plan(runtime, config, language_id, cursor)
+    generation = runtime.generate(prompt.tokens, max_tokens=0, cancelled=cancelled)
+    log.info("warm-up: %d prompt tokens (%d reused, %d evaluated), %.0f ms",
+             generation.n_prompt, generation.n_reused, generation.n_evaluated, generation.seconds * 1000)
+    return generation

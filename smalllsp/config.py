@@ -28,6 +28,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("n_threads", 0, "CPU threads for the model; 0 picks the number of cores."),
     Setting("n_gpu_layers", -1, "Layers offloaded to the GPU; -1 offloads all (ignored by a CPU-only build)."),
     Setting("n_batch", 512, "Tokens evaluated per batch while reading a prompt."),
+    Setting("moe_placement", "auto", "Mixture-of-Experts models: where expert weights live. auto (as many layers' experts on the GPU as free VRAM allows; all in CPU memory without a GPU), gpu, cpu, or N (the experts of the first N layers in CPU memory, as llama.cpp's --n-cpu-moe)."),
     Setting("flash_attn", False, "Use flash attention (faster on most GPUs; needed for a quantized KV cache)."),
     Setting("cache_type", "f16", "KV cache type: f16, q8_0 or q4_0 (the quantized ones halve or quarter its memory; they need flash_attn)."),
     Setting("prefix_tokens", 1024, "Token budget of the code before the cursor line in the prompt."),
@@ -35,6 +36,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_tokens", 128, "Most tokens generated for one completion."),
     Setting("max_lines", 8, "Most lines in a multi-line completion."),
     Setting("time_budget_ms", 3000, "After this long, generation stops at the next line break."),
+    Setting("warmup", True, "Read the prompt into the KV cache ahead of time: when a document opens (cursor at its end) and when typing pauses (at the last edit), so the next completion there starts warm."),
+    Setting("warmup_delay_ms", 300, "The pause after an edit, with no completion request, that starts a warm-up."),
     Setting("log_level", "INFO", "Server log level on stderr: DEBUG, INFO, WARNING or ERROR. Document text is logged only at DEBUG."),
 )
 
@@ -48,6 +51,7 @@ class Config:
     n_threads: int = 0
     n_gpu_layers: int = -1
     n_batch: int = 512
+    moe_placement: str = "auto"
     flash_attn: bool = False
     cache_type: str = "f16"
     prefix_tokens: int = 1024
@@ -55,6 +59,8 @@ class Config:
     max_tokens: int = 128
     max_lines: int = 8
     time_budget_ms: int = 3000
+    warmup: bool = True
+    warmup_delay_ms: int = 300
     log_level: str = "INFO"
 
     def merged(self, values: Mapping[str, Any] | None) -> tuple["Config", list[str]]:

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 STATUS_REQUEST = "smalllsp/status"
 # Settings read when the model loads: changing one reloads it.
-RELOAD_SETTINGS = ("model", "n_ctx", "n_threads", "n_gpu_layers", "n_batch", "flash_attn", "cache_type")
+RELOAD_SETTINGS = ("model", "n_ctx", "n_threads", "n_gpu_layers", "n_batch", "moe_placement", "flash_attn", "cache_type")
 SUGGESTION_LABEL = "smalllsp · model suggestion"
 
 
@@ -88,6 +88,7 @@ class SmalllspServer(LanguageServer):
         self.loading: asyncio.Future[Any] | None = None
         self.last_generation: dict[str, Any] | None = None
         self.cache = SuggestionCache()
+        self._warmups: dict[str, asyncio.TimerHandle] = {}
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         if isinstance(error, AnsweredError):
@@ -156,8 +157,43 @@ class SmalllspServer(LanguageServer):
         column = column_to_index(lines[position.line], position.character, self.encoding)
         return doc.language_id, Cursor(lines, position.line, column)
 
+    def schedule_warmup(self, uri: str, position: types.Position | None, delay_s: float) -> None:
+        """Warm the KV cache for ``uri`` at ``position`` (None: the end) after ``delay_s``,
+        unless a completion request for it comes first."""
+        self.cancel_warmup(uri)
+        if not self.config.warmup or self.engine.state not in ("loading", "ready"):
+            return
+        loop = asyncio.get_running_loop()
+        self._warmups[uri] = loop.call_later(delay_s, lambda: asyncio.ensure_future(self._warm(uri, position)))
+
+    def cancel_warmup(self, uri: str) -> None:
+        handle = self._warmups.pop(uri, None)
+        if handle is not None:
+            handle.cancel()
+
+    async def _warm(self, uri: str, position: types.Position | None) -> None:
+        self._warmups.pop(uri, None)
+        if uri not in self.documents:
+            return
+        if position is None:
+            lines = split_lines(self.documents.get(uri).text)
+            position = types.Position(len(lines) - 1, index_to_column(lines[-1], len(lines[-1]), self.encoding))
+        try:
+            language_id, cursor = self.cursor(uri, position)
+        except JsonRpcInvalidParams as problem:
+            log.debug("no warm-up: %s", problem.message)
+            return
+        config = self.config
+        try:
+            await self.engine.run(
+                uri, lambda runtime, cancelled: completion.warm(runtime, config, language_id, cursor, cancelled), background=True
+            )
+        except (Cancelled, ModelUnavailable) as reason:
+            log.debug("warm-up of %s skipped: %s", uri, reason)
+
     async def suggest(self, uri: str, position: types.Position) -> tuple[Cursor, str]:
         """The cursor and the suggestion text at ``position`` ("" when there is none)."""
+        self.cancel_warmup(uri)
         language_id, cursor = self.cursor(uri, position)
         before, after = cursor.text_before(), cursor.text_after()
         cached = self.cache.lookup(uri, before, after)
@@ -204,6 +240,7 @@ def create_server(config: Config) -> SmalllspServer:
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: SmalllspServer, params: types.DidOpenTextDocumentParams) -> None:
         ls.documents.open(params.text_document)
+        ls.schedule_warmup(params.text_document.uri, None, 0)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: SmalllspServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -211,11 +248,17 @@ def create_server(config: Config) -> SmalllspServer:
             ls.documents.change(params, ls.encoding)
         except (KeyError, PositionError) as problem:
             log.error("ignored a change the document cannot take: %s", problem)
+            return
+        last = params.content_changes[-1] if params.content_changes else None
+        if isinstance(last, types.TextDocumentContentChangePartial):
+            end = _position_after(last, ls.encoding)
+            ls.schedule_warmup(params.text_document.uri, end, ls.config.warmup_delay_ms / 1000)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: SmalllspServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.documents.close(params.text_document.uri)
         ls.cache.forget(params.text_document.uri)
+        ls.cancel_warmup(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(
@@ -278,6 +321,16 @@ def completion_item_for(cursor: Cursor, position: types.Position, text: str, enc
         insert_text_format=types.InsertTextFormat.PlainText,
         text_edit=types.TextEdit(range=types.Range(start, position), new_text=word + text),
     )
+
+
+def _position_after(change: types.TextDocumentContentChangePartial, encoding: str) -> types.Position:
+    """Where the cursor is after typing ``change`` (the end of the inserted text)."""
+    start = change.range.start
+    inserted = split_lines(change.text)
+    width = index_to_column(inserted[-1], len(inserted[-1]), encoding)
+    if len(inserted) == 1:
+        return types.Position(start.line, start.character + width)
+    return types.Position(start.line + len(inserted) - 1, width)
 
 
 def _units_between(line: str, start: int, end: int, encoding: str) -> int:

@@ -61,8 +61,10 @@ class Engine:
 
         return asyncio.wrap_future(self._worker.submit(LOAD_KEY, job))
 
-    async def run(self, key: str, fn: Callable[[Any, Callable[[], bool]], Any]) -> Any:
+    async def run(self, key: str, fn: Callable[[Any, Callable[[], bool]], Any], *, background: bool = False) -> Any:
         """Run ``fn(runtime, cancelled)`` on the worker; the latest job per key wins.
+
+        ``background`` jobs (warm-ups) give way to every other job.
 
         Raises :class:`Cancelled` when superseded, and propagates the asyncio
         cancellation of the awaiting handler (``$/cancelRequest``) to the job.
@@ -73,14 +75,15 @@ class Engine:
                 raise ModelUnavailable(self.error or f"no model loaded (state: {self.state})")
             return fn(self.runtime, cancelled)
 
-        future = self._worker.submit(key, job)
+        future = self._worker.submit(key, job, background=background)
         started = time.perf_counter()
         try:
             result = await asyncio.wrap_future(future)
         except asyncio.CancelledError:
             self._worker.cancel(future)
             raise
-        self.last_latency_ms = (time.perf_counter() - started) * 1000
+        if not background:
+            self.last_latency_ms = (time.perf_counter() - started) * 1000
         return result
 
     @property
@@ -98,6 +101,12 @@ class Engine:
             "load_seconds": getattr(runtime, "load_seconds", None),
             "model_mib": round(runtime.model_bytes / 2**20, 1) if runtime else None,
             "kv_cache_mib": round(runtime.kv_bytes / 2**20, 1) if runtime else None,
+            "moe": None if runtime is None or runtime.moe is None else {
+                "experts": runtime.moe.expert_count,
+                "experts_per_token": runtime.moe.expert_used_count,
+                "layers": runtime.moe.block_count,
+                "layers_with_experts_in_cpu_memory": runtime.moe_cpu_layers,
+            },
             "last_latency_ms": self.last_latency_ms,
             "pending_jobs": self._worker.pending,
             "stopped_while_running": self._worker.stopped_while_running,

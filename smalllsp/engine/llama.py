@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from smalllsp.config import Config
-from smalllsp.engine import fim
+from smalllsp.engine import fim, placement
 from smalllsp.engine.worker import Cancelled
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,40 @@ def kv_cache_bytes(model: object, n_ctx: int, cache_type: str) -> int:
     return int(values * BYTES_PER_KV_VALUE[cache_type])
 
 
+# What the GPU holds besides weights and KV cache (compute buffers), for ``auto`` placement.
+COMPUTE_BUFFER_MARGIN = 512 * 2**20
+
+
+def plan_moe_placement(path: Path, config: Config) -> tuple[placement.MoeInfo | None, int, list[str]]:
+    """The MoE facts of ``path``, how many layers keep their experts in CPU memory, and the override patterns.
+
+    ``auto`` moves experts only when there is a GPU to save memory on: on a
+    CPU-only build everything is in CPU memory anyway, and overriding the
+    buffer type would only take the CPU's repacked fast kernels away.
+    """
+    import llama_cpp
+
+    try:
+        moe = placement.read_moe_info(path)
+    except ValueError as exc:
+        raise ModelError(str(exc)) from exc
+    if moe is None:
+        return None, 0, []
+    gpu = llama_cpp.llama_supports_gpu_offload() and config.n_gpu_layers != 0
+    if config.moe_placement.strip().lower() == "auto" and not gpu:
+        return moe, moe.block_count, []
+    free = placement.free_vram_bytes() if gpu else None
+    kv_estimate = config.n_ctx * moe.block_count * 2 * 1024  # bytes per position per layer, generous for MoE coders
+    try:
+        layers = placement.choose_cpu_layers(config.moe_placement, moe, free, kv_estimate + COMPUTE_BUFFER_MARGIN)
+    except ValueError as exc:
+        raise ModelError(str(exc)) from exc
+    if layers == 0:
+        return moe, 0, []
+    patterns = placement.expert_patterns("all" if layers >= moe.block_count else list(range(layers)))
+    return moe, layers, patterns
+
+
 _LOG_CALLBACK = None
 
 
@@ -141,6 +175,7 @@ class LlamaRuntime:
         kv_type = cache_type_id(config)
         _route_llama_logs()
         started = time.perf_counter()
+        self.moe, self.moe_cpu_layers, patterns = plan_moe_placement(path, config)
         printed = io.StringIO()
         try:
             # verbose=True: with verbose=False llama-cpp-python points file
@@ -148,7 +183,7 @@ class LlamaRuntime:
             # messages written meanwhile. llama.cpp's log lines go through our
             # callback; the Python-level prints (metadata, chat template) are
             # caught here and logged at DEBUG.
-            with contextlib.redirect_stderr(printed):
+            with contextlib.redirect_stderr(printed), placement.tensor_overrides(patterns) as overrides:
                 self.llm = llama_cpp.Llama(
                     model_path=str(path),
                     n_ctx=config.n_ctx,
@@ -165,6 +200,8 @@ class LlamaRuntime:
             raise ModelError(f"llama.cpp could not load {path}: {exc}") from exc
         finally:
             llama_log.debug("%s", printed.getvalue())
+        if patterns and not overrides.applied:
+            raise ModelError(f"the MoE expert placement did not reach llama.cpp while loading {path}")
         self.llm.verbose = False  # no per-call timing prints on stderr
         self.load_seconds = time.perf_counter() - started
         self.path = path
@@ -179,6 +216,11 @@ class LlamaRuntime:
         self.device = f"gpu ({self.gpu_layers}/{n_layers} layers)" if self.gpu_layers else "cpu"
         self.model_bytes = int(llama_cpp.llama_model_size(self.llm.model))
         self.kv_bytes = kv_cache_bytes(self.llm.model, self.n_ctx, config.cache_type)
+        if self.moe is not None:
+            log.info(
+                "%s is a Mixture-of-Experts model: %d experts, %d used per token; experts of %d of %d layers in CPU memory (moe_placement %s)",
+                self.name, self.moe.expert_count, self.moe.expert_used_count, self.moe_cpu_layers, self.moe.block_count, config.moe_placement,
+            )
         log.info(
             "loaded %s in %.2fs: %d context, FIM family %s, %s, %d threads, flash_attn %s, KV cache %s; "
             "weights %.0f MiB, KV cache %.0f MiB",

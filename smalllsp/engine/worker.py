@@ -26,11 +26,12 @@ class Cancelled(Exception):
 
 
 class _Job:
-    __slots__ = ("key", "fn", "event", "future")
+    __slots__ = ("key", "fn", "background", "event", "future")
 
-    def __init__(self, key: str, fn: JobFn) -> None:
+    def __init__(self, key: str, fn: JobFn, background: bool) -> None:
         self.key = key
         self.fn = fn
+        self.background = background
         self.event = threading.Event()
         self.future: concurrent.futures.Future[Any] = concurrent.futures.Future()
 
@@ -45,17 +46,27 @@ class Worker:
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
-    def submit(self, key: str, fn: JobFn) -> concurrent.futures.Future[Any]:
-        """Run ``fn(cancelled)`` on the worker thread, superseding older jobs for ``key``."""
-        job = _Job(key, fn)
+    def submit(self, key: str, fn: JobFn, *, background: bool = False) -> concurrent.futures.Future[Any]:
+        """Run ``fn(cancelled)`` on the worker thread, superseding older jobs for ``key``.
+
+        A ``background`` job (a cache warm-up) gives way to everything: any
+        other job stops or replaces it, and it never replaces or stops one.
+        """
+        job = _Job(key, fn, background)
         with self._cond:
             if self._stopping:
                 raise RuntimeError("the model worker has stopped")
-            old = self._pending.pop(key, None)
-            if old is not None:
-                _fail(old.future, Cancelled(f"superseded by a newer request for {key}"))
-            if self._running is not None and self._running.key == key:
-                self._running.event.set()
+            if background and key in self._pending:
+                _fail(job.future, Cancelled(f"a request for {key} is waiting already"))
+                return job.future
+            if not background:
+                for other_key, other in list(self._pending.items()):
+                    if other.background or other_key == key:
+                        del self._pending[other_key]
+                        _fail(other.future, Cancelled(f"superseded by a newer request for {key}"))
+                running = self._running
+                if running is not None and (running.key == key or running.background):
+                    running.event.set()
             self._pending[key] = job
             self._cond.notify()
         job.future.add_done_callback(lambda _f, j=job: self._on_done(j))

@@ -36,12 +36,17 @@ def capabilities(preset: str) -> types.ClientCapabilities:
     return caps
 
 
+# The time budget cuts generation by wall-clock time; tests check behaviour,
+# so by default it is out of reach (a busy CI machine must not change results).
+TEST_SETTINGS = {"time_budget_ms": 120_000}
+
+
 async def initialize(client: LanguageClient, preset: str = "visual-studio-code", options: dict | None = None) -> types.InitializeResult:
     return await client.initialize_session(
         types.InitializeParams(
             capabilities=capabilities(preset),
             root_uri=Path.cwd().as_uri(),
-            initialization_options=options or {},
+            initialization_options={**TEST_SETTINGS, **(options or {})},
         )
     )
 

@@ -1,5 +1,7 @@
 """Inline completions from the real model, for a UTF-8 client (Neovim) and a UTF-16 one (VS Code)."""
 
+import asyncio
+
 import pytest
 from lsprotocol import types
 
@@ -136,3 +138,27 @@ def type_at(client, uri, line, column, text, version):
 
 async def status(client) -> dict:
     return as_dict(await client.protocol.send_request_async(STATUS_REQUEST, None))
+
+
+async def test_opening_a_document_warms_the_cache(client):
+    await initialize(client)
+    uri = open_document(client, BODY)
+    for _ in range(100):  # the warm-up runs in the background after didOpen
+        await asyncio.sleep(0.1)
+        if (await status(client))["pending_jobs"] == 0 and (await status(client))["state"] == "ready":
+            break
+    await asyncio.sleep(1.0)
+    await client.text_document_inline_completion_async(inline_params(uri, 5, 4))
+    first = (await status(client))["last_generation"]
+    assert first["source"] == "model"
+    # the prompt up to the cursor line was read at didOpen: the first request is not cold
+    assert first["n_reused"] > first["n_prompt"] // 3, first
+
+
+async def test_past_the_time_budget_generation_ends_at_the_next_line_break(client):
+    await initialize(client, options={"time_budget_ms": 1})
+    uri = open_document(client, "def total(values):\n    \n")
+    answer = await client.text_document_inline_completion_async(inline_params(uri, 1, 4))
+    last = (await status(client))["last_generation"]
+    assert last["stop_reason"] == "time_budget", last
+    assert all("\n" not in item.insert_text for item in answer.items)

@@ -95,3 +95,41 @@ def test_stop_fails_waiting_jobs_and_ends_the_thread():
     assert not worker._thread.is_alive()
     with pytest.raises(RuntimeError):
         worker.submit("c", lambda cancelled: 1)
+
+
+def test_a_background_job_gives_way_to_any_request():
+    worker = Worker()
+    started = threading.Event()
+    warm = worker.submit("a.py", token_loop(started), background=True)
+    assert started.wait(2)
+    request = worker.submit("b.py", lambda cancelled: "answer")  # another document
+    with pytest.raises(Cancelled):
+        warm.result(2)
+    assert request.result(2) == "answer"
+    worker.stop()
+
+
+def test_a_background_job_never_replaces_a_waiting_request():
+    worker = Worker()
+    started = threading.Event()
+    blocker = worker.submit("other", token_loop(started, steps=30))
+    assert started.wait(2)
+    request = worker.submit("a.py", lambda cancelled: "answer")
+    warm = worker.submit("a.py", lambda cancelled: "warm", background=True)
+    with pytest.raises(Cancelled):
+        warm.result(2)
+    assert request.result(5) == "answer" and blocker.result(5) == "done"
+    worker.stop()
+
+
+def test_waiting_background_jobs_are_dropped_for_a_request():
+    worker = Worker()
+    started = threading.Event()
+    blocker = worker.submit("other", token_loop(started, steps=30))
+    assert started.wait(2)
+    warm = worker.submit("a.py", lambda cancelled: "warm", background=True)
+    request = worker.submit("b.py", lambda cancelled: "answer")
+    with pytest.raises(Cancelled):
+        warm.result(2)
+    assert request.result(5) == "answer" and blocker.result(5) == "done"
+    worker.stop()
