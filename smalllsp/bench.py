@@ -101,9 +101,11 @@ def summarize(latencies_ms: list[float], generations: list[dict[str, Any]]) -> d
     reuse = [g["n_reused"] / g["n_prompt"] for g in model_calls if g["n_prompt"]]
     seconds = sum(g["ms"] for g in model_calls) / 1000
     tokens = sum(g["n_evaluated"] + g["n_generated"] for g in model_calls)
+    model_latencies = [ms for ms, g in zip(latencies_ms, generations) if g["source"] == "model"]
     return {
         "requests": len(latencies_ms),
         "latency_ms": {p: percentile(latencies_ms, q) for p, q in (("p50", 50), ("p90", 90), ("p99", 99))},
+        "model_call_latency_ms": {p: percentile(model_latencies, q) for p, q in (("p50", 50), ("p90", 90))},
         "tokens_evaluated": {"p50": percentile(evaluated, 50), "p90": percentile(evaluated, 90), "mean": sum(evaluated) / max(len(evaluated), 1)},
         "prompt_reused_share": {"p50": percentile(reuse, 50), "p10": percentile(reuse, 10)},
         "model_calls": len(model_calls),
@@ -198,33 +200,49 @@ def run_direct(path: Path, config: Config, language_id: str, strokes: list[Keyst
     return {**summarize(latencies, generations), "peak_rss_mib": peak / 1024}
 
 
-def _iter_rows(report: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
+def _iter_rows(report: dict[str, Any]) -> Iterator[tuple[str, ...]]:
     def fmt(value: Any, digits: int = 0) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
 
-    lsp, direct = report["lsp"], report["direct"]
-    for name, key in (("p50", "p50"), ("p90", "p90"), ("p99", "p99")):
-        yield f"latency {name} (ms)", fmt(lsp["latency_ms"][key]), fmt(direct["latency_ms"][key])
-    yield "tokens evaluated / request, p50", fmt(lsp["tokens_evaluated"]["p50"]), fmt(direct["tokens_evaluated"]["p50"])
-    yield "tokens evaluated / request, p90", fmt(lsp["tokens_evaluated"]["p90"]), fmt(direct["tokens_evaluated"]["p90"])
-    yield "prompt reused from cache, p50 (%)", fmt(100 * (lsp["prompt_reused_share"]["p50"] or 0), 1), fmt(100 * (direct["prompt_reused_share"]["p50"] or 0), 1)
-    yield "answered from the suggestion cache", f"{lsp['suggestion_cache_hits']}/{lsp['requests']}", f"{direct['suggestion_cache_hits']}/{direct['requests']}"
-    yield "model calls reusing a KV prefix", f"{lsp['kv_prefix_hits']}/{lsp['model_calls']}", f"{direct['kv_prefix_hits']}/{direct['model_calls']}"
-    yield "tokens/s (evaluated + generated)", fmt(lsp["tokens_per_second"], 1), fmt(direct["tokens_per_second"], 1)
-    yield "generated tokens / request, mean", fmt(lsp["generated_tokens_mean"], 1), fmt(direct["generated_tokens_mean"], 1)
-    yield "peak RSS (MiB)", fmt(lsp["peak_rss_mib"]), fmt(direct["peak_rss_mib"])
+    passes = [report[name] for name in PASSES if name in report]
+
+    def row(label: str, value) -> tuple[str, ...]:
+        return (label, *(value(p) for p in passes))
+
+    for key in ("p50", "p90", "p99"):
+        yield row(f"latency {key} (ms)", lambda p: fmt(p["latency_ms"][key]))
+    for key in ("p50", "p90"):
+        yield row(f"model-call latency {key} (ms)", lambda p: fmt(p["model_call_latency_ms"][key]))
+    yield row("tokens evaluated / model call, p50", lambda p: fmt(p["tokens_evaluated"]["p50"]))
+    yield row("tokens evaluated / model call, p90", lambda p: fmt(p["tokens_evaluated"]["p90"]))
+    yield row("prompt reused from KV cache, p50 (%)", lambda p: fmt(100 * (p["prompt_reused_share"]["p50"] or 0), 1))
+    yield row("answered from the suggestion cache", lambda p: f"{p['suggestion_cache_hits']}/{p['requests']}")
+    yield row("model calls reusing a KV prefix", lambda p: f"{p['kv_prefix_hits']}/{p['model_calls']}")
+    yield row("tokens/s (evaluated + generated)", lambda p: fmt(p["tokens_per_second"], 1))
+    yield row("generated tokens / model call, mean", lambda p: fmt(p["generated_tokens_mean"], 1))
+    yield row("peak RSS (MiB)", lambda p: fmt(p["peak_rss_mib"]))
+
+
+PASSES = {"lsp": "LSP end to end", "direct": "engine direct", "peer": "llama-server"}
 
 
 def table(report: dict[str, Any]) -> str:
-    rows = [("", "LSP end to end", "engine direct"), *_iter_rows(report)]
+    header = ("", *(label for name, label in PASSES.items() if name in report))
+    rows = [header, *_iter_rows(report)]
     width = max(len(r[0]) for r in rows)
-    lines = [f"{r[0]:<{width}}  {r[1]:>15}  {r[2]:>15}" for r in rows]
-    ratio = report["lsp_over_direct_p50"]
-    lines.append(f"{'LSP / direct latency, p50':<{width}}  {ratio:>15.3f}" if ratio else "")
+    lines = ["  ".join([f"{r[0]:<{width}}", *(f"{cell:>15}" for cell in r[1:])]) for r in rows]
+    for key, label in (("lsp_over_direct_p50", "LSP / direct latency, p50"), ("lsp_over_direct_model_p50", "LSP / direct model-call latency, p50"),
+                       ("lsp_over_peer_model_p50", "LSP / llama-server model-call latency, p50")):
+        if report.get(key) is not None:
+            lines.append(f"{label:<{width}}  {report[key]:>15.3f}")
     return "\n".join(lines)
 
 
-def bench(model: str, trace: Path, n: int, type_from: int | None) -> dict[str, Any]:
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def bench(model: str, trace: Path, n: int, type_from: int | None, peer: Path | None = None) -> dict[str, Any]:
     """Run both passes and return the report."""
     source = trace.read_text(encoding="utf-8")
     lines = split_lines(source)
@@ -237,16 +255,22 @@ def bench(model: str, trace: Path, n: int, type_from: int | None) -> dict[str, A
     settings = {"model": str(path)}
     lsp = asyncio.run(run_lsp(trace, start, strokes, settings))
     direct = run_direct(path, config, language_of(trace), strokes)
-    ratio = lsp["latency_ms"]["p50"] / direct["latency_ms"]["p50"] if direct["latency_ms"]["p50"] else None
-    return {
+    report = {
         "model": path.name,
         "trace": str(trace),
         "type_from": start_line,
         "keystrokes": len(strokes),
         "lsp": lsp,
         "direct": direct,
-        "lsp_over_direct_p50": ratio,
+        "lsp_over_direct_p50": _ratio(lsp["latency_ms"]["p50"], direct["latency_ms"]["p50"]),
+        "lsp_over_direct_model_p50": _ratio(lsp["model_call_latency_ms"]["p50"], direct["model_call_latency_ms"]["p50"]),
     }
+    if peer is not None:
+        from smalllsp.bench_peer import run_peer
+
+        report["peer"] = run_peer(peer, path, config, strokes)
+        report["lsp_over_peer_model_p50"] = _ratio(lsp["model_call_latency_ms"]["p50"], report["peer"]["model_call_latency_ms"]["p50"])
+    return report
 
 
 def write(report: dict[str, Any], json_path: Path | None) -> None:

@@ -96,7 +96,13 @@ def _bench(args: argparse.Namespace) -> int:
     from smalllsp import bench
 
     try:
-        report = bench.bench(args.model or "", Path(args.trace) if args.trace else bench.DEFAULT_TRACE, args.n, args.type_from)
+        report = bench.bench(
+            args.model or "",
+            Path(args.trace) if args.trace else bench.DEFAULT_TRACE,
+            args.n,
+            args.type_from,
+            Path(args.peer_llama_server) if args.peer_llama_server else None,
+        )
     except (modelstore.StoreError, ValueError, OSError, RuntimeError) as problem:
         print(f"smalllsp bench: {problem}", file=sys.stderr)
         return 1
@@ -147,6 +153,7 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--n", type=int, default=120, help="keystrokes to replay")
     bench.add_argument("--type-from", type=int, help="0-based line from which the file is typed (default: two thirds in)")
     bench.add_argument("--json", metavar="PATH", help="also write the report as JSON")
+    bench.add_argument("--peer-llama-server", metavar="PATH", help="also replay the trace against this llama-server binary with llama.vim's /infill requests (scripts/build-llama-server builds one)")
     bench.set_defaults(run=_bench)
 
     settings = commands.add_parser("settings", help="print the configuration table")

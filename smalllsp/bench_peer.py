@@ -1,0 +1,135 @@
+"""The bench's third pass: llama.cpp's own ``llama-server`` with llama.vim's request.
+
+The same keystrokes, the same model, the same suggestion cache in front (so
+the same requests reach a model), but each model call is llama.vim's
+``/infill`` request to a ``llama-server`` on loopback: the lines above the
+cursor as ``input_prefix``, the rest of the line and the lines below as
+``input_suffix``, the typed part of the line as ``prompt``, with
+``cache_prompt`` so the server reuses its KV cache. Build the binary from the
+pinned llama.cpp with ``scripts/build-llama-server``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from smalllsp.bench import Keystroke, _peak_rss_kib, summarize
+from smalllsp.cache import SuggestionCache
+from smalllsp.config import Config
+from smalllsp.context.window import Cursor
+from smalllsp.documents import split_lines
+
+# llama.vim's defaults (g:llama_config): lines of context and limits.
+N_PREFIX_LINES = 256
+N_SUFFIX_LINES = 64
+N_PREDICT = 128
+T_MAX_PROMPT_MS = 500
+T_MAX_PREDICT_MS = 1000
+
+
+def infill_request(cursor: Cursor) -> dict[str, Any]:
+    """llama.vim's ``/infill`` body for this cursor."""
+    lines = cursor.lines
+    prefix = "".join(line + "\n" for line in lines[max(0, cursor.line - N_PREFIX_LINES) : cursor.line])
+    suffix = cursor.after + "".join("\n" + line for line in lines[cursor.line + 1 : cursor.line + 1 + N_SUFFIX_LINES])
+    line = lines[cursor.line]
+    return {
+        "input_prefix": prefix,
+        "input_suffix": suffix,
+        "input_extra": [],
+        "prompt": cursor.before,
+        "n_predict": N_PREDICT,
+        "n_indent": len(line) - len(line.lstrip()),
+        "top_k": 40,
+        "top_p": 0.90,
+        "samplers": ["top_k", "top_p", "infill"],
+        "stream": False,
+        "cache_prompt": True,
+        "t_max_prompt_ms": T_MAX_PROMPT_MS,
+        "t_max_predict_ms": T_MAX_PREDICT_MS,
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _post(url: str, body: dict[str, Any], timeout: float = 120) -> dict[str, Any]:
+    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def _wait_healthy(base: str, process: subprocess.Popen, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"llama-server exited with code {process.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(base + "/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"llama-server was not ready after {timeout_s:.0f} s")
+
+
+def run_peer(binary: Path, model: Path, config: Config, strokes: list[Keystroke]) -> dict[str, Any]:
+    """Type the keystrokes against ``llama-server`` on loopback."""
+    if not binary.is_file():
+        raise ValueError(f"no llama-server binary at {binary} (build one with scripts/build-llama-server)")
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [
+        str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(port),
+        "-c", str(config.n_ctx), "-t", str(config.n_threads or os.cpu_count() or 1),
+        "-np", "1", "--cache-reuse", "256", "--no-webui",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cache = SuggestionCache()
+    latencies: list[float] = []
+    generations: list[dict[str, Any]] = []
+    try:
+        _wait_healthy(base, process)
+        for stroke in strokes:
+            started = time.perf_counter()
+            cursor = Cursor(split_lines(stroke.text), stroke.line, stroke.column)
+            before, after = cursor.text_before(), cursor.text_after()
+            if cache.lookup("bench", before, after) is not None:
+                latencies.append((time.perf_counter() - started) * 1000)
+                generations.append({"source": "cache"})
+                continue
+            answer = _post(base + "/infill", infill_request(cursor))
+            latencies.append((time.perf_counter() - started) * 1000)
+            cache.store("bench", before, after, answer.get("content", ""))
+            timings = answer.get("timings", {})
+            evaluated = int(timings.get("prompt_n", 0))
+            prompt_tokens = int(answer.get("tokens_evaluated", evaluated))
+            generations.append({
+                "source": "model",
+                "n_prompt": prompt_tokens,
+                "n_reused": max(prompt_tokens - evaluated, 0),
+                "n_evaluated": evaluated,
+                "n_generated": int(timings.get("predicted_n", 0)),
+                "stop_reason": answer.get("stop_type", ""),
+                "ms": float(timings.get("prompt_ms", 0)) + float(timings.get("predicted_ms", 0)),
+            })
+        peak = _peak_rss_kib(process.pid)
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return {**summarize(latencies, generations), "peak_rss_mib": peak / 1024 if peak else None}
