@@ -1,0 +1,82 @@
+"""The in-process runtime with the real default model: KV reuse accounting, log-probabilities, cancellation."""
+
+import math
+
+import pytest
+
+from smalllsp.config import Config
+from smalllsp.engine.llama import LlamaRuntime, ModelError, check_model_file
+from smalllsp.engine.worker import Cancelled
+
+
+@pytest.fixture(scope="module")
+def runtime(default_model):
+    rt = LlamaRuntime(default_model, Config(n_ctx=1024))
+    yield rt
+    rt.close()
+
+
+def prompt(rt, prefix, suffix="", middle=""):
+    return rt.fim.layout(rt.tokenize(prefix), rt.tokenize(suffix), rt.tokenize(middle))
+
+
+def test_only_the_tokens_after_the_cached_prefix_are_evaluated(runtime):
+    first = prompt(runtime, "def add(a, b):\n", "\n", "    ")
+    cold = runtime.generate(first, max_tokens=4)
+    assert cold.n_reused == 0 and cold.n_evaluated == len(first)
+    again = runtime.generate(first, max_tokens=4)
+    assert again.n_reused == len(first) - 1 and again.n_evaluated == 1  # the last token gives the logits
+    assert again.text == cold.text  # greedy: the same answer
+    typed = prompt(runtime, "def add(a, b):\n", "\n", "    return")
+    warm = runtime.generate(typed, max_tokens=4)
+    assert warm.n_evaluated == len(typed) - warm.n_reused <= 3
+
+
+def test_log_probabilities_of_the_sampled_tokens(runtime):
+    g = runtime.generate(prompt(runtime, "import math\n\ndef area(r):\n    return ", "\n"), max_tokens=6)
+    assert len(g.logprobs) == len(g.tokens) > 0
+    assert all(-50 < lp <= 0 and math.isfinite(lp) for lp in g.logprobs)
+
+
+def test_a_warm_up_evaluates_without_generating(runtime):
+    g = runtime.generate(prompt(runtime, "class Point:\n", "\n"), max_tokens=0)
+    assert g.tokens == [] and g.stop_reason == "warmup" and g.n_evaluated > 0
+
+
+def test_the_stop_predicate_cuts_and_stops(runtime):
+    g = runtime.generate(prompt(runtime, "def f():\n", "\n", "    "), max_tokens=32, stop_at=lambda text: 3 if len(text) >= 3 else None)
+    assert g.stop_reason == "stop_rule" and len(g.text) == 3
+
+
+def test_cancelled_between_tokens_and_the_next_call_still_works(runtime):
+    calls = []
+
+    def cancelled():
+        calls.append(1)
+        return len(calls) > 3
+
+    with pytest.raises(Cancelled):
+        runtime.generate(prompt(runtime, "def fib(n):\n", "\n", "    "), max_tokens=32, cancelled=cancelled)
+    g = runtime.generate(prompt(runtime, "def fib(n):\n", "\n", "    "), max_tokens=4)
+    assert g.tokens
+
+
+def test_a_prompt_too_long_for_the_context_is_refused(runtime):
+    with pytest.raises(ValueError, match="exceeds the context"):
+        runtime.generate([1] * 1000, max_tokens=100)
+
+
+def test_bad_model_files_are_refused_by_name(tmp_path):
+    with pytest.raises(ModelError, match="not found"):
+        check_model_file(tmp_path / "missing.gguf")
+    text = tmp_path / "text.gguf"
+    text.write_text("hello")
+    with pytest.raises(ModelError, match="not a GGUF file"):
+        check_model_file(text)
+
+
+def test_a_bad_cache_type_is_refused_before_loading(default_model):
+    with pytest.raises(ModelError, match="flash_attn"):
+        LlamaRuntime(default_model, Config(cache_type="q8_0"))
+    with pytest.raises(ModelError, match="not one of"):
+        LlamaRuntime(default_model, Config(cache_type="q2"))
