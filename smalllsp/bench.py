@@ -23,7 +23,7 @@ import resource
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
@@ -174,26 +174,37 @@ def _peak_rss_kib(pid: int) -> int | None:
     return None
 
 
+def replay(strokes: list[Keystroke], model_call: Callable[[Cursor], tuple[str, dict[str, Any]]]) -> tuple[list[float], list[dict[str, Any]]]:
+    """Each keystroke through the suggestion cache, then ``model_call(cursor)``
+    (which returns the suggestion and its cost): latencies and costs."""
+    cache = SuggestionCache()
+    latencies: list[float] = []
+    generations: list[dict[str, Any]] = []
+    for stroke in strokes:
+        started = time.perf_counter()
+        cursor = Cursor(split_lines(stroke.text), stroke.line, stroke.column)
+        before, after = cursor.text_before(), cursor.text_after()
+        if cache.lookup("bench", before, after) is not None:
+            cost: dict[str, Any] = {"source": "cache"}
+        else:
+            suggestion, cost = model_call(cursor)
+            cache.store("bench", before, after, suggestion)
+        latencies.append((time.perf_counter() - started) * 1000)
+        generations.append(cost)
+    return latencies, generations
+
+
 def run_direct(path: Path, config: Config, language_id: str, strokes: list[Keystroke]) -> dict[str, Any]:
     """The same keystrokes straight to the pipeline in this process (suggestion
     cache, then the engine), no LSP and no worker thread."""
     runtime = LlamaRuntime(path, config)
-    cache = SuggestionCache()
-    latencies: list[float] = []
-    generations: list[dict[str, Any]] = []
+
+    def model_call(cursor: Cursor) -> tuple[str, dict[str, Any]]:
+        suggestion = completion.generate(runtime, config, language_id, cursor, lambda: False)
+        return suggestion.text, suggestion.generation.stats()
+
     try:
-        for stroke in strokes:
-            started = time.perf_counter()
-            cursor = Cursor(split_lines(stroke.text), stroke.line, stroke.column)
-            before, after = cursor.text_before(), cursor.text_after()
-            if cache.lookup("bench", before, after) is not None:
-                latencies.append((time.perf_counter() - started) * 1000)
-                generations.append({"source": "cache"})
-                continue
-            suggestion = completion.generate(runtime, config, language_id, cursor, lambda: False)
-            cache.store("bench", before, after, suggestion.text)
-            latencies.append((time.perf_counter() - started) * 1000)
-            generations.append(suggestion.generation.stats())
+        latencies, generations = replay(strokes, model_call)
     finally:
         runtime.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -21,11 +21,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from smalllsp.bench import Keystroke, _peak_rss_kib, summarize
-from smalllsp.cache import SuggestionCache
+from smalllsp.bench import Keystroke, _peak_rss_kib, replay, summarize
 from smalllsp.config import Config
 from smalllsp.context.window import Cursor
-from smalllsp.documents import split_lines
 
 # llama.vim's defaults (g:llama_config): lines of context and limits.
 N_PREFIX_LINES = 256
@@ -97,34 +95,25 @@ def run_peer(binary: Path, model: Path, config: Config, strokes: list[Keystroke]
         "-np", "1", "--cache-reuse", "256", "--no-webui",
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    cache = SuggestionCache()
-    latencies: list[float] = []
-    generations: list[dict[str, Any]] = []
+
+    def model_call(cursor: Cursor) -> tuple[str, dict[str, Any]]:
+        answer = _post(base + "/infill", infill_request(cursor))
+        timings = answer.get("timings", {})
+        evaluated = int(timings.get("prompt_n", 0))
+        prompt_tokens = int(answer.get("tokens_evaluated", evaluated))
+        return answer.get("content", ""), {
+            "source": "model",
+            "n_prompt": prompt_tokens,
+            "n_reused": max(prompt_tokens - evaluated, 0),
+            "n_evaluated": evaluated,
+            "n_generated": int(timings.get("predicted_n", 0)),
+            "stop_reason": answer.get("stop_type", ""),
+            "ms": float(timings.get("prompt_ms", 0)) + float(timings.get("predicted_ms", 0)),
+        }
+
     try:
         _wait_healthy(base, process)
-        for stroke in strokes:
-            started = time.perf_counter()
-            cursor = Cursor(split_lines(stroke.text), stroke.line, stroke.column)
-            before, after = cursor.text_before(), cursor.text_after()
-            if cache.lookup("bench", before, after) is not None:
-                latencies.append((time.perf_counter() - started) * 1000)
-                generations.append({"source": "cache"})
-                continue
-            answer = _post(base + "/infill", infill_request(cursor))
-            latencies.append((time.perf_counter() - started) * 1000)
-            cache.store("bench", before, after, answer.get("content", ""))
-            timings = answer.get("timings", {})
-            evaluated = int(timings.get("prompt_n", 0))
-            prompt_tokens = int(answer.get("tokens_evaluated", evaluated))
-            generations.append({
-                "source": "model",
-                "n_prompt": prompt_tokens,
-                "n_reused": max(prompt_tokens - evaluated, 0),
-                "n_evaluated": evaluated,
-                "n_generated": int(timings.get("predicted_n", 0)),
-                "stop_reason": answer.get("stop_type", ""),
-                "ms": float(timings.get("prompt_ms", 0)) + float(timings.get("predicted_ms", 0)),
-            })
+        latencies, generations = replay(strokes, model_call)
         peak = _peak_rss_kib(process.pid)
     finally:
         process.terminate()
