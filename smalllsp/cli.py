@@ -17,7 +17,7 @@ def _serve(args: argparse.Namespace) -> int:
     from smalllsp.server import _set_log_level, create_server
 
     config, problems = from_environment()
-    overrides = {k: v for k, v in (("model", args.model), ("log_level", args.log_level)) if v is not None}
+    overrides = {k: v for k, v in (("model", args.model), ("log_level", args.log_level and args.log_level.upper())) if v is not None}
     config, more = config.merged(overrides)
     logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _set_log_level(config.log_level)

@@ -20,6 +20,7 @@ class Setting:
     name: str
     default: Any
     doc: str
+    choices: tuple[str, ...] = ()  # for strings: the accepted values, when the set is closed
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -30,7 +31,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("n_batch", 512, "Tokens evaluated per batch while reading a prompt."),
     Setting("moe_placement", "auto", "Mixture-of-Experts models: where expert weights live. auto (as many layers' experts on the GPU as free VRAM allows; all in CPU memory without a GPU), gpu, cpu, or N (the experts of the first N layers in CPU memory, as llama.cpp's --n-cpu-moe)."),
     Setting("flash_attn", False, "Use flash attention (faster on most GPUs; needed for a quantized KV cache)."),
-    Setting("cache_type", "f16", "KV cache type: f16, q8_0 or q4_0 (the quantized ones halve or quarter its memory; they need flash_attn)."),
+    Setting("cache_type", "f16", "KV cache type: f16, q8_0 or q4_0 (the quantized ones halve or quarter its memory; they need flash_attn).", ("f16", "q8_0", "q4_0")),
     Setting("prefix_tokens", 1024, "Token budget of the code before the cursor line in the prompt."),
     Setting("suffix_tokens", 256, "Token budget of the code after the cursor in the prompt."),
     Setting("max_tokens", 128, "Most tokens generated for one completion."),
@@ -38,7 +39,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("time_budget_ms", 3000, "After this long, generation stops at the next line break."),
     Setting("warmup", True, "Read the prompt into the KV cache ahead of time: when a document opens (cursor at its end) and when typing pauses (at the last edit), so the next completion there starts warm."),
     Setting("warmup_delay_ms", 300, "The pause after an edit, with no completion request, that starts a warm-up."),
-    Setting("log_level", "INFO", "Server log level on stderr: DEBUG, INFO, WARNING or ERROR. Document text is logged only at DEBUG."),
+    Setting("log_level", "INFO", "Server log level on stderr: DEBUG, INFO, WARNING or ERROR. Document text is logged only at DEBUG.", ("DEBUG", "INFO", "WARNING", "ERROR")),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -81,11 +82,16 @@ class Config:
                 problems.append(f"unknown setting {key!r}")
                 continue
             try:
-                changes[key] = _coerce(raw, type(setting.default))
+                value = _coerce(raw, type(setting.default))
             except (TypeError, ValueError):
                 problems.append(
                     f"setting {key!r}: expected {type(setting.default).__name__}, got {raw!r}"
                 )
+                continue
+            if setting.choices and value not in setting.choices:
+                problems.append(f"setting {key!r}: expected one of {', '.join(setting.choices)}, got {raw!r}")
+                continue
+            changes[key] = value
         return dataclasses.replace(self, **changes), problems
 
 

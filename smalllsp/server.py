@@ -123,7 +123,7 @@ class SmalllspServer(LanguageServer):
         try:
             path = modelstore.resolve(config.model)
         except modelstore.StoreError as problem:
-            self.engine.state, self.engine.error = "failed", str(problem)
+            self.engine.fail(str(problem))
             self.tell(types.MessageType.Error, f"smalllsp: {problem}")
             return
         self.loading = self.engine.load(partial(LlamaRuntime, path, config))
@@ -190,6 +190,8 @@ class SmalllspServer(LanguageServer):
             )
         except (Cancelled, ModelUnavailable) as reason:
             log.debug("warm-up of %s skipped: %s", uri, reason)
+        except Exception as problem:  # a warm-up is an optimisation: log it, keep serving
+            log.warning("warm-up of %s failed: %s", uri, problem)
 
     async def suggest(self, uri: str, position: types.Position) -> tuple[Cursor, str]:
         """The cursor and the suggestion text at ``position`` ("" when there is none)."""

@@ -43,6 +43,10 @@ class Engine:
         self.error: str | None = None
         self.last_latency_ms: float | None = None
 
+    def fail(self, error: str) -> None:
+        """No model: it could not even be found."""
+        self.state, self.error = "failed", error
+
     def load(self, loader: Callable[[], Runtime]) -> asyncio.Future[Any]:
         """Replace the model with ``loader()``'s, on the worker thread."""
         self.state, self.error = "loading", None

@@ -33,3 +33,9 @@ def test_environment_overrides_defaults():
 def test_settings_table_lists_every_setting():
     table = settings_table()
     assert all(f"`{s.name}`" in table for s in SETTINGS)
+
+
+def test_closed_choices_are_checked():
+    config, problems = Config().merged({"log_level": "LOUD", "cache_type": "q8_0"})
+    assert config.log_level == "INFO" and config.cache_type == "q8_0"
+    assert len(problems) == 1 and "log_level" in problems[0]
