@@ -56,7 +56,7 @@ def _complete(args: argparse.Namespace) -> int:
     if args.verbose:
         sys.stderr.write(run.stderr)
     if args.json:
-        print(json.dumps({"suggestions": run.suggestions, "latencies_ms": run.latencies_ms, "status": run.status}, indent=2))
+        print(json.dumps({"suggestions": run.suggestions, "latencies_ms": run.latencies_ms, "costs": run.costs, "status": run.status}, indent=2))
     else:
         print(f"--- suggestion at {path}:{args.line}:{args.character} ---")
         print(run.suggestions[0] if run.suggestions[0] else "(no suggestion)")
@@ -64,11 +64,22 @@ def _complete(args: argparse.Namespace) -> int:
         status = run.status
         load = status.get("load_seconds")
         print(f"model: {status.get('model')} on {status.get('device')}, loaded in {load:.2f} s" if load else f"model: {status.get('state')} ({status.get('error')})")
-        print(f"first completion (cold cache): {run.latencies_ms[0]:.0f} ms")
-        if len(run.latencies_ms) > 1:
-            repeats = sorted(run.latencies_ms[1:])
-            print(f"repeat completions ({len(repeats)}): median {repeats[len(repeats) // 2]:.0f} ms, min {repeats[0]:.0f} ms, max {repeats[-1]:.0f} ms")
+        for index, (ms, cost) in enumerate(zip(run.latencies_ms, run.costs)):
+            label = "first completion" if index == 0 else f"repeat {index}"
+            print(f"{label}: {ms:.0f} ms, {_describe(cost)}")
     return 0 if run.suggestions and run.suggestions[0] else 1
+
+
+def _describe(cost: dict) -> str:
+    """One request's cost, as the server reported it."""
+    if cost.get("source") == "cache":
+        return "answered from the suggestion cache"
+    if cost.get("source") != "model":
+        return "no model call"
+    return (
+        f"{cost['n_prompt']} prompt tokens ({cost['n_reused']} reused from the KV cache, "
+        f"{cost['n_evaluated']} evaluated), {cost['n_generated']} generated"
+    )
 
 
 def _models(args: argparse.Namespace) -> int:

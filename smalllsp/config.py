@@ -36,7 +36,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("suffix_tokens", 256, "Token budget of the code after the cursor in the prompt."),
     Setting("max_tokens", 128, "Most tokens generated for one completion."),
     Setting("max_lines", 8, "Most lines in a multi-line completion."),
-    Setting("time_budget_ms", 3000, "After this long, generation stops at the next line break."),
+    Setting("time_budget_ms", 1000, "After this long (prompt included), generation stops at the next line break (llama.vim's t_max_predict_ms)."),
     Setting("warmup", True, "Read the prompt into the KV cache ahead of time: when a document opens (cursor at its end) and when typing pauses (at the last edit), so the next completion there starts warm."),
     Setting("warmup_delay_ms", 300, "The pause after an edit, with no completion request, that starts a warm-up."),
     Setting("log_level", "INFO", "Server log level on stderr: DEBUG, INFO, WARNING or ERROR. Document text is logged only at DEBUG.", ("DEBUG", "INFO", "WARNING", "ERROR")),
@@ -59,7 +59,7 @@ class Config:
     suffix_tokens: int = 256
     max_tokens: int = 128
     max_lines: int = 8
-    time_budget_ms: int = 3000
+    time_budget_ms: int = 1000
     warmup: bool = True
     warmup_delay_ms: int = 300
     log_level: str = "INFO"

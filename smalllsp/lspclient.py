@@ -37,6 +37,7 @@ CAPABILITIES = types.ClientCapabilities(
 class CompletionRun:
     suggestions: list[str]
     latencies_ms: list[float]
+    costs: list[dict[str, Any]]  # per request: the server's last_generation
     status: dict[str, Any]
     messages: list[str]
     stderr: str
@@ -81,6 +82,7 @@ async def complete_file(
     drainer = asyncio.create_task(drain())
     suggestions: list[str] = []
     latencies: list[float] = []
+    costs: list[dict[str, Any]] = []
     try:
         await client.initialize_async(
             types.InitializeParams(
@@ -108,13 +110,14 @@ async def complete_file(
             latencies.append((time.perf_counter() - started) * 1000)
             items = result.items if isinstance(result, types.InlineCompletionList) else (result or [])
             suggestions.append(items[0].insert_text if items else "")
-        status = await client.protocol.send_request_async(STATUS_REQUEST, None)
+            status = as_dict(await client.protocol.send_request_async(STATUS_REQUEST, None))
+            costs.append(status["last_generation"] or {})
         await client.shutdown_async(None)
         client.exit(None)
     finally:
         await client.stop()
         drainer.cancel()
-    return CompletionRun(suggestions, latencies, as_dict(status), messages, b"".join(stderr_lines).decode(errors="replace"))
+    return CompletionRun(suggestions, latencies, costs, status, messages, b"".join(stderr_lines).decode(errors="replace"))
 
 
 async def wait_until_loaded(client: LanguageClient, timeout_s: float = 300) -> dict[str, Any]:
