@@ -15,7 +15,7 @@ from smalllsp import postprocess
 from smalllsp.config import Config
 from smalllsp.context.window import Cursor, Prompt, build_prompt
 from smalllsp.engine.llama import Generation, LlamaRuntime
-from smalllsp.syntax import languages
+from smalllsp.syntax import languages, scope
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,18 @@ def errors_counter(language_id: str, cursor: Cursor, prompt: Prompt) -> Callable
     return count
 
 
+def scope_of(language_id: str, cursor: Cursor, prompt: Prompt) -> tuple[scope.Scope, ...] | None:
+    """The scopes enclosing the cursor, read from the prompt window (not the whole document)."""
+    window = prompt.prefix_text + cursor.lines[cursor.line] + prompt.suffix_text[len(cursor.after) :]
+    return scope.scope_chain(language_id, window.split("\n"), prompt.prefix_text.count("\n"), cursor.column)
+
+
+def scope_end_finder(language_id: str, cursor: Cursor, prompt: Prompt) -> Callable[[str], int | None]:
+    head = prompt.prefix_text + cursor.before
+    tail = prompt.suffix_text
+    return lambda candidate: scope.scope_cut(language_id, head, candidate, tail)
+
+
 def plan(runtime: LlamaRuntime, config: Config, language_id: str, cursor: Cursor) -> tuple[Prompt, postprocess.Shape, str]:
     """The prompt, the shape of the completion, and the whitespace left out of the prompt."""
     code, whitespace = split_trailing_whitespace(cursor.before)
@@ -100,13 +112,18 @@ def plan(runtime: LlamaRuntime, config: Config, language_id: str, cursor: Cursor
         suffix_tokens=suffix_tokens,
     )
     below = cursor.lines[cursor.line + 1 : cursor.line + 1 + LOOKAHEAD_LINES]
+    chain = scope_of(language_id, cursor, prompt)
     shape = postprocess.Shape(
         before=cursor.before,
         after=cursor.after,
         below=below,
         max_lines=config.max_lines,
         errors_with=errors_counter(language_id, cursor, prompt),
+        scope_end=scope_end_finder(language_id, cursor, prompt) if chain is not None else None,
+        in_string_or_comment=scope.inside_string_or_comment(chain),
     )
+    if chain:
+        log.debug("scope: %s", " > ".join(s.kind for s in chain))
     return prompt, shape, whitespace
 
 

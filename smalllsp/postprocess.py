@@ -35,11 +35,16 @@ class Shape:
     # Syntax errors of the window with ``text`` spliced in at the cursor, or
     # None when the language has no grammar.
     errors_with: Callable[[str], int | None] | None = None
+    # Where ``text`` leaves the class or function enclosing the cursor
+    # (syntax.scope.scope_cut), or None when the language has no grammar.
+    scope_end: Callable[[str], int | None] | None = None
+    # The cursor is in a string or a comment.
+    in_string_or_comment: bool = False
 
     @property
     def single_line(self) -> bool:
-        """Mid-line (code after the cursor): complete this line only."""
-        return self.after.strip() != ""
+        """Mid-line (code after the cursor), or in a string or comment: complete this line only."""
+        return self.after.strip() != "" or self.in_string_or_comment
 
 
 def indent_width(line: str) -> int:
@@ -129,12 +134,21 @@ def cut_next_top_level(text: str, shape: Shape) -> int | None:
     return None
 
 
+def cut_scope_end(text: str, shape: Shape) -> int | None:
+    """Where the completion leaves its enclosing class or function (tree-sitter),
+    checked each time a line is complete."""
+    if shape.scope_end is None or not text.endswith("\n"):
+        return None
+    return shape.scope_end(text)
+
+
 CUTTERS: tuple[Callable[[str, Shape], int | None], ...] = (
     cut_single_line,
     cut_fence,
     cut_max_lines,
     cut_dedent,
     cut_next_top_level,
+    cut_scope_end,
 )
 
 
@@ -149,6 +163,12 @@ def first_cut(text: str, shape: Shape) -> int | None:
 
 def apply_cutters(text: str, shape: Shape) -> str:
     cut = first_cut(text, shape)
+    return text if cut is None else text[:cut]
+
+
+def trim_to_scope(text: str, shape: Shape) -> str:
+    """The finished text, cut where it leaves its enclosing class or function."""
+    cut = shape.scope_end(text) if shape.scope_end is not None and text else None
     return text if cut is None else text[:cut]
 
 
@@ -217,6 +237,7 @@ def trim_to_valid_syntax(text: str, shape: Shape) -> str:
 
 FILTERS: tuple[Callable[[str, Shape], str], ...] = (
     apply_cutters,
+    trim_to_scope,
     drop_repeated_suffix,
     drop_repetition,
     trim_trailing_whitespace,

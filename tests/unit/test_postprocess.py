@@ -78,3 +78,20 @@ def test_syntax_filter_keeps_the_lines_that_parse():
 def test_first_cut_is_the_earliest():
     text = "a\n```\nb\nc"
     assert postprocess.first_cut(text, shape(before="", max_lines=3)) == 1
+
+
+def test_the_scope_cut_applies_when_a_line_is_complete_and_at_the_end():
+    from smalllsp.syntax.scope import scope_cut
+
+    head, tail = "def f(x):\n    ", "\n"
+    s = Shape(before="    ", after="", scope_end=lambda c: scope_cut("python", head, c, tail))
+    assert postprocess.cut_scope_end("return x", s) is None  # mid-line: not yet
+    text = "return x\nprint(f(1))\n"
+    assert text[: postprocess.cut_scope_end(text, s)].rstrip() == "return x"
+    assert postprocess.trim_to_scope("return x\nprint(1)", s).rstrip() == "return x"
+
+
+def test_in_a_comment_or_string_one_line_only():
+    s = Shape(before="    # compute the", after="", in_string_or_comment=True)
+    assert s.single_line
+    assert postprocess.finish(" total\n    total = 0", s) == " total"
