@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 LOOKAHEAD_LINES = 4
 # FIM tokens around the parts, with room to spare.
 FIM_OVERHEAD = 8
+# How far above the window the syntax checks look for the enclosing definition's first line.
+SYNTAX_LOOKBACK_LINES = 2000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,29 +76,33 @@ def fit_budgets(config: Config, room: int) -> tuple[int, int]:
     return prefix, room - prefix
 
 
-def errors_counter(language_id: str, cursor: Cursor, prompt: Prompt) -> Callable[[str], int | None] | None:
-    """Syntax errors of the prompt window with a candidate spliced in at the cursor."""
+def syntax_head(cursor: Cursor, prompt: Prompt) -> str:
+    """The text the syntax checks parse before the cursor: the prompt window,
+    reaching back to the top-level line its enclosing definition starts on.
+
+    A window that starts inside a function would hide the function's header
+    from tree-sitter, and with it the scope to stay in.
+    """
+    start = prompt.first_line
+    floor = max(0, start - SYNTAX_LOOKBACK_LINES)
+    while start > floor and not (cursor.lines[start].strip() and not cursor.lines[start][:1].isspace()):
+        start -= 1
+    extra = "".join(line + "\n" for line in cursor.lines[start : prompt.first_line])
+    return extra + prompt.prefix_text + cursor.before
+
+
+def errors_counter(language_id: str, head: str, tail: str) -> Callable[[str], int | None] | None:
+    """Syntax errors of the window with a candidate spliced in at the cursor."""
     if languages.language(language_id) is None:
         return None
-    head = prompt.prefix_text + cursor.before
-    tail = prompt.suffix_text
-
-    def count(candidate: str) -> int | None:
-        return languages.syntax_errors(language_id, head + candidate + tail)
-
-    return count
+    return lambda candidate: languages.syntax_errors(language_id, head + candidate + tail)
 
 
-def scope_of(language_id: str, cursor: Cursor, prompt: Prompt) -> tuple[scope.Scope, ...] | None:
-    """The scopes enclosing the cursor, read from the prompt window (not the whole document)."""
-    window = prompt.prefix_text + cursor.lines[cursor.line] + prompt.suffix_text[len(cursor.after) :]
-    return scope.scope_chain(language_id, window.split("\n"), prompt.prefix_text.count("\n"), cursor.column)
-
-
-def scope_end_finder(language_id: str, cursor: Cursor, prompt: Prompt) -> Callable[[str], int | None]:
-    head = prompt.prefix_text + cursor.before
-    tail = prompt.suffix_text
-    return lambda candidate: scope.scope_cut(language_id, head, candidate, tail)
+def scope_of(language_id: str, cursor: Cursor, head: str, tail: str) -> tuple[scope.Scope, ...] | None:
+    """The scopes enclosing the cursor, read from the window (not the whole document)."""
+    before_lines = head.split("\n")
+    window = head + tail
+    return scope.scope_chain(language_id, window.split("\n"), len(before_lines) - 1, len(before_lines[-1]))
 
 
 def plan(runtime: LlamaRuntime, config: Config, language_id: str, cursor: Cursor) -> tuple[Prompt, postprocess.Shape, str]:
@@ -112,14 +118,15 @@ def plan(runtime: LlamaRuntime, config: Config, language_id: str, cursor: Cursor
         suffix_tokens=suffix_tokens,
     )
     below = cursor.lines[cursor.line + 1 : cursor.line + 1 + LOOKAHEAD_LINES]
-    chain = scope_of(language_id, cursor, prompt)
+    head, tail = syntax_head(cursor, prompt), prompt.suffix_text
+    chain = scope_of(language_id, cursor, head, tail)
     shape = postprocess.Shape(
         before=cursor.before,
         after=cursor.after,
         below=below,
         max_lines=config.max_lines,
-        errors_with=errors_counter(language_id, cursor, prompt),
-        scope_end=scope_end_finder(language_id, cursor, prompt) if chain is not None else None,
+        errors_with=errors_counter(language_id, head, tail),
+        scope_end=(lambda candidate: scope.scope_cut(language_id, head, candidate, tail)) if chain is not None else None,
         in_string_or_comment=scope.inside_string_or_comment(chain),
     )
     if chain:

@@ -23,6 +23,9 @@ GRAMMARS: dict[str, tuple[str, str]] = {
     "typescriptreact": ("tree_sitter_typescript", "language_tsx"),
     "go": ("tree_sitter_go", "language"),
     "rust": ("tree_sitter_rust", "language"),
+    "java": ("tree_sitter_java", "language"),
+    "c": ("tree_sitter_c", "language"),
+    "cpp": ("tree_sitter_cpp", "language"),
 }
 
 # File extension -> LSP language id, for files opened outside an editor.
@@ -37,6 +40,14 @@ EXTENSIONS: dict[str, str] = {
     ".tsx": "typescriptreact",
     ".go": "go",
     ".rs": "rust",
+    ".java": "java",
+    ".c": "c",
+    ".h": "c",
+    ".cc": "cpp",
+    ".cpp": "cpp",
+    ".cxx": "cpp",
+    ".hpp": "cpp",
+    ".hh": "cpp",
 }
 
 

@@ -43,6 +43,7 @@ KINDS: dict[str, dict[str, str]] = {
         "arrow_function": "function",
         "method_definition": "function",
         "statement_block": "block",
+        "switch_statement": "block",
         "arguments": "call",
         "template_string": "string",
     },
@@ -53,6 +54,7 @@ KINDS: dict[str, dict[str, str]] = {
         "method_declaration": "function",
         "func_literal": "function",
         "block": "block",
+        "expression_switch_statement": "block",
         "argument_list": "call",
         "interpreted_string_literal": "string",
         "raw_string_literal": "string",
@@ -70,8 +72,43 @@ KINDS: dict[str, dict[str, str]] = {
         "function_item": "function",
         "closure_expression": "function",
         "block": "block",
+        "match_expression": "block",
         "arguments": "call",
     },
+    "java": {
+        "line_comment": "comment",
+        "block_comment": "comment",
+        "string_literal": "string",
+        "text_block": "string",
+        "class_declaration": "class",
+        "interface_declaration": "class",
+        "enum_declaration": "class",
+        "record_declaration": "class",
+        "method_declaration": "function",
+        "constructor_declaration": "function",
+        "lambda_expression": "function",
+        "block": "block",
+        "switch_expression": "block",
+        "argument_list": "call",
+    },
+    "c": {
+        "comment": "comment",
+        "string_literal": "string",
+        "struct_specifier": "class",
+        "union_specifier": "class",
+        "enum_specifier": "class",
+        "function_definition": "function",
+        "compound_statement": "block",
+        "switch_statement": "block",
+        "argument_list": "call",
+    },
+}
+KINDS["cpp"] = {
+    **KINDS["c"],
+    "raw_string_literal": "string",
+    "class_specifier": "class",
+    "namespace_definition": "class",
+    "lambda_expression": "function",
 }
 KINDS["javascriptreact"] = KINDS["javascript"]
 KINDS["typescript"] = KINDS["typescriptreact"] = {
@@ -86,7 +123,7 @@ KINDS["typescript"] = KINDS["typescriptreact"] = {
 ENCLOSING = frozenset({"class", "function"})
 # A stand-in typed on a blank cursor line, so the tree places the cursor in
 # the block it is indented into (a blank line belongs to no node).
-PLACEHOLDER = "_"
+PLACEHOLDER = "_;"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,6 +165,8 @@ def scope_chain(language_id: str, lines: list[str], line: int, column: int) -> t
     text_lines = [*lines[:line], current, *lines[line + 1 :]]
     head = "".join(l + "\n" for l in lines[:line]) + current[:column]
     at = len(head.encode("utf-8"))
+    if current[:column].strip() and not current[column:].strip():
+        at -= 1  # at the end of a line: the last character typed (a node's end is outside it)
     tree = p.parse("\n".join(text_lines).encode("utf-8"))
     node = tree.root_node.descendant_for_byte_range(at, at)
     return _chain(language_id, node, text_lines)

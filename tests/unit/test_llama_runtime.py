@@ -80,3 +80,32 @@ def test_a_bad_cache_type_is_refused_before_loading(default_model):
         LlamaRuntime(default_model, Config(cache_type="q8_0"))
     with pytest.raises(ModelError, match="not one of"):
         LlamaRuntime(default_model, Config(cache_type="q2"))
+
+
+DEMO = '''import math
+
+
+def circle_area(radius):
+    """Return the area of a circle with the given radius."""
+    
+
+
+def main():
+    print(circle_area(2.0))
+'''
+
+
+def test_the_model_runs_past_the_function_and_the_pipeline_stops_it_there(runtime):
+    from smalllsp import completion
+    from smalllsp.context.window import Cursor
+
+    config = Config(n_ctx=1024, time_budget_ms=60_000)
+    cursor = Cursor(DEMO.split("\n"), 5, 4)
+    prompt, _shape, _ws = completion.plan(runtime, config, "python", cursor)
+    raw = runtime.generate(prompt.tokens, max_tokens=96)  # no stop predicate
+    assert "\ndef " in raw.text or "__main__" in raw.text, raw.text  # the 0.5B model runs on
+
+    suggestion = completion.generate(runtime, config, "python", cursor, lambda: False)
+    assert suggestion.generation.stop_reason == "stop_rule"
+    assert suggestion.text.strip() and "def " not in suggestion.text and "__main__" not in suggestion.text
+    assert len(suggestion.generation.tokens) < len(raw.tokens)  # stopped early, not trimmed afterwards
