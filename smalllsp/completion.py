@@ -1,8 +1,10 @@
 """One completion, from a document and a cursor to a suggestion.
 
-The pipeline a newcomer can follow: :func:`plan` (pure: the cursor's shape and
-the prompt) runs on the event loop's side of the worker; :func:`generate`
-(the model call and the post-processing) runs on the worker thread.
+The pipeline a newcomer can follow, all on the engine's worker thread:
+:func:`plan` builds the prompt and the completion's shape (what the
+post-processing needs to know: the line around the cursor, its scope, the
+syntax checks); :func:`generate` runs the model with the cutters as its stop
+predicate and post-processes what it wrote; :func:`warm` only reads a prompt.
 """
 
 from __future__ import annotations
