@@ -51,7 +51,7 @@ def main() -> None:
         candidate = "\n        value = compute(value)\n        return value"
         started = time.perf_counter()
         head = completion.syntax_head(cursor, prompt)
-        chain = completion.scope_of("python", cursor, head, prompt.suffix_text)
+        chain = completion.scope_of("python", head, prompt.suffix_text)
         shape.scope_end(candidate)
         shape.errors_with(candidate)
         timings.append((time.perf_counter() - started) * 1000)

@@ -100,7 +100,7 @@ def errors_counter(language_id: str, head: str, tail: str) -> Callable[[str], in
     return lambda candidate: languages.syntax_errors(language_id, head + candidate + tail)
 
 
-def scope_of(language_id: str, cursor: Cursor, head: str, tail: str) -> tuple[scope.Scope, ...] | None:
+def scope_of(language_id: str, head: str, tail: str) -> tuple[scope.Scope, ...] | None:
     """The scopes enclosing the cursor, read from the window (not the whole document)."""
     before_lines = head.split("\n")
     window = head + tail
@@ -109,6 +109,12 @@ def scope_of(language_id: str, cursor: Cursor, head: str, tail: str) -> tuple[sc
 
 def plan(runtime: LlamaRuntime, config: Config, language_id: str, cursor: Cursor) -> tuple[Prompt, postprocess.Shape, str]:
     """The prompt, the shape of the completion, and the whitespace left out of the prompt."""
+    prompt, whitespace = prompt_for(runtime, config, cursor)
+    return prompt, shape_for(config, language_id, cursor, prompt), whitespace
+
+
+def prompt_for(runtime: LlamaRuntime, config: Config, cursor: Cursor) -> tuple[Prompt, str]:
+    """The prompt for ``cursor``, and the whitespace left out of it."""
     code, whitespace = split_trailing_whitespace(cursor.before)
     prompt_cursor = dataclasses.replace(cursor, lines=_with_line(cursor, code), column=len(code))
     prefix_tokens, suffix_tokens = fit_budgets(config, runtime.n_ctx - len(runtime.tokenize(code)) - FIM_OVERHEAD)
@@ -119,9 +125,14 @@ def plan(runtime: LlamaRuntime, config: Config, language_id: str, cursor: Cursor
         prefix_tokens=prefix_tokens,
         suffix_tokens=suffix_tokens,
     )
+    return prompt, whitespace
+
+
+def shape_for(config: Config, language_id: str, cursor: Cursor, prompt: Prompt) -> postprocess.Shape:
+    """What the post-processing needs to know: the line around the cursor, its scope, the syntax checks."""
     below = cursor.lines[cursor.line + 1 : cursor.line + 1 + LOOKAHEAD_LINES]
     head, tail = syntax_head(cursor, prompt), prompt.suffix_text
-    chain = scope_of(language_id, cursor, head, tail)
+    chain = scope_of(language_id, head, tail)
     shape = postprocess.Shape(
         before=cursor.before,
         after=cursor.after,
@@ -133,7 +144,7 @@ def plan(runtime: LlamaRuntime, config: Config, language_id: str, cursor: Cursor
     )
     if chain:
         log.debug("scope: %s", " > ".join(s.kind for s in chain))
-    return prompt, shape, whitespace
+    return shape
 
 
 def _with_line(cursor: Cursor, code: str) -> list[str]:
@@ -176,14 +187,14 @@ def generate(
     return Suggestion(text, generation.text, generation)
 
 
-def warm(runtime: LlamaRuntime, config: Config, language_id: str, cursor: Cursor, cancelled: Callable[[], bool]) -> Generation:
+def warm(runtime: LlamaRuntime, config: Config, cursor: Cursor, cancelled: Callable[[], bool]) -> Generation:
     """Read the prompt for ``cursor`` into the KV cache without generating (worker thread).
 
     A later request nearby reuses it: the prefix window is the same, and for a
     document that fits the window, the prompt with the cursor at its end
     starts with the prompt for any cursor in it, line for line.
     """
-    prompt, _shape, _whitespace = plan(runtime, config, language_id, cursor)
+    prompt, _whitespace = prompt_for(runtime, config, cursor)  # no shape: nothing is generated
     generation = runtime.generate(prompt.tokens, max_tokens=0, cancelled=cancelled)
     log.info("warm-up: %d prompt tokens (%d reused, %d evaluated), %.0f ms",
              generation.n_prompt, generation.n_reused, generation.n_evaluated, generation.seconds * 1000)

@@ -179,14 +179,14 @@ class SmalllspServer(LanguageServer):
             lines = split_lines(self.documents.get(uri).text)
             position = types.Position(len(lines) - 1, index_to_column(lines[-1], len(lines[-1]), self.encoding))
         try:
-            language_id, cursor = self.cursor(uri, position)
+            _language_id, cursor = self.cursor(uri, position)
         except JsonRpcInvalidParams as problem:
             log.debug("no warm-up: %s", problem.message)
             return
         config = self.config
         try:
             await self.engine.run(
-                uri, lambda runtime, cancelled: completion.warm(runtime, config, language_id, cursor, cancelled), background=True
+                uri, lambda runtime, cancelled: completion.warm(runtime, config, cursor, cancelled), background=True
             )
         except (Cancelled, ModelUnavailable) as reason:
             log.debug("warm-up of %s skipped: %s", uri, reason)
