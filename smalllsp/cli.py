@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from smalllsp import __version__, modelstore
-from smalllsp.config import from_environment, settings_table
+from smalllsp.config import from_environment, settings_json, settings_table
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -122,7 +122,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace) -> int:
-    print(settings_table())
+    print(json.dumps(settings_json(), indent=2) if args.json else settings_table())
     return 0
 
 
@@ -168,6 +168,7 @@ def parser() -> argparse.ArgumentParser:
     bench.set_defaults(run=_bench)
 
     settings = commands.add_parser("settings", help="print the configuration table")
+    settings.add_argument("--json", action="store_true", help="print every setting as JSON (name, type, default, doc, choices)")
     settings.set_defaults(run=_settings)
     return top
 

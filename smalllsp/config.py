@@ -34,11 +34,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cache_type", "f16", "KV cache type: f16, q8_0 or q4_0 (the quantized ones halve or quarter its memory; they need flash_attn).", ("f16", "q8_0", "q4_0")),
     Setting("prefix_tokens", 1024, "Token budget of the code before the cursor line in the prompt."),
     Setting("suffix_tokens", 256, "Token budget of the code after the cursor in the prompt."),
+    Setting("global_tokens", 512, "Token budget of the pinned global section before the window: the file's header (imports, constants) when the window does not show it, the signatures of the enclosing scopes, definitions from other workspace files of the symbols used near the cursor, and chunks of recently used files. 0 turns it off."),
+    Setting("ring_chunks", 8, "Chunks of recently opened or edited files kept for the global section (llama.vim's ring buffer); 0 turns them off."),
+    Setting("ring_chunk_lines", 32, "Lines in one ring-buffer chunk."),
     Setting("max_tokens", 128, "Most tokens generated for one completion."),
     Setting("max_lines", 8, "Most lines in a multi-line completion."),
     Setting("time_budget_ms", 1000, "After this long (prompt included), generation stops at the next line break (llama.vim's t_max_predict_ms)."),
     Setting("warmup", True, "Read the prompt into the KV cache ahead of time: when a document opens (cursor at its end) and when typing pauses (at the last edit), so the next completion there starts warm."),
     Setting("warmup_delay_ms", 300, "The pause after an edit, with no completion request, that starts a warm-up."),
+    Setting("cross_file_policy", "flag", "What happens to a suggestion that depends on another workspace file the model did not see (or calls one with the wrong arguments, or changes a signature other files use): allow (show it as is), flag (show it marked, with the reasons) or withhold (do not show it; the reason is logged).", ("allow", "flag", "withhold")),
+    Setting("workspace_index", True, "Index the workspace folders (definitions, imports, references) in the background and keep the index current with a file watcher."),
+    Setting("index_max_files", 20000, "Most files the workspace index reads; a larger workspace is indexed up to this many, with a warning."),
+    Setting("index_max_file_kb", 512, "Files larger than this (in KiB) are left out of the workspace index."),
     Setting("log_level", "INFO", "Server log level on stderr: DEBUG, INFO, WARNING or ERROR. Document text is logged only at DEBUG.", ("DEBUG", "INFO", "WARNING", "ERROR")),
 )
 
@@ -57,11 +64,18 @@ class Config:
     cache_type: str = "f16"
     prefix_tokens: int = 1024
     suffix_tokens: int = 256
+    global_tokens: int = 512
+    ring_chunks: int = 8
+    ring_chunk_lines: int = 32
     max_tokens: int = 128
     max_lines: int = 8
     time_budget_ms: int = 1000
     warmup: bool = True
     warmup_delay_ms: int = 300
+    cross_file_policy: str = "flag"
+    workspace_index: bool = True
+    index_max_files: int = 20000
+    index_max_file_kb: int = 512
     log_level: str = "INFO"
 
     def merged(self, values: Mapping[str, Any] | None) -> tuple["Config", list[str]]:
@@ -126,6 +140,14 @@ def from_environment(environ: Mapping[str, str] | None = None) -> tuple[Config, 
         if f"SMALLLSP_{s.name.upper()}" in environ
     }
     return Config().merged(values)
+
+
+def settings_json() -> list[dict[str, Any]]:
+    """Every setting as data, for editor clients that contribute them (the VS Code extension)."""
+    return [
+        {"name": s.name, "type": type(s.default).__name__, "default": s.default, "doc": s.doc, "choices": list(s.choices)}
+        for s in SETTINGS
+    ]
 
 
 def settings_table() -> str:

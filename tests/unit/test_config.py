@@ -1,6 +1,6 @@
 import dataclasses
 
-from smalllsp.config import SETTINGS, Config, from_environment, settings_table
+from smalllsp.config import SETTINGS, Config, from_environment, settings_json, settings_table
 
 
 def test_every_setting_has_a_field_with_the_same_default():
@@ -39,3 +39,10 @@ def test_closed_choices_are_checked():
     config, problems = Config().merged({"log_level": "LOUD", "cache_type": "q8_0"})
     assert config.log_level == "INFO" and config.cache_type == "q8_0"
     assert len(problems) == 1 and "log_level" in problems[0]
+
+
+def test_settings_json_carries_every_setting_with_its_type():
+    rows = {row["name"]: row for row in settings_json()}
+    assert list(rows) == [s.name for s in SETTINGS]
+    assert rows["cross_file_policy"]["choices"] == ["allow", "flag", "withhold"]
+    assert rows["n_ctx"]["type"] == "int" and rows["warmup"]["type"] == "bool"
