@@ -1,0 +1,332 @@
+"""The workspace index on the fixture workspace and on generated trees in tmp_path."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from smalllsp.workspace import index as index_module
+from smalllsp.workspace.index import WorkspaceIndex
+
+WORKSPACE = Path(__file__).resolve().parent.parent / "fixtures" / "workspace"
+
+INDEXED = {
+    "billing/__init__.py",
+    "billing/api.py",
+    "billing/keep_pb2.py",  # re-included by !keep_pb2.py
+    "deploy/env/production.py",  # a directory named env that is no virtual environment
+    "engine/src/lib.rs",
+    "java/com/example/inventory/Inventory.java",
+    "native/matrix.cpp",
+    "native/ring.c",
+    "native/ring.h",
+    "shop/__init__.py",
+    "shop/checkout.py",
+    "shop/local_keep.py",  # re-included by shop/.gitignore's !local_keep.py
+    "shop/menu_latin1.py",  # not UTF-8: indexed with replacement characters
+    "shop/nested/secret.py",  # /secret.py is anchored to the root
+    "store/store.go",
+    "web/Badge.tsx",
+    "web/cart.js",
+    "web/client.ts",
+}
+
+
+@pytest.fixture(scope="module")
+def fixture_index() -> WorkspaceIndex:
+    built = WorkspaceIndex([WORKSPACE])
+    built.build()
+    return built
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A writable copy of the fixture workspace."""
+    copy = tmp_path / "ws"
+    shutil.copytree(WORKSPACE, copy, symlinks=True)
+    return copy
+
+
+def relpaths(index: WorkspaceIndex) -> set[str]:
+    return {index.relpath(path) for path in index.paths()}
+
+
+def test_indexes_exactly_the_source_files_that_are_not_ignored(fixture_index):
+    assert relpaths(fixture_index) == INDEXED
+    stats = fixture_index.stats()
+    # .venv (pyvenv.cfg), node_modules, build/, generated/, tools/env (activate script),
+    # /secret.py, billing/events_pb2.py, shop/local_settings.py
+    assert stats["skipped"]["ignored"] == 8
+    assert stats["skipped"]["binary"] == 1  # assets/firmware.c
+    assert stats["skipped"]["not utf-8"] == 1
+    assert stats["files"] == len(INDEXED) and stats["definitions"] > 80 and not stats["truncated"]
+    assert stats["bytes_read"] > 5000 and stats["seconds"] > 0 and stats["files_per_second"] > 0
+
+
+def test_definitions_by_name_across_languages(fixture_index):
+    found = fixture_index.definitions("charge")
+    assert [(s.relpath, s.definition.kind) for s in found] == [("billing/api.py", "function"), ("web/client.ts", "method")]
+    assert found[0].path == str(WORKSPACE / "billing" / "api.py")
+    assert found[0].definition.parameters.names == ("amount", "currency")
+    assert [s.relpath for s in fixture_index.definitions("Get")] == ["store/store.go", "store/store.go"]
+    assert fixture_index.definitions("get") == []  # only in the ignored .venv
+    assert fixture_index.definitions("leftpad") == []  # only in node_modules
+    assert fixture_index.definitions("prix")[0].relpath == "shop/menu_latin1.py"
+
+
+def test_referencing_files(fixture_index):
+    users = [fixture_index.relpath(p) for p in fixture_index.referencing_files("charge")]
+    assert "shop/checkout.py" in users and "billing/__init__.py" in users
+    assert all(not u.startswith(("node_modules", ".venv", "build")) for u in users)
+    assert fixture_index.referencing_files("no_such_name_anywhere") == []
+
+
+def test_outline_of_relpath_and_root_of(fixture_index):
+    api = str(WORKSPACE / "billing" / "api.py")
+    assert fixture_index.outline_of(api).imports[0] == "from __future__ import annotations"
+    assert fixture_index.relpath(api) == "billing/api.py"
+    assert fixture_index.root_of(api) == WORKSPACE
+    assert fixture_index.root_of("/somewhere/else.py") is None
+    assert fixture_index.outline_of(str(WORKSPACE / "node_modules" / "leftpad" / "index.js")) is None
+
+
+def test_gitignore_directory_only_anchored_and_nested_patterns(tmp_path):
+    (tmp_path / ".gitignore").write_text("tmp*/\n/top.py\n*.gen.py\n")
+    (tmp_path / "tmp_dir").mkdir()
+    (tmp_path / "tmp_dir" / "a.py").write_text("def in_ignored_dir(): pass\n")
+    (tmp_path / "tmp_file.py").write_text("def file_matching_a_dir_only_pattern(): pass\n")
+    (tmp_path / "top.py").write_text("def anchored(): pass\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "top.py").write_text("def not_anchored_here(): pass\n")
+    (tmp_path / "sub" / "x.gen.py").write_text("def generated(): pass\n")
+    (tmp_path / "sub" / ".gitignore").write_text("!x.gen.py\n")  # a deeper file overrides
+    (tmp_path / "sub" / "y.gen.py").write_text("def still_generated(): pass\n")
+    index = WorkspaceIndex([tmp_path])
+    index.build()
+    assert relpaths(index) == {"tmp_file.py", "sub/top.py", "sub/x.gen.py"}
+
+
+def test_too_large_files_are_skipped(tmp_path):
+    (tmp_path / "big.py").write_text("x = 1\n" * 1000)
+    (tmp_path / "small.py").write_text("y = 1\n")
+    index = WorkspaceIndex([tmp_path], max_file_bytes=1024)
+    index.build()
+    assert relpaths(index) == {"small.py"}
+    assert index.stats()["skipped"]["too large"] == 1
+
+
+def test_symlink_loop_is_not_followed(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text("def once(): pass\n")
+    os.symlink(tmp_path / "pkg", tmp_path / "pkg" / "loop")
+    os.symlink(tmp_path, tmp_path / "pkg" / "up")
+    index = WorkspaceIndex([tmp_path])
+    index.build()
+    assert relpaths(index) == {"pkg/mod.py"}
+    assert len(index.definitions("once")) == 1
+    assert index.stats()["skipped"]["symlinked directory"] == 2
+
+
+def test_unreadable_file(tmp_path, monkeypatch):
+    (tmp_path / "ok.py").write_text("def fine(): pass\n")
+    locked = tmp_path / "locked.py"
+    locked.write_text("def secret(): pass\n")
+    locked.chmod(0)
+    index = WorkspaceIndex([tmp_path])
+    index.build()
+    if os.geteuid() == 0:
+        # chmod 000 does not stop root: the file is read like any other.
+        print("running as root: chmod 000 does not make a file unreadable; checking the refusal with a patched open")
+        assert "locked.py" in relpaths(index)
+
+        real_open = open
+
+        def refusing_open(path, *args, **kwargs):
+            if os.fspath(path) == str(locked):
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_open(path, *args, **kwargs)
+
+        monkeypatch.setattr("builtins.open", refusing_open)
+        index = WorkspaceIndex([tmp_path])
+        index.build()
+    assert relpaths(index) == {"ok.py"}
+    assert index.stats()["skipped"]["unreadable"] == 1
+
+
+def test_unreadable_directory_as_non_root(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("running as root: chmod 000 does not make a directory unreadable")
+    (tmp_path / "closed").mkdir()
+    (tmp_path / "closed" / "a.py").write_text("x = 1\n")
+    (tmp_path / "closed").chmod(0)
+    try:
+        index = WorkspaceIndex([tmp_path])
+        index.build()
+        assert index.stats()["skipped"]["unreadable"] == 1
+    finally:
+        (tmp_path / "closed").chmod(0o755)
+
+
+def test_file_vanishing_during_the_build(tmp_path, monkeypatch):
+    for name in ("a.py", "b.py", "c.py"):
+        (tmp_path / name).write_text(f"def from_{name[0]}(): pass\n")
+    real_read = index_module.read_source
+
+    def vanishing_read(path, max_bytes):
+        if path.endswith("b.py"):
+            os.remove(path)
+        return real_read(path, max_bytes)
+
+    monkeypatch.setattr(index_module, "read_source", vanishing_read)
+    index = WorkspaceIndex([tmp_path])
+    index.build()
+    assert relpaths(index) == {"a.py", "c.py"}
+    assert index.stats()["skipped"]["vanished"] == 1
+
+
+def test_non_utf8_file_is_indexed_with_replacement(fixture_index):
+    prix = fixture_index.definitions("prix")[0].definition
+    assert prix.parameters.names == ("article",)
+    assert "\ufffd" in prix.doc  # the Latin-1 currency sign
+
+
+def test_overlay_wins_until_closed(workspace):
+    index = WorkspaceIndex([workspace])
+    index.build()
+    api = workspace / "billing" / "api.py"
+    edited = api.read_text().replace('def charge(amount, currency="EUR")', "def charge(amount, currency, *, retries=3)")
+    index.set_open_document(api, "python", edited)
+    found = [s for s in index.definitions("charge") if s.relpath == "billing/api.py"]
+    assert found[0].definition.parameters.names == ("amount", "currency", "retries")
+    saved = [d for d in index.saved_definitions(api) if d.name == "charge"]
+    assert saved[0].parameters.names == ("amount", "currency")  # what other files were written against
+    assert "retries" in index.outline_of(api).references
+    # A new name only in the editor's text is found; a name it deleted is not.
+    index.set_open_document(api, "python", edited.replace("def refund(", "def give_back("))
+    assert [s.relpath for s in index.definitions("give_back")] == ["billing/api.py"]
+    assert index.definitions("refund") == []
+    index.close_document(api)
+    assert [s.definition.parameters.names for s in index.definitions("charge") if s.relpath == "billing/api.py"] == [
+        ("amount", "currency")
+    ]
+    assert index.definitions("give_back") == [] and len(index.definitions("refund")) == 1
+
+
+def test_overlay_of_an_unsaved_new_file(workspace):
+    index = WorkspaceIndex([workspace])
+    index.build()
+    new = workspace / "shop" / "coupons.py"
+    index.set_open_document(new, "python", "def apply_coupon(cart, code):\n    return cart\n")
+    assert [s.relpath for s in index.definitions("apply_coupon")] == ["shop/coupons.py"]
+    assert index.saved_definitions(new) == ()
+    assert str(new) in index.referencing_files("cart")
+    index.close_document(new)
+    assert index.definitions("apply_coupon") == []
+
+
+def test_max_files_truncates_with_a_warning(workspace, caplog):
+    index = WorkspaceIndex([workspace], max_files=5)
+    with caplog.at_level(logging.WARNING, logger="smalllsp.workspace.index"):
+        index.build()
+    stats = index.stats()
+    assert stats["files"] == 5 and stats["truncated"]
+    assert any("stopped at 5 files" in record.getMessage() for record in caplog.records)
+
+
+def test_live_updates_without_the_watcher(workspace):
+    index = WorkspaceIndex([workspace])
+    index.build()
+    checkout = workspace / "shop" / "checkout.py"
+    checkout.write_text(checkout.read_text() + "\n\ndef refund_order(order):\n    return order\n")
+    index.update_path(checkout)
+    assert [s.relpath for s in index.definitions("refund_order")] == ["shop/checkout.py"]
+    # A file that became ignored, then un-ignored, by editing .gitignore.
+    (workspace / ".gitignore").write_text((workspace / ".gitignore").read_text() + "checkout.py\n")
+    index.update_path(workspace / ".gitignore")
+    assert index.definitions("refund_order") == []
+    (workspace / ".gitignore").write_text("")
+    index.update_path(workspace / ".gitignore")
+    assert index.definitions("refund_order") != [] and index.definitions("generated_function") != []
+    # Move a directory, then remove it.
+    shutil.move(workspace / "store", workspace / "storage")
+    index.move_path(workspace / "store", workspace / "storage")
+    assert {s.relpath for s in index.definitions("NewStore")} == {"storage/store.go"}
+    shutil.rmtree(workspace / "storage")
+    index.remove_path(workspace / "storage")
+    assert index.definitions("NewStore") == []
+    # A deleted file passed to update_path is dropped.
+    (workspace / "web" / "cart.js").unlink()
+    index.update_path(workspace / "web" / "cart.js")
+    assert index.definitions("cartTotal") == []
+    # Ignored paths are not indexed by update_path either.
+    (workspace / "node_modules" / "leftpad" / "more.js").write_text("function padMore() {}\n")
+    index.update_path(workspace / "node_modules" / "leftpad" / "more.js")
+    assert index.definitions("padMore") == []
+
+
+def test_progress_is_rate_limited_and_cancel_stops_early(tmp_path):
+    for n in range(300):
+        (tmp_path / f"m{n}.py").write_text(f"def f{n}(a, b=1):\n    return a\n")
+    calls = []
+    index = WorkspaceIndex([tmp_path])
+    started = time.monotonic()
+    index.build(progress=lambda done, total, message: calls.append((done, total, message)))
+    elapsed = time.monotonic() - started
+    assert calls[-1][:2] == (300, 300)
+    assert len(calls) <= elapsed / index_module.PROGRESS_INTERVAL_S + 3
+    seen = []
+    cancelled = WorkspaceIndex([tmp_path])
+    cancelled.build(progress=lambda done, total, message: seen.append(done), cancelled=lambda: len(cancelled.paths()) >= 50)
+    assert 50 <= cancelled.stats()["files"] < 300
+
+
+def test_searchable_while_building_from_another_thread(tmp_path):
+    for n in range(400):
+        (tmp_path / f"m{n:03}.py").write_text(f"def shared(x{n}):\n    return {n}\n")
+    index = WorkspaceIndex([tmp_path])
+    counts: list[int] = []
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def reader():
+        try:
+            while not done.is_set():
+                counts.append(len(index.definitions("shared")))
+                index.referencing_files("shared")
+        except BaseException as problem:  # reported below, not swallowed
+            errors.append(problem)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    index.build()
+    done.set()
+    thread.join()
+    assert not errors
+    assert counts == sorted(counts) and len(index.definitions("shared")) == 400
+    assert any(0 < c < 400 for c in counts), "lookups during the build see the files indexed so far"
+
+
+def test_fifty_thousand_files_stop_at_max_files(tmp_path, caplog):
+    started = time.perf_counter()
+    for d in range(250):
+        directory = tmp_path / f"pkg{d:03}"
+        directory.mkdir()
+        for f in range(200):
+            (directory / f"m{f:03}.py").write_bytes(b"def f%d(a):\n    return a\n" % f)
+    generated = time.perf_counter() - started
+    index = WorkspaceIndex([tmp_path])  # default max_files: 20000
+    started = time.perf_counter()
+    with caplog.at_level(logging.WARNING, logger="smalllsp.workspace.index"):
+        index.build()
+    seconds = time.perf_counter() - started
+    stats = index.stats()
+    print(f"generated 50,000 files in {generated:.1f} s; indexed {stats['files']} in {seconds:.1f} s")
+    assert stats["files"] == 20000 and stats["truncated"]
+    assert any("stopped at 20000 files" in r.getMessage() for r in caplog.records)
+    assert seconds < 60
