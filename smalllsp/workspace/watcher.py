@@ -1,0 +1,161 @@
+"""Keeps the workspace index current while files change on disk.
+
+A watchdog observer reports every write, often several per save (modify,
+modify, close) and thousands for a `git checkout`; the watcher collects them
+by path, waits until they stop for ``debounce_s`` (at most MAX_DELAY_S), and
+applies the last operation per path to the index on a thread of its own, so
+the observer's thread never parses. Events under VCS, dependency and cache
+folders are dropped at once; .gitignore rules are the index's to apply.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+
+from smalllsp.workspace import ignore
+from smalllsp.workspace.index import WorkspaceIndex
+
+log = logging.getLogger(__name__)
+
+# The events that can change what the index holds (not opens, reads or attribute changes).
+EVENTS = [
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileClosedEvent,
+    FileDeletedEvent,
+    FileMovedEvent,
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+]
+MAX_DELAY_S = 0.5  # a stream of events (a build writing files) still reaches the index this often
+UPDATE, REMOVE = "update", "remove"
+
+
+class WorkspaceWatcher:
+    """A watchdog observer over the roots that debounces events and applies them to the index."""
+
+    def __init__(self, index: WorkspaceIndex, roots: Sequence[str | Path], *, debounce_s: float = 0.1) -> None:
+        self.index = index
+        self.roots = tuple(os.path.abspath(os.fspath(root)) for root in roots)
+        self.debounce_s = debounce_s
+        self._pending: dict[str, str] = {}  # path -> UPDATE | REMOVE, in the order last touched
+        self._last_event = 0.0
+        self._condition = threading.Condition()
+        self._stopping = False
+        self._observer: Observer | None = None
+        self._thread: threading.Thread | None = None
+        self.applied = 0  # operations applied to the index (for status and tests)
+        self.failures = 0  # operations that raised (logged)
+
+    def start(self) -> None:
+        """Start watching; raises OSError when the system refuses (e.g. inotify limits)."""
+        observer = Observer()
+        handler = _Handler(self)
+        for root in self.roots:
+            observer.schedule(handler, root, recursive=True, event_filter=EVENTS)
+        try:
+            observer.start()
+        except OSError as problem:
+            log.error("workspace watcher: cannot watch %s: %s", ", ".join(self.roots), problem)
+            raise
+        self._observer = observer
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="smalllsp-watcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop watching and join the threads; pending events are dropped."""
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join()
+            self._observer = None
+        with self._condition:
+            self._stopping = True
+            self._condition.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    # -- events ----------------------------------------------------------------
+
+    def event(self, event: FileSystemEvent) -> None:
+        """Queue what ``event`` changes (called on the observer's thread)."""
+        if isinstance(event, (FileMovedEvent, DirMovedEvent)):
+            self._queue(os.fsdecode(event.src_path), REMOVE)
+            self._queue(os.fsdecode(event.dest_path), UPDATE)
+        elif isinstance(event, (FileDeletedEvent, DirDeletedEvent)):
+            self._queue(os.fsdecode(event.src_path), REMOVE)
+        else:
+            self._queue(os.fsdecode(event.src_path), UPDATE)
+
+    def _queue(self, path: str, operation: str) -> None:
+        if not path or self._under_skipped_dir(path):
+            return
+        with self._condition:
+            self._pending.pop(path, None)
+            self._pending[path] = operation
+            self._last_event = time.monotonic()
+            self._condition.notify()
+
+    def _under_skipped_dir(self, path: str) -> bool:
+        for root in self.roots:
+            if path.startswith(root + os.sep):
+                return any(part in ignore.SKIPPED_DIRS for part in path[len(root) + 1 :].split(os.sep))
+        return False
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while not self._pending and not self._stopping:
+                    self._condition.wait()
+                if self._stopping:
+                    return
+                first = time.monotonic()
+                while not self._stopping:
+                    now = time.monotonic()
+                    quiet = now - self._last_event
+                    if quiet >= self.debounce_s or now - first >= MAX_DELAY_S:
+                        break
+                    self._condition.wait(min(self.debounce_s - quiet, MAX_DELAY_S - (now - first)))
+                batch, self._pending = self._pending, {}
+            self._apply(batch)
+
+    def _apply(self, batch: dict[str, str]) -> None:
+        for path, operation in batch.items():
+            try:
+                if operation == REMOVE:
+                    self.index.remove_path(path)
+                else:
+                    self.index.update_path(path)
+                self.applied += 1
+            except Exception:  # one bad path must not stop the watcher; it is logged with its traceback
+                self.failures += 1
+                log.exception("workspace watcher: could not %s %s", operation, path)
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, watcher: WorkspaceWatcher) -> None:
+        self.watcher = watcher
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        self.watcher.event(event)
