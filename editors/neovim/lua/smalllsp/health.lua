@@ -93,8 +93,12 @@ function M.check()
     health.info('no smalllsp client is running now (open a file of one of: ' .. table.concat(cfg.filetypes, ', ') .. ')')
     return
   end
-  local answer = client.request_sync and (vim.fn.has('nvim-0.11') == 1 and client:request_sync('smalllsp/status', {}, 3000, 0)
-    or client.request_sync('smalllsp/status', {}, 3000, 0))
+  local answer
+  if vim.fn.has('nvim-0.11') == 1 then
+    answer = client:request_sync('smalllsp/status', {}, 3000, 0)
+  else
+    answer = client.request_sync('smalllsp/status', {}, 3000, 0)
+  end
   if answer and answer.result then
     local line = require('smalllsp.status').format(answer.result)
     if answer.result.state == 'failed' then

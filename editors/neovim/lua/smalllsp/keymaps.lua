@@ -15,7 +15,7 @@ local ACTIONS = {
   dismiss = function(impl, buf) return impl.dismiss(buf) end,
 }
 
---- What the key did before smalllsp mapped it, as keys to return from an <expr> map.
+--- What the key did before smalllsp mapped it, as keys (in <> notation) for an <expr> map.
 local function fallback(previous, lhs)
   if previous.callback then
     if previous.expr == 1 then
@@ -31,7 +31,7 @@ local function fallback(previous, lhs)
     api.nvim_feedkeys(api.nvim_replace_termcodes(previous.rhs, true, true, true), previous.noremap == 1 and 'n' or 'm', false)
     return ''
   end
-  return api.nvim_replace_termcodes(lhs, true, true, true)
+  return lhs
 end
 
 function M.attach(buf, keymaps, impl)
@@ -46,7 +46,7 @@ function M.attach(buf, keymaps, impl)
           return ''
         end
         return fallback(previous, lhs)
-      end, { buffer = buf, expr = true, replace_keycodes = false, silent = true, desc = 'smalllsp: ' .. name })
+      end, { buffer = buf, expr = true, replace_keycodes = true, silent = true, desc = 'smalllsp: ' .. name })
     end
   end
 end

