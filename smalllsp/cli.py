@@ -92,6 +92,9 @@ def _models(args: argparse.Namespace) -> int:
     except modelstore.StoreError as problem:
         print(f"smalllsp: {problem}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # the store already said what it kept
+        print("smalllsp: interrupted", file=sys.stderr)
+        return 130
 
 
 def _models_list(args: argparse.Namespace) -> int:

@@ -312,12 +312,12 @@ def _disk_errors(directory: Path, needed: int) -> Iterator[None]:
                 f"disk full while writing to {directory} ({free:,} bytes free, {needed:,} were needed); "
                 "free some space or point SMALLLSP_MODELS at a larger disk, then run the command again"
             ) from problem
-        raise StoreError(f"cannot write to {directory}: {problem}") from problem
+        raise StoreError(f"copying into {directory} failed: {problem}") from problem
 
 
 @contextlib.contextmanager
 def _store_lock() -> Iterator[None]:
-    """One writer per store: a second install or import waits for nothing and says why."""
+    """One writer per store: a second install, import or remove fails at once and says why."""
     directory = store_dir()
     directory.mkdir(parents=True, exist_ok=True)
     if fcntl is None:  # pragma: no cover - Windows

@@ -260,6 +260,8 @@ def test_import_of_a_corrupted_file_is_refused_and_nothing_is_left(store, tmp_pa
     corrupted = gguf_file(tmp_path / "tiny.gguf", WHOLE[:-1] + b"X")
     with pytest.raises(StoreError, match="refused: its sha256 is .* the catalog says .* for tiny"):
         modelstore.import_file(corrupted, name="tiny")
+    with pytest.raises(StoreError, match="refused"):  # --trust never overrides a hash the catalog knows
+        modelstore.import_file(corrupted, name="tiny", trust=True)
     assert files_in(store) == []
 
 
