@@ -1,0 +1,68 @@
+/**
+ * How the server is started and what it is told at start-up. The extension
+ * and the protocol test (test/protocol.test.ts) both use these, so the test
+ * runs the exact command line and initializationOptions the extension sends.
+ */
+import { Settings } from "./settings";
+
+export interface ServerCommand {
+  command: string;
+  args: string[];
+}
+
+/**
+ * `<python> -m smalllsp serve` with the interpreter from the
+ * `smalllsp.server.pythonPath` setting, else the Python extension's active
+ * one, else the `smalllsp` script on PATH.
+ */
+export function serverCommand(configuredPython: string | undefined, activePython: string | undefined): ServerCommand {
+  const python = configuredPython?.trim() || activePython?.trim();
+  if (python) {
+    return { command: python, args: ["-m", "smalllsp", "serve"] };
+  }
+  return { command: "smalllsp", args: ["serve"] };
+}
+
+/** initializationOptions: the user's explicit server settings, flat. */
+export function initializationOptions(settings: Settings): Settings {
+  return { ...settings };
+}
+
+/** The languages the server has grammars for (LSP language ids, as VS Code's). */
+export const LANGUAGES = [
+  "python",
+  "javascript",
+  "javascriptreact",
+  "typescript",
+  "typescriptreact",
+  "go",
+  "rust",
+  "java",
+  "c",
+  "cpp",
+];
+
+/** The document selector: those languages, in files and unsaved editors. */
+export function documentSelector(): { scheme: string; language: string }[] {
+  return LANGUAGES.flatMap((language) => [
+    { scheme: "file", language },
+    { scheme: "untitled", language },
+  ]);
+}
+
+/**
+ * The active interpreter from the Python extension's API object (ms-python.python
+ * exports), or undefined. Two API generations exist: `environments`
+ * (getActiveEnvironmentPath) and the older `settings.getExecutionDetails`.
+ */
+export function activeInterpreter(api: unknown, resource?: unknown): string | undefined {
+  const exports = api as {
+    environments?: { getActiveEnvironmentPath?: (resource?: unknown) => { path?: string } | undefined };
+    settings?: { getExecutionDetails?: (resource?: unknown) => { execCommand?: string[] } | undefined };
+  } | undefined;
+  const path = exports?.environments?.getActiveEnvironmentPath?.(resource)?.path;
+  if (path) {
+    return path;
+  }
+  return exports?.settings?.getExecutionDetails?.(resource)?.execCommand?.[0];
+}
