@@ -89,7 +89,6 @@ class Rule:
     needs_body: bool = False  # a reference like `struct point p;` defines nothing
 
 
-
 WRAPPER = Rule("wrapper", name=(), parameters=(), body=None)
 # A C/C++ variable is a constant when it is const or constexpr (globals that change are not definitions to show).
 CONSTANT_QUALIFIERS = (frozenset({"const"}), frozenset({"constexpr"}))
