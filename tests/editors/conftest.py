@@ -55,10 +55,13 @@ OPTIONS = vim.json.decode(os.getenv('SMALLLSP_TEST_OPTIONS'))
 """
 
 
-def run_nvim(nvim: str, workspace: Path, scenario: str, options: dict, tmp_path: Path, timeout: float = 300) -> dict:
+def run_nvim(
+    nvim: str, workspace: Path, scenario: str, options: dict, tmp_path: Path, timeout: float = 300, env: dict | None = None
+) -> dict:
     """Run ``scenario`` (Lua, after the prelude) in a headless Neovim in ``workspace``; its JSON outcome.
 
-    ``options`` are passed to the scenario as the global ``OPTIONS``.
+    ``options`` are passed to the scenario as the global ``OPTIONS``; ``env``
+    is added to the environment (the server inherits it).
     """
     script = tmp_path / "scenario.lua"
     script.write_text(PRELUDE.format(plugin=json.dumps(str(PLUGIN)), harness=json.dumps(str(HARNESS))) + scenario)
@@ -70,6 +73,7 @@ def run_nvim(nvim: str, workspace: Path, scenario: str, options: dict, tmp_path:
         "SMALLLSP_TEST_OPTIONS": json.dumps(options),
         "XDG_STATE_HOME": str(state),  # Neovim's logs (lsp.log), shada, swap files
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        **(env or {}),
     }
     run = subprocess.run(
         [nvim, "--headless", "--clean", "-u", str(script)],

@@ -1,0 +1,201 @@
+"""The Neovim plugin's display path against a scripted server (fake_server.py).
+
+These pin down what the real model cannot be made to do on demand: several
+candidates to cycle through, a flagged item with known reasons, a slow answer
+to cancel, a suggestion to type along. The real server and model run the same
+plugin in test_neovim.py.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import run_nvim
+
+FAKE = [sys.executable, str(Path(__file__).parent / "fake_server.py")]
+SOURCE = "def area(radius):\n    \n"
+ROW, COL = 1, 4
+
+FLAG_REASON = "uses charge() from billing/api.py, not seen by the model"
+
+
+def accepted_command(verdict: str, reasons: list[str]) -> dict:
+    title = f"smalllsp: cross-file — {reasons[0]}" if verdict == "cross-file" else "smalllsp: local"
+    return {"title": title, "command": "smalllsp.accepted", "arguments": [{"verdict": verdict, "reasons": reasons}]}
+
+
+def run_fake(nvim, tmp_path, scenario: str, items: list[dict], options: dict, delay_s: float = 0, once: bool = False):
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "example.py").write_text(SOURCE)
+    log = tmp_path / "fake.jsonl"
+    log.touch()
+    env = {"FAKE_ITEMS": json.dumps(items), "FAKE_DELAY_S": str(delay_s), "FAKE_LOG": str(log)}
+    if once:
+        env["FAKE_ONCE"] = "1"
+    prelude = f"FAKE_LOG = {str(log)!r}\n" + """
+local function events(kind)
+  local found = {}
+  for line in io.lines(FAKE_LOG) do
+    local event = vim.json.decode(line)
+    if event.event == kind then table.insert(found, event) end
+  end
+  return found
+end
+require('smalllsp').setup(OPTIONS)
+vim.cmd.edit('example.py')
+"""
+    outcome = run_nvim(nvim, workspace, prelude + scenario, {"cmd": FAKE, **options}, tmp_path, timeout=120, env=env)
+    return outcome, [json.loads(line) for line in log.read_text().splitlines()]
+
+
+CYCLE = """
+H.run({
+  H.step('server ready', 20000, H.ready()),
+  H.step('insert', 1000, function() H.insert_at(2, 4); return true end),
+  H.step('first candidate', 10000, function(ctx) ctx.first = H.ghost(); ctx.first_label = H.verdict_label(); return ctx.first ~= nil end),
+  H.step('next', 1000, function() H.feed('<M-]>'); return true end),
+  H.step('second candidate', 5000, function(ctx)
+    local ghost = H.ghost()
+    if ghost and ghost.text ~= ctx.first.text then ctx.second = ghost; return true end
+  end),
+  H.step('previous', 1000, function() H.feed('<M-[>'); return true end),
+  H.step('first again', 5000, function(ctx)
+    local ghost = H.ghost()
+    if ghost and ghost.text == ctx.first.text then ctx.again = ghost; return true end
+  end),
+  H.step('accept', 1000, function() H.feed('<Tab>'); return true end),
+  H.step('inserted', 5000, function() return vim.api.nvim_buf_get_lines(0, 1, 2, true)[1] ~= '    ' end),
+  H.step('command run', 5000, function() return #events('accepted') == 1 end),
+})
+"""
+
+
+@pytest.mark.parametrize("inline", ["native", "extmark"])
+def test_cycling_through_candidates_and_accepting_one(nvim, tmp_path, inline):
+    items = [
+        {"insertText": "return 3.14 * radius ** 2", "command": accepted_command("local", [])},
+        {"insertText": "return math.pi * radius * radius", "command": accepted_command("local", [])},
+    ]
+    outcome, log = run_fake(nvim, tmp_path, CYCLE, items, {"inline": inline})
+    ctx = outcome["ctx"]
+    assert ctx["first"]["text"] == items[0]["insertText"]
+    assert ctx.get("first_label") is None  # a local suggestion carries no warning
+    assert ctx["second"]["text"] == items[1]["insertText"]
+    assert any("(2/2)" in part for part in ctx["second"]["extra"]), ctx["second"]
+    assert ctx["again"]["text"] == items[0]["insertText"]
+    assert any("(1/2)" in part for part in ctx["again"]["extra"]), ctx["again"]
+    assert outcome["lines"][ROW] == "    " + items[0]["insertText"]
+    assert [e["arguments"] for e in log if e["event"] == "accepted"] == [[{"verdict": "local", "reasons": []}]]
+
+
+FLAGGED = """
+H.run({
+  H.step('server ready', 20000, H.ready()),
+  H.step('insert', 1000, function() H.insert_at(2, 4); return true end),
+  H.step('flagged ghost text', 10000, function(ctx)
+    ctx.ghost, ctx.label = H.ghost(), H.verdict_label()
+    return ctx.ghost ~= nil and ctx.label ~= nil
+  end),
+  H.step('accept', 1000, function() H.feed('<Tab>'); return true end),
+  H.step('command run', 5000, function() return #events('accepted') == 1 end),
+  H.step('label gone', 2000, function(ctx) return H.verdict_label() == nil end),
+})
+"""
+
+
+@pytest.mark.parametrize("inline", ["native", "extmark"])
+def test_a_flagged_item_shows_its_first_reason_and_reports_the_verdict_on_accept(nvim, tmp_path, inline):
+    items = [{"insertText": "return charge(total)", "command": accepted_command("cross-file", [FLAG_REASON, "second reason"])}]
+    outcome, log = run_fake(nvim, tmp_path, FLAGGED, items, {"inline": inline})
+    ctx = outcome["ctx"]
+    assert ctx["ghost"]["text"] == "return charge(total)"
+    assert ctx["label"] == f"⚠ cross-file: {FLAG_REASON}"
+    assert outcome["lines"][ROW] == "    return charge(total)"
+    accepted = [e["arguments"] for e in log if e["event"] == "accepted"]
+    assert accepted == [[{"verdict": "cross-file", "reasons": [FLAG_REASON, "second reason"]}]]
+
+
+def test_verdict_display_can_be_turned_off(nvim, tmp_path):
+    items = [{"insertText": "return charge(total)", "command": accepted_command("cross-file", [FLAG_REASON])}]
+    scenario = """
+H.run({
+  H.step('server ready', 20000, H.ready()),
+  H.step('insert', 1000, function() H.insert_at(2, 4); return true end),
+  H.step('ghost text', 10000, function(ctx) ctx.ghost = H.ghost(); ctx.label = H.verdict_label(); return ctx.ghost ~= nil end),
+})
+"""
+    outcome, _log = run_fake(nvim, tmp_path, scenario, items, {"inline": "extmark", "verdict": False})
+    assert outcome["ctx"]["ghost"]["text"] == "return charge(total)"
+    assert outcome["ctx"].get("label") is None
+
+
+DEBOUNCE_AND_CANCEL = """
+local function pause(ms)
+  local started
+  return function() started = started or vim.uv.now(); return vim.uv.now() - started >= ms end
+end
+H.run({
+  H.step('server ready', 20000, H.ready()),
+  H.step('insert', 1000, function() H.insert_at(2, 4); return true end),
+  H.step('type x', 1000, function() H.feed('x'); return true end),
+  H.step('pause', 1000, pause(100)),
+  H.step('type y', 1000, function() H.feed('y'); return true end),
+  H.step('pause', 1000, pause(100)),
+  H.step('type z', 1000, function() H.feed('z'); return true end),
+  H.step('one request after the pause', 5000, function() return #events('request') >= 1 end),
+  H.step('and no other', 2000, pause(600)),
+  H.step('count', 1000, function(ctx) ctx.requests_after_typing = #events('request'); return true end),
+  H.step('type w while the model runs', 1000, function() H.feed('w'); return true end),
+  H.step('the first request is cancelled', 5000, function() return #events('cancelled') == 1 end),
+  H.step('ghost text for the new position', 10000, function(ctx) ctx.ghost = H.ghost(); return ctx.ghost ~= nil end),
+})
+"""
+
+
+def test_extmark_path_debounces_typing_and_cancels_a_superseded_request(nvim, tmp_path):
+    items = [{"insertText": "_total = 0"}]
+    outcome, log = run_fake(nvim, tmp_path, DEBOUNCE_AND_CANCEL, items, {"inline": "extmark", "debounce_ms": 300}, delay_s=1.5)
+    ctx = outcome["ctx"]
+    assert ctx["requests_after_typing"] == 1, log  # InsertEnter and three keystrokes, 100 ms apart: one request
+    requests = [(e["event"], e["character"]) for e in log if e["event"] in ("request", "cancelled", "answer")]
+    assert requests == [("request", 7), ("cancelled", 7), ("request", 8), ("answer", 8)], requests
+    assert (ctx["ghost"]["row"], ctx["ghost"]["col"]) == (ROW, 8)
+    assert outcome["lines"][ROW] == "    xyzw"
+
+
+TYPE_ALONG = """
+H.run({
+  H.step('server ready', 20000, H.ready()),
+  H.step('insert', 1000, function() H.insert_at(2, 4); return true end),
+  H.step('ghost text', 10000, function(ctx) ctx.ghost = H.ghost(); return ctx.ghost ~= nil end),
+  H.step('type along', 1000, function() H.feed('ret'); return true end),
+  H.step('rest of the ghost text', 1500, function(ctx)
+    local ghost = H.ghost()
+    if ghost and ghost.col == 7 then ctx.rest = ghost; return true end
+  end),
+  H.step('accept a word', 1000, function() H.feed('<M-Right>'); return true end),
+  H.step('word inserted', 1500, function(ctx)
+    ctx.after_word = vim.api.nvim_buf_get_lines(0, 1, 2, true)[1]
+    return ctx.after_word ~= '    ret'
+  end),
+  H.step('accept the rest', 1000, function(ctx) ctx.after_word_ghost = H.ghost(); H.feed('<Tab>'); return true end),
+  H.step('all inserted', 1500, function() return H.ghost() == nil and #events('accepted') == 1 end),
+})
+"""
+
+
+def test_extmark_path_keeps_the_rest_of_a_suggestion_while_typing_along_it(nvim, tmp_path):
+    items = [{"insertText": "return radius * 2", "command": accepted_command("local", [])}]
+    # one answer only, and a debounce longer than the scenario: what is shown comes from the first answer
+    outcome, log = run_fake(nvim, tmp_path, TYPE_ALONG, items, {"inline": "extmark", "debounce_ms": 5000}, once=True)
+    ctx = outcome["ctx"]
+    assert ctx["rest"]["text"] == "urn radius * 2"
+    assert ctx["after_word"] == "    return"
+    assert ctx["after_word_ghost"]["text"] == " radius * 2"
+    assert outcome["lines"][ROW] == "    return radius * 2"
+    assert sum(e["event"] == "request" for e in log) == 1
