@@ -14,7 +14,7 @@ import {
   TransportKind,
 } from "vscode-languageclient/node";
 import { activeInterpreter, documentSelector, initializationOptions, serverCommand } from "./launch";
-import { ServerStatus, STATUS_REQUEST, statusView, verdictLabel, verdictOf } from "./protocol";
+import { flagged, ServerStatus, STATUS_REQUEST, statusView } from "./protocol";
 import { explicitSettings, RESTART_SECTIONS, SECTION, Settings, settingsUpdate } from "./settings";
 
 const STATUS_POLL_MS = 500;
@@ -141,16 +141,15 @@ class Controller implements vscode.Disposable {
   /** Mark a flagged suggestion: after its line in the editor, and in the status bar. */
   private showVerdict(document: vscode.TextDocument, position: vscode.Position, items: vscode.InlineCompletionItem[]): void {
     this.clearVerdict();
-    const verdict = items.map((item) => verdictOf(item.command)).find((v) => verdictLabel(v) !== undefined);
-    const label = verdictLabel(verdict);
+    const found = flagged(items);
     const editor = vscode.window.activeTextEditor;
-    if (!verdict || !label || !editor || editor.document !== document) {
+    if (!found || !editor || editor.document !== document) {
       return;
     }
     editor.setDecorations(this.flagDecoration, [
-      { range: new vscode.Range(position, document.lineAt(position.line).range.end), renderOptions: { after: { contentText: label } } },
+      { range: new vscode.Range(position, document.lineAt(position.line).range.end), renderOptions: { after: { contentText: found.label } } },
     ]);
-    this.flag = { editor, label, reasons: verdict.reasons };
+    this.flag = { editor, label: found.label, reasons: found.verdict.reasons };
     this.render();
   }
 
@@ -199,19 +198,23 @@ class Controller implements vscode.Disposable {
   }
 }
 
-/** The Python extension's active interpreter, when that extension is installed. */
-async function pythonExtensionInterpreter(output: vscode.LogOutputChannel): Promise<string | undefined> {
+/** The Python extension's API, when that extension is installed. */
+async function pythonExtensionApi(output: vscode.LogOutputChannel): Promise<unknown> {
   const extension = vscode.extensions.getExtension("ms-python.python");
   if (!extension) {
     return undefined;
   }
   try {
-    const api = extension.isActive ? extension.exports : await extension.activate();
-    return activeInterpreter(api, vscode.window.activeTextEditor?.document.uri);
+    return extension.isActive ? extension.exports : await extension.activate();
   } catch (error) {
-    output.warn(`the Python extension gave no interpreter: ${String(error)}`);
+    output.warn(`the Python extension did not activate: ${String(error)}`);
     return undefined;
   }
+}
+
+/** The Python extension's active interpreter, when that extension is installed. */
+async function pythonExtensionInterpreter(output: vscode.LogOutputChannel): Promise<string | undefined> {
+  return activeInterpreter(await pythonExtensionApi(output), vscode.window.activeTextEditor?.document.uri);
 }
 
 let controller: Controller | undefined;
@@ -241,6 +244,20 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.workspace.onDidChangeTextDocument(() => current.clearVerdict()),
   );
   await current.start();
+  // a new active interpreter in the Python extension restarts the server, unless a path is set
+  const python = (await pythonExtensionApi(output)) as
+    | { environments?: { onDidChangeActiveEnvironmentPath?: vscode.Event<unknown> } }
+    | undefined;
+  const changed = python?.environments?.onDidChangeActiveEnvironmentPath;
+  if (changed) {
+    context.subscriptions.push(
+      changed(() => {
+        if (!vscode.workspace.getConfiguration(SECTION).get<string>("server.pythonPath")?.trim()) {
+          void current.restart();
+        }
+      }),
+    );
+  }
 }
 
 export async function deactivate(): Promise<void> {

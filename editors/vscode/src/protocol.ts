@@ -33,6 +33,20 @@ export function verdictLabel(verdict: Verdict | undefined): string | undefined {
   return verdict.reasons.length > 0 ? `⚠ cross-file: ${verdict.reasons[0]}` : "⚠ cross-file";
 }
 
+/** The first flagged item's verdict and label among an answer's items, if any is flagged. */
+export function flagged(
+  items: { command?: { command?: string; arguments?: unknown[] } }[],
+): { verdict: Verdict; label: string } | undefined {
+  for (const item of items) {
+    const verdict = verdictOf(item.command);
+    const label = verdictLabel(verdict);
+    if (verdict && label) {
+      return { verdict, label };
+    }
+  }
+  return undefined;
+}
+
 /** The fields of a smalllsp/status answer the extension shows. */
 export interface ServerStatus {
   state: string;

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { activeInterpreter, documentSelector, initializationOptions, LANGUAGES, serverCommand } from "../src/launch";
-import { statusView, verdictLabel, verdictOf } from "../src/protocol";
+import { flagged, statusView, verdictLabel, verdictOf } from "../src/protocol";
 import { explicitSettings, Inspected, SERVER_SETTINGS, settingsUpdate } from "../src/settings";
 
 test("server settings are the smalllsp.<name> keys of package.json, not the extension's own", () => {
@@ -62,6 +62,16 @@ test("verdicts: a flagged item is labelled with its first reason, a local one is
   assert.equal(verdictOf({ command: "other", arguments: [{ verdict: "cross-file" }] }), undefined);
   assert.equal(verdictOf({ command: "smalllsp.accepted", arguments: ["text"] }), undefined);
   assert.deepEqual(verdictOf({ command: "smalllsp.accepted", arguments: [{ verdict: "cross-file", reasons: [1, "kept"] }] })?.reasons, ["kept"]);
+});
+
+test("the first flagged item of an answer is the one marked", () => {
+  const local = { command: { command: "smalllsp.accepted", arguments: [{ verdict: "local", reasons: [] }] } };
+  const cross = { command: { command: "smalllsp.accepted", arguments: [{ verdict: "cross-file", reasons: ["calls charge() with 3 arguments, it takes 1 to 2"] }] } };
+  assert.equal(flagged([local, {}]), undefined);
+  assert.deepEqual(flagged([local, cross]), {
+    verdict: { verdict: "cross-file", reasons: ["calls charge() with 3 arguments, it takes 1 to 2"] },
+    label: "⚠ cross-file: calls charge() with 3 arguments, it takes 1 to 2",
+  });
 });
 
 test("status bar: loading, ready with model, device and latency, failed, disabled", () => {

@@ -44,7 +44,9 @@ end
 local function start_with_vim_lsp_start(group, client_config, cfg)
   local function start(buf)
     local root = vim.fs.root(buf, cfg.root_markers) or vim.fn.getcwd()
-    vim.lsp.start(vim.tbl_extend('force', client_config, { root_dir = root }), { bufnr = buf })
+    local start_config = vim.tbl_extend('force', client_config, { root_dir = root })
+    start_config.filetypes, start_config.root_markers = nil, nil -- vim.lsp.config fields, not vim.lsp.start's
+    vim.lsp.start(start_config, { bufnr = buf })
   end
   api.nvim_create_autocmd('FileType', {
     group = group,
