@@ -65,9 +65,7 @@ H.run({""" + WAIT_FOR_GHOST + """
     return H.ghost() == nil and vim.api.nvim_buf_get_lines(0, 5, 6, true)[1] ~= '    '
   end),
   H.step('cursor', 1000, function(ctx) ctx.cursor = H.cursor(); return true end),
-  H.step('acceptance counted', 10000, H.status_until(function(status)
-    return status.accepted and status.accepted['local'] + status.accepted['cross-file'] == 1
-  end)),
+  H.step('acceptance counted', 10000, H.status_until(function(status) return H.accepted(status) == 1 end)),
 })
 """
 
@@ -183,7 +181,8 @@ H.run({
   H.step('inserted', 10000, function() return H.ghost() == nil and vim.api.nvim_buf_get_lines(0, 6, 7, true)[1] ~= '    ' end),
   H.step('verdict label gone', 5000, function() return H.verdict_label() == nil end),
   H.step('cross-file acceptance counted', 10000, H.status_until(function(status)
-    return status.accepted and status.accepted['cross-file'] == 1
+    local total, local_ones = H.accepted(status)
+    return total == 1 and local_ones == 0
   end)),
 })
 """

@@ -99,6 +99,15 @@ function H.ready()
   end)
 end
 
+--- Acceptances the server counted, all verdicts together, and the local ones.
+function H.accepted(status)
+  local total = 0
+  for _, count in pairs(status.accepted or {}) do
+    total = total + count
+  end
+  return total, (status.accepted or {})['local'] or 0
+end
+
 --- Put the cursor at (1-based row, 0-based byte col) in insert mode.
 function H.insert_at(row, col)
   api.nvim_win_set_cursor(0, { row, col })
