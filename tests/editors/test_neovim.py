@@ -249,6 +249,9 @@ def test_status_command_checkhealth_and_help(nvim, default_model, tmp_path):
     ctx = outcome["ctx"]
     assert re.match(r"smalllsp \d+\.\d+\.\d+: ready · .+\.gguf on \w+ · loaded in [\d.]+ s", ctx["status_line"]), ctx["status_line"]
     assert ctx["statusline"] == "smalllsp: ready"
+    loading = [p for p in ctx["progress"] if p.get("title") == "smalllsp: loading model"]
+    assert loading and loading[0]["kind"] == "begin", ctx["progress"]
+    assert re.fullmatch(r"smalllsp: .*loading model.*…", loading[0]["statusline"]), ctx["progress"]
     health = "\n".join(ctx["health"])
     assert "ERROR" not in health, health
     assert re.search(r"OK Neovim 0\.1\d", health), health

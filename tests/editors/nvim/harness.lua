@@ -19,6 +19,18 @@ vim.notify = function(message, level, opts)
   return notify(message, level, opts)
 end
 
+-- keep the work-done progress the server reports, and the plugin's statusline meanwhile
+H.ctx.progress = {}
+vim.api.nvim_create_autocmd('LspProgress', {
+  callback = function(ev)
+    local value = ev.data.params and ev.data.params.value or {}
+    vim.schedule(function()
+      local ok, line = pcall(function() return require('smalllsp').statusline() end)
+      table.insert(H.ctx.progress, { kind = value.kind, title = value.title, statusline = ok and line or nil })
+    end)
+  end,
+})
+
 local function finish(outcome)
   outcome.ctx = H.ctx
   outcome.lines = api.nvim_buf_get_lines(0, 0, -1, true)

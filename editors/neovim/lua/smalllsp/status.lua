@@ -7,7 +7,7 @@ local M = {}
 
 M.REQUEST = 'smalllsp/status'
 
----@type table<integer, string?> client id -> title of the work in progress
+---@type table<integer, {token: any, title: string}[]> client id -> work in progress, oldest first
 local progress = {}
 ---@type table<integer, string?> client id -> last known state
 local states = {}
@@ -69,24 +69,36 @@ function M.on_progress(ev)
   if not client or client.name ~= lsp.NAME then
     return
   end
-  local value = ev.data.params and ev.data.params.value or {}
+  local params = ev.data.params or {}
+  local value = params.value or {}
+  local works = progress[client.id] or {}
+  progress[client.id] = works
   if value.kind == 'begin' then
-    progress[client.id] = value.title
+    table.insert(works, { token = params.token, title = value.title or '' })
   elseif value.kind == 'end' then
-    progress[client.id] = nil
+    for i, work in ipairs(works) do
+      if work.token == params.token then
+        table.remove(works, i)
+        break
+      end
+    end
   end
   vim.cmd.redrawstatus()
 end
 
---- A statusline component: "smalllsp: loading model…", or the last known state.
+--- A statusline component: the work in progress ("smalllsp: loading model,
+--- indexing workspace…"), else the last known state ("smalllsp: ready").
 function M.statusline()
   local client = lsp.client(0)
   if not client then
     return ''
   end
-  local title = progress[client.id]
-  if title then
-    return title .. '…'
+  local titles = {}
+  for _, work in ipairs(progress[client.id] or {}) do
+    titles[#titles + 1] = (work.title:gsub('^smalllsp: ', ''))
+  end
+  if #titles > 0 then
+    return 'smalllsp: ' .. table.concat(titles, ', ') .. '…'
   end
   return 'smalllsp: ' .. (states[client.id] or 'started')
 end
