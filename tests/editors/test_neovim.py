@@ -214,6 +214,9 @@ require('smalllsp').setup(OPTIONS)
 vim.cmd.edit('example.py')
 H.run({
   H.step('model ready', 120000, H.ready()),
+  H.step('statusline says ready once the progress ends', 20000, function()
+    return require('smalllsp').statusline() == 'smalllsp: ready'
+  end),
   H.step(':SmalllspStatus', 10000, function(ctx)
     if not ctx.asked then ctx.asked = true; vim.cmd('SmalllspStatus') end
     for _, note in ipairs(ctx.notifications) do

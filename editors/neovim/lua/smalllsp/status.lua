@@ -32,13 +32,7 @@ function M.format(status)
   return table.concat(parts, ' · ')
 end
 
---- Ask the server for its status; `callback(err, status)`.
-function M.request(bufnr, callback)
-  local client = lsp.client(bufnr)
-  if not client then
-    callback('no smalllsp client is running (is the filetype in `filetypes`?)', nil)
-    return
-  end
+local function ask(client, bufnr, callback)
   local ok = lsp.request(client, M.REQUEST, vim.empty_dict(), function(err, result)
     if err then
       callback(err.message or vim.inspect(err), nil)
@@ -50,6 +44,16 @@ function M.request(bufnr, callback)
   if not ok then
     callback('the smalllsp client has stopped', nil)
   end
+end
+
+--- Ask the server for its status; `callback(err, status)`.
+function M.request(bufnr, callback)
+  local client = lsp.client(bufnr)
+  if not client then
+    callback('no smalllsp client is running (is the filetype in `filetypes`?)', nil)
+    return
+  end
+  ask(client, bufnr, callback)
 end
 
 --- :SmalllspStatus
@@ -82,6 +86,15 @@ function M.on_progress(ev)
         break
       end
     end
+    if #works == 0 then
+      -- the model loaded (or failed): learn which, for the statusline
+      ask(client, nil, function(err)
+        if err then
+          vim.lsp.log.warn('smalllsp: status after progress: ' .. err)
+        end
+        vim.cmd.redrawstatus()
+      end)
+    end
   end
   vim.cmd.redrawstatus()
 end
@@ -100,7 +113,7 @@ function M.statusline()
   if #titles > 0 then
     return 'smalllsp: ' .. table.concat(titles, ', ') .. '…'
   end
-  return 'smalllsp: ' .. (states[client.id] or 'started')
+  return 'smalllsp: ' .. (states[client.id] or 'starting')
 end
 
 return M
