@@ -276,6 +276,7 @@ def bench(model: str, trace: Path, n: int, type_from: int | None, peer: Path | N
         "lsp_over_direct_p50": _ratio(lsp["latency_ms"]["p50"], direct["latency_ms"]["p50"]),
         "lsp_over_direct_model_p50": _ratio(lsp["model_call_latency_ms"]["p50"], direct["model_call_latency_ms"]["p50"]),
     }
+    report["overhead"] = overhead(path, config)
     if peer is not None:
         from smalllsp.bench_peer import run_peer
 
@@ -284,9 +285,32 @@ def bench(model: str, trace: Path, n: int, type_from: int | None, peer: Path | N
     return report
 
 
+def overhead(path: Path, config: Config, n_lines: int = 5000) -> dict[str, Any]:
+    """The scope detector's and the guard's cost per request on a long file (see bench_overhead)."""
+    from smalllsp.bench_overhead import measure
+
+    runtime = LlamaRuntime(path, config)
+    try:
+        return measure(runtime, n_lines=n_lines)
+    finally:
+        runtime.close()
+
+
+def overhead_line(report: dict[str, Any]) -> str:
+    scope, guarded, both = report["scope_ms"], report["guard_ms"], report["scope_and_guard_ms"]
+    return (
+        f"scope + guard on a {report['lines']}-line file, {report['requests']} requests: "
+        f"p50 {both['p50']} ms, p99 {both['p99']} ms (scope p50 {scope['p50']} / p99 {scope['p99']}, "
+        f"guard p50 {guarded['p50']} / p99 {guarded['p99']})"
+    )
+
+
 def write(report: dict[str, Any], json_path: Path | None) -> None:
-    print(f"{report['keystrokes']} keystrokes typed from line {report['type_from']} of {report['trace']}, model {report['model']}")
-    print(table(report))
+    if "keystrokes" in report:
+        print(f"{report['keystrokes']} keystrokes typed from line {report['type_from']} of {report['trace']}, model {report['model']}")
+        print(table(report))
+    if "overhead" in report:
+        print(overhead_line(report["overhead"]))
     if json_path is not None:
         json_path.write_text(json.dumps(report, indent=2))
         print(f"JSON written to {json_path}")

@@ -17,6 +17,7 @@ class _Entry:
     before: str
     after: str
     suggestion: str
+    note: object  # what the server keeps with it (the guard's verdict)
 
 
 class SuggestionCache:
@@ -24,9 +25,9 @@ class SuggestionCache:
         self._entries: dict[str, _Entry] = {}
         self.hits = 0
 
-    def store(self, uri: str, before: str, after: str, suggestion: str) -> None:
+    def store(self, uri: str, before: str, after: str, suggestion: str, note: object = None) -> None:
         if suggestion:
-            self._entries[uri] = _Entry(before, after, suggestion)
+            self._entries[uri] = _Entry(before, after, suggestion, note)
         else:
             self._entries.pop(uri, None)
 
@@ -43,6 +44,11 @@ class SuggestionCache:
             return None
         self.hits += 1
         return rest
+
+    def note(self, uri: str) -> object:
+        """What was stored with the document's suggestion (None if nothing is)."""
+        entry = self._entries.get(uri)
+        return entry.note if entry is not None else None
 
     def forget(self, uri: str) -> None:
         self._entries.pop(uri, None)

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from smalllsp import __version__, modelstore
-from smalllsp.config import from_environment, settings_json, settings_table
+from smalllsp.config import Config, from_environment, settings_json, settings_table
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -202,13 +202,17 @@ def _bench(args: argparse.Namespace) -> int:
     from smalllsp import bench
 
     try:
-        report = bench.bench(
-            args.model or "",
-            Path(args.trace) if args.trace else bench.DEFAULT_TRACE,
-            args.n,
-            args.type_from,
-            Path(args.peer_llama_server) if args.peer_llama_server else None,
-        )
+        if args.overhead_only:
+            path = modelstore.resolve(args.model or "")
+            report = {"model": path.name, "overhead": bench.overhead(path, Config(model=str(path)))}
+        else:
+            report = bench.bench(
+                args.model or "",
+                Path(args.trace) if args.trace else bench.DEFAULT_TRACE,
+                args.n,
+                args.type_from,
+                Path(args.peer_llama_server) if args.peer_llama_server else None,
+            )
     except (modelstore.StoreError, ValueError, OSError, RuntimeError) as problem:
         print(f"smalllsp bench: {problem}", file=sys.stderr)
         return 1
@@ -268,6 +272,7 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--type-from", type=int, help="0-based line from which the file is typed (default: two thirds in)")
     bench.add_argument("--json", metavar="PATH", help="also write the report as JSON")
     bench.add_argument("--peer-llama-server", metavar="PATH", help="also replay the trace against this llama-server binary with llama.vim's /infill requests (scripts/build-llama-server builds one)")
+    bench.add_argument("--overhead-only", action="store_true", help="only measure the scope detector's and the cross-file guard's cost per request on a 5,000-line file")
     bench.set_defaults(run=_bench)
 
     settings = commands.add_parser("settings", help="print the configuration table")

@@ -1,10 +1,12 @@
 """One completion, from a document and a cursor to a suggestion.
 
 The pipeline a newcomer can follow, all on the engine's worker thread:
-:func:`plan` builds the prompt and the completion's shape (what the
-post-processing needs to know: the line around the cursor, its scope, the
+:func:`plan` places the window around the cursor, finds the enclosing scopes,
+builds the global section and the prompt; :func:`shape_for` says what the
+post-processing needs to know (the line around the cursor, its scope, the
 syntax checks); :func:`generate` runs the model with the cutters as its stop
-predicate and post-processes what it wrote; :func:`warm` only reads a prompt.
+predicate, post-processes what it wrote and asks the cross-file guard for a
+verdict; :func:`warm` only reads a prompt.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import dataclasses
 import logging
 from typing import Callable
 
-from smalllsp import postprocess
+from smalllsp import guard, postprocess
 from smalllsp.config import Config
-from smalllsp.context.window import Cursor, Prompt, build_prompt
+from smalllsp.context.global_section import NO_SOURCES, Sources, Window, build_global
+from smalllsp.context.window import Cursor, Placement, Prompt, assemble, place_window
 from smalllsp.engine.llama import Generation, LlamaRuntime
 from smalllsp.syntax import languages, scope
 
@@ -34,6 +37,20 @@ class Suggestion:
     text: str  # to insert at the cursor; "" when there is nothing worth showing
     raw: str  # what the model wrote
     generation: Generation
+    verdict: guard.Verdict = guard.LOCAL_VERDICT
+    prompt: dict[str, object] = dataclasses.field(default_factory=dict)  # what went into the prompt
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """Everything one request works from, built before the model runs."""
+
+    prompt: Prompt
+    whitespace: str  # left out of the prompt at the cursor (see split_trailing_whitespace)
+    head: str  # the text before the cursor the syntax checks parse
+    head_first_line: int  # the document line ``head`` starts on
+    tail: str  # the text after the cursor they parse
+    chain: tuple[scope.Scope, ...] | None  # enclosing scopes (lines relative to ``head``); None without a grammar
 
 
 def split_trailing_whitespace(before: str) -> tuple[str, str]:
@@ -65,32 +82,33 @@ def heal(raw: str, whitespace: str, *, blank_line: bool = False) -> str:
     return stripped if not stripped.startswith("\n") else raw
 
 
-def fit_budgets(config: Config, room: int) -> tuple[int, int]:
-    """Prefix and suffix budgets, shrunk in proportion when they and the answer
-    would not fit in the context (``room``: context left after the typed line)."""
+def fit_budgets(config: Config, room: int) -> tuple[int, int, int]:
+    """Global, prefix and suffix budgets, shrunk in proportion when they and the
+    answer would not fit in the context (``room``: context left after the typed line)."""
     room -= config.max_tokens
-    wanted = config.prefix_tokens + config.suffix_tokens
-    if wanted <= room:
-        return config.prefix_tokens, config.suffix_tokens
+    wanted = (config.global_tokens, config.prefix_tokens, config.suffix_tokens)
+    if sum(wanted) <= room:
+        return wanted
     if room <= 0:
-        return 0, 0
-    prefix = config.prefix_tokens * room // wanted
-    return prefix, room - prefix
+        return 0, 0, 0
+    global_, prefix = (part * room // sum(wanted) for part in wanted[:2])
+    return global_, prefix, room - global_ - prefix
 
 
-def syntax_head(cursor: Cursor, prompt: Prompt) -> str:
-    """The text the syntax checks parse before the cursor: the prompt window,
-    reaching back to the top-level line its enclosing definition starts on.
+def syntax_head(cursor: Cursor, placement: Placement) -> tuple[int, str]:
+    """The text the syntax checks parse before the cursor, and the line it starts
+    on: the prefix window, reaching back to the top-level line its enclosing
+    definition starts on.
 
     A window that starts inside a function would hide the function's header
     from tree-sitter, and with it the scope to stay in.
     """
-    start = prompt.first_line
+    start = placement.first_line
     floor = max(0, start - SYNTAX_LOOKBACK_LINES)
     while start > floor and not (cursor.lines[start].strip() and not cursor.lines[start][:1].isspace()):
         start -= 1
-    extra = "".join(line + "\n" for line in cursor.lines[start : prompt.first_line])
-    return extra + prompt.prefix_text + cursor.before
+    extra = "".join(line + "\n" for line in cursor.lines[start : placement.first_line])
+    return start, extra + placement.prefix_text + cursor.before
 
 
 def errors_counter(language_id: str, head: str, tail: str) -> Callable[[str], int | None] | None:
@@ -107,33 +125,34 @@ def scope_of(language_id: str, head: str, tail: str) -> tuple[scope.Scope, ...] 
     return scope.scope_chain(language_id, window.split("\n"), len(before_lines) - 1, len(before_lines[-1]))
 
 
-def plan(runtime: LlamaRuntime, config: Config, language_id: str, cursor: Cursor) -> tuple[Prompt, postprocess.Shape, str]:
-    """The prompt, the shape of the completion, and the whitespace left out of the prompt."""
-    prompt, whitespace = prompt_for(runtime, config, cursor)
-    return prompt, shape_for(config, language_id, cursor, prompt), whitespace
-
-
-def prompt_for(runtime: LlamaRuntime, config: Config, cursor: Cursor) -> tuple[Prompt, str]:
-    """The prompt for ``cursor``, and the whitespace left out of it."""
+def plan(runtime: LlamaRuntime, config: Config, language_id: str, cursor: Cursor, sources: Sources = NO_SOURCES) -> Plan:
+    """The window, the enclosing scopes, the global section and the prompt for ``cursor``."""
     code, whitespace = split_trailing_whitespace(cursor.before)
     prompt_cursor = dataclasses.replace(cursor, lines=_with_line(cursor, code), column=len(code))
-    prefix_tokens, suffix_tokens = fit_budgets(config, runtime.n_ctx - len(runtime.tokenize(code)) - FIM_OVERHEAD)
-    prompt = build_prompt(
-        prompt_cursor,
-        runtime.fim,
-        runtime.tokenize,
-        prefix_tokens=prefix_tokens,
-        suffix_tokens=suffix_tokens,
+    global_tokens, prefix_tokens, suffix_tokens = fit_budgets(
+        config, runtime.n_ctx - len(runtime.tokenize(code)) - FIM_OVERHEAD
     )
-    return prompt, whitespace
+    placement = place_window(prompt_cursor, runtime.tokenize, prefix_tokens=prefix_tokens, suffix_tokens=suffix_tokens)
+    head_first_line, head = syntax_head(cursor, placement)
+    tail = placement.suffix_text
+    chain = scope_of(language_id, head, tail)
+    in_document = tuple(
+        dataclasses.replace(s, start_line=s.start_line + head_first_line, end_line=s.end_line + head_first_line)
+        for s in chain or ()
+    )
+    window = Window(cursor.lines, cursor.line, placement.first_line, placement.last_line, in_document)
+    section = build_global(sources, window, language_id, runtime.fim, runtime.tokenize, global_tokens)
+    prompt = assemble(prompt_cursor, placement, runtime.fim, runtime.tokenize, section)
+    if chain:
+        log.debug("scope: %s", " > ".join(s.kind for s in chain))
+    return Plan(prompt, whitespace, head, head_first_line, tail, chain)
 
 
-def shape_for(config: Config, language_id: str, cursor: Cursor, prompt: Prompt) -> postprocess.Shape:
+def shape_for(config: Config, language_id: str, cursor: Cursor, planned: Plan) -> postprocess.Shape:
     """What the post-processing needs to know: the line around the cursor, its scope, the syntax checks."""
     below = cursor.lines[cursor.line + 1 : cursor.line + 1 + LOOKAHEAD_LINES]
-    head, tail = syntax_head(cursor, prompt), prompt.suffix_text
-    chain = scope_of(language_id, head, tail)
-    shape = postprocess.Shape(
+    head, tail, chain = planned.head, planned.tail, planned.chain
+    return postprocess.Shape(
         before=cursor.before,
         after=cursor.after,
         below=below,
@@ -142,9 +161,23 @@ def shape_for(config: Config, language_id: str, cursor: Cursor, prompt: Prompt) 
         scope_end=(lambda candidate: scope.scope_cut(language_id, head, candidate, tail)) if chain is not None else None,
         in_string_or_comment=scope.inside_string_or_comment(chain),
     )
-    if chain:
-        log.debug("scope: %s", " > ".join(s.kind for s in chain))
-    return shape
+
+
+def guard_context(language_id: str, planned: Plan, sources: Sources) -> guard.GuardContext:
+    """What the cross-file guard needs: the window, the document's own names, what the model saw."""
+    outline = sources.outline
+    prompt = planned.prompt
+    return guard.GuardContext(
+        language_id=language_id,
+        path=sources.path,
+        head=planned.head,
+        tail=planned.tail,
+        head_first_line=planned.head_first_line,
+        document_names=frozenset(d.name for d in outline.definitions) if outline is not None else frozenset(),
+        imports="\n".join(outline.imports) if outline is not None else "",
+        prompt_text=prompt.section.text() + prompt.prefix_text + prompt.suffix_text,
+        index=sources.index,
+    )
 
 
 def _with_line(cursor: Cursor, code: str) -> list[str]:
@@ -160,10 +193,12 @@ def generate(
     language_id: str,
     cursor: Cursor,
     cancelled: Callable[[], bool],
+    sources: Sources = NO_SOURCES,
 ) -> Suggestion:
-    """Run the model for ``cursor`` and post-process what it wrote (worker thread)."""
-    prompt, shape, whitespace = plan(runtime, config, language_id, cursor)
-
+    """Run the model for ``cursor``, post-process what it wrote, and judge it (worker thread)."""
+    planned = plan(runtime, config, language_id, cursor, sources)
+    shape = shape_for(config, language_id, cursor, planned)
+    whitespace = planned.whitespace
     blank_line = not cursor.lines[cursor.line].strip()
 
     def stop_at(raw: str) -> int | None:
@@ -172,30 +207,42 @@ def generate(
         return None if cut is None else cut + len(raw) - len(visible)
 
     generation = runtime.generate(
-        prompt.tokens,
+        planned.prompt.tokens,
         max_tokens=config.max_tokens,
         stop_at=stop_at,
         time_budget_s=config.time_budget_ms / 1000,
         cancelled=cancelled,
     )
     text = postprocess.finish(heal(generation.text, whitespace, blank_line=blank_line), shape)
+    verdict = guard.judge(guard_context(language_id, planned, sources), text) if text else guard.LOCAL_VERDICT
     log.info(
-        "completion: %d prompt tokens (%d reused, %d evaluated), %d generated, stop %s, %.0f ms, %d chars kept",
-        generation.n_prompt, generation.n_reused, generation.n_evaluated, len(generation.tokens),
-        generation.stop_reason, generation.seconds * 1000, len(text),
+        "completion: %d prompt tokens (%d global, %d reused, %d evaluated), %d generated, stop %s, %.0f ms, "
+        "%d chars kept, %s%s",
+        generation.n_prompt, planned.prompt.section.n_tokens, generation.n_reused, generation.n_evaluated,
+        len(generation.tokens), generation.stop_reason, generation.seconds * 1000, len(text), verdict.kind,
+        "".join(f"; {r}" for r in verdict.reasons),
     )
-    return Suggestion(text, generation.text, generation)
+    return Suggestion(text, generation.text, generation, verdict, planned.prompt.describe())
 
 
-def warm(runtime: LlamaRuntime, config: Config, cursor: Cursor, cancelled: Callable[[], bool]) -> Generation:
+def warm(
+    runtime: LlamaRuntime,
+    config: Config,
+    language_id: str,
+    cursor: Cursor,
+    cancelled: Callable[[], bool],
+    sources: Sources = NO_SOURCES,
+) -> Generation:
     """Read the prompt for ``cursor`` into the KV cache without generating (worker thread).
 
-    A later request nearby reuses it: the prefix window is the same, and for a
-    document that fits the window, the prompt with the cursor at its end
-    starts with the prompt for any cursor in it, line for line.
+    A later request nearby reuses it: the global section and the prefix
+    window are the same, and for a document that fits the window, the prompt
+    with the cursor at its end starts with the prompt for any cursor in it,
+    line for line.
     """
-    prompt, _whitespace = prompt_for(runtime, config, cursor)  # no shape: nothing is generated
+    prompt = plan(runtime, config, language_id, cursor, sources).prompt
     generation = runtime.generate(prompt.tokens, max_tokens=0, cancelled=cancelled)
-    log.info("warm-up: %d prompt tokens (%d reused, %d evaluated), %.0f ms",
-             generation.n_prompt, generation.n_reused, generation.n_evaluated, generation.seconds * 1000)
+    log.info("warm-up: %d prompt tokens (%d global, %d reused, %d evaluated), %.0f ms",
+             generation.n_prompt, prompt.section.n_tokens, generation.n_reused, generation.n_evaluated,
+             generation.seconds * 1000)
     return generation

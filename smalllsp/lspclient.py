@@ -133,8 +133,13 @@ async def wait_until_loaded(client: LanguageClient, timeout_s: float = 300) -> d
 
 def as_dict(value: Any) -> dict[str, Any]:
     """A reply to a custom request as a dict (pygls hands those back as named tuples)."""
-    if isinstance(value, dict):
-        items = value.items()
-    else:
-        items = value._asdict().items()
-    return {k: as_dict(v) if hasattr(v, "_asdict") or isinstance(v, dict) else v for k, v in items}
+    items = value.items() if isinstance(value, dict) else value._asdict().items()
+    return {k: _plain(v) for k, v in items}
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "_asdict") or isinstance(value, dict):
+        return as_dict(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

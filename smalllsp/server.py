@@ -19,9 +19,10 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcRequ
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
-from smalllsp import __version__, completion, modelstore
+from smalllsp import __version__, completion, guard, modelstore
 from smalllsp.cache import SuggestionCache
 from smalllsp.config import Config
+from smalllsp.context.sources import ContextSources, path_of
 from smalllsp.context.window import Cursor
 from smalllsp.documents import DocumentStore, PositionError, column_to_index, index_to_column, split_lines
 from smalllsp.engine import Cancelled, Engine, ModelUnavailable
@@ -33,6 +34,8 @@ STATUS_REQUEST = "smalllsp/status"
 # Settings read when the model loads: changing one reloads it.
 RELOAD_SETTINGS = ("model", "n_ctx", "n_threads", "n_gpu_layers", "n_batch", "moe_placement", "flash_attn", "cache_type")
 SUGGESTION_LABEL = "smalllsp · model suggestion"
+# Executed by the client when a suggestion is accepted; carries the verdict.
+ACCEPTED_COMMAND = "smalllsp.accepted"
 
 
 class AnsweredError(JsonRpcInvalidParams):
@@ -88,7 +91,12 @@ class SmalllspServer(LanguageServer):
         self.loading: asyncio.Future[Any] | None = None
         self.last_generation: dict[str, Any] | None = None
         self.cache = SuggestionCache()
+        self.sources = ContextSources(config.ring_chunks, config.ring_chunk_lines)
+        self.accepted = {guard.LOCAL: 0, guard.CROSS_FILE: 0}
+        self.withheld = 0
         self._warmups: dict[str, asyncio.TimerHandle] = {}
+        self._refreshes: dict[str, asyncio.TimerHandle] = {}
+        self._progress_count = 0
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         if isinstance(error, AnsweredError):
@@ -115,6 +123,7 @@ class SmalllspServer(LanguageServer):
         for problem in problems:
             self.tell(types.MessageType.Warning, f"smalllsp: {problem}")
         _set_log_level(self.config.log_level)
+        self.sources.ring.resize(self.config.ring_chunks, self.config.ring_chunk_lines)
         return any(getattr(old, name) != getattr(self.config, name) for name in RELOAD_SETTINGS)
 
     def load_model(self) -> None:
@@ -126,8 +135,58 @@ class SmalllspServer(LanguageServer):
             self.engine.fail(str(problem))
             self.tell(types.MessageType.Error, f"smalllsp: {problem}")
             return
+        progress = self.progress("smalllsp: loading model", path.name)
         self.loading = self.engine.load(partial(LlamaRuntime, path, config))
+        self.loading.add_done_callback(lambda _future: progress.end())
         self.loading.add_done_callback(self._loaded)
+
+    def progress(self, title: str, message: str = "") -> "Progress":
+        """A work-done progress shown by the client (a no-op when it cannot show one)."""
+        self._progress_count += 1
+        return Progress(self, f"smalllsp-{self._progress_count}", title, message)
+
+    def start_index(self) -> None:
+        """Index the workspace folders in the background, with progress reports."""
+        roots = [path_of(folder.uri) for folder in self.workspace.folders.values()] if self.config.workspace_index else []
+        if self.config.workspace_index and not roots and self.workspace.root_path:
+            roots = [self.workspace.root_path]
+        roots = [r for r in roots if r]
+        progress = self.progress("smalllsp: indexing workspace", ", ".join(roots)) if roots else None
+        loop = asyncio.get_running_loop()
+
+        def report(done: int, total: int | None, message: str) -> None:
+            if progress is not None:
+                loop.call_soon_threadsafe(progress.report, done, total, message)
+
+        def finished() -> None:
+            if progress is not None:
+                loop.call_soon_threadsafe(progress.end, _index_summary(self.sources.status()))
+
+        self.sources.start(
+            roots,
+            max_files=self.config.index_max_files,
+            max_file_bytes=self.config.index_max_file_kb * 1024,
+            progress=report,
+            done=finished,
+        )
+
+    def schedule_refresh(self, uri: str, delay_s: float) -> None:
+        """Re-read an open document's outline (imports, definitions) after a pause in typing."""
+        handle = self._refreshes.pop(uri, None)
+        if handle is not None:
+            handle.cancel()
+        loop = asyncio.get_running_loop()
+        self._refreshes[uri] = loop.call_later(delay_s, lambda: asyncio.ensure_future(self._refresh(uri)))
+
+    async def _refresh(self, uri: str) -> None:
+        self._refreshes.pop(uri, None)
+        if uri not in self.documents:
+            return
+        doc = self.documents.get(uri)
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self.sources.refresh, uri, doc.language_id, doc.text)
+        except Exception:  # the outline is an aid: the next refresh tries again
+            log.exception("could not read the outline of %s", uri)
 
     def _loaded(self, future: asyncio.Future[Any]) -> None:
         if future.cancelled() or isinstance(future.exception(), Cancelled):
@@ -179,42 +238,102 @@ class SmalllspServer(LanguageServer):
             lines = split_lines(self.documents.get(uri).text)
             position = types.Position(len(lines) - 1, index_to_column(lines[-1], len(lines[-1]), self.encoding))
         try:
-            _language_id, cursor = self.cursor(uri, position)
+            language_id, cursor = self.cursor(uri, position)
         except JsonRpcInvalidParams as problem:
             log.debug("no warm-up: %s", problem.message)
             return
         config = self.config
+        sources = self.sources.for_document(uri)
         try:
             await self.engine.run(
-                uri, lambda runtime, cancelled: completion.warm(runtime, config, cursor, cancelled), background=True
+                uri,
+                lambda runtime, cancelled: completion.warm(runtime, config, language_id, cursor, cancelled, sources),
+                background=True,
             )
         except (Cancelled, ModelUnavailable) as reason:
             log.debug("warm-up of %s skipped: %s", uri, reason)
         except Exception as problem:  # a warm-up is an optimisation: log it, keep serving
             log.warning("warm-up of %s failed: %s", uri, problem)
 
-    async def suggest(self, uri: str, position: types.Position) -> tuple[Cursor, str]:
-        """The cursor and the suggestion text at ``position`` ("" when there is none)."""
+    async def suggest(self, uri: str, position: types.Position) -> tuple[Cursor, str, guard.Verdict]:
+        """The cursor, the suggestion text at ``position`` ("" when there is none) and its verdict.
+
+        Under the ``withhold`` policy a cross-file suggestion is not shown: the
+        text comes back empty and the reason is logged.
+        """
         self.cancel_warmup(uri)
         language_id, cursor = self.cursor(uri, position)
         before, after = cursor.text_before(), cursor.text_after()
         cached = self.cache.lookup(uri, before, after)
         if cached is not None:
             self.last_generation = {"source": "cache", "n_prompt": 0, "n_reused": 0, "n_evaluated": 0, "n_generated": 0}
-            return cursor, cached
+            verdict = self.cache.note(uri)
+            return cursor, cached, verdict if isinstance(verdict, guard.Verdict) else guard.LOCAL_VERDICT
         config = self.config
+        sources = self.sources.for_document(uri)
         try:
             suggestion = await self.engine.run(
-                uri, lambda runtime, cancelled: completion.generate(runtime, config, language_id, cursor, cancelled)
+                uri,
+                lambda runtime, cancelled: completion.generate(runtime, config, language_id, cursor, cancelled, sources),
             )
         except Cancelled as exc:
             raise JsonRpcRequestCancelled(message=str(exc)) from None
         except ModelUnavailable as exc:
             log.info("no completion: %s", exc)
-            return cursor, ""
-        self.last_generation = suggestion.generation.stats()
-        self.cache.store(uri, before, after, suggestion.text)
-        return cursor, suggestion.text
+            return cursor, "", guard.LOCAL_VERDICT
+        self.last_generation = {**suggestion.generation.stats(), "verdict": suggestion.verdict.as_dict(), "prompt": suggestion.prompt}
+        text, verdict = suggestion.text, suggestion.verdict
+        if verdict.cross_file and config.cross_file_policy == "withhold":
+            self.withheld += 1
+            log.info("withheld a cross-file suggestion for %s: %s", uri, "; ".join(verdict.reasons))
+            text = ""
+        elif config.cross_file_policy == "allow":
+            verdict = guard.LOCAL_VERDICT if verdict.cross_file else verdict
+        self.cache.store(uri, before, after, text, verdict)
+        return cursor, text, verdict
+
+
+class Progress:
+    """One work-done progress (``$/progress``), when the client can show it.
+
+    Reports are throttled to a few a second; ``end`` may be called once.
+    """
+
+    MIN_INTERVAL_S = 0.2
+
+    def __init__(self, server: SmalllspServer, token: str, title: str, message: str) -> None:
+        self._server = server
+        self._token = token
+        self._last = 0.0
+        self._ended = False
+        capabilities = server.client_capabilities.window
+        self._enabled = bool(capabilities and capabilities.work_done_progress)
+        if self._enabled:
+            server.work_done_progress.create(token)
+            server.work_done_progress.begin(
+                token, types.WorkDoneProgressBegin(title=title, message=message or None, cancellable=False)
+            )
+
+    def report(self, done: int, total: int | None, message: str) -> None:
+        now = asyncio.get_running_loop().time()
+        if not self._enabled or self._ended or now - self._last < self.MIN_INTERVAL_S:
+            return
+        self._last = now
+        percentage = min(100, done * 100 // total) if total else None
+        self._server.work_done_progress.report(
+            self._token, types.WorkDoneProgressReport(message=message or None, percentage=percentage)
+        )
+
+    def end(self, message: str = "") -> None:
+        if self._enabled and not self._ended:
+            self._server.work_done_progress.end(self._token, types.WorkDoneProgressEnd(message=message or None))
+        self._ended = True
+
+
+def _index_summary(status: dict[str, Any]) -> str:
+    if status.get("state") == "failed":
+        return "indexing failed (see the server log)"
+    return f"{status.get('files', 0)} files, {status.get('definitions', 0)} definitions"
 
 
 def _set_log_level(level: str) -> None:
@@ -233,6 +352,7 @@ def create_server(config: Config) -> SmalllspServer:
     @server.feature(types.INITIALIZED)
     def initialized(ls: SmalllspServer, params: types.InitializedParams) -> None:
         ls.load_model()
+        ls.start_index()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(ls: SmalllspServer, params: types.DidChangeConfigurationParams) -> None:
@@ -242,6 +362,8 @@ def create_server(config: Config) -> SmalllspServer:
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: SmalllspServer, params: types.DidOpenTextDocumentParams) -> None:
         ls.documents.open(params.text_document)
+        ls.sources.edited(params.text_document.uri, params.text_document.text.split("\n"), 0)
+        ls.schedule_refresh(params.text_document.uri, 0)
         ls.schedule_warmup(params.text_document.uri, None, 0)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -251,33 +373,38 @@ def create_server(config: Config) -> SmalllspServer:
         except (KeyError, PositionError) as problem:
             log.error("ignored a change the document cannot take: %s", problem)
             return
+        uri = params.text_document.uri
         last = params.content_changes[-1] if params.content_changes else None
         if isinstance(last, types.TextDocumentContentChangePartial):
             end = _position_after(last, ls.encoding)
-            ls.schedule_warmup(params.text_document.uri, end, ls.config.warmup_delay_ms / 1000)
+            ls.sources.edited(uri, split_lines(ls.documents.get(uri).text), end.line)
+            ls.schedule_warmup(uri, end, ls.config.warmup_delay_ms / 1000)
+        ls.schedule_refresh(uri, ls.config.warmup_delay_ms / 1000)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: SmalllspServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.documents.close(params.text_document.uri)
         ls.cache.forget(params.text_document.uri)
         ls.cancel_warmup(params.text_document.uri)
+        ls.sources.closed(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(
         ls: SmalllspServer, params: types.InlineCompletionParams
     ) -> types.InlineCompletionList:
-        _cursor, text = await ls.suggest(params.text_document.uri, params.position)
+        _cursor, text, verdict = await ls.suggest(params.text_document.uri, params.position)
         if not text:
             return types.InlineCompletionList(items=[])
         here = types.Range(params.position, params.position)
-        return types.InlineCompletionList(items=[types.InlineCompletionItem(insert_text=text, range=here)])
+        item = types.InlineCompletionItem(insert_text=text, range=here, command=accepted_command(verdict))
+        return types.InlineCompletionList(items=[item])
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[]))
     async def completion_item(ls: SmalllspServer, params: types.CompletionParams) -> types.CompletionList:
-        cursor, text = await ls.suggest(params.text_document.uri, params.position)
+        cursor, text, verdict = await ls.suggest(params.text_document.uri, params.position)
         if not text:
             return types.CompletionList(is_incomplete=True, items=[])
-        item = completion_item_for(cursor, params.position, text, ls.encoding)
+        item = completion_item_for(cursor, params.position, text, ls.encoding, verdict)
         return types.CompletionList(is_incomplete=True, items=[item])
 
     @server.feature(STATUS_REQUEST)
@@ -288,18 +415,42 @@ def create_server(config: Config) -> SmalllspServer:
             "documents": len(ls.documents),
             "last_generation": ls.last_generation,
             "suggestion_cache_hits": ls.cache.hits,
+            "cross_file_policy": ls.config.cross_file_policy,
+            "accepted": {kind.replace("-", "_"): n for kind, n in ls.accepted.items()},
+            "withheld": ls.withheld,
+            "index": ls.sources.status(),
             # futures pygls holds for messages in flight: must not grow with the session
             "protocol_futures": len(ls.protocol._request_futures),
         }
 
+    @server.command(ACCEPTED_COMMAND)
+    def accepted(ls: SmalllspServer, *arguments: Any) -> None:
+        """The client inserted a suggestion; count it by verdict (nothing leaves the machine)."""
+        verdict = arguments[0].get("verdict") if arguments and isinstance(arguments[0], dict) else None
+        if verdict not in ls.accepted:
+            raise JsonRpcInvalidParams(message=f"{ACCEPTED_COMMAND} expects [{{'verdict': 'local' | 'cross-file'}}], got {list(arguments)!r}")
+        ls.accepted[verdict] += 1
+
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: SmalllspServer, params: None) -> None:
         ls.engine.close()
+        ls.sources.stop()
 
     return server
 
 
-def completion_item_for(cursor: Cursor, position: types.Position, text: str, encoding: str) -> types.CompletionItem:
+def accepted_command(verdict: guard.Verdict) -> types.Command:
+    """The command an inline item carries: the client runs it on accept, and
+    shows its title (the verdict) next to a flagged suggestion."""
+    title = "smalllsp: local"
+    if verdict.cross_file:
+        title = "smalllsp: cross-file — " + (verdict.reasons[0] if verdict.reasons else "depends on other files")
+    return types.Command(title=title, command=ACCEPTED_COMMAND, arguments=[verdict.as_dict()])
+
+
+def completion_item_for(
+    cursor: Cursor, position: types.Position, text: str, encoding: str, verdict: guard.Verdict = guard.LOCAL_VERDICT
+) -> types.CompletionItem:
     """A classic completion item carrying the suggestion, for clients without inline completion.
 
     Its edit replaces the word typed so far with that word plus the
@@ -312,12 +463,16 @@ def completion_item_for(cursor: Cursor, position: types.Position, text: str, enc
     line = cursor.lines[cursor.line]
     start = types.Position(position.line, position.character - _units_between(line, word_start, cursor.column, encoding))
     first_line = text.strip().split("\n", 1)[0]
+    documentation = f"```\n{word + text}\n```"
+    if verdict.cross_file:
+        documentation = "**cross-file**: " + "; ".join(verdict.reasons) + "\n\n" + documentation
     return types.CompletionItem(
         label=(word + first_line)[:80] or first_line[:80],
         kind=types.CompletionItemKind.Snippet,
-        detail=SUGGESTION_LABEL,
-        label_details=types.CompletionItemLabelDetails(description="smalllsp"),
-        documentation=types.MarkupContent(kind=types.MarkupKind.Markdown, value=f"```\n{word + text}\n```"),
+        detail=SUGGESTION_LABEL + (" (cross-file)" if verdict.cross_file else ""),
+        label_details=types.CompletionItemLabelDetails(description="smalllsp · cross-file" if verdict.cross_file else "smalllsp"),
+        documentation=types.MarkupContent(kind=types.MarkupKind.Markdown, value=documentation),
+        command=accepted_command(verdict),
         filter_text=word + text,
         sort_text="0",
         insert_text_format=types.InsertTextFormat.PlainText,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Sequence
 
+from smalllsp.context.global_section import EMPTY, GlobalSection
 from smalllsp.engine.fim import FimTokens
 
 WINDOW_STEP = 32
@@ -47,14 +48,36 @@ class Cursor:
 
 
 @dataclasses.dataclass(frozen=True)
-class Prompt:
-    tokens: list[int]
+class Placement:
+    """Where the local window lies in the document."""
+
     first_line: int  # first document line in the prefix window
     last_line: int  # last document line in the suffix window
     prefix_text: str  # lines first_line .. cursor line - 1, each with its "\n"
     suffix_text: str  # cursor.after + "\n" + lines below, up to last_line
+
+
+@dataclasses.dataclass(frozen=True)
+class Prompt:
+    tokens: list[int]
+    first_line: int
+    last_line: int
+    prefix_text: str
+    suffix_text: str
     n_prefix: int
     n_suffix: int
+    section: GlobalSection = EMPTY
+
+    def describe(self) -> dict[str, object]:
+        """What went in, for logs and tests."""
+        return {
+            "tokens": len(self.tokens),
+            "global_tokens": self.section.n_tokens,
+            "global_blocks": self.section.describe(),
+            "window_lines": [self.first_line, self.last_line],
+            "prefix_tokens": self.n_prefix,
+            "suffix_tokens": self.n_suffix,
+        }
 
 
 def _fit_lines(
@@ -71,15 +94,14 @@ def _fit_lines(
     return fitted
 
 
-def build_prompt(
-    cursor: Cursor,
-    fim: FimTokens,
-    tokenize: Callable[[str], list[int]],
-    *,
-    prefix_tokens: int,
-    suffix_tokens: int,
-) -> Prompt:
-    """The FIM prompt for ``cursor`` within the two token budgets."""
+def place_window(
+    cursor: Cursor, tokenize: Callable[[str], list[int]], *, prefix_tokens: int, suffix_tokens: int
+) -> Placement:
+    """The lines around the cursor that fit the two token budgets.
+
+    Only the lines that fit are read, so a document of any length costs the
+    window's size.
+    """
     count = lambda text: len(tokenize(text))  # noqa: E731 - tiny adapter
 
     fitted = _fit_lines(cursor.lines, range(cursor.line - 1, -1, -1), prefix_tokens, count)
@@ -98,8 +120,34 @@ def build_prompt(
     fitted_below = _fit_lines(cursor.lines, below, max(suffix_tokens - after_tokens, 0), count)
     last = cursor.line + fitted_below
     suffix_text = cursor.after + "".join("\n" + line for line in cursor.lines[cursor.line + 1 : last + 1])
+    return Placement(first, last, prefix_text, suffix_text)
 
-    prefix_ids = tokenize(prefix_text)
-    suffix_ids = tokenize(suffix_text)
-    tokens = fim.layout(prefix_ids, suffix_ids, tokenize(cursor.before))
-    return Prompt(tokens, first, last, prefix_text, suffix_text, len(prefix_ids), len(suffix_ids))
+
+def assemble(
+    cursor: Cursor,
+    placement: Placement,
+    fim: FimTokens,
+    tokenize: Callable[[str], list[int]],
+    section: GlobalSection = EMPTY,
+) -> Prompt:
+    """The prompt's tokens: the global section, then the window in llama.vim's layout."""
+    prefix_ids = tokenize(placement.prefix_text)
+    suffix_ids = tokenize(placement.suffix_text)
+    tokens = fim.layout([*section.prefix_lead, *prefix_ids], suffix_ids, tokenize(cursor.before), lead=section.lead)
+    return Prompt(
+        tokens, placement.first_line, placement.last_line, placement.prefix_text, placement.suffix_text,
+        len(prefix_ids), len(suffix_ids), section,
+    )
+
+
+def build_prompt(
+    cursor: Cursor,
+    fim: FimTokens,
+    tokenize: Callable[[str], list[int]],
+    *,
+    prefix_tokens: int,
+    suffix_tokens: int,
+) -> Prompt:
+    """The FIM prompt for ``cursor`` within the two token budgets, without a global section."""
+    placement = place_window(cursor, tokenize, prefix_tokens=prefix_tokens, suffix_tokens=suffix_tokens)
+    return assemble(cursor, placement, fim, tokenize)

@@ -87,16 +87,19 @@ class FimTokens:
     repo_name: int | None = None
     file_sep: int | None = None
 
-    def layout(self, prefix: Sequence[int], suffix: Sequence[int], middle: Sequence[int]) -> list[int]:
+    def layout(
+        self, prefix: Sequence[int], suffix: Sequence[int], middle: Sequence[int], lead: Sequence[int] = ()
+    ) -> list[int]:
         """The prompt: FIM tokens around the three parts.
 
         ``middle`` is the part of the cursor line already typed: it goes after
         the middle token as the start of the answer, so that a keystroke
         changes only the tail of the prompt and the KV cache keeps the rest.
+        ``lead`` (the repository-level files) comes before everything.
         """
         if self.template.order == "spm":
-            return [self.suffix, *suffix, self.prefix, *prefix, *middle]
-        return [self.prefix, *prefix, self.suffix, *suffix, self.middle, *middle]
+            return [*lead, self.suffix, *suffix, self.prefix, *prefix, *middle]
+        return [*lead, self.prefix, *prefix, self.suffix, *suffix, self.middle, *middle]
 
 
 def resolve(

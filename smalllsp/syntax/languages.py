@@ -51,6 +51,16 @@ EXTENSIONS: dict[str, str] = {
 }
 
 
+# LSP language id -> how a line comment starts (the prompt shows other files'
+# code as comments to models without a repository-level layout).
+LINE_COMMENTS: dict[str, str] = {"python": "#"}
+DEFAULT_LINE_COMMENT = "//"
+
+
+def line_comment(language_id: str) -> str:
+    return LINE_COMMENTS.get(language_id, DEFAULT_LINE_COMMENT)
+
+
 @functools.lru_cache(maxsize=None)
 def language(language_id: str) -> Language | None:
     """The grammar for ``language_id``, or None if smalllsp has none."""

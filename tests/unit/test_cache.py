@@ -26,3 +26,11 @@ def test_one_entry_per_document_and_empty_suggestions_are_not_kept():
     assert len(cache) == 1
     cache.store("u", "x", "", "")
     assert len(cache) == 0
+
+
+def test_a_note_travels_with_the_suggestion():
+    cache = SuggestionCache()
+    cache.store("u", "x = ", "", "charge(1)", note="cross-file")
+    assert cache.lookup("u", "x = ch", "") == "arge(1)" and cache.note("u") == "cross-file"
+    cache.forget("u")
+    assert cache.note("u") is None

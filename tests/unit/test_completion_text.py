@@ -23,8 +23,8 @@ def test_on_a_blank_line_the_suggestion_starts_on_that_line():
 
 
 def test_budgets_shrink_to_fit_the_context():
-    config = Config(prefix_tokens=3000, suffix_tokens=1000, max_tokens=100)
-    assert fit_budgets(config, 10_000) == (3000, 1000)
-    prefix, suffix = fit_budgets(config, 2100)
-    assert prefix + suffix == 2000 and prefix == 1500
-    assert fit_budgets(config, 50) == (0, 0)
+    config = Config(global_tokens=1000, prefix_tokens=3000, suffix_tokens=1000, max_tokens=100)
+    assert fit_budgets(config, 10_000) == (1000, 3000, 1000)
+    global_, prefix, suffix = fit_budgets(config, 2600)
+    assert global_ + prefix + suffix == 2500 and (global_, prefix) == (500, 1500)
+    assert fit_budgets(config, 50) == (0, 0, 0)

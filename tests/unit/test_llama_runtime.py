@@ -101,7 +101,7 @@ def test_the_model_runs_past_the_function_and_the_pipeline_stops_it_there(runtim
 
     config = Config(n_ctx=1024, time_budget_ms=60_000)
     cursor = Cursor(DEMO.split("\n"), 5, 4)
-    prompt, _shape, _ws = completion.plan(runtime, config, "python", cursor)
+    prompt = completion.plan(runtime, config, "python", cursor).prompt
     raw = runtime.generate(prompt.tokens, max_tokens=96)  # no stop predicate
     assert "\ndef " in raw.text or "__main__" in raw.text, raw.text  # the 0.5B model runs on
 

@@ -1,0 +1,99 @@
+"""What the scope detector and the cross-file guard add to a request.
+
+For cursors spread over a long Python file (5,000 lines by default) in a
+small temporary workspace, this times what the server does around the model
+call: the scope chain at the cursor, the scope cut and the syntax-error count
+for a candidate (all parse the window, reaching back to the enclosing
+definition's first line, not the whole file), and the guard's verdict on the
+candidate (a parse of the same window, lookups in the workspace index). The
+prompt itself is built first and not counted: it is the model's share.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from smalllsp import completion, guard
+from smalllsp.bench import percentile
+from smalllsp.config import Config
+from smalllsp.context.global_section import Sources
+from smalllsp.context.window import Cursor
+from smalllsp.engine.llama import LlamaRuntime
+from smalllsp.syntax import symbols
+from smalllsp.workspace.index import WorkspaceIndex
+
+TRACE = Path(__file__).resolve().parent.parent / "examples" / "typing_trace.py"
+HELPERS = '''"""Helpers the long file calls."""
+
+
+def compute(value, scale=1.0):
+    """Scale a value."""
+    return value * scale
+
+
+def publish(topic, payload):
+    """Send a payload to a topic."""
+    return (topic, payload)
+'''
+# A candidate with a call the model saw the definition of, one it did not, and a block.
+CANDIDATE = "\n        value = compute(value)\n        publish('done', value)\n        return value"
+
+
+def long_module(n_lines: int) -> list[str]:
+    """The trace file repeated to ``n_lines``, with distinct function names per copy."""
+    unit = TRACE.read_text().split("\n")
+    lines: list[str] = ["from helpers import compute, publish", ""]
+    copy = 0
+    while len(lines) < n_lines:
+        lines += [line.replace("def ", f"def c{copy}_") for line in unit]
+        copy += 1
+    return lines[:n_lines]
+
+
+def measure(runtime: LlamaRuntime, n_lines: int = 5000, requests: int = 200, seed: int = 0) -> dict[str, Any]:
+    """p50 and p99 in milliseconds of the scope work, the guard, and both."""
+    config = Config()
+    with tempfile.TemporaryDirectory(prefix="smalllsp-overhead-") as folder:
+        root = Path(folder)
+        lines = long_module(n_lines)
+        path = root / "long_module.py"
+        path.write_text("\n".join(lines))
+        (root / "helpers.py").write_text(HELPERS)
+        index = WorkspaceIndex([root])
+        index.build()
+        outline = symbols.outline("python", path.read_bytes())
+        sources = Sources(str(path), "long_module.py", root.name, outline, index)
+        rng = random.Random(seed)
+        body_lines = [i for i, line in enumerate(lines) if line.startswith("    ") and line.strip()]
+        scope_ms, guard_ms, verdicts = [], [], {guard.LOCAL: 0, guard.CROSS_FILE: 0}
+        for _ in range(requests):
+            line = rng.choice(body_lines)
+            cursor = Cursor(lines, line, len(lines[line]))
+            planned = completion.plan(runtime, config, "python", cursor, sources)
+            started = time.perf_counter()
+            completion.scope_of("python", planned.head, planned.tail)  # as plan() does, timed here
+            shape = completion.shape_for(config, "python", cursor, planned)
+            if shape.scope_end is not None:
+                shape.scope_end(CANDIDATE)
+            if shape.errors_with is not None:
+                shape.errors_with(CANDIDATE)
+            middle = time.perf_counter()
+            verdict = guard.judge(completion.guard_context("python", planned, sources), CANDIDATE)
+            done = time.perf_counter()
+            scope_ms.append((middle - started) * 1000)
+            guard_ms.append((done - middle) * 1000)
+            verdicts[verdict.kind] += 1
+    total = [a + b for a, b in zip(scope_ms, guard_ms)]
+    row = lambda values: {"p50": round(percentile(values, 50), 2), "p99": round(percentile(values, 99), 2)}  # noqa: E731
+    return {
+        "lines": n_lines,
+        "requests": requests,
+        "scope_ms": row(scope_ms),
+        "guard_ms": row(guard_ms),
+        "scope_and_guard_ms": row(total),
+        "verdicts": verdicts,
+    }

@@ -1,0 +1,322 @@
+"""The pinned global section: what the model sees before the local window.
+
+Small models complete well what they can see, and are quietly wrong about
+code they cannot. The global section shows them, within a token budget, the
+file's path, its header (imports, constants) when the window has slid past
+it, the headers of the enclosing class and function, the signatures of
+workspace symbols used near the cursor that live in other files, and chunks
+of recently used files.
+
+It comes first in the prompt and is built from sources that change rarely
+(not from the line being typed), in a stable order, so that the KV cache
+keeps it from one keystroke to the next. Filling goes by priority (enclosing
+scopes, header, definitions, chunks); the layout goes by stability.
+
+Models with a repository-level layout (Qwen2.5-Coder's ``<|repo_name|>`` /
+``<|file_sep|>``) get the other files as files of the repository; others get
+them as comments at the top of the prefix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from smalllsp.context.ring import Chunk, similarity
+from smalllsp.engine.fim import FimTokens
+from smalllsp.syntax import builtins, languages, uses
+from smalllsp.syntax.scope import ENCLOSING, Scope
+
+if TYPE_CHECKING:
+    from smalllsp.syntax.symbols import Definition, Outline
+    from smalllsp.workspace.index import IndexedSymbol, WorkspaceIndex
+
+# Share of the global budget the file's header may take.
+HEADER_SHARE = 3
+# Names near the cursor looked up in the index, closest first.
+MAX_NAMES = 200
+# A name defined in more files than this is ambiguous unless the document imports one of them.
+MAX_DEFINITIONS_PER_NAME = 3
+# A chunk sharing more of its lines with the window than this adds nothing.
+CHUNK_WINDOW_SIMILARITY = 0.5
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclasses.dataclass(frozen=True)
+class Sources:
+    """What the global section may draw on for one request (gathered by the server)."""
+
+    path: str | None  # the document's file; None for an untitled document
+    relpath: str  # what the prompt calls it
+    repo: str  # the workspace folder's name
+    outline: "Outline | None"  # the document's own outline: header, imports, definitions
+    index: "WorkspaceIndex | None"
+    chunks: tuple[Chunk, ...] = ()
+
+
+NO_SOURCES = Sources(None, "", "", None, None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Block:
+    kind: str  # "chunk", "definitions" (other files), "header" or "scope" (this file)
+    relpath: str
+    text: str
+    n_tokens: int
+
+
+@dataclasses.dataclass(frozen=True)
+class GlobalSection:
+    lead: tuple[int, ...]  # tokens before the FIM prefix token (the repository-level layout)
+    prefix_lead: tuple[int, ...]  # tokens that open the FIM prefix, before the window
+    blocks: tuple[Block, ...]  # what went in, in prompt order
+    shown: frozenset[tuple[str, str]]  # (relpath, name) of the other files' definitions shown
+
+    @property
+    def n_tokens(self) -> int:
+        return len(self.lead) + len(self.prefix_lead)
+
+    def text(self) -> str:
+        """Everything the section shows, for telling which definitions the model saw."""
+        return "".join(b.text for b in self.blocks)
+
+    def describe(self) -> list[dict[str, object]]:
+        return [{"kind": b.kind, "path": b.relpath, "tokens": b.n_tokens} for b in self.blocks]
+
+
+EMPTY = GlobalSection((), (), (), frozenset())
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """Where the local window lies, and the scopes around the cursor."""
+
+    lines: Sequence[str]
+    cursor_line: int
+    first_line: int  # first line of the prefix window
+    last_line: int  # last line of the suffix window
+    chain: tuple[Scope, ...]  # enclosing scopes, with document line numbers
+
+
+def build_global(
+    sources: Sources,
+    window: Window,
+    language_id: str,
+    fim: FimTokens,
+    tokenize: Callable[[str], list[int]],
+    budget: int,
+) -> GlobalSection:
+    """The global section for a request, within ``budget`` tokens."""
+    if budget <= 0:
+        return EMPTY
+    count = lambda text: len(tokenize(text))  # noqa: E731 - tiny adapter
+    repo_layout = fim.repo_name is not None and fim.file_sep is not None
+    comment = languages.line_comment(language_id)
+    relpath = sources.relpath or "untitled"
+    own_path = f"{relpath}\n" if repo_layout else f"{comment} {relpath}\n"
+    left = budget - count(own_path) - (count(f"{sources.repo}\n") + 3 if repo_layout else 0)
+    if left < 0:
+        return EMPTY
+
+    scope = _scope_text(window)
+    if scope and count(scope) > left:
+        scope = ""
+    left -= count(scope) if scope else 0
+    header = _header_text(sources, window, min(left, budget // HEADER_SHARE), count)
+    left -= count(header) if header else 0
+
+    definitions, shown, left = _definitions(sources, window, language_id, left, count)
+    chunks, left = _chunks(sources, window, left, count)
+
+    current = [Block(k, relpath, t, count(t)) for k, t in (("header", header), ("scope", scope)) if t]
+    others = [*chunks, *definitions]
+    while True:
+        section = _assemble(others, current, sources.repo, own_path, fim if repo_layout else None, comment, tokenize)
+        if section.n_tokens <= budget or not others:
+            break
+        others.pop(0)  # per-token estimates fell short (comment markers): drop the oldest chunk first
+    return dataclasses.replace(section, shown=frozenset(n for n in shown if any(b.relpath == n[0] for b in others)))
+
+
+def _assemble(
+    others: list[Block],
+    current: list[Block],
+    repo: str,
+    own_path: str,
+    repo_fim: FimTokens | None,
+    comment: str,
+    tokenize: Callable[[str], list[int]],
+) -> GlobalSection:
+    """The section's tokens: each piece tokenized on its own, as it was counted."""
+    prefix_lead: list[int] = []
+    if repo_fim is not None:
+        assert repo_fim.repo_name is not None and repo_fim.file_sep is not None
+        lead = [repo_fim.repo_name, *tokenize(f"{repo}\n")]
+        for block in others:
+            lead += [repo_fim.file_sep, *tokenize(f"{block.relpath}\n{block.text}")]
+        lead += [repo_fim.file_sep, *tokenize(own_path)]
+    else:
+        lead = []
+        for block in others:
+            prefix_lead += tokenize(_as_comment(block, comment))
+        prefix_lead += tokenize(own_path)
+    for block in current:
+        prefix_lead += tokenize(block.text)
+    return GlobalSection(tuple(lead), tuple(prefix_lead), (*others, *current), frozenset())
+
+
+def _scope_text(window: Window) -> str:
+    """The first lines of the enclosing classes and functions that the window does not show."""
+    lines = [
+        window.lines[s.start_line] + "\n"
+        for s in window.chain
+        if s.kind in ENCLOSING and s.start_line < window.first_line and s.start_line < len(window.lines)
+    ]
+    return "".join(lines)
+
+
+def _header_text(sources: Sources, window: Window, budget: int, count: Callable[[str], int]) -> str:
+    """The file's header lines above the window, from the top, as many as fit."""
+    if sources.outline is None or window.first_line == 0 or budget <= 0:
+        return ""
+    end = min(sources.outline.header_end_line, window.first_line, len(window.lines))
+    text, used = "", 0
+    for line in window.lines[:end]:
+        used += count(line + "\n")
+        if used > budget:
+            break
+        text += line + "\n"
+    return text if text.strip() else ""
+
+
+def names_near(window: Window) -> list[str]:
+    """Identifiers in the window, closest to the cursor first; the cursor line
+    is left out, so typing on it does not change the global section."""
+    order: list[str] = []
+    seen = set()
+    above = range(window.cursor_line - 1, window.first_line - 1, -1)
+    below = range(window.cursor_line + 1, window.last_line + 1)
+    for distance in range(max(len(above), len(below))):
+        for rows in (above, below):
+            if distance < len(rows) and rows[distance] < len(window.lines):
+                for name in _IDENTIFIER.findall(window.lines[rows[distance]]):
+                    if name not in seen:
+                        seen.add(name)
+                        order.append(name)
+        if len(order) >= MAX_NAMES:
+            break
+    return order[:MAX_NAMES]
+
+
+def _definitions(
+    sources: Sources,
+    window: Window,
+    language_id: str,
+    budget: int,
+    count: Callable[[str], int],
+) -> tuple[list[Block], set[tuple[str, str]], int]:
+    """Signatures from other files of the symbols used near the cursor or imported, grouped by file."""
+    if sources.index is None or budget <= 0:
+        return [], set(), budget
+    own = {d.name for d in sources.outline.definitions} if sources.outline is not None else set()
+    imports = "\n".join(sources.outline.imports) if sources.outline is not None else ""
+    imported = _IDENTIFIER.findall(imports)
+    language = uses.table_language(language_id)
+    chosen: list["IndexedSymbol"] = []
+    seen_files: set[str] = set()
+    for name in dict.fromkeys([*names_near(window), *imported]):
+        if name in own or len(name) < 3 or builtins.is_builtin(language, name):
+            continue
+        found = _pick(sources, name, imports)
+        for symbol in found:
+            cost = count(render_definition(symbol.definition, symbol.relpath)) + 2 + (
+                0 if symbol.relpath in seen_files else count(f"{symbol.relpath}\n") + 1
+            )
+            if cost > budget:
+                continue
+            budget -= cost
+            seen_files.add(symbol.relpath)
+            chosen.append(symbol)
+    chosen.sort(key=lambda s: (s.relpath, s.definition.start_line))
+    blocks = []
+    for relpath in dict.fromkeys(s.relpath for s in chosen):
+        text = render_file([s.definition for s in chosen if s.relpath == relpath], relpath)
+        blocks.append(Block("definitions", relpath, text, count(text)))
+    return blocks, {(s.relpath, s.definition.name) for s in chosen}, budget
+
+
+def _pick(sources: Sources, name: str, imports: str) -> list["IndexedSymbol"]:
+    assert sources.index is not None
+    found = [s for s in sources.index.definitions(name) if s.path != sources.path]
+    if len({s.path for s in found}) <= MAX_DEFINITIONS_PER_NAME:
+        return found
+    stems = [s for s in found if re.search(rf"\b{re.escape(_stem(s.relpath))}\b", imports)]
+    return stems if len({s.path for s in stems}) <= MAX_DEFINITIONS_PER_NAME else []
+
+
+def _stem(relpath: str) -> str:
+    return relpath.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+
+
+def render_definition(definition: "Definition", relpath: str, *, under_class: bool = False) -> str:
+    """A definition as the prompt shows it: its header and the first line of its doc.
+
+    Python gets a docstring (or ``...``) as the body, indented under its class
+    when ``under_class``; other languages get the doc as a comment above, and
+    a method names its container in a comment.
+    """
+    language_id = languages.EXTENSIONS.get("." + relpath.rsplit(".", 1)[-1], "")
+    comment = languages.line_comment(language_id)
+    doc = definition.doc.strip().split("\n", 1)[0].strip()
+    callable_ = definition.kind in ("function", "method", "class")
+    lines = []
+    if definition.container and not under_class:
+        lines.append(f"{comment} in {definition.container}")
+    if doc and language_id != "python":
+        lines.append(f"{comment} {doc}")
+    lines.append(definition.signature.rstrip())
+    if language_id == "python" and callable_:
+        lines.append(f'    """{doc}"""' if doc else "    ...")
+    indent = "    " if under_class else ""
+    return "".join(f"{indent}{line}\n" for line in lines)
+
+
+def render_file(definitions: Sequence["Definition"], relpath: str) -> str:
+    """The definitions shown from one file, in source order; Python methods
+    go under a ``class`` line of their container."""
+    python = relpath.endswith((".py", ".pyi"))
+    parts = []
+    open_class = None
+    for definition in definitions:
+        if python and definition.container:
+            if open_class != definition.container:
+                parts.append(f"class {definition.container}:\n")
+                open_class = definition.container
+            parts.append(render_definition(definition, relpath, under_class=True))
+            continue
+        open_class = definition.name if python and definition.kind == "class" else None
+        parts.append(render_definition(definition, relpath))
+    return "".join(parts)
+
+
+def _chunks(sources: Sources, window: Window, budget: int, count: Callable[[str], int]) -> tuple[list[Block], int]:
+    """Chunks of other recently used files that fit, newest first, shown oldest first."""
+    if not sources.chunks or budget <= 0:
+        return [], budget
+    window_text = "".join(l + "\n" for l in window.lines[window.first_line : window.last_line + 1])
+    kept = []
+    for chunk in reversed(sources.chunks):
+        if chunk.path == sources.path or similarity(chunk.text, window_text) > CHUNK_WINDOW_SIMILARITY:
+            continue
+        cost = count(f"{chunk.relpath}\n{chunk.text}") + 1
+        if cost > budget:
+            continue
+        budget -= cost
+        kept.append(Block("chunk", chunk.relpath, chunk.text, count(chunk.text)))
+    return list(reversed(kept)), budget
+
+
+def _as_comment(block: Block, comment: str) -> str:
+    body = "".join(f"{comment} {line}\n" for line in block.text.splitlines())
+    return f"{comment} {block.relpath}\n{body}"

@@ -1,0 +1,74 @@
+"""A ring buffer of chunks from recently opened or edited files (llama.vim's idea).
+
+Code the user just looked at elsewhere is often what the next completion
+needs: the caller of the function being written, the model being filled in.
+Chunks are aligned to multiples of their size, so editing within a region
+refreshes one chunk instead of adding near-copies, and a chunk too similar to
+one already kept replaces it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import Sequence
+
+# Chunks sharing more of their lines than this are the same chunk.
+SIMILAR = 0.9
+
+
+@dataclasses.dataclass(frozen=True)
+class Chunk:
+    path: str  # the file it comes from
+    relpath: str  # what the prompt calls that file
+    first_line: int
+    text: str  # whole lines, each ending with "\n"
+
+
+def similarity(a: str, b: str) -> float:
+    """Share of non-blank lines the two texts have in common (Jaccard on line sets)."""
+    left = {line.strip() for line in a.splitlines() if line.strip()}
+    right = {line.strip() for line in b.splitlines() if line.strip()}
+    if not left or not right:
+        return 0.0
+    return len(left & right) / len(left | right)
+
+
+class ChunkRing:
+    """The most recent ``capacity`` chunks, oldest first. Safe to use from several threads."""
+
+    def __init__(self, capacity: int, chunk_lines: int) -> None:
+        self.capacity = capacity
+        self.chunk_lines = max(1, chunk_lines)
+        self._chunks: tuple[Chunk, ...] = ()
+        self._lock = threading.Lock()
+
+    def resize(self, capacity: int, chunk_lines: int) -> None:
+        with self._lock:
+            self.capacity, self.chunk_lines = capacity, max(1, chunk_lines)
+            self._chunks = self._chunks[-capacity:] if capacity > 0 else ()
+
+    def note(self, path: str, relpath: str, lines: Sequence[str], line: int) -> None:
+        """Keep the chunk of ``lines`` around ``line`` (the edit or the view)."""
+        if self.capacity <= 0 or not lines:
+            return
+        first = (max(0, min(line, len(lines) - 1)) // self.chunk_lines) * self.chunk_lines
+        text = "".join(l + "\n" for l in lines[first : first + self.chunk_lines])
+        if not text.strip():
+            return
+        chunk = Chunk(path, relpath, first, text)
+        with self._lock:
+            kept = [
+                c for c in self._chunks
+                if not (c.path == path and c.first_line == first) and similarity(c.text, text) < SIMILAR
+            ]
+            kept.append(chunk)
+            self._chunks = tuple(kept[-self.capacity :])
+
+    def forget(self, path: str) -> None:
+        """Drop the chunks of a file that is gone."""
+        with self._lock:
+            self._chunks = tuple(c for c in self._chunks if c.path != path)
+
+    def chunks(self) -> tuple[Chunk, ...]:
+        return self._chunks

@@ -1,0 +1,126 @@
+"""Where the global section's material comes from, kept current for the server.
+
+One object owns the workspace index (built in a background thread, then kept
+current by a file watcher), the overlay of open documents, and the ring
+buffer of recent chunks; for each request it hands the pipeline a
+:class:`~smalllsp.context.global_section.Sources` snapshot.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from pygls.uris import to_fs_path, uri_scheme
+
+from smalllsp.context.global_section import Sources
+from smalllsp.context.ring import ChunkRing
+from smalllsp.workspace.index import WorkspaceIndex
+from smalllsp.workspace.watcher import WorkspaceWatcher
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, "int | None", str], None]
+
+
+def path_of(uri: str) -> str | None:
+    """The file behind a ``file:`` URI; None for other schemes (untitled buffers)."""
+    if uri_scheme(uri) != "file":
+        return None
+    return to_fs_path(uri)
+
+
+class ContextSources:
+    def __init__(self, ring_chunks: int, ring_chunk_lines: int) -> None:
+        self.index: WorkspaceIndex | None = None
+        self.ring = ChunkRing(ring_chunks, ring_chunk_lines)
+        self._watcher: WorkspaceWatcher | None = None
+        self._builder: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self.roots: list[Path] = []
+        self.state = "off"  # off | indexing | ready | failed
+
+    def start(self, roots: Sequence[str], *, max_files: int, max_file_bytes: int, progress: Progress, done: Callable[[], None]) -> None:
+        """Index ``roots`` in a background thread, then watch them for changes."""
+        self.roots = [Path(r) for r in roots if Path(r).is_dir()]
+        self.index = WorkspaceIndex(self.roots, max_files=max_files, max_file_bytes=max_file_bytes)
+        if not self.roots:
+            self.state = "ready"
+            done()
+            return
+        self.state = "indexing"
+
+        def build() -> None:
+            assert self.index is not None
+            try:  # watch first, so that changes made while the index builds are not lost
+                watcher = WorkspaceWatcher(self.index, self.roots)
+                watcher.start()  # walks the tree to add its watches: off the event loop
+                self._watcher = watcher
+            except OSError as problem:  # e.g. the inotify watch limit: index once, without live updates
+                log.warning("no live updates of the workspace index: %s", problem)
+            try:
+                self.index.build(progress=progress, cancelled=self._stopping.is_set)
+                self.state = "ready"
+            except Exception:  # the server keeps completing without the index's news
+                log.exception("workspace index failed")
+                self.state = "failed"
+            finally:
+                done()
+
+        self._builder = threading.Thread(target=build, name="smalllsp-index", daemon=True)
+        self._builder.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._builder is not None:
+            self._builder.join(timeout=10)
+        if self._watcher is not None:
+            self._watcher.stop()
+
+    def opened(self, uri: str, language_id: str, text: str) -> None:
+        path = path_of(uri)
+        if path is None:
+            return
+        lines = text.split("\n")
+        self.ring.note(path, self.relpath(path), lines, 0)
+        self.refresh(uri, language_id, text)
+
+    def edited(self, uri: str, lines: Sequence[str], line: int) -> None:
+        """Note the chunk around an edit (cheap; the outline is refreshed later by :meth:`refresh`)."""
+        path = path_of(uri)
+        if path is not None:
+            self.ring.note(path, self.relpath(path), lines, line)
+
+    def refresh(self, uri: str, language_id: str, text: str) -> None:
+        """Re-read an open document's outline into the index (parses it: call off the event loop)."""
+        path = path_of(uri)
+        if path is not None and self.index is not None:
+            self.index.set_open_document(path, language_id, text)
+            self.index.outline_of(path)  # the overlay parses on first lookup: do it here, not in a request
+
+    def closed(self, uri: str) -> None:
+        path = path_of(uri)
+        if path is not None and self.index is not None:
+            self.index.close_document(path)
+
+    def relpath(self, path: str) -> str:
+        if self.index is not None and self.index.root_of(path) is not None:
+            return self.index.relpath(path)
+        return os.path.basename(path)
+
+    def for_document(self, uri: str) -> Sources:
+        """The snapshot a request's global section and guard work from."""
+        path = path_of(uri)
+        if path is None:
+            return Sources(None, uri.rsplit("/", 1)[-1], "untitled", None, self.index, self.ring.chunks())
+        root = self.index.root_of(path) if self.index is not None else None
+        repo = root.name if root is not None else os.path.basename(os.path.dirname(path))
+        outline = self.index.outline_of(path) if self.index is not None else None
+        return Sources(path, self.relpath(path), repo, outline, self.index, self.ring.chunks())
+
+    def status(self) -> dict[str, Any]:
+        stats = self.index.stats() if self.index is not None else {}
+        return {"state": self.state, "roots": [str(r) for r in self.roots], **stats}

@@ -1,0 +1,181 @@
+"""What a piece of code calls and names: the cross-file guard's raw material.
+
+Given a tree and a byte range (a candidate spliced into its document), this
+finds the calls the range writes, with the shape of their arguments, and the
+plain names it uses. Grammars differ, so each language maps its node types to
+roles in tables; the walking code is shared.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from tree_sitter import Node
+
+# Call node type -> (field holding the callee, or "" when the call node itself
+# carries the receiver and name fields, as Java's method_invocation does;
+# field holding the argument list).
+CALLS: dict[str, dict[str, tuple[str, str]]] = {
+    "python": {"call": ("function", "arguments")},
+    "javascript": {"call_expression": ("function", "arguments"), "new_expression": ("constructor", "arguments")},
+    "go": {"call_expression": ("function", "arguments")},
+    "rust": {"call_expression": ("function", "arguments")},
+    "java": {"method_invocation": ("", "arguments"), "object_creation_expression": ("type", "arguments")},
+    "c": {"call_expression": ("function", "arguments")},
+    "cpp": {"call_expression": ("function", "arguments"), "new_expression": ("type", "arguments")},
+}
+
+# Callee node type -> (field of the receiver or None, field of the name).
+# ``billing.charge`` is (receiver "billing", name "charge").
+CALLEES: dict[str, dict[str, tuple[str | None, str]]] = {
+    "python": {"attribute": ("object", "attribute")},
+    "javascript": {"member_expression": ("object", "property")},
+    "go": {"selector_expression": ("operand", "field")},
+    "rust": {
+        "scoped_identifier": ("path", "name"),
+        "field_expression": ("value", "field"),
+        "generic_function": (None, "function"),
+    },
+    "java": {"method_invocation": ("object", "name"), "generic_type": (None, "type")},
+    "c": {"field_expression": ("argument", "field")},
+    "cpp": {
+        "field_expression": ("argument", "field"),
+        "qualified_identifier": ("scope", "name"),
+        "template_function": (None, "name"),
+        "template_type": (None, "name"),
+    },
+}
+
+# Node types that are a bare name.
+NAMES: dict[str, frozenset[str]] = {
+    "python": frozenset({"identifier"}),
+    "javascript": frozenset({"identifier", "property_identifier"}),
+    "go": frozenset({"identifier", "field_identifier", "type_identifier", "package_identifier"}),
+    "rust": frozenset({"identifier", "field_identifier", "type_identifier"}),
+    "java": frozenset({"identifier", "type_identifier"}),
+    "c": frozenset({"identifier", "field_identifier", "type_identifier"}),
+    "cpp": frozenset({"identifier", "field_identifier", "type_identifier", "namespace_identifier"}),
+}
+
+# Argument node types after which the number of arguments is unknown (*args, ...xs).
+SPREADS: dict[str, frozenset[str]] = {
+    "python": frozenset({"list_splat", "dictionary_splat", "parenthesized_list_splat"}),
+    "javascript": frozenset({"spread_element"}),
+    "go": frozenset({"variadic_argument"}),
+}
+
+# Argument node type -> field holding the keyword (Python's name=value).
+KEYWORD_ARGUMENTS: dict[str, dict[str, str]] = {"python": {"keyword_argument": "name"}}
+
+_ALIASES = {"javascriptreact": "javascript", "typescript": "javascript", "typescriptreact": "javascript"}
+
+
+def table_language(language_id: str) -> str:
+    """The key of ``language_id`` in the tables (TypeScript shares JavaScript's)."""
+    return _ALIASES.get(language_id, language_id)
+
+
+@dataclasses.dataclass(frozen=True)
+class Call:
+    name: str  # "charge" in billing.charge(a, b)
+    receiver: str | None  # "billing" there; None for charge(a, b)
+    positional: int  # arguments without a keyword
+    keywords: tuple[str, ...]  # keyword arguments' names (Python)
+    spread: bool  # *args, ...xs: the count is a lower bound
+    start_byte: int
+    end_byte: int
+
+
+def _text(node: Node) -> str:
+    return node.text.decode("utf-8", errors="replace") if node.text is not None else ""
+
+
+def callee_of(language: str, node: Node) -> tuple[str | None, Node | None]:
+    """The receiver's text and the name node of a callee expression."""
+    receiver: str | None = None
+    for _ in range(4):  # a template/generic wraps a qualified name at most a few times
+        if node.type in NAMES.get(language, ()):
+            return receiver, node
+        fields = CALLEES.get(language, {}).get(node.type)
+        if fields is None:
+            return receiver, None
+        receiver_field, name_field = fields
+        if receiver_field is not None:
+            inner = node.child_by_field_name(receiver_field)
+            if inner is not None:
+                receiver = _text(inner)
+        named = node.child_by_field_name(name_field)
+        if named is None:
+            return receiver, None
+        node = named
+    return receiver, None
+
+
+def _argument_shape(language: str, arguments: Node | None) -> tuple[int, tuple[str, ...], bool, list[Node]]:
+    if arguments is None:
+        return 0, (), False, []
+    positional, keywords, spread = 0, [], False
+    keyword_fields = KEYWORD_ARGUMENTS.get(language, {})
+    spreads = SPREADS.get(language, frozenset())
+    children = [c for c in arguments.named_children if c.type not in ("comment", "line_comment", "block_comment")]
+    for child in children:
+        if child.type in spreads:
+            spread = True
+        elif child.type in keyword_fields:
+            name = child.child_by_field_name(keyword_fields[child.type])
+            keywords.append(_text(name) if name is not None else "")
+        else:
+            positional += 1
+    return positional, tuple(keywords), spread, children
+
+
+def _overlaps(node: Node, start: int, end: int) -> bool:
+    return node.start_byte < end and node.end_byte > start
+
+
+def calls_in(language_id: str, root: Node, start: int, end: int) -> list[Call]:
+    """The calls the bytes ``start..end`` write: their callee's name lies in the
+    range, or one of their arguments starts in it (the candidate fills in the
+    arguments of a call the user typed)."""
+    language = table_language(language_id)
+    call_types = CALLS.get(language)
+    if not call_types or start >= end:
+        return []
+    found = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if not _overlaps(node, start, end):
+            continue
+        stack.extend(node.children)
+        fields = call_types.get(node.type)
+        if fields is None:
+            continue
+        callee_field, arguments_field = fields
+        callee = node if callee_field == "" else node.child_by_field_name(callee_field)
+        if callee is None:
+            continue
+        receiver, name = callee_of(language, callee)
+        if name is None:
+            continue
+        positional, keywords, spread, arguments = _argument_shape(language, node.child_by_field_name(arguments_field))
+        written = start <= name.start_byte < end or any(start <= a.start_byte < end for a in arguments)
+        if written:
+            found.append(Call(_text(name), receiver, positional, keywords, spread, node.start_byte, node.end_byte))
+    found.sort(key=lambda c: c.start_byte)
+    return found
+
+
+def names_in(language_id: str, root: Node, start: int, end: int) -> set[str]:
+    """Every bare name (identifier, type, field) that starts in ``start..end``."""
+    kinds = NAMES.get(table_language(language_id), frozenset())
+    names = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if not _overlaps(node, start, end):
+            continue
+        if node.type in kinds and start <= node.start_byte:
+            names.add(_text(node))
+        stack.extend(node.children)
+    return names
