@@ -4,7 +4,9 @@ It answers every textDocument/inlineCompletion with the items in
 $FAKE_ITEMS (JSON: a list of {"insertText", "command"?}), placed at the
 request's position, after $FAKE_DELAY_S seconds; with $FAKE_ONCE set, only the
 first request gets them. Every request, cancellation and executed command is
-appended to $FAKE_LOG (JSON lines), so a test can see what the plugin sent.
+appended to $FAKE_LOG (JSON lines), with the initializationOptions, the
+settings pushed and the answer to a workspace/configuration request, so a
+test can see what the plugin sent.
 The real server is tested against the same plugin in test_neovim.py.
 """
 
@@ -57,6 +59,24 @@ async def inline_completion(ls: LanguageServer, params: types.InlineCompletionPa
     ]
     record({"event": "answer", **where, "items": len(items)})
     return types.InlineCompletionList(items=items)
+
+
+@server.feature(types.INITIALIZE)
+def initialize(ls: LanguageServer, params: types.InitializeParams) -> None:
+    record({"event": "initialize", "options": params.initialization_options})
+
+
+@server.feature(types.INITIALIZED)
+async def initialized(ls: LanguageServer, params: types.InitializedParams) -> None:
+    answer = await ls.workspace_configuration_async(
+        types.ConfigurationParams(items=[types.ConfigurationItem(section="smalllsp")])
+    )
+    record({"event": "configuration", "answer": answer})
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+def did_change_configuration(ls: LanguageServer, params: types.DidChangeConfigurationParams) -> None:
+    record({"event": "didChangeConfiguration", "settings": params.settings})
 
 
 @server.command("smalllsp.accepted")

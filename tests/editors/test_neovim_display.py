@@ -201,3 +201,33 @@ def test_extmark_path_keeps_the_rest_of_a_suggestion_while_typing_along_it(nvim,
     assert ctx["after_word_ghost"]["text"] == " radius * 2"
     assert outcome["lines"][ROW] == "    return radius * 2"
     assert [(e["event"], e.get("trigger")) for e in log if e["event"] == "request"] == [("request", 1)]  # 1: Invoked
+
+
+SETTINGS = """
+H.run({
+  H.step('server ready', 20000, H.ready()),
+  H.step('configuration answered', 5000, function() return #events('configuration') == 1 end),
+  H.step('update settings', 1000, function()
+    require('smalllsp').update_settings({ cross_file_policy = 'withhold' })
+    return true
+  end),
+  H.step('change sent', 5000, function() return #events('didChangeConfiguration') == 2 end),
+})
+"""
+
+
+def test_settings_reach_the_server_every_way_it_reads_them(nvim, tmp_path):
+    """initializationOptions, workspace/configuration, didChangeConfiguration at start and on update_settings()."""
+    settings = {"max_lines": 3, "model": "/models/x.gguf"}
+    _outcome, log = run_fake(nvim, tmp_path, SETTINGS, [], {"inline": "extmark", "settings": settings})
+    assert [e["options"] for e in log if e["event"] == "initialize"] == [settings]
+    assert [e["answer"] for e in log if e["event"] == "configuration"] == [[settings]]
+    pushed = [e["settings"] for e in log if e["event"] == "didChangeConfiguration"]
+    assert pushed == [{"smalllsp": settings}, {"smalllsp": {**settings, "cross_file_policy": "withhold"}}]
+
+
+def test_no_settings_are_sent_as_an_empty_object(nvim, tmp_path):
+    scenario = "H.run({ H.step('server ready', 20000, H.ready()) })"
+    _outcome, log = run_fake(nvim, tmp_path, scenario, [], {"inline": "extmark"})
+    assert [e["options"] for e in log if e["event"] == "initialize"] == [{}]
+    assert not [e for e in log if e["event"] == "didChangeConfiguration"]

@@ -344,10 +344,4 @@ function M.dismiss(buf)
   return had
 end
 
---- The item shown in `buf`, for the status and the tests.
-function M.current(buf)
-  local st = buffers[buf]
-  return st and st.shown and st.shown.item or nil
-end
-
 return M

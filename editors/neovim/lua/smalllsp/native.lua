@@ -168,10 +168,4 @@ function M.dismiss(buf)
   return true
 end
 
---- The last answer's item for `buf`, for the status and the tests.
-function M.current(buf)
-  local answer = answers[buf]
-  return answer and answer.items[answer.index] or nil
-end
-
 return M
