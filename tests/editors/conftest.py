@@ -83,7 +83,10 @@ def run_nvim(
     log_tail = lsp_log.read_text(errors="replace")[-4000:] if lsp_log.exists() else "(no lsp.log)"
     assert result.exists(), f"nvim wrote no result (exit {run.returncode}):\n{run.stdout}\n{run.stderr}\n{log_tail}"
     outcome = json.loads(result.read_text())
-    assert outcome["ok"], f"step {outcome.get('step')!r} failed: {outcome.get('error')}\n{json.dumps(outcome['ctx'], indent=1)[:3000]}\n{log_tail}"
+    assert outcome["ok"], (
+        f"step {outcome.get('step')!r} failed: {outcome.get('error')}\nbuffer: {outcome['lines']}\n"
+        f"{json.dumps(outcome['ctx'], indent=1)[:3000]}\n{log_tail}"
+    )
     return outcome
 
 

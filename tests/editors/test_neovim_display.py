@@ -28,7 +28,9 @@ def accepted_command(verdict: str, reasons: list[str]) -> dict:
     return {"title": title, "command": "smalllsp.accepted", "arguments": [{"verdict": verdict, "reasons": reasons}]}
 
 
-def run_fake(nvim, tmp_path, scenario: str, items: list[dict], options: dict, delay_s: float = 0, once: bool = False):
+def run_fake(
+    nvim, tmp_path, scenario: str, items: list[dict], options: dict, delay_s: float = 0, once: bool = False, before_setup: str = ""
+):
     workspace = tmp_path / "ws"
     workspace.mkdir()
     (workspace / "example.py").write_text(SOURCE)
@@ -46,6 +48,7 @@ local function events(kind)
   end
   return found
 end
+""" + before_setup + """
 require('smalllsp').setup(OPTIONS)
 vim.cmd.edit('example.py')
 """
@@ -231,3 +234,29 @@ def test_no_settings_are_sent_as_an_empty_object(nvim, tmp_path):
     _outcome, log = run_fake(nvim, tmp_path, scenario, [], {"inline": "extmark"})
     assert [e["options"] for e in log if e["event"] == "initialize"] == [{}]
     assert not [e for e in log if e["event"] == "didChangeConfiguration"]
+
+
+FALLBACK_KEYS = """
+H.run({
+  H.step('server ready', 20000, H.ready()),
+  H.step('insert', 1000, function() H.insert_at(2, 4); return true end),
+  H.step('no suggestion', 3000, function() return #events('request') >= 1 and H.ghost() == nil end),
+  H.step('keys', 1000, function() H.feed('<Tab><M-Right><C-]><M-C-Right>'); return true end),
+  H.step('their own jobs done', 5000, function()
+    return vim.api.nvim_buf_get_lines(0, 1, 2, true)[1] == '    [callback][expr][rhs][remapped]'
+  end),
+})
+"""
+
+
+def test_with_no_suggestion_the_keys_run_the_mappings_they_replaced(nvim, tmp_path):
+    """A callback mapping, an <expr> one, a plain one and a recursive one, made before the plugin attached."""
+    before = """
+vim.keymap.set('i', '<Tab>', function() vim.api.nvim_put({ '[callback]' }, 'c', false, true) end)
+vim.keymap.set('i', '<M-Right>', function() return '[expr]' end, { expr = true })
+vim.keymap.set('i', '<C-]>', '[rhs]')
+vim.keymap.set('i', '<F9>', '[remapped]')
+vim.keymap.set('i', '<M-C-Right>', '<F9>', { remap = true })
+"""
+    outcome, _log = run_fake(nvim, tmp_path, FALLBACK_KEYS, [], {"inline": "extmark"}, before_setup=before)
+    assert outcome["lines"][ROW] == "    [callback][expr][rhs][remapped]"

@@ -330,13 +330,13 @@ function M.cycle(buf, step)
   return true
 end
 
---- Hide the suggestion and stop what is pending; false when nothing was there.
+--- Hide the suggestion and stop what is pending; false when nothing was shown.
 function M.dismiss(buf)
   local st = buffers[buf]
   if not st then
     return false
   end
-  local had = st.shown ~= nil or st.pending ~= nil
+  local had = st.shown ~= nil
   st.timer:stop()
   cancel_pending(st)
   st.items = {}

@@ -15,23 +15,44 @@ local ACTIONS = {
   dismiss = function(impl, buf) return impl.dismiss(buf) end,
 }
 
---- What the key did before smalllsp mapped it, as keys (in <> notation) for an <expr> map.
+-- Callbacks of replaced mappings, run through <Cmd> keys: outside the <expr>
+-- evaluation (where text is locked) yet in their place among the typed keys.
+local replaced = {}
+
+function M._run_replaced(id)
+  replaced[id]()
+end
+
+--- What the key did before smalllsp mapped it, as a function returning keys
+--- (in <> notation) for an <expr> map.
 local function fallback(previous, lhs)
+  if previous.callback and previous.expr == 1 then
+    return previous.callback
+  end
   if previous.callback then
-    if previous.expr == 1 then
-      return previous.callback()
+    replaced[#replaced + 1] = previous.callback
+    local keys = ('<Cmd>lua require("smalllsp.keymaps")._run_replaced(%d)<CR>'):format(#replaced)
+    return function()
+      return keys
     end
-    vim.schedule(previous.callback) -- not inside the <expr> evaluation, where text is locked
-    return ''
   end
-  if previous.rhs and previous.rhs ~= '' then
-    if previous.expr == 1 then
-      return api.nvim_eval(previous.rhs)
+  local rhs = previous.rhs ~= nil and previous.rhs ~= '' and previous.rhs or nil
+  if rhs and previous.expr == 1 then
+    return function()
+      return api.nvim_eval(rhs)
     end
-    api.nvim_feedkeys(api.nvim_replace_termcodes(previous.rhs, true, true, true), previous.noremap == 1 and 'n' or 'm', false)
-    return ''
   end
-  return lhs
+  if rhs and previous.noremap ~= 1 then
+    -- a recursive mapping: its keys are mapped again, which keys returned
+    -- from this (noremap) mapping would not be; 'i' keeps them in their place
+    return function()
+      api.nvim_feedkeys(api.nvim_replace_termcodes(rhs, true, true, true), 'mi', false)
+      return ''
+    end
+  end
+  return function()
+    return rhs or lhs
+  end
 end
 
 function M.attach(buf, keymaps, impl)
@@ -41,11 +62,12 @@ function M.attach(buf, keymaps, impl)
       if previous.desc and previous.desc:find('^smalllsp:') then
         previous = {} -- attached before: keep what was there before that
       end
+      local otherwise = fallback(previous, lhs)
       vim.keymap.set('i', lhs, function()
         if vim.fn.pumvisible() == 0 and ACTIONS[name](impl, buf) then
           return ''
         end
-        return fallback(previous, lhs)
+        return otherwise()
       end, { buffer = buf, expr = true, replace_keycodes = true, silent = true, desc = 'smalllsp: ' .. name })
     end
   end
