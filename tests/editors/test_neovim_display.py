@@ -260,3 +260,31 @@ vim.keymap.set('i', '<M-C-Right>', '<F9>', { remap = true })
 """
     outcome, _log = run_fake(nvim, tmp_path, FALLBACK_KEYS, [], {"inline": "extmark"}, before_setup=before)
     assert outcome["lines"][ROW] == "    [callback][expr][rhs][remapped]"
+
+
+POPUP = """
+H.run({
+  H.step('server ready', 20000, H.ready()),
+  H.step('insert', 1000, function() H.insert_at(2, 4); return true end),
+  H.step('ghost text', 10000, function(ctx) ctx.ghost = H.ghost(); return ctx.ghost ~= nil end),
+  H.step('completion popup', 1000, function() H.feed('<Cmd>call complete(5, ["alpha", "beta"])<CR>'); return true end),
+  H.step('popup visible', 5000, function() return vim.fn.pumvisible() == 1 end),
+  H.step('tab', 1000, function() H.feed('<Tab>'); return true end),
+  H.step('popup item taken', 5000, function(ctx)
+    ctx.line = vim.api.nvim_buf_get_lines(0, 1, 2, true)[1]
+    return ctx.line ~= '    '
+  end),
+})
+"""
+
+
+@pytest.mark.parametrize("inline", ["native", "extmark"])
+def test_tab_in_the_completion_popup_is_the_popup_s(nvim, tmp_path, inline):
+    """With the popup open, <Tab> does what the user's own mapping does there (here: select the next item)."""
+    before = """
+vim.o.completeopt = 'menuone,noselect'
+vim.keymap.set('i', '<Tab>', function() return vim.fn.pumvisible() == 1 and '<C-n>' or '<Tab>' end, { expr = true })
+"""
+    items = [{"insertText": "return 1"}]
+    outcome, _log = run_fake(nvim, tmp_path, POPUP, items, {"inline": inline}, before_setup=before)
+    assert outcome["ctx"]["line"] == "    alpha"
