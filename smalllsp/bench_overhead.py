@@ -3,9 +3,9 @@
 For cursors spread over a long Python file (5,000 lines by default) in a
 small temporary workspace, this times what the server does around the model
 call: the scope chain at the cursor, the scope cut and the syntax-error count
-for a candidate (all parse the window, reaching back to the enclosing
-definition's first line, not the whole file), and the guard's verdict on the
-candidate (a parse of the same window, lookups in the workspace index). The
+for a candidate (parses of the window, reaching back to the enclosing definition's
+first line, not of the whole file), and the guard's verdict on the candidate
+(it reuses the spliced window's parse; lookups in the workspace index). The
 prompt itself is built first and not counted: it is the model's share.
 """
 
@@ -82,7 +82,7 @@ def measure(runtime: LlamaRuntime, n_lines: int = 5000, requests: int = 200, see
             if shape.errors_with is not None:
                 shape.errors_with(CANDIDATE)
             middle = time.perf_counter()
-            verdict = guard.judge(completion.guard_context("python", planned, sources), CANDIDATE)
+            verdict = guard.judge(completion.guard_context("python", planned, sources), CANDIDATE, planned.spliced.tree(CANDIDATE))
             done = time.perf_counter()
             scope_ms.append((middle - started) * 1000)
             guard_ms.append((done - middle) * 1000)

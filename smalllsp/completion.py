@@ -51,6 +51,7 @@ class Plan:
     head_first_line: int  # the document line ``head`` starts on
     tail: str  # the text after the cursor they parse
     chain: tuple[scope.Scope, ...] | None  # enclosing scopes (lines relative to ``head``); None without a grammar
+    spliced: languages.SplicedParser  # parses of head + candidate + tail, shared by the checks
 
 
 def split_trailing_whitespace(before: str) -> tuple[str, str]:
@@ -111,11 +112,6 @@ def syntax_head(cursor: Cursor, placement: Placement) -> tuple[int, str]:
     return start, extra + placement.prefix_text + cursor.before
 
 
-def errors_counter(language_id: str, head: str, tail: str) -> Callable[[str], int | None] | None:
-    """Syntax errors of the window with a candidate spliced in at the cursor."""
-    if languages.language(language_id) is None:
-        return None
-    return lambda candidate: languages.syntax_errors(language_id, head + candidate + tail)
 
 
 def scope_of(language_id: str, head: str, tail: str) -> tuple[scope.Scope, ...] | None:
@@ -145,20 +141,25 @@ def plan(runtime: LlamaRuntime, config: Config, language_id: str, cursor: Cursor
     prompt = assemble(prompt_cursor, placement, runtime.fim, runtime.tokenize, section)
     if chain:
         log.debug("scope: %s", " > ".join(s.kind for s in chain))
-    return Plan(prompt, whitespace, head, head_first_line, tail, chain)
+    return Plan(prompt, whitespace, head, head_first_line, tail, chain, languages.SplicedParser(language_id, head, tail))
 
 
 def shape_for(config: Config, language_id: str, cursor: Cursor, planned: Plan) -> postprocess.Shape:
     """What the post-processing needs to know: the line around the cursor, its scope, the syntax checks."""
     below = cursor.lines[cursor.line + 1 : cursor.line + 1 + LOOKAHEAD_LINES]
-    head, tail, chain = planned.head, planned.tail, planned.chain
+    head, tail, chain, spliced = planned.head, planned.tail, planned.chain, planned.spliced
+    if spliced.parser is None:
+        return postprocess.Shape(cursor.before, cursor.after, below, config.max_lines)
     return postprocess.Shape(
         before=cursor.before,
         after=cursor.after,
         below=below,
         max_lines=config.max_lines,
-        errors_with=errors_counter(language_id, head, tail),
-        scope_end=(lambda candidate: scope.scope_cut(language_id, head, candidate, tail)) if chain is not None else None,
+        errors_with=lambda candidate: languages.count_errors(spliced.tree(candidate).root_node),
+        scope_end=(
+            (lambda candidate: scope.scope_cut(language_id, head, candidate, tail, spliced.tree(candidate)))
+            if chain is not None else None
+        ),
         in_string_or_comment=scope.inside_string_or_comment(chain),
     )
 
@@ -214,7 +215,9 @@ def generate(
         cancelled=cancelled,
     )
     text = postprocess.finish(heal(generation.text, whitespace, blank_line=blank_line), shape)
-    verdict = guard.judge(guard_context(language_id, planned, sources), text) if text else guard.LOCAL_VERDICT
+    verdict = guard.LOCAL_VERDICT
+    if text and planned.spliced.parser is not None:
+        verdict = guard.judge(guard_context(language_id, planned, sources), text, planned.spliced.tree(text))
     log.info(
         "completion: %d prompt tokens (%d global, %d reused, %d evaluated), %d generated, stop %s, %.0f ms, "
         "%d chars kept, %s%s",

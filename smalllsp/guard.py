@@ -20,6 +20,8 @@ import dataclasses
 import re
 from typing import TYPE_CHECKING, Sequence
 
+from tree_sitter import Tree
+
 from smalllsp.syntax import builtins, languages, symbols, uses
 
 if TYPE_CHECKING:
@@ -63,8 +65,9 @@ class GuardContext:
     index: "WorkspaceIndex | None"
 
 
-def judge(context: GuardContext, candidate: str) -> Verdict:
-    """The verdict on ``candidate`` inserted at the cursor."""
+def judge(context: GuardContext, candidate: str, tree: Tree | None = None) -> Verdict:
+    """The verdict on ``candidate`` inserted at the cursor (``tree``: the spliced
+    text's tree, when the caller has parsed it already)."""
     if context.index is None or not candidate.strip():
         return LOCAL_VERDICT
     p = languages.parser(context.language_id)
@@ -73,7 +76,8 @@ def judge(context: GuardContext, candidate: str) -> Verdict:
     head = context.head.encode("utf-8")
     body = candidate.encode("utf-8")
     source = head + body + context.tail.encode("utf-8")
-    tree = p.parse(source)
+    if tree is None:
+        tree = p.parse(source)
     start, end = len(head), len(head) + len(body)
     language = uses.table_language(context.language_id)
 

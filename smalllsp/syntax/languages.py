@@ -10,7 +10,7 @@ import functools
 import importlib
 import logging
 
-from tree_sitter import Language, Node, Parser
+from tree_sitter import Language, Node, Parser, Tree
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,31 @@ def count_errors(node: Node) -> int:
         if current.has_error:
             stack.extend(current.children)
     return count
+
+
+class SplicedParser:
+    """Parses of a window with candidates spliced in at the cursor, remembered.
+
+    The scope cut, the syntax check and the cross-file guard all look at the
+    same candidate in the same window: one parse serves the three.
+    """
+
+    def __init__(self, language_id: str, head: str, tail: str, keep: int = 8) -> None:
+        self.parser = parser(language_id)
+        self.head = head.encode("utf-8")
+        self.tail = tail.encode("utf-8")
+        self._trees: dict[str, Tree] = {}
+        self._keep = keep
+
+    def tree(self, candidate: str) -> Tree:
+        """The tree of head + candidate + tail (the language must have a grammar)."""
+        assert self.parser is not None
+        tree = self._trees.get(candidate)
+        if tree is None:
+            if len(self._trees) >= self._keep:
+                self._trees.pop(next(iter(self._trees)))
+            tree = self._trees[candidate] = self.parser.parse(self.head + candidate.encode("utf-8") + self.tail)
+        return tree
 
 
 def syntax_errors(language_id: str, text: str) -> int | None:

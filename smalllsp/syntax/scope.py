@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tree_sitter import Node
+from tree_sitter import Node, Tree
 
 from smalllsp.syntax.languages import parser
 
@@ -190,20 +190,22 @@ def inside_string_or_comment(chain: tuple[Scope, ...] | None) -> bool:
     return bool(chain) and chain[-1].kind in ("string", "comment")
 
 
-def scope_cut(language_id: str, head: str, candidate: str, tail: str) -> int | None:
+def scope_cut(language_id: str, head: str, candidate: str, tail: str, tree: Tree | None = None) -> int | None:
     """Where ``candidate``, spliced between ``head`` and ``tail``, leaves the
     class or function that encloses its first character (an index into
     ``candidate``), or None when it stays inside, or no grammar applies.
 
     A closing brace that ends the scope belongs to the document's own code
-    (it is in ``tail``), so the cut comes before it.
+    (it is in ``tail``), so the cut comes before it. ``tree``: the spliced
+    text's tree, when the caller has it already.
     """
     p = parser(language_id)
     if p is None or language_id not in KINDS or not candidate.strip():
         return None
     head_bytes = head.encode("utf-8")
     candidate_bytes = candidate.encode("utf-8")
-    tree = p.parse(head_bytes + candidate_bytes + tail.encode("utf-8"))
+    if tree is None:
+        tree = p.parse(head_bytes + candidate_bytes + tail.encode("utf-8"))
     first = len(head_bytes) + (len(candidate_bytes) - len(candidate.lstrip().encode("utf-8")))
     node = tree.root_node.descendant_for_byte_range(first, first)
     while node is not None and not (_kind(language_id, node) in ENCLOSING and node.start_byte < len(head_bytes)):

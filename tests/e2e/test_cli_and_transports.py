@@ -56,13 +56,13 @@ async def test_serve_over_tcp():
                 await asyncio.sleep(0.1)
         else:
             pytest.fail("the server never listened")
-        await client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities()))
+        await asyncio.wait_for(client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities())), 120)
         client.initialized(types.InitializedParams())
         uri = "file:///tmp/tcp.py"
         client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, BODY_EXAMPLE)))
-        answer = await client.text_document_inline_completion_async(inline_params(uri, 5, 4))
+        answer = await asyncio.wait_for(client.text_document_inline_completion_async(inline_params(uri, 5, 4)), 300)
         assert answer.items and answer.items[0].insert_text.strip()
-        await client.shutdown_async(None)
+        await asyncio.wait_for(client.shutdown_async(None), 60)
         client.exit(None)
     finally:
         await client.stop()
@@ -72,6 +72,13 @@ async def test_serve_over_tcp():
 
 async def test_a_long_editing_session_leaves_no_futures_behind(client):
     await initialize(client)
+    # start-up sends the client requests of its own (progress of the model load
+    # and the index): let them be answered first
+    for _ in range(600):
+        status = as_dict(await client.protocol.send_request_async(STATUS_REQUEST, None))
+        if status["state"] == "ready" and status["index"]["state"] == "ready":
+            break
+        await asyncio.sleep(0.05)
     uri = open_document(client, "x = 0\n")
     for version in range(2, 502):
         client.text_document_did_change(
