@@ -170,21 +170,24 @@ class SmalllspServer(LanguageServer):
             done=finished,
         )
 
-    def schedule_refresh(self, uri: str, delay_s: float) -> None:
-        """Re-read an open document's outline (imports, definitions) after a pause in typing."""
+    def schedule_refresh(self, uri: str, delay_s: float, edited_line: int | None) -> None:
+        """After a pause in typing, keep the chunk around the last edit for the
+        ring buffer and re-read the document's outline (imports, definitions)."""
         handle = self._refreshes.pop(uri, None)
         if handle is not None:
             handle.cancel()
         loop = asyncio.get_running_loop()
-        self._refreshes[uri] = loop.call_later(delay_s, lambda: asyncio.ensure_future(self._refresh(uri)))
+        self._refreshes[uri] = loop.call_later(delay_s, lambda: asyncio.ensure_future(self._refresh(uri, edited_line)))
 
-    async def _refresh(self, uri: str) -> None:
+    async def _refresh(self, uri: str, edited_line: int | None) -> None:
         self._refreshes.pop(uri, None)
         if uri not in self.documents:
             return
         doc = self.documents.get(uri)
         try:
-            await asyncio.get_running_loop().run_in_executor(None, self.sources.refresh, uri, doc.language_id, doc.text)
+            await asyncio.get_running_loop().run_in_executor(
+                None, self.sources.refresh, uri, doc.language_id, doc.text, edited_line
+            )
         except Exception:  # the outline is an aid: the next refresh tries again
             log.exception("could not read the outline of %s", uri)
 
@@ -362,8 +365,7 @@ def create_server(config: Config) -> SmalllspServer:
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: SmalllspServer, params: types.DidOpenTextDocumentParams) -> None:
         ls.documents.open(params.text_document)
-        ls.sources.edited(params.text_document.uri, params.text_document.text.split("\n"), 0)
-        ls.schedule_refresh(params.text_document.uri, 0)
+        ls.schedule_refresh(params.text_document.uri, 0, edited_line=0)
         ls.schedule_warmup(params.text_document.uri, None, 0)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -375,11 +377,10 @@ def create_server(config: Config) -> SmalllspServer:
             return
         uri = params.text_document.uri
         last = params.content_changes[-1] if params.content_changes else None
-        if isinstance(last, types.TextDocumentContentChangePartial):
-            end = _position_after(last, ls.encoding)
-            ls.sources.edited(uri, split_lines(ls.documents.get(uri).text), end.line)
+        end = _position_after(last, ls.encoding) if isinstance(last, types.TextDocumentContentChangePartial) else None
+        if end is not None:
             ls.schedule_warmup(uri, end, ls.config.warmup_delay_ms / 1000)
-        ls.schedule_refresh(uri, ls.config.warmup_delay_ms / 1000)
+        ls.schedule_refresh(uri, ls.config.warmup_delay_ms / 1000, edited_line=end.line if end is not None else None)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: SmalllspServer, params: types.DidCloseTextDocumentParams) -> None:

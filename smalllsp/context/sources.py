@@ -18,6 +18,7 @@ from pygls.uris import to_fs_path, uri_scheme
 
 from smalllsp.context.global_section import Sources
 from smalllsp.context.ring import ChunkRing
+from smalllsp.documents import split_lines
 from smalllsp.workspace.index import WorkspaceIndex
 from smalllsp.workspace.watcher import WorkspaceWatcher
 
@@ -80,24 +81,18 @@ class ContextSources:
         if self._watcher is not None:
             self._watcher.stop()
 
-    def opened(self, uri: str, language_id: str, text: str) -> None:
+    def refresh(self, uri: str, language_id: str, text: str, edited_line: int | None) -> None:
+        """After a pause in typing: keep the chunk around the last edit (None: none
+        to keep) and re-read the document's outline into the index.
+
+        Splits and parses the whole document: call it off the event loop, not per keystroke.
+        """
         path = path_of(uri)
         if path is None:
             return
-        lines = text.split("\n")
-        self.ring.note(path, self.relpath(path), lines, 0)
-        self.refresh(uri, language_id, text)
-
-    def edited(self, uri: str, lines: Sequence[str], line: int) -> None:
-        """Note the chunk around an edit (cheap; the outline is refreshed later by :meth:`refresh`)."""
-        path = path_of(uri)
-        if path is not None:
-            self.ring.note(path, self.relpath(path), lines, line)
-
-    def refresh(self, uri: str, language_id: str, text: str) -> None:
-        """Re-read an open document's outline into the index (parses it: call off the event loop)."""
-        path = path_of(uri)
-        if path is not None and self.index is not None:
+        if edited_line is not None:
+            self.ring.note(path, self.relpath(path), split_lines(text), edited_line)
+        if self.index is not None:
             self.index.set_open_document(path, language_id, text)
             self.index.outline_of(path)  # the overlay parses on first lookup: do it here, not in a request
 
