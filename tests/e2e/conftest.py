@@ -6,6 +6,8 @@ say how to install it (``make test`` installs it first).
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import sys
 from pathlib import Path
 
@@ -55,6 +57,23 @@ async def initialize(client: LanguageClient, preset: str = "visual-studio-code",
 async def client(lsp_client: LanguageClient):
     yield
     await lsp_client.shutdown_session()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def connect_tcp(client, port: int, attempts: int = 100) -> None:
+    """Connect ``client`` to a ``serve --tcp`` that is starting on ``port`` (0.1 s between tries)."""
+    for _ in range(attempts):
+        try:
+            await client.start_tcp("127.0.0.1", port)
+            return
+        except OSError:
+            await asyncio.sleep(0.1)
+    pytest.fail("the server never listened")
 
 
 def open_document(client: LanguageClient, text: str, name: str = "example.py", language: str = "python") -> str:

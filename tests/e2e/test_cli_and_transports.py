@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from pygls.lsp.client import LanguageClient
 from smalllsp.lspclient import as_dict
 from smalllsp.server import STATUS_REQUEST
 
-from .conftest import BODY_EXAMPLE, adds_no_syntax_errors, initialize, inline_params, open_document
+from .conftest import BODY_EXAMPLE, adds_no_syntax_errors, connect_tcp, free_port, initialize, inline_params, open_document
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,12 +34,6 @@ def test_complete_prints_a_real_suggestion_for_the_demo_file():
     assert len(report["latencies_ms"]) == 2
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 async def test_serve_over_tcp():
     port = free_port()
     server = subprocess.Popen(
@@ -48,14 +41,7 @@ async def test_serve_over_tcp():
     )
     client = LanguageClient("tcp-test", "1")
     try:
-        for _ in range(100):
-            try:
-                await client.start_tcp("127.0.0.1", port)
-                break
-            except OSError:
-                await asyncio.sleep(0.1)
-        else:
-            pytest.fail("the server never listened")
+        await connect_tcp(client, port)
         await asyncio.wait_for(client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities())), 120)
         client.initialized(types.InitializedParams())
         uri = "file:///tmp/tcp.py"

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +26,7 @@ from pygls.lsp.client import LanguageClient
 
 from smalllsp.lspclient import wait_until_loaded
 
-from .conftest import TEST_SETTINGS, capabilities, inline_params
+from .conftest import TEST_SETTINGS, capabilities, connect_tcp, free_port, inline_params
 
 pytestmark = pytest.mark.e2e
 GUARD = Path(__file__).resolve().parents[1] / "fixtures" / "no_network"
@@ -182,23 +181,14 @@ async def test_the_server_completes_with_every_outside_connection_failing(tmp_pa
 async def test_serve_over_tcp_listens_on_loopback_only_and_completes(tmp_path):
     log = tmp_path / "guard.log"
     workspace = write_workspace(tmp_path / "workspace")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "smalllsp", "serve", "--tcp", f"127.0.0.1:{port}"],
         env=guarded_environment(log), cwd=workspace, stderr=subprocess.PIPE,
     )
     client = LanguageClient("no-network-tcp-test", "1")
     try:
-        for _ in range(200):
-            try:
-                await client.start_tcp("127.0.0.1", port)
-                break
-            except OSError:
-                await asyncio.sleep(0.1)
-        else:
-            pytest.fail("the server never listened")
+        await connect_tcp(client, port, attempts=200)
         suggestions = await run_session(client, workspace, log)
         assert server_pid(log) == server.pid
         sockets = inet_sockets(server.pid)
