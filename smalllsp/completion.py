@@ -19,7 +19,7 @@ from smalllsp import guard, postprocess
 from smalllsp.config import Config
 from smalllsp.context.global_section import NO_SOURCES, Sources, Window, build_global
 from smalllsp.context.window import Cursor, Placement, Prompt, assemble, place_window
-from smalllsp.engine.llama import Generation, LlamaRuntime
+from smalllsp.engine.runtime import Generation, Runtime
 from smalllsp.syntax import languages, scope
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def scope_of(language_id: str, head: str, tail: str) -> tuple[scope.Scope, ...] 
     return scope.scope_chain(language_id, window.split("\n"), len(before_lines) - 1, len(before_lines[-1]))
 
 
-def plan(runtime: LlamaRuntime, config: Config, language_id: str, cursor: Cursor, sources: Sources = NO_SOURCES) -> Plan:
+def plan(runtime: Runtime, config: Config, language_id: str, cursor: Cursor, sources: Sources = NO_SOURCES) -> Plan:
     """The window, the enclosing scopes, the global section and the prompt for ``cursor``."""
     code, whitespace = split_trailing_whitespace(cursor.before)
     prompt_cursor = dataclasses.replace(cursor, lines=_with_line(cursor, code), column=len(code))
@@ -189,7 +189,7 @@ def _with_line(cursor: Cursor, code: str) -> list[str]:
 
 
 def generate(
-    runtime: LlamaRuntime,
+    runtime: Runtime,
     config: Config,
     language_id: str,
     cursor: Cursor,
@@ -229,7 +229,7 @@ def generate(
 
 
 def warm(
-    runtime: LlamaRuntime,
+    runtime: Runtime,
     config: Config,
     language_id: str,
     cursor: Cursor,

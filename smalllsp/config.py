@@ -11,6 +11,7 @@ the defaults below, environment variables (``SMALLLSP_<NAME>``, e.g.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from typing import Any, Mapping
 
@@ -40,12 +41,26 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_tokens", 128, "Most tokens generated for one completion."),
     Setting("max_lines", 8, "Most lines in a multi-line completion."),
     Setting("time_budget_ms", 1000, "After this long (prompt included), generation stops at the next line break (llama.vim's t_max_predict_ms)."),
+    Setting("samples", 1, "Candidates drawn per completion request (budget reallocation): the prompt is read once, the candidates are sampled from it, those that break the syntax or are withheld are dropped, and the rest are ranked by agreement, then mean log-probability. 1 decodes greedily. Fewer are drawn when time_budget_ms would not allow them all."),
+    Setting("temperature", 0.6, "Sampling temperature of the candidates when samples > 1."),
+    Setting("top_p", 0.95, "Nucleus (top-p) cut-off of the candidates when samples > 1."),
+    Setting("seed", -1, "Seed of the candidates' sampling; -1 draws fresh randomness for each request."),
     Setting("warmup", True, "Read the prompt into the KV cache ahead of time: when a document opens (cursor at its end) and when typing pauses (at the last edit), so the next completion there starts warm."),
     Setting("warmup_delay_ms", 300, "The pause after an edit, with no completion request, that starts a warm-up."),
     Setting("cross_file_policy", "flag", "What happens to a suggestion that depends on another workspace file the model did not see (or calls one with the wrong arguments, or changes a signature other files use): allow (show it as is), flag (show it marked, with the reasons) or withhold (do not show it; the reason is logged).", ("allow", "flag", "withhold")),
     Setting("workspace_index", True, "Index the workspace folders (definitions, imports, references) in the background and keep the index current with a file watcher."),
     Setting("index_max_files", 20000, "Most files the workspace index reads; a larger workspace is indexed up to this many, with a warning."),
     Setting("index_max_file_kb", 512, "Files larger than this (in KiB) are left out of the workspace index."),
+    Setting("engine", "local", "Where the model runs: local (in this process, llama-cpp-python) or remote (an OpenAI-compatible /v1/completions endpoint or llama-server's /completion; the context, cutting, guard and ranking stay here).", ("local", "remote")),
+    Setting("remote_url", "", "engine = remote: the server's base URL, e.g. http://gpu-box:8080 (llama-server) or https://vllm.internal/v1."),
+    Setting("remote_api", "openai", "engine = remote: openai (POST /v1/completions, llama-server or vLLM) or llama-server (POST /completion with cache_prompt).", ("openai", "llama-server")),
+    Setting("remote_model", "", "engine = remote: the served model's name, checked against the server at start-up (and sent as `model`)."),
+    Setting("remote_api_key_env", "SMALLLSP_REMOTE_API_KEY", "engine = remote: environment variable holding the API key (never logged)."),
+    Setting("remote_api_key_file", "", "engine = remote: file holding the API key, read when the engine starts (used when the variable is unset)."),
+    Setting("remote_tls_verify", True, "engine = remote: verify the server's TLS certificate."),
+    Setting("remote_ca_bundle", "", "engine = remote: a CA bundle (PEM) to verify the server with, for internal certificate authorities."),
+    Setting("remote_timeout_ms", 10000, "engine = remote: how long one request may take before it is abandoned."),
+    Setting("remote_retries", 2, "engine = remote: retries (with exponential backoff) of a request that could not connect or got a 5xx/429 answer."),
     Setting("log_level", "INFO", "Server log level on stderr: DEBUG, INFO, WARNING or ERROR. Document text is logged only at DEBUG.", ("DEBUG", "INFO", "WARNING", "ERROR")),
 )
 
@@ -70,12 +85,26 @@ class Config:
     max_tokens: int = 128
     max_lines: int = 8
     time_budget_ms: int = 1000
+    samples: int = 1
+    temperature: float = 0.6
+    top_p: float = 0.95
+    seed: int = -1
     warmup: bool = True
     warmup_delay_ms: int = 300
     cross_file_policy: str = "flag"
     workspace_index: bool = True
     index_max_files: int = 20000
     index_max_file_kb: int = 512
+    engine: str = "local"
+    remote_url: str = ""
+    remote_api: str = "openai"
+    remote_model: str = ""
+    remote_api_key_env: str = "SMALLLSP_REMOTE_API_KEY"
+    remote_api_key_file: str = ""
+    remote_tls_verify: bool = True
+    remote_ca_bundle: str = ""
+    remote_timeout_ms: int = 10000
+    remote_retries: int = 2
     log_level: str = "INFO"
 
     def merged(self, values: Mapping[str, Any] | None) -> tuple["Config", list[str]]:
@@ -124,6 +153,15 @@ def _coerce(raw: Any, kind: type) -> Any:
         if isinstance(raw, str):
             return int(raw.strip())
         raise TypeError(raw)
+    if kind is float:
+        if isinstance(raw, bool):
+            raise TypeError(raw)
+        value = float(raw.strip()) if isinstance(raw, str) else raw
+        if not isinstance(value, (int, float)):
+            raise TypeError(raw)
+        if not math.isfinite(value):
+            raise ValueError(raw)
+        return float(value)
     if kind is str:
         if not isinstance(raw, str):
             raise TypeError(raw)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
+from smalllsp.engine.runtime import Runtime
 from smalllsp.engine.worker import Cancelled, Worker
 
 log = logging.getLogger(__name__)
@@ -25,14 +26,6 @@ LOAD_KEY = "\0load"
 
 class ModelUnavailable(RuntimeError):
     """No model is loaded (it is loading, failed, or was never configured)."""
-
-
-class Runtime(Protocol):
-    name: str
-    device: str
-    load_seconds: float
-
-    def close(self) -> None: ...
 
 
 class Engine:

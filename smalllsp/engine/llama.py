@@ -26,6 +26,7 @@ import numpy as np
 
 from smalllsp.config import Config
 from smalllsp.engine import fim, placement
+from smalllsp.engine.runtime import Generation, Sampling
 from smalllsp.engine.worker import Cancelled
 
 log = logging.getLogger(__name__)
@@ -52,34 +53,6 @@ def cache_type_id(config: Config) -> int:
     if config.cache_type != "f16" and not config.flash_attn:
         raise ModelError(f"cache_type {config.cache_type!r} needs flash_attn = true (llama.cpp quantizes the V cache only with flash attention)")
     return CACHE_TYPES[config.cache_type]
-
-
-@dataclasses.dataclass
-class Generation:
-    text: str
-    tokens: list[int]
-    logprobs: list[float]
-    n_prompt: int
-    n_reused: int
-    n_evaluated: int
-    stop_reason: str  # "eog", "stop_rule", "max_tokens", "time_budget", "warmup"
-    seconds: float
-
-    @property
-    def mean_logprob(self) -> float:
-        return float(np.mean(self.logprobs)) if self.logprobs else 0.0
-
-    def stats(self) -> dict[str, float | int | str]:
-        """What the request cost, for the log, the status request and the bench."""
-        return {
-            "source": "model",
-            "n_prompt": self.n_prompt,
-            "n_reused": self.n_reused,
-            "n_evaluated": self.n_evaluated,
-            "n_generated": len(self.tokens),
-            "stop_reason": self.stop_reason,
-            "ms": round(self.seconds * 1000, 1),
-        }
 
 
 def check_model_file(path: Path) -> None:

@@ -46,3 +46,11 @@ def test_settings_json_carries_every_setting_with_its_type():
     assert list(rows) == [s.name for s in SETTINGS]
     assert rows["cross_file_policy"]["choices"] == ["allow", "flag", "withhold"]
     assert rows["n_ctx"]["type"] == "int" and rows["warmup"]["type"] == "bool"
+
+
+def test_float_settings_take_numbers_and_numeric_strings_only():
+    config, problems = Config().merged({"temperature": 1, "top_p": "0.5"})
+    assert (config.temperature, config.top_p, problems) == (1.0, 0.5, [])
+    for bad in ("warm", True, float("nan"), "inf", [0.2]):
+        config, problems = Config().merged({"temperature": bad})
+        assert config.temperature == Config().temperature and len(problems) == 1, bad

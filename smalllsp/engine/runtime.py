@@ -1,0 +1,117 @@
+"""What the pipeline needs from a model, whoever runs it.
+
+:class:`Runtime` is the contract between :mod:`smalllsp.completion` and an
+engine: the in-process one (:mod:`smalllsp.engine.llama`) and the remote one
+(:mod:`smalllsp.engine.remote`) both honour it, so the context builder, the
+cutters, the guard and the ranking never know where the model runs. A
+:class:`Generation` is what one run of the model wrote and what it cost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Callable, Protocol, Sequence
+
+from smalllsp.engine.fim import FimTokens
+
+
+@dataclasses.dataclass
+class Generation:
+    text: str
+    tokens: list[int]
+    logprobs: list[float]  # of each generated token, under the model's own distribution (temperature 1)
+    n_prompt: int
+    n_reused: int
+    n_evaluated: int
+    stop_reason: str  # "eog", "stop_rule", "max_tokens", "time_budget", "warmup"
+    seconds: float
+
+    @property
+    def mean_logprob(self) -> float:
+        return math.fsum(self.logprobs) / len(self.logprobs) if self.logprobs else 0.0
+
+    def stats(self) -> dict[str, float | int | str]:
+        """What the request cost, for the log, the status request and the bench."""
+        return {
+            "source": "model",
+            "n_prompt": self.n_prompt,
+            "n_reused": self.n_reused,
+            "n_evaluated": self.n_evaluated,
+            "n_generated": len(self.tokens),
+            "stop_reason": self.stop_reason,
+            "ms": round(self.seconds * 1000, 1),
+        }
+
+
+StopAt = Callable[[str], "int | None"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Sampling:
+    """How to draw several candidates: ``n`` of them at ``temperature`` with nucleus ``top_p``.
+
+    ``seed`` makes a run reproducible (candidate i uses ``seed + i``); None
+    draws fresh randomness each time.
+    """
+
+    n: int
+    temperature: float
+    top_p: float
+    seed: int | None = None
+
+
+class Runtime(Protocol):
+    """One loaded (or connected) model. Called from the engine's worker thread only."""
+
+    name: str
+    path: object  # the model file (local) or the endpoint (remote), for status and logs
+    device: str
+    load_seconds: float
+    n_ctx: int
+    fim: FimTokens
+    model_bytes: int
+    kv_bytes: int
+    moe: object | None
+    moe_cpu_layers: int
+
+    def tokenize(self, text: str) -> list[int]:
+        """The model's tokens for document text (control-token look-alikes stay plain text)."""
+        ...
+
+    def generate(
+        self,
+        prompt: Sequence[int],
+        *,
+        max_tokens: int,
+        stop_at: StopAt | None = None,
+        time_budget_s: float | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> Generation:
+        """Greedy decoding of one continuation of ``prompt``; ``max_tokens=0`` only reads the prompt.
+
+        ``stop_at(text)`` returns where the text so far must be cut, or None
+        to go on; past ``time_budget_s`` generation stops at the next line
+        break. Raises :class:`smalllsp.engine.worker.Cancelled` when
+        ``cancelled()`` turns true.
+        """
+        ...
+
+    def sample(
+        self,
+        prompt: Sequence[int],
+        sampling: Sampling,
+        *,
+        max_tokens: int,
+        stop_at: StopAt | None = None,
+        time_budget_s: float | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> list[Generation]:
+        """``sampling.n`` sampled continuations of ``prompt``, the prompt read once.
+
+        Each candidate stops on its own (``stop_at`` is applied to each); the
+        list has one Generation per candidate, in the order drawn.
+        """
+        ...
+
+    def close(self) -> None: ...
