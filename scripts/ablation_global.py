@@ -118,9 +118,9 @@ def run(model: str) -> dict:
             sources = Sources(str(doc_path), doc_path.name, root.name, outline, index)
             for label, global_tokens in (("off", 0), ("on", Config().global_tokens)):
                 config = Config(global_tokens=global_tokens, time_budget_ms=60_000, max_lines=1)
-                suggestion = completion.generate(runtime, config, "python", cursor, lambda: False, sources)
-                written = (lines[-1] + suggestion.text).split("\n", 1)[0].rstrip()
-                verdict = suggestion.verdict
+                result = completion.generate(runtime, config, "python", cursor, lambda: False, sources)
+                written = (lines[-1] + result.text).split("\n", 1)[0].rstrip()
+                verdict = result.best.verdict if result.best else guard.LOCAL_VERDICT
                 results[label].append({
                     "case": number,
                     "expected": expected.strip(),

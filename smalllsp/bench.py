@@ -174,9 +174,9 @@ def _peak_rss_kib(pid: int) -> int | None:
     return None
 
 
-def replay(strokes: list[Keystroke], model_call: Callable[[Cursor], tuple[str, dict[str, Any]]]) -> tuple[list[float], list[dict[str, Any]]]:
+def replay(strokes: list[Keystroke], model_call: Callable[[Cursor], tuple[list[str], dict[str, Any]]]) -> tuple[list[float], list[dict[str, Any]]]:
     """Each keystroke through the suggestion cache, then ``model_call(cursor)``
-    (which returns the suggestion and its cost): latencies and costs."""
+    (which returns the suggestions and their cost): latencies and costs."""
     cache = SuggestionCache()
     latencies: list[float] = []
     generations: list[dict[str, Any]] = []
@@ -184,11 +184,11 @@ def replay(strokes: list[Keystroke], model_call: Callable[[Cursor], tuple[str, d
         started = time.perf_counter()
         cursor = Cursor(split_lines(stroke.text), stroke.line, stroke.column)
         before, after = cursor.text_before(), cursor.text_after()
-        if cache.lookup("bench", before, after) is not None:
+        if cache.lookup("bench", before, after):
             cost: dict[str, Any] = {"source": "cache"}
         else:
-            suggestion, cost = model_call(cursor)
-            cache.store("bench", before, after, suggestion)
+            suggestions, cost = model_call(cursor)
+            cache.store("bench", before, after, [(text, None) for text in suggestions])
         latencies.append((time.perf_counter() - started) * 1000)
         generations.append(cost)
     return latencies, generations
@@ -199,9 +199,9 @@ def run_direct(path: Path, config: Config, language_id: str, strokes: list[Keyst
     cache, then the engine), no LSP and no worker thread."""
     runtime = LlamaRuntime(path, config)
 
-    def model_call(cursor: Cursor) -> tuple[str, dict[str, Any]]:
-        suggestion = completion.generate(runtime, config, language_id, cursor, lambda: False)
-        return suggestion.text, suggestion.generation.stats()
+    def model_call(cursor: Cursor) -> tuple[list[str], dict[str, Any]]:
+        result = completion.generate(runtime, config, language_id, cursor, lambda: False)
+        return [s.text for s in result.suggestions], result.stats()
 
     try:
         latencies, generations = replay(strokes, model_call)

@@ -96,12 +96,12 @@ def run_peer(binary: Path, model: Path, config: Config, strokes: list[Keystroke]
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    def model_call(cursor: Cursor) -> tuple[str, dict[str, Any]]:
+    def model_call(cursor: Cursor) -> tuple[list[str], dict[str, Any]]:
         answer = _post(base + "/infill", infill_request(cursor))
         timings = answer.get("timings", {})
         evaluated = int(timings.get("prompt_n", 0))
         prompt_tokens = int(answer.get("tokens_evaluated", evaluated))
-        return answer.get("content", ""), {
+        return [answer.get("content", "")], {
             "source": "model",
             "n_prompt": prompt_tokens,
             "n_reused": max(prompt_tokens - evaluated, 0),

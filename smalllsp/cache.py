@@ -1,23 +1,31 @@
 """The suggestion cache: typing along a shown suggestion costs no model call.
 
-Per document it keeps the last suggestion with the text before and after the
-cursor it was made for. A request whose text after the cursor is the same,
-and whose text before the cursor is the old one plus characters the
-suggestion starts with (the user typed along), gets the rest of the
-suggestion at once. One entry per document, so it cannot grow with a session.
+Per document it keeps the last request's suggestions (best first, each with
+what the server keeps with it: the guard's verdict) and the text before and
+after the cursor they were made for. A request whose text after the cursor
+is the same, and whose text before the cursor is the old one plus characters
+some suggestions start with (the user typed along), gets the rest of those
+suggestions at once, in the same order. One entry per document, so it
+cannot grow with a session.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Sequence
+
+
+@dataclasses.dataclass(frozen=True)
+class Cached:
+    text: str  # what is left to insert at the cursor
+    note: object  # what the server stored with the suggestion
 
 
 @dataclasses.dataclass(frozen=True)
 class _Entry:
     before: str
     after: str
-    suggestion: str
-    note: object  # what the server keeps with it (the guard's verdict)
+    suggestions: tuple[Cached, ...]
 
 
 class SuggestionCache:
@@ -25,30 +33,28 @@ class SuggestionCache:
         self._entries: dict[str, _Entry] = {}
         self.hits = 0
 
-    def store(self, uri: str, before: str, after: str, suggestion: str, note: object = None) -> None:
-        if suggestion:
-            self._entries[uri] = _Entry(before, after, suggestion, note)
+    def store(self, uri: str, before: str, after: str, suggestions: Sequence[tuple[str, object]]) -> None:
+        """Keep ``(text, note)`` pairs for the document, best first; nothing to keep forgets it."""
+        kept = tuple(Cached(text, note) for text, note in suggestions if text)
+        if kept:
+            self._entries[uri] = _Entry(before, after, kept)
         else:
             self._entries.pop(uri, None)
 
-    def lookup(self, uri: str, before: str, after: str) -> str | None:
-        """The rest of the cached suggestion, or None when the user went another way."""
+    def lookup(self, uri: str, before: str, after: str) -> list[Cached]:
+        """The rest of each cached suggestion the user typed along; empty when they went another way."""
         entry = self._entries.get(uri)
         if entry is None or after != entry.after or not before.startswith(entry.before):
-            return None
+            return []
         typed = before[len(entry.before) :]
-        if not entry.suggestion.startswith(typed) or len(typed) >= len(entry.suggestion):
-            return None
-        rest = entry.suggestion[len(typed) :]
-        if not rest.strip():
-            return None
-        self.hits += 1
-        return rest
-
-    def note(self, uri: str) -> object:
-        """What was stored with the document's suggestion (None if nothing is)."""
-        entry = self._entries.get(uri)
-        return entry.note if entry is not None else None
+        rests = [
+            Cached(s.text[len(typed) :], s.note)
+            for s in entry.suggestions
+            if s.text.startswith(typed) and len(typed) < len(s.text) and s.text[len(typed) :].strip()
+        ]
+        if rests:
+            self.hits += 1
+        return rests
 
     def forget(self, uri: str) -> None:
         self._entries.pop(uri, None)

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections import Counter
 from typing import Callable
 
-from smalllsp import guard, postprocess
+from smalllsp import guard, postprocess, ranking
 from smalllsp.config import Config
 from smalllsp.context.global_section import NO_SOURCES, Sources, Window, build_global
 from smalllsp.context.window import Cursor, Placement, Prompt, assemble, place_window
-from smalllsp.engine.runtime import Generation, Runtime
+from smalllsp.engine.runtime import Generation, Runtime, Sampling
 from smalllsp.syntax import languages, scope
 
 log = logging.getLogger(__name__)
@@ -28,17 +29,50 @@ log = logging.getLogger(__name__)
 LOOKAHEAD_LINES = 4
 # FIM tokens around the parts, with room to spare.
 FIM_OVERHEAD = 8
+# Most candidates one request draws (the engine's parallel sequences).
+MAX_SAMPLES = 8
 # How far above the window the syntax checks look for the enclosing definition's first line.
 SYNTAX_LOOKBACK_LINES = 2000
 
 
 @dataclasses.dataclass(frozen=True)
 class Suggestion:
-    text: str  # to insert at the cursor; "" when there is nothing worth showing
+    text: str  # to insert at the cursor
     raw: str  # what the model wrote
     generation: Generation
     verdict: guard.Verdict = guard.LOCAL_VERDICT
-    prompt: dict[str, object] = dataclasses.field(default_factory=dict)  # what went into the prompt
+    support: int = 1  # candidates that wrote this text (up to whitespace)
+    agreement: int = 1  # candidates that start with its first line
+
+
+@dataclasses.dataclass(frozen=True)
+class Completion:
+    """What one request produced: the suggestions worth showing, best first, and what it cost."""
+
+    suggestions: tuple[Suggestion, ...]
+    generations: tuple[Generation, ...]  # every candidate drawn, in order
+    prompt: dict[str, object]  # what went into the prompt
+    dropped: dict[str, int]  # candidates left out, by reason (a filter's name, "withheld")
+
+    @property
+    def best(self) -> Suggestion | None:
+        return self.suggestions[0] if self.suggestions else None
+
+    @property
+    def text(self) -> str:
+        """The best suggestion's text; "" when there is nothing worth showing."""
+        return self.suggestions[0].text if self.suggestions else ""
+
+    def stats(self) -> dict[str, object]:
+        """What the request cost (the first candidate's prompt figures; all candidates' tokens)."""
+        first = self.generations[0]
+        return {
+            **first.stats(),
+            "n_generated": sum(len(g.tokens) for g in self.generations),
+            "samples": len(self.generations),
+            "suggestions": len(self.suggestions),
+            "dropped": dict(self.dropped),
+        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,8 +229,13 @@ def generate(
     cursor: Cursor,
     cancelled: Callable[[], bool],
     sources: Sources = NO_SOURCES,
-) -> Suggestion:
-    """Run the model for ``cursor``, post-process what it wrote, and judge it (worker thread)."""
+) -> Completion:
+    """Run the model for ``cursor``: draw the candidates, post-process, judge and rank them (worker thread).
+
+    ``samples = 1`` decodes greedily. More draws that many from one reading of
+    the prompt (the first one greedy), fewer when the latency budget would
+    not allow them (:class:`smalllsp.engine.runtime.StepCosts`).
+    """
     planned = plan(runtime, config, language_id, cursor, sources)
     shape = shape_for(config, language_id, cursor, planned)
     whitespace = planned.whitespace
@@ -207,25 +246,52 @@ def generate(
         cut = postprocess.first_cut(visible, shape)
         return None if cut is None else cut + len(raw) - len(visible)
 
-    generation = runtime.generate(
-        planned.prompt.tokens,
-        max_tokens=config.max_tokens,
-        stop_at=stop_at,
-        time_budget_s=config.time_budget_ms / 1000,
-        cancelled=cancelled,
+    limits = dict(max_tokens=config.max_tokens, stop_at=stop_at, time_budget_s=config.time_budget_ms / 1000, cancelled=cancelled)
+    if config.samples <= 1:
+        generations = [runtime.generate(planned.prompt.tokens, **limits)]
+    else:
+        sampling = Sampling(
+            n=min(config.samples, MAX_SAMPLES),
+            temperature=config.temperature,
+            top_p=config.top_p,
+            seed=None if config.seed < 0 else config.seed,
+            budget_s=config.time_budget_ms / 1000,
+        )
+        generations = runtime.sample(planned.prompt.tokens, sampling, **limits)
+
+    dropped: Counter[str] = Counter()
+    candidates = []
+    for index, generation in enumerate(generations):
+        text, emptied_by = postprocess.finish_explained(heal(generation.text, whitespace, blank_line=blank_line), shape)
+        if not text:
+            dropped[emptied_by or "empty"] += 1
+            continue
+        verdict = guard.LOCAL_VERDICT
+        if planned.spliced.parser is not None:
+            verdict = guard.judge(guard_context(language_id, planned, sources), text, planned.spliced.tree(text))
+        if verdict.cross_file and config.cross_file_policy == "withhold":
+            dropped["withheld"] += 1
+            log.info("withheld a cross-file candidate: %s", "; ".join(verdict.reasons))
+            continue
+        if config.cross_file_policy == "allow":
+            verdict = guard.LOCAL_VERDICT
+        candidates.append(ranking.Candidate(text, generation.mean_logprob, index, (generation, verdict)))
+    suggestions = tuple(
+        Suggestion(r.text, r.candidate.payload[0].text, r.candidate.payload[0], r.candidate.payload[1], r.support, r.agreement)
+        for r in ranking.rank(candidates)
     )
-    text = postprocess.finish(heal(generation.text, whitespace, blank_line=blank_line), shape)
-    verdict = guard.LOCAL_VERDICT
-    if text and planned.spliced.parser is not None:
-        verdict = guard.judge(guard_context(language_id, planned, sources), text, planned.spliced.tree(text))
+    result = Completion(suggestions, tuple(generations), planned.prompt.describe(), dict(dropped))
+    first, best = generations[0], result.best
     log.info(
-        "completion: %d prompt tokens (%d global, %d reused, %d evaluated), %d generated, stop %s, %.0f ms, "
-        "%d chars kept, %s%s",
-        generation.n_prompt, planned.prompt.section.n_tokens, generation.n_reused, generation.n_evaluated,
-        len(generation.tokens), generation.stop_reason, generation.seconds * 1000, len(text), verdict.kind,
-        "".join(f"; {r}" for r in verdict.reasons),
+        "completion: %d prompt tokens (%d global, %d reused, %d evaluated), %d candidate(s), %d generated tokens, "
+        "%.0f ms, %d suggestion(s)%s; best: %d chars, %s%s",
+        first.n_prompt, planned.prompt.section.n_tokens, first.n_reused, first.n_evaluated, len(generations),
+        sum(len(g.tokens) for g in generations), first.seconds * 1000, len(suggestions),
+        "".join(f", {n} {why}" for why, n in dropped.items()),
+        len(best.text) if best else 0, best.verdict.kind if best else "-",
+        "".join(f"; {r}" for r in best.verdict.reasons) if best else "",
     )
-    return Suggestion(text, generation.text, generation, verdict, planned.prompt.describe())
+    return result
 
 
 def warm(

@@ -22,6 +22,8 @@ class Setting:
     default: Any
     doc: str
     choices: tuple[str, ...] = ()  # for strings: the accepted values, when the set is closed
+    minimum: float | None = None  # for numbers: the accepted range, when it is bounded
+    maximum: float | None = None
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -41,9 +43,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_tokens", 128, "Most tokens generated for one completion."),
     Setting("max_lines", 8, "Most lines in a multi-line completion."),
     Setting("time_budget_ms", 1000, "After this long (prompt included), generation stops at the next line break (llama.vim's t_max_predict_ms)."),
-    Setting("samples", 1, "Candidates drawn per completion request (budget reallocation): the prompt is read once, the candidates are sampled from it, those that break the syntax or are withheld are dropped, and the rest are ranked by agreement, then mean log-probability. 1 decodes greedily. Fewer are drawn when time_budget_ms would not allow them all."),
-    Setting("temperature", 0.6, "Sampling temperature of the candidates when samples > 1."),
-    Setting("top_p", 0.95, "Nucleus (top-p) cut-off of the candidates when samples > 1."),
+    Setting("samples", 1, "Candidates drawn per completion request (budget reallocation): the prompt is read once, the candidates are sampled from it, those that break the syntax or are withheld are dropped, and the rest are ranked by agreement, then mean log-probability. 1 decodes greedily. Fewer are drawn when time_budget_ms would not allow them all.", minimum=1, maximum=8),
+    Setting("temperature", 0.6, "Sampling temperature of the candidates when samples > 1 (the first candidate is always the greedy one).", minimum=0, maximum=2),
+    Setting("top_p", 0.95, "Nucleus (top-p) cut-off of the candidates when samples > 1 (after keeping the 40 likeliest tokens).", minimum=0.01, maximum=1),
     Setting("seed", -1, "Seed of the candidates' sampling; -1 draws fresh randomness for each request."),
     Setting("warmup", True, "Read the prompt into the KV cache ahead of time: when a document opens (cursor at its end) and when typing pauses (at the last edit), so the next completion there starts warm."),
     Setting("warmup_delay_ms", 300, "The pause after an edit, with no completion request, that starts a warm-up."),
@@ -134,6 +136,9 @@ class Config:
             if setting.choices and value not in setting.choices:
                 problems.append(f"setting {key!r}: expected one of {', '.join(setting.choices)}, got {raw!r}")
                 continue
+            if (setting.minimum is not None and value < setting.minimum) or (setting.maximum is not None and value > setting.maximum):
+                problems.append(f"setting {key!r}: expected {setting.minimum:g} to {setting.maximum:g}, got {raw!r}")
+                continue
             changes[key] = value
         return dataclasses.replace(self, **changes), problems
 
@@ -183,7 +188,10 @@ def from_environment(environ: Mapping[str, str] | None = None) -> tuple[Config, 
 def settings_json() -> list[dict[str, Any]]:
     """Every setting as data, for editor clients that contribute them (the VS Code extension)."""
     return [
-        {"name": s.name, "type": type(s.default).__name__, "default": s.default, "doc": s.doc, "choices": list(s.choices)}
+        {
+            "name": s.name, "type": type(s.default).__name__, "default": s.default, "doc": s.doc,
+            "choices": list(s.choices), "minimum": s.minimum, "maximum": s.maximum,
+        }
         for s in SETTINGS
     ]
 

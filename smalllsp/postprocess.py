@@ -247,8 +247,13 @@ FILTERS: tuple[Callable[[str, Shape], str], ...] = (
 
 def finish(text: str, shape: Shape) -> str:
     """Run every filter in order."""
+    return finish_explained(text, shape)[0]
+
+
+def finish_explained(text: str, shape: Shape) -> tuple[str, str | None]:
+    """Run every filter in order; the text, and the name of the filter that left nothing (None if one is left)."""
     for step in FILTERS:
         text = step(text, shape)
         if not text:
-            return ""
-    return text
+            return "", step.__name__
+    return text, None

@@ -9,6 +9,7 @@ runs.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from functools import partial
 from typing import Any
@@ -258,24 +259,23 @@ class SmalllspServer(LanguageServer):
         except Exception as problem:  # a warm-up is an optimisation: log it, keep serving
             log.warning("warm-up of %s failed: %s", uri, problem)
 
-    async def suggest(self, uri: str, position: types.Position) -> tuple[Cursor, str, guard.Verdict]:
-        """The cursor, the suggestion text at ``position`` ("" when there is none) and its verdict.
+    async def suggest(self, uri: str, position: types.Position) -> tuple[Cursor, list[Shown]]:
+        """The cursor and the suggestions at ``position``, best first (none when there is nothing worth showing).
 
-        Under the ``withhold`` policy a cross-file suggestion is not shown: the
-        text comes back empty and the reason is logged.
+        Under the ``withhold`` policy cross-file candidates are dropped before
+        ranking (a local one may take their place) and counted.
         """
         self.cancel_warmup(uri)
         language_id, cursor = self.cursor(uri, position)
         before, after = cursor.text_before(), cursor.text_after()
         cached = self.cache.lookup(uri, before, after)
-        if cached is not None:
+        if cached:
             self.last_generation = {"source": "cache", "n_prompt": 0, "n_reused": 0, "n_evaluated": 0, "n_generated": 0}
-            verdict = self.cache.note(uri)
-            return cursor, cached, verdict if isinstance(verdict, guard.Verdict) else guard.LOCAL_VERDICT
+            return cursor, [Shown(c.text, c.note if isinstance(c.note, guard.Verdict) else guard.LOCAL_VERDICT) for c in cached]
         config = self.config
         sources = self.sources.for_document(uri)
         try:
-            suggestion = await self.engine.run(
+            result = await self.engine.run(
                 uri,
                 lambda runtime, cancelled: completion.generate(runtime, config, language_id, cursor, cancelled, sources),
             )
@@ -283,17 +283,25 @@ class SmalllspServer(LanguageServer):
             raise JsonRpcRequestCancelled(message=str(exc)) from None
         except ModelUnavailable as exc:
             log.info("no completion: %s", exc)
-            return cursor, "", guard.LOCAL_VERDICT
-        self.last_generation = {**suggestion.generation.stats(), "verdict": suggestion.verdict.as_dict(), "prompt": suggestion.prompt}
-        text, verdict = suggestion.text, suggestion.verdict
-        if verdict.cross_file and config.cross_file_policy == "withhold":
-            self.withheld += 1
-            log.info("withheld a cross-file suggestion for %s: %s", uri, "; ".join(verdict.reasons))
-            text = ""
-        elif config.cross_file_policy == "allow":
-            verdict = guard.LOCAL_VERDICT if verdict.cross_file else verdict
-        self.cache.store(uri, before, after, text, verdict)
-        return cursor, text, verdict
+            return cursor, []
+        best = result.best
+        self.last_generation = {
+            **result.stats(),
+            "verdict": best.verdict.as_dict() if best else None,
+            "prompt": result.prompt,
+        }
+        self.withheld += result.dropped.get("withheld", 0)
+        shown = [Shown(s.text, s.verdict) for s in result.suggestions]
+        self.cache.store(uri, before, after, [(s.text, s.verdict) for s in shown])
+        return cursor, shown
+
+
+@dataclasses.dataclass(frozen=True)
+class Shown:
+    """One suggestion as the client gets it: the text to insert and the guard's verdict."""
+
+    text: str
+    verdict: guard.Verdict
 
 
 class Progress:
@@ -393,20 +401,19 @@ def create_server(config: Config) -> SmalllspServer:
     async def inline_completion(
         ls: SmalllspServer, params: types.InlineCompletionParams
     ) -> types.InlineCompletionList:
-        _cursor, text, verdict = await ls.suggest(params.text_document.uri, params.position)
-        if not text:
-            return types.InlineCompletionList(items=[])
+        _cursor, shown = await ls.suggest(params.text_document.uri, params.position)
         here = types.Range(params.position, params.position)
-        item = types.InlineCompletionItem(insert_text=text, range=here, command=accepted_command(verdict))
-        return types.InlineCompletionList(items=[item])
+        return types.InlineCompletionList(
+            items=[types.InlineCompletionItem(insert_text=s.text, range=here, command=accepted_command(s.verdict)) for s in shown]
+        )
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[]))
     async def completion_item(ls: SmalllspServer, params: types.CompletionParams) -> types.CompletionList:
-        cursor, text, verdict = await ls.suggest(params.text_document.uri, params.position)
-        if not text:
-            return types.CompletionList(is_incomplete=True, items=[])
-        item = completion_item_for(cursor, params.position, text, ls.encoding, verdict)
-        return types.CompletionList(is_incomplete=True, items=[item])
+        cursor, shown = await ls.suggest(params.text_document.uri, params.position)
+        return types.CompletionList(
+            is_incomplete=True,
+            items=[completion_item_for(cursor, params.position, s.text, ls.encoding, s.verdict, rank) for rank, s in enumerate(shown)],
+        )
 
     @server.feature(STATUS_REQUEST)
     def status(ls: SmalllspServer, params: Any) -> dict[str, Any]:
@@ -450,7 +457,12 @@ def accepted_command(verdict: guard.Verdict) -> types.Command:
 
 
 def completion_item_for(
-    cursor: Cursor, position: types.Position, text: str, encoding: str, verdict: guard.Verdict = guard.LOCAL_VERDICT
+    cursor: Cursor,
+    position: types.Position,
+    text: str,
+    encoding: str,
+    verdict: guard.Verdict = guard.LOCAL_VERDICT,
+    rank: int = 0,
 ) -> types.CompletionItem:
     """A classic completion item carrying the suggestion, for clients without inline completion.
 
@@ -475,7 +487,7 @@ def completion_item_for(
         documentation=types.MarkupContent(kind=types.MarkupKind.Markdown, value=documentation),
         command=accepted_command(verdict),
         filter_text=word + text,
-        sort_text="0",
+        sort_text=f"{rank:02d}",
         insert_text_format=types.InsertTextFormat.PlainText,
         text_edit=types.TextEdit(range=types.Range(start, position), new_text=word + text),
     )

@@ -20,13 +20,13 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
 from smalllsp.config import Config
 from smalllsp.engine import fim, placement
-from smalllsp.engine.runtime import Generation, Sampling
+from smalllsp.engine.runtime import Generation, Sampling, StepCosts
 from smalllsp.engine.worker import Cancelled
 
 log = logging.getLogger(__name__)
@@ -117,6 +117,60 @@ def plan_moe_placement(path: Path, config: Config) -> tuple[placement.MoeInfo | 
     return moe, layers, patterns
 
 
+# Sequences the context holds: the prompt's (0) and the candidates' copies of it.
+MAX_SEQUENCES = 8
+# Candidates are drawn from the TOP_K likeliest tokens before top-p (llama.cpp's default top_k):
+# it keeps one sampling step at a partial sort of the vocabulary.
+TOP_K = 40
+
+
+@contextlib.contextmanager
+def parallel_sequences(n: int) -> Iterator[None]:
+    """Make the next ``llama_cpp.Llama(...)`` in this block hold ``n`` sequences in one unified KV cache.
+
+    ``Llama`` has no parameter for it, and starts its context parameters from
+    ``llama_context_default_params()``: for the duration of the block that
+    function returns parameters with ``n_seq_max = n`` and ``kv_unified`` set.
+    Unified: all sequences share the ``n_ctx`` cells, so copying the prompt
+    to a candidate's sequence costs no memory (cells are shared, not copied),
+    and a long prompt is not limited to ``n_ctx / n``.
+    """
+    import llama_cpp.llama_cpp as low
+
+    original = low.llama_context_default_params
+
+    def default_params() -> low.llama_context_params:
+        params = original()
+        params.n_seq_max = n
+        params.kv_unified = True
+        return params
+
+    low.llama_context_default_params = default_params
+    try:
+        yield
+    finally:
+        low.llama_context_default_params = original
+
+
+def sample_token(logits: np.ndarray, temperature: float, top_p: float, rng: np.random.Generator) -> int:
+    """One token drawn from the top-k/top-p nucleus of ``logits`` at ``temperature``."""
+    k = min(TOP_K, logits.size)
+    top = np.argpartition(logits, -k)[-k:]
+    top = top[np.argsort(logits[top])[::-1]]
+    scaled = logits[top].astype(np.float64) / max(temperature, 1e-6)
+    probs = np.exp(scaled - scaled[0])
+    probs /= probs.sum()
+    keep = int(np.searchsorted(np.cumsum(probs), top_p)) + 1
+    nucleus = probs[:keep] / probs[:keep].sum()
+    return int(top[rng.choice(keep, p=nucleus)])
+
+
+def token_logprob(logits: np.ndarray, token: int) -> float:
+    """log-softmax of ``token`` under the model's own distribution (temperature 1)."""
+    peak = float(logits.max())
+    return float(logits[token]) - peak - float(np.log(np.sum(np.exp(logits - peak))))
+
+
 _LOG_CALLBACK = None
 
 
@@ -156,7 +210,11 @@ class LlamaRuntime:
             # messages written meanwhile. llama.cpp's log lines go through our
             # callback; the Python-level prints (metadata, chat template) are
             # caught here and logged at DEBUG.
-            with contextlib.redirect_stderr(printed), placement.tensor_overrides(patterns) as overrides:
+            with (
+                contextlib.redirect_stderr(printed),
+                placement.tensor_overrides(patterns) as overrides,
+                parallel_sequences(MAX_SEQUENCES),
+            ):
                 self.llm = llama_cpp.Llama(
                     model_path=str(path),
                     n_ctx=config.n_ctx,
@@ -182,6 +240,7 @@ class LlamaRuntime:
         self.n_ctx = self.llm.n_ctx()
         self.n_vocab = self.llm.n_vocab()
         self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
+        self.step_costs = StepCosts()
         self.fim = fim.resolve(self._special_token, self.name)
         n_layers = llama_cpp.llama_model_n_layer(self.llm.model)
         gpu = llama_cpp.llama_supports_gpu_offload()
@@ -241,6 +300,23 @@ class LlamaRuntime:
         pointer = llama_cpp.llama_get_logits_ith(self.llm.ctx, -1)
         return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))
 
+    def _read_prompt(self, prompt: Sequence[int], max_tokens: int, cancelled: Callable[[], bool]) -> int:
+        """Evaluate ``prompt`` into sequence 0 after the prefix the cache already holds; the tokens reused.
+
+        The last prompt token is always evaluated: its logits start the answer.
+        """
+        if not prompt:
+            raise ValueError("empty prompt")
+        if len(prompt) + max_tokens > self.n_ctx:
+            raise ValueError(f"prompt of {len(prompt)} tokens + {max_tokens} to generate exceeds the context of {self.n_ctx}")
+        n_reused = min(self._reusable_prefix(prompt), len(prompt) - 1)
+        self.llm.n_tokens = n_reused
+        for start in range(n_reused, len(prompt), PROMPT_CHUNK):
+            if cancelled():
+                raise Cancelled("cancelled while reading the prompt")
+            self.llm.eval(prompt[start : start + PROMPT_CHUNK])
+        return n_reused
+
     def generate(
         self,
         prompt: Sequence[int],
@@ -257,60 +333,163 @@ class LlamaRuntime:
         evaluated (a cache warm-up).
         """
         started = time.perf_counter()
-        if not prompt:
-            raise ValueError("empty prompt")
-        if len(prompt) + max_tokens > self.n_ctx:
-            raise ValueError(f"prompt of {len(prompt)} tokens + {max_tokens} to generate exceeds the context of {self.n_ctx}")
-
-        # Keep at least the last prompt token to evaluate: its logits start the answer.
-        n_reused = min(self._reusable_prefix(prompt), len(prompt) - 1)
-        self.llm.n_tokens = n_reused
-        for start in range(n_reused, len(prompt), PROMPT_CHUNK):
-            if cancelled():
-                raise Cancelled("cancelled while reading the prompt")
-            self.llm.eval(prompt[start : start + PROMPT_CHUNK])
-        n_evaluated = len(prompt) - n_reused
-
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        text = ""
-        tokens: list[int] = []
-        logprobs: list[float] = []
-        reason = "warmup" if max_tokens == 0 else "max_tokens"
-        over_time = False
-        while len(tokens) < max_tokens:
+        n_reused = self._read_prompt(prompt, max_tokens, cancelled)
+        answer = _Continuation(self, max_tokens, stop_at, time_budget_s, started)
+        if max_tokens == 0:
+            answer.reason = "warmup"
+        decoding_started = time.perf_counter()
+        steps = 0
+        while not answer.done:
             if cancelled():
                 raise Cancelled("cancelled while generating")
             logits = self._logits()
             token = int(np.argmax(logits))
-            if self._is_stop(token):
-                reason = "eog"
-                break
-            # log-softmax of the chosen (largest) logit
-            logprobs.append(-float(np.log(np.sum(np.exp(logits - logits[token])))))
-            tokens.append(token)
-            piece = decoder.decode(self.llm.detokenize([token]))
-            text += piece
-            cut = stop_at(text) if stop_at is not None else None
-            if cut is not None:
-                text, reason = text[:cut], "stop_rule"
-                break
-            if time_budget_s is not None and time.perf_counter() - started > time_budget_s:
-                over_time = True
-            if over_time and "\n" in piece:
-                text = text[: len(text) - len(piece) + piece.index("\n")]
-                reason = "time_budget"
-                break
-            self.llm.eval([token])
-        return Generation(
-            text=text,
-            tokens=tokens,
-            logprobs=logprobs,
-            n_prompt=len(prompt),
-            n_reused=n_reused,
-            n_evaluated=n_evaluated,
-            stop_reason=reason,
-            seconds=time.perf_counter() - started,
-        )
+            if not answer.take(token, logits):
+                self.llm.eval([token])
+                steps += 1
+        if steps:
+            self.step_costs.record(1, (time.perf_counter() - decoding_started) / steps, steps)
+        return answer.generation(prompt, n_reused, time.perf_counter() - started)
+
+    def sample(
+        self,
+        prompt: Sequence[int],
+        sampling: Sampling,
+        *,
+        max_tokens: int,
+        stop_at: Callable[[str], int | None] | None = None,
+        time_budget_s: float | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> list[Generation]:
+        """``sampling.n`` candidates, decoded side by side as parallel sequences.
+
+        The prompt is read once into sequence 0 and shared with sequences
+        1..n-1 (in a unified KV cache the cells are shared, not copied); each
+        step then decodes one batch holding the next token of every candidate
+        still going, which on a CPU costs little more than one token (the
+        weights are read once per step). Candidates stop on their own. The
+        candidates' cells are dropped at the end: the cache holds the prompt.
+        """
+        import llama_cpp
+
+        if not 1 <= sampling.n <= MAX_SEQUENCES:
+            raise ValueError(f"{sampling.n} samples: between 1 and {MAX_SEQUENCES}")
+        if max_tokens <= 0:
+            raise ValueError("sampling needs max_tokens > 0")
+        started = time.perf_counter()
+        n_reused = self._read_prompt(prompt, max_tokens, cancelled)
+        n = self.step_costs.affordable(sampling.n, time.perf_counter() - started, sampling.budget_s)
+        if n < sampling.n:
+            log.debug("drawing %d of %d candidates: the rest would not fit the latency budget", n, sampling.n)
+        base = len(prompt)
+        decoding_started = time.perf_counter()
+        steps = 0
+        memory = llama_cpp.llama_get_memory(self.llm.ctx)
+        rngs = [np.random.default_rng(None if sampling.seed is None else sampling.seed + i) for i in range(n)]
+        answers = [_Continuation(self, max_tokens, stop_at, time_budget_s, started) for _ in range(n)]
+        batch = llama_cpp.llama_batch_init(n, 0, 1)
+        try:
+            for seq in range(1, n):
+                llama_cpp.llama_memory_seq_rm(memory, seq, -1, -1)
+                llama_cpp.llama_memory_seq_cp(memory, 0, seq, -1, -1)
+            first = self._logits().copy()
+            rows = {seq: first for seq in range(n)}
+            position = base
+            while rows:
+                if cancelled():
+                    raise Cancelled("cancelled while generating")
+                feed = []
+                for seq, logits in rows.items():
+                    greedy = seq == 0 and sampling.include_greedy
+                    token = int(np.argmax(logits)) if greedy else sample_token(logits, sampling.temperature, sampling.top_p, rngs[seq])
+                    if not answers[seq].take(token, logits):
+                        feed.append((seq, token))
+                if not feed:
+                    break
+                for j, (seq, token) in enumerate(feed):
+                    batch.token[j] = token
+                    batch.pos[j] = position
+                    batch.n_seq_id[j] = 1
+                    batch.seq_id[j][0] = seq
+                    batch.logits[j] = True
+                batch.n_tokens = len(feed)
+                status = llama_cpp.llama_decode(self.llm.ctx, batch)
+                if status != 0:
+                    raise RuntimeError(f"llama_decode failed ({status}) with {len(feed)} candidates at position {position}")
+                rows = {
+                    seq: np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self.llm.ctx, j), shape=(self.n_vocab,))
+                    for j, (seq, _token) in enumerate(feed)
+                }
+                position += 1
+                steps += 1
+        finally:
+            llama_cpp.llama_batch_free(batch)
+            for seq in range(1, n):
+                llama_cpp.llama_memory_seq_rm(memory, seq, -1, -1)
+            llama_cpp.llama_memory_seq_rm(memory, 0, base, -1)
+            self.llm.n_tokens = base
+        if steps:
+            self.step_costs.record(n, (time.perf_counter() - decoding_started) / steps, steps)
+        seconds = time.perf_counter() - started
+        return [answer.generation(prompt, n_reused, seconds) for answer in answers]
 
     def close(self) -> None:
         self.llm.close()
+
+
+class _Continuation:
+    """One answer being decoded: its text, tokens and log-probabilities, and the stop rules."""
+
+    def __init__(
+        self,
+        runtime: LlamaRuntime,
+        max_tokens: int,
+        stop_at: Callable[[str], int | None] | None,
+        time_budget_s: float | None,
+        started: float,
+    ) -> None:
+        self._runtime = runtime
+        self._max_tokens = max_tokens
+        self._stop_at = stop_at
+        self._deadline = None if time_budget_s is None else started + time_budget_s
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._over_time = False
+        self.text = ""
+        self.tokens: list[int] = []
+        self.logprobs: list[float] = []
+        self.reason = "max_tokens"
+        self.done = max_tokens <= 0
+
+    def take(self, token: int, logits: np.ndarray) -> bool:
+        """Add the chosen ``token``; True when the answer is finished (``token`` then needs no evaluation)."""
+        runtime = self._runtime
+        if runtime._is_stop(token):
+            self.reason, self.done = "eog", True
+            return True
+        self.logprobs.append(token_logprob(logits, token))
+        self.tokens.append(token)
+        piece = self._decoder.decode(runtime.llm.detokenize([token]))
+        self.text += piece
+        cut = self._stop_at(self.text) if self._stop_at is not None else None
+        if cut is not None:
+            self.text, self.reason, self.done = self.text[:cut], "stop_rule", True
+        elif self._deadline is not None and (self._over_time or time.perf_counter() > self._deadline):
+            self._over_time = True
+            if "\n" in piece:
+                self.text = self.text[: len(self.text) - len(piece) + piece.index("\n")]
+                self.reason, self.done = "time_budget", True
+        if not self.done and len(self.tokens) >= self._max_tokens:
+            self.done = True
+        return self.done
+
+    def generation(self, prompt: Sequence[int], n_reused: int, seconds: float) -> Generation:
+        return Generation(
+            text=self.text,
+            tokens=self.tokens,
+            logprobs=self.logprobs,
+            n_prompt=len(prompt),
+            n_reused=n_reused,
+            n_evaluated=len(prompt) - n_reused,
+            stop_reason=self.reason,
+            seconds=seconds,
+        )

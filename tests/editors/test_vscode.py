@@ -43,6 +43,7 @@ def test_package_json_contributes_every_server_setting_as_the_server_defines_it(
         assert prop["default"] == setting["default"], setting["name"]
         assert prop["markdownDescription"] == setting["doc"], setting["name"]
         assert prop.get("enum", []) == list(setting["choices"]), setting["name"]
+        assert (prop.get("minimum"), prop.get("maximum")) == (setting["minimum"], setting["maximum"]), setting["name"]
 
 
 def test_the_extension_own_settings_are_namespaced_apart_from_the_server_settings():

@@ -54,3 +54,9 @@ def test_float_settings_take_numbers_and_numeric_strings_only():
     for bad in ("warm", True, float("nan"), "inf", [0.2]):
         config, problems = Config().merged({"temperature": bad})
         assert config.temperature == Config().temperature and len(problems) == 1, bad
+
+
+def test_bounded_settings_refuse_values_out_of_range():
+    config, problems = Config().merged({"samples": 9, "temperature": -0.1, "top_p": 1.0})
+    assert (config.samples, config.temperature, config.top_p) == (Config().samples, Config().temperature, 1.0)
+    assert len(problems) == 2 and "samples" in problems[0] and "1 to 8" in problems[0]

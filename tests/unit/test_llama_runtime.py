@@ -105,7 +105,50 @@ def test_the_model_runs_past_the_function_and_the_pipeline_stops_it_there(runtim
     raw = runtime.generate(prompt.tokens, max_tokens=96)  # no stop predicate
     assert "\ndef " in raw.text or "__main__" in raw.text, raw.text  # the 0.5B model runs on
 
-    suggestion = completion.generate(runtime, config, "python", cursor, lambda: False)
+    suggestion = completion.generate(runtime, config, "python", cursor, lambda: False).best
     assert suggestion.generation.stop_reason == "stop_rule"
     assert suggestion.text.strip() and "def " not in suggestion.text and "__main__" not in suggestion.text
     assert len(suggestion.generation.tokens) < len(raw.tokens)  # stopped early, not trimmed afterwards
+
+
+QUICKSORT = "def quicksort(items):\n    if len(items) <= 1:\n        return items\n    pivot = items[0]\n"
+
+
+def test_sampling_reads_the_prompt_once_and_candidate_0_is_the_greedy_answer(runtime):
+    from smalllsp.engine.runtime import Sampling
+
+    p = prompt(runtime, QUICKSORT, "\n", "    ")
+    greedy = runtime.generate(p, max_tokens=24)
+    drawn = runtime.sample(p, Sampling(4, temperature=1.0, top_p=0.95, seed=7), max_tokens=24)
+    assert len(drawn) == 4
+    assert drawn[0].text == greedy.text  # decoded side by side, the greedy sequence writes the same
+    assert {g.n_evaluated for g in drawn} == {1}  # the prompt came from the cache, once for all four
+    assert all(len(g.logprobs) == len(g.tokens) > 0 for g in drawn)
+    assert len({g.text for g in drawn}) > 1  # temperature 1: the samples differ
+    again = runtime.sample(p, Sampling(4, temperature=1.0, top_p=0.95, seed=7), max_tokens=24)
+    assert [g.text for g in again] == [g.text for g in drawn]  # same seed, same candidates
+    after = runtime.generate(p, max_tokens=24)
+    assert after.n_evaluated == 1 and after.text == greedy.text  # the cache holds the prompt, nothing else
+
+
+def test_each_candidate_stops_on_its_own_and_a_cancel_leaves_the_cache_usable(runtime):
+    from smalllsp.engine.runtime import Sampling
+
+    p = prompt(runtime, QUICKSORT, "\n", "    ")
+    cut_at_first_line = lambda text: text.index("\n") if "\n" in text else None  # noqa: E731
+    drawn = runtime.sample(p, Sampling(3, 1.0, 0.95, seed=1), max_tokens=48, stop_at=cut_at_first_line)
+    assert all("\n" not in g.text and g.stop_reason in ("stop_rule", "eog") for g in drawn)
+    polls = []
+    with pytest.raises(Cancelled):
+        runtime.sample(p, Sampling(3, 1.0, 0.95), max_tokens=48, cancelled=lambda: polls.append(1) or len(polls) > 4)
+    greedy = runtime.generate(p, max_tokens=24)
+    assert greedy.n_evaluated == 1 and greedy.text == runtime.sample(p, Sampling(2, 1.0, 0.95), max_tokens=24)[0].text
+
+
+def test_the_latency_budget_draws_fewer_candidates(runtime):
+    from smalllsp.engine.runtime import Sampling
+
+    p = prompt(runtime, QUICKSORT, "\n", "    ")
+    runtime.sample(p, Sampling(4, 1.0, 0.95, seed=3), max_tokens=16)  # measures what a step with 4 costs
+    assert len(runtime.sample(p, Sampling(4, 1.0, 0.95, budget_s=0.001), max_tokens=16)) == 1
+    assert len(runtime.sample(p, Sampling(4, 1.0, 0.95, budget_s=600), max_tokens=16)) == 4

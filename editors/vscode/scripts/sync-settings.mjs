@@ -25,6 +25,12 @@ export function serverProperties(settings) {
     if (setting.choices.length > 0) {
       property.enum = setting.choices;
     }
+    if (setting.minimum !== null && setting.minimum !== undefined) {
+      property.minimum = setting.minimum;
+    }
+    if (setting.maximum !== null && setting.maximum !== undefined) {
+      property.maximum = setting.maximum;
+    }
     properties[`smalllsp.${setting.name}`] = property;
   }
   return properties;
