@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
 from smalllsp import __version__, modelstore
@@ -220,6 +221,76 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from smalllsp.engine.llama import LlamaRuntime, ModelError
+    from smalllsp.evaluation import humaneval, plot, runner, sandbox
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        problems = humaneval.load_problems()
+        path = modelstore.resolve(args.model or "")
+    except (humaneval.MissingBenchmark, modelstore.StoreError) as problem:
+        print(f"smalllsp eval: {problem}", file=sys.stderr)
+        return 1
+    kinds = [kind.strip() for kind in args.tasks.split(",") if kind.strip()]
+    unknown = [kind for kind in kinds if kind not in humaneval.KINDS]
+    if unknown or not kinds:
+        print(f"smalllsp eval: --tasks takes {', '.join(humaneval.KINDS)}; got {args.tasks!r}", file=sys.stderr)
+        return 2
+    tasks = {kind: humaneval.select(humaneval.derive(problems, kind), args.limit, args.seed) for kind in kinds}
+    base = Config(
+        model=str(path), time_budget_ms=args.time_budget_ms, seed=args.seed,
+        temperature=args.temperature, top_p=args.top_p, n_threads=args.threads,
+    )
+    try:
+        runtime = LlamaRuntime(path, base)
+    except ModelError as problem:
+        print(f"smalllsp eval: {problem}", file=sys.stderr)
+        return 1
+    say(f"smalllsp eval: {path.name}, {', '.join(f'{len(t)} {k}' for k, t in tasks.items())} tasks, samples {args.samples}")
+    started = time.time()
+    try:
+        configurations = runner.evaluate(runtime, base, tasks, args.samples, sandbox.Limits(timeout_s=args.timeout_s), say)
+    finally:
+        runtime.close()
+    result = {
+        "model": path.name,
+        "command": " ".join(["smalllsp", "eval", *sys.argv[2:]]) if sys.argv[1:2] == ["eval"] else None,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "seconds": round(time.time() - started, 1),
+        "machine": runner.machine(),
+        "limit": args.limit,
+        "seed": args.seed,
+        "time_budget_ms": args.time_budget_ms,
+        "sandbox": {"timeout_s": args.timeout_s, "network_namespace": sandbox.network_namespace_available()},
+        "configurations": configurations,
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"eval-{path.stem}-{'+'.join(kinds)}.json"
+    target.write_text(json.dumps(result, indent=1) + "\n")
+    results = plot.load_results(out)
+    print(runner.table([result]))
+    say(f"results: {target}")
+    try:
+        say(f"plot: {plot.plot(results, out / 'quality_vs_latency.png')}")
+    except RuntimeError as problem:
+        say(f"no plot: {problem}")
+    return 0
+
+
+def _samples(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected sample counts like 1,2,4, got {text!r}") from None
+    if not values or any(not 1 <= n <= 8 for n in values):
+        raise argparse.ArgumentTypeError(f"sample counts are 1 to 8, got {text!r}")
+    return values
+
+
 def _settings(args: argparse.Namespace) -> int:
     print(json.dumps(settings_json(), indent=2) if args.json else settings_table())
     return 0
@@ -274,6 +345,20 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--peer-llama-server", metavar="PATH", help="also replay the trace against this llama-server binary with llama.vim's /infill requests (scripts/build-llama-server builds one)")
     bench.add_argument("--overhead-only", action="store_true", help="only measure the scope detector's and the cross-file guard's cost per request on a 5,000-line file")
     bench.set_defaults(run=_bench)
+
+    evaluation = commands.add_parser("eval", help="HumanEval infilling through the completion pipeline: pass@k, exact match, latency, memory")
+    evaluation.add_argument("--model", help="GGUF file or catalog name (default: the default model)")
+    evaluation.add_argument("--samples", type=_samples, default=[1, 2, 4], help="sample counts to compare, e.g. 1,2,4 (1: greedy)")
+    evaluation.add_argument("--tasks", default="single-line,multi-line", help="single-line, multi-line or both (comma-separated)")
+    evaluation.add_argument("--limit", type=int, help="tasks per kind, drawn with --seed (default: all: 1,033 single-line, 5,815 multi-line)")
+    evaluation.add_argument("--seed", type=int, default=0, help="seed of the task draw and of the sampling")
+    evaluation.add_argument("--temperature", type=float, default=Config().temperature, help="sampling temperature when samples > 1")
+    evaluation.add_argument("--top-p", type=float, default=Config().top_p, help="nucleus cut-off when samples > 1")
+    evaluation.add_argument("--time-budget-ms", type=int, default=120_000, help="time_budget_ms of each completion: high, so that quality is not cut by the machine's speed (the server's default is 1000)")
+    evaluation.add_argument("--threads", type=int, default=0, help="CPU threads for the model (0: all cores)")
+    evaluation.add_argument("--timeout-s", type=float, default=10.0, help="wall-clock limit of one test run in the sandbox")
+    evaluation.add_argument("--out", default="eval-results", help="directory for eval-<model>-<tasks>.json and quality_vs_latency.png (the plot covers every result there)")
+    evaluation.set_defaults(run=_eval)
 
     settings = commands.add_parser("settings", help="print the configuration table")
     settings.add_argument("--json", action="store_true", help="print every setting as JSON (name, type, default, doc, choices)")

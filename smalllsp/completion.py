@@ -51,6 +51,7 @@ class Completion:
 
     suggestions: tuple[Suggestion, ...]
     generations: tuple[Generation, ...]  # every candidate drawn, in order
+    finished: tuple[str, ...]  # each candidate after post-processing ("" when it was dropped), in the same order
     prompt: dict[str, object]  # what went into the prompt
     dropped: dict[str, int]  # candidates left out, by reason (a filter's name, "withheld")
 
@@ -261,8 +262,10 @@ def generate(
 
     dropped: Counter[str] = Counter()
     candidates = []
+    finished = []
     for index, generation in enumerate(generations):
         text, emptied_by = postprocess.finish_explained(heal(generation.text, whitespace, blank_line=blank_line), shape)
+        finished.append(text)
         if not text:
             dropped[emptied_by or "empty"] += 1
             continue
@@ -280,7 +283,7 @@ def generate(
         Suggestion(r.text, r.candidate.payload[0].text, r.candidate.payload[0], r.candidate.payload[1], r.support, r.agreement)
         for r in ranking.rank(candidates)
     )
-    result = Completion(suggestions, tuple(generations), planned.prompt.describe(), dict(dropped))
+    result = Completion(suggestions, tuple(generations), tuple(finished), planned.prompt.describe(), dict(dropped))
     first, best = generations[0], result.best
     log.info(
         "completion: %d prompt tokens (%d global, %d reused, %d evaluated), %d candidate(s), %d generated tokens, "

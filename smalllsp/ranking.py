@@ -6,7 +6,8 @@ left is ranked the way self-consistency works for code: an answer several
 independent samples agree on is more likely right than one a single sample
 wrote, however confident. So, in order:
 
-1. duplicates merge (same text up to whitespace): one item, the support of all;
+1. duplicates merge (same text up to spacing inside lines; indentation
+   counts): one item, the support of all;
 2. agreement: how many candidates start with the same first line;
 3. support: how many candidates wrote exactly this text;
 4. mean log-probability of the candidate's tokens under the model;
@@ -42,16 +43,21 @@ class Ranked(Generic[T]):
 
 
 def normalized(text: str) -> str:
-    """The text with every run of whitespace made one space: formatting does not make answers differ."""
-    return " ".join(text.split())
+    """The text with spacing inside lines made single spaces and blank lines dropped.
+
+    Formatting does not make answers differ; indentation does (it changes
+    what the code means), so it is kept.
+    """
+    lines = []
+    for line in text.split("\n"):
+        if line.strip():
+            lines.append(line[: len(line) - len(line.lstrip())] + " ".join(line.split()))
+    return "\n".join(lines)
 
 
 def first_line(text: str) -> str:
-    """The first line with code on it, normalized."""
-    for line in text.split("\n"):
-        if line.strip():
-            return normalized(line)
-    return ""
+    """The first line with code on it, normalized (its indentation kept)."""
+    return normalized(text).split("\n", 1)[0]
 
 
 def rank(candidates: Sequence[Candidate[T]]) -> list[Ranked[T]]:

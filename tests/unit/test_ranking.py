@@ -10,8 +10,9 @@ def candidates(*rows):
 
 
 def test_formatting_does_not_make_answers_differ():
-    assert normalized("return  a +\n    b ") == "return a + b"
-    assert first_line("\n   \n    x = 1\n    y = 2") == "x = 1"
+    assert normalized("return  a +\n\n    b ") == "return a +\n    b"
+    assert normalized("x  =  1") == normalized("x = 1") != normalized("    x = 1")  # indentation is meaning
+    assert first_line("\n   \n    x = 1\n    y = 2") == "    x = 1"
 
 
 def test_duplicates_merge_into_one_item_with_the_support_of_all_and_the_likeliest_copy():

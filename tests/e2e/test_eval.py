@@ -1,0 +1,39 @@
+"""`smalllsp eval` with the real default model, on a few tasks: the JSON, the table and the plot."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_eval_scores_a_few_single_line_tasks_and_plots_them(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "smalllsp", "eval", "--tasks", "single-line", "--limit", "4", "--samples", "1,2",
+         "--seed", "2", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads((tmp_path / "eval-qwen2.5-coder-0.5b-instruct-q4_k_m-single-line.json").read_text())
+    greedy, sampled = result["configurations"]
+    assert (greedy["kind"], greedy["samples"], greedy["tasks"]) == ("single-line", 1, 4)
+    assert (sampled["samples"], sampled["tasks"]) == (2, 4)
+    for configuration in (greedy, sampled):
+        rows = configuration["per_task"]
+        assert configuration["pass@1"] == sum(r["passed"] for r in rows) / 4
+        assert all("\n" not in r["shown"].strip("\n") for r in rows)  # single-line tasks: one line
+        assert configuration["latency_ms"]["p50"] > 0 and configuration["peak_rss_mib"] > 100
+    assert all(r["candidates"] == 1 for r in greedy["per_task"])
+    assert all(1 <= r["candidates"] <= 2 for r in sampled["per_task"])
+    assert [r["task_id"] for r in greedy["per_task"]] == [r["task_id"] for r in sampled["per_task"]]
+    assert "| qwen2.5-coder-0.5b-instruct-q4_k_m.gguf | single-line (4) | greedy |" in done.stdout
+    assert (tmp_path / "quality_vs_latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_eval_refuses_bad_options(tmp_path):
+    for options in (["--tasks", "random-span"], ["--samples", "0,9"]):
+        done = subprocess.run([sys.executable, "-m", "smalllsp", "eval", *options, "--out", str(tmp_path)], capture_output=True, text=True)
+        assert done.returncode == 2 and "smalllsp eval" in done.stderr, done.stderr
+        assert not list(tmp_path.iterdir())  # nothing written
