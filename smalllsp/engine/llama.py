@@ -378,9 +378,11 @@ class LlamaRuntime:
             raise ValueError("sampling needs max_tokens > 0")
         started = time.perf_counter()
         n_reused = self._read_prompt(prompt, max_tokens, cancelled)
-        n = self.step_costs.affordable(sampling.n, time.perf_counter() - started, sampling.budget_s)
+        # The candidates share the prompt's cells; each needs room for its own answer.
+        room = max(1, (self.n_ctx - len(prompt)) // max_tokens)
+        n = self.step_costs.affordable(min(sampling.n, room), time.perf_counter() - started, sampling.budget_s)
         if n < sampling.n:
-            log.debug("drawing %d of %d candidates: the rest would not fit the latency budget", n, sampling.n)
+            log.debug("drawing %d of %d candidates: the rest would not fit the latency budget or the context", n, sampling.n)
         base = len(prompt)
         decoding_started = time.perf_counter()
         steps = 0

@@ -152,3 +152,14 @@ def test_the_latency_budget_draws_fewer_candidates(runtime):
     runtime.sample(p, Sampling(4, 1.0, 0.95, seed=3), max_tokens=16)  # measures what a step with 4 costs
     assert len(runtime.sample(p, Sampling(4, 1.0, 0.95, budget_s=0.001), max_tokens=16)) == 1
     assert len(runtime.sample(p, Sampling(4, 1.0, 0.95, budget_s=600), max_tokens=16)) == 4
+
+
+def test_candidates_that_would_not_fit_the_context_are_not_drawn(runtime):
+    from smalllsp.engine.runtime import Sampling
+
+    p = prompt(runtime, QUICKSORT, "\n", "    ")
+    room = runtime.n_ctx - len(p)
+    first_token_only = lambda text: len(text)  # noqa: E731
+    drawn = runtime.sample(p, Sampling(4, 1.0, 0.95, seed=2), max_tokens=room // 2, stop_at=first_token_only)
+    # two answers of room // 2 tokens fit after the prompt, four would not
+    assert len(drawn) == 2
