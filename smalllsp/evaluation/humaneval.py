@@ -92,10 +92,27 @@ def derive(problems: list[Problem], kind: str) -> list[InfillTask]:
     return [task for problem in problems for task in make(problem)]
 
 
-def select(tasks: list[InfillTask], limit: int | None, seed: int) -> list[InfillTask]:
-    """``limit`` tasks drawn with ``seed``, kept in benchmark order (neighbours share a prefix: the KV cache
-    is reused as it would be in an editor). None or a limit past the end: all of them."""
+def select(tasks: list[InfillTask], limit: int | None, seed: int, per_problem: int = 4) -> list[InfillTask]:
+    """``limit`` tasks drawn with ``seed``: problems in a random order, up to ``per_problem`` random
+    tasks from each, kept in benchmark order. None or a limit past the end: all of them.
+
+    Drawing a few tasks per problem, rather than tasks from everywhere, is
+    what makes a subset affordable on a CPU: neighbouring tasks share their
+    problem's prompt, so the KV cache is reused as in an editor, where many
+    completions happen in one file.
+    """
     if limit is None or limit >= len(tasks):
         return list(tasks)
-    chosen = sorted(random.Random(seed).sample(range(len(tasks)), limit))
-    return [tasks[i] for i in chosen]
+    rng = random.Random(seed)
+    by_problem: dict[str, list[int]] = {}
+    for i, task in enumerate(tasks):
+        by_problem.setdefault(task.problem.task_id, []).append(i)
+    problems = list(by_problem)
+    rng.shuffle(problems)
+    chosen: list[int] = []
+    for problem in problems:
+        indices = by_problem[problem]
+        chosen += rng.sample(indices, min(per_problem, len(indices), limit - len(chosen)))
+        if len(chosen) >= limit:
+            break
+    return [tasks[i] for i in sorted(chosen)]

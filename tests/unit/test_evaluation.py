@@ -71,6 +71,10 @@ def test_selection_is_seeded_and_keeps_benchmark_order(problems):
     assert len(chosen) == 50 and chosen == humaneval.select(tasks, 50, seed=3) != humaneval.select(tasks, 50, seed=4)
     order = {task.task_id: i for i, task in enumerate(tasks)}
     assert [order[t.task_id] for t in chosen] == sorted(order[t.task_id] for t in chosen)
+    per_problem = {}
+    for task in chosen:
+        per_problem[task.problem.task_id] = per_problem.get(task.problem.task_id, 0) + 1
+    assert max(per_problem.values()) <= 4 and len(per_problem) >= 50 // 4  # a few tasks from each of many problems
     assert humaneval.select(tasks, None, 0) == tasks
 
 
