@@ -223,6 +223,52 @@ def _with_line(cursor: Cursor, code: str) -> list[str]:
     return replaced
 
 
+def draw(
+    runtime: Runtime, config: Config, tokens: list[int], stop_at: Callable[[str], int | None], cancelled: Callable[[], bool]
+) -> list[Generation]:
+    """The model's candidates for the prompt: one greedy answer, or ``samples`` drawn from one reading of it."""
+    limits = dict(max_tokens=config.max_tokens, stop_at=stop_at, time_budget_s=config.time_budget_ms / 1000, cancelled=cancelled)
+    if config.samples <= 1:
+        return [runtime.generate(tokens, **limits)]
+    sampling = Sampling(
+        n=min(config.samples, MAX_SAMPLES),
+        temperature=config.temperature,
+        top_p=config.top_p,
+        seed=None if config.seed < 0 else config.seed,
+        budget_s=config.time_budget_ms / 1000,
+    )
+    return runtime.sample(tokens, sampling, **limits)
+
+
+def sift(
+    generations: list[Generation],
+    finished: list[tuple[str, str | None]],
+    judge: Callable[[str], guard.Verdict],
+    policy: str,
+) -> tuple[list[ranking.Candidate[tuple[Generation, guard.Verdict]]], dict[str, int]]:
+    """The candidates worth ranking, each with its verdict, and how many were dropped and why.
+
+    ``finished`` holds each generation's post-processed text and the filter
+    that left nothing of it. Under the ``withhold`` policy a cross-file
+    candidate is dropped here, so a local one can take its place.
+    """
+    dropped: Counter[str] = Counter()
+    candidates = []
+    for index, (generation, (text, emptied_by)) in enumerate(zip(generations, finished)):
+        if not text:
+            dropped[emptied_by or "empty"] += 1
+            continue
+        verdict = judge(text)
+        if verdict.cross_file and policy == "withhold":
+            dropped["withheld"] += 1
+            log.info("withheld a cross-file candidate: %s", "; ".join(verdict.reasons))
+            continue
+        if policy == "allow":
+            verdict = guard.LOCAL_VERDICT
+        candidates.append(ranking.Candidate(text, generation.mean_logprob, index, (generation, verdict)))
+    return candidates, dict(dropped)
+
+
 def generate(
     runtime: Runtime,
     config: Config,
@@ -247,43 +293,20 @@ def generate(
         cut = postprocess.first_cut(visible, shape)
         return None if cut is None else cut + len(raw) - len(visible)
 
-    limits = dict(max_tokens=config.max_tokens, stop_at=stop_at, time_budget_s=config.time_budget_ms / 1000, cancelled=cancelled)
-    if config.samples <= 1:
-        generations = [runtime.generate(planned.prompt.tokens, **limits)]
-    else:
-        sampling = Sampling(
-            n=min(config.samples, MAX_SAMPLES),
-            temperature=config.temperature,
-            top_p=config.top_p,
-            seed=None if config.seed < 0 else config.seed,
-            budget_s=config.time_budget_ms / 1000,
-        )
-        generations = runtime.sample(planned.prompt.tokens, sampling, **limits)
+    generations = draw(runtime, config, planned.prompt.tokens, stop_at, cancelled)
 
-    dropped: Counter[str] = Counter()
-    candidates = []
-    finished = []
-    for index, generation in enumerate(generations):
-        text, emptied_by = postprocess.finish_explained(heal(generation.text, whitespace, blank_line=blank_line), shape)
-        finished.append(text)
-        if not text:
-            dropped[emptied_by or "empty"] += 1
-            continue
-        verdict = guard.LOCAL_VERDICT
-        if planned.spliced.parser is not None:
-            verdict = guard.judge(guard_context(language_id, planned, sources), text, planned.spliced.tree(text))
-        if verdict.cross_file and config.cross_file_policy == "withhold":
-            dropped["withheld"] += 1
-            log.info("withheld a cross-file candidate: %s", "; ".join(verdict.reasons))
-            continue
-        if config.cross_file_policy == "allow":
-            verdict = guard.LOCAL_VERDICT
-        candidates.append(ranking.Candidate(text, generation.mean_logprob, index, (generation, verdict)))
+    def judge(text: str) -> guard.Verdict:
+        if planned.spliced.parser is None:
+            return guard.LOCAL_VERDICT
+        return guard.judge(guard_context(language_id, planned, sources), text, planned.spliced.tree(text))
+
+    finished = [postprocess.finish_explained(heal(g.text, whitespace, blank_line=blank_line), shape) for g in generations]
+    candidates, dropped = sift(generations, finished, judge, config.cross_file_policy)
     suggestions = tuple(
         Suggestion(r.text, r.candidate.payload[0].text, r.candidate.payload[0], r.candidate.payload[1], r.support, r.agreement)
         for r in ranking.rank(candidates)
     )
-    result = Completion(suggestions, tuple(generations), tuple(finished), planned.prompt.describe(), dict(dropped))
+    result = Completion(suggestions, tuple(generations), tuple(text for text, _ in finished), planned.prompt.describe(), dropped)
     first, best = generations[0], result.best
     log.info(
         "completion: %d prompt tokens (%d global, %d reused, %d evaluated), %d candidate(s), %d generated tokens, "

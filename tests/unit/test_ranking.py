@@ -48,3 +48,27 @@ def test_step_costs_shrink_the_candidates_to_fit_the_budget():
     assert costs.affordable(4, elapsed_s=0.5, budget_s=1.0) == 2  # 4 and 3 do not, 2 does
     assert costs.affordable(4, elapsed_s=0.95, budget_s=1.0) == 1
     assert costs.affordable(4, elapsed_s=5.0, budget_s=None) == 4  # no budget, no limit
+
+
+def test_sift_drops_empty_and_withheld_candidates_and_keeps_the_reasons():
+    from smalllsp import guard
+    from smalllsp.completion import sift
+    from smalllsp.engine.runtime import Generation
+
+    def generation(text, logprob):
+        return Generation(text, [1], [logprob], 10, 9, 1, "eog", 0.1)
+
+    generations = [generation("charge(total)", -0.1), generation("", -0.2), generation("total * 2", -0.3), generation("x(", -0.4)]
+    finished = [("charge(total)", None), ("", "trim_trailing_whitespace"), ("total * 2", None), ("", "trim_to_valid_syntax")]
+    cross = guard.Verdict(guard.CROSS_FILE, ("uses charge() from billing/api.py, not seen by the model",))
+
+    def judge(text):
+        return cross if "charge" in text else guard.LOCAL_VERDICT
+
+    kept, dropped = sift(generations, finished, judge, "withhold")
+    assert [c.text for c in kept] == ["total * 2"] and kept[0].index == 2
+    assert dropped == {"trim_trailing_whitespace": 1, "trim_to_valid_syntax": 1, "withheld": 1}
+    kept, _ = sift(generations, finished, judge, "flag")
+    assert [(c.text, c.payload[1].kind) for c in kept] == [("charge(total)", "cross-file"), ("total * 2", "local")]
+    kept, _ = sift(generations, finished, judge, "allow")
+    assert all(c.payload[1] == guard.LOCAL_VERDICT for c in kept)
