@@ -33,6 +33,9 @@ class Parameters:
     variadic: bool  # accepts any number of extra positional arguments (*args, ...rest, C/Java varargs, Go ...T)
     keywords: bool  # accepts any keyword argument (Python **kwargs)
 
+    def __reduce__(self) -> tuple:
+        return Parameters, (self.names, self.required, self.variadic, self.keywords)
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Definition:
@@ -45,6 +48,13 @@ class Definition:
     container: str | None  # enclosing class/struct/impl/namespace name for members, else None
     parameters: Parameters | None  # function/method; a class's constructor when found, else None
 
+    def __reduce__(self) -> tuple:
+        # Positional and interned: a worker process's outlines arrive by pickle,
+        # and the default for slotted dataclasses costs 4 times as much.
+        return _definition, (
+            self.name, self.kind, self.signature, self.doc, self.start_line, self.end_line, self.container, self.parameters
+        )
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Outline:
@@ -53,6 +63,23 @@ class Outline:
     imports: tuple[str, ...]  # the text of each import/include/use statement, in order
     header_end_line: int  # 0-based line after the header block (docstring, imports, constants); 0 when none
     references: frozenset[str]  # identifiers the file uses, outside comments and strings, without keywords
+
+    def __reduce__(self) -> tuple:
+        return _outline, (self.language_id, self.definitions, self.imports, self.header_end_line, self.references)
+
+
+def _definition(
+    name: str, kind: str, signature: str, doc: str, start: int, end: int, container: str | None, parameters: Parameters | None
+) -> Definition:
+    """A Definition from a pickle, its names interned as the parser's are."""
+    return Definition(intern(name), intern(kind), signature, doc, start, end, container and intern(container), parameters)
+
+
+def _outline(
+    language_id: str, definitions: tuple, imports: tuple, header_end_line: int, references: frozenset
+) -> Outline:
+    """An Outline from a pickle: the references interned again, shared with every other file's."""
+    return Outline(language_id, definitions, imports, header_end_line, frozenset(map(intern, references)))
 
 
 SIGNATURE_CHARS = 300

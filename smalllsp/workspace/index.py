@@ -24,15 +24,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from smalllsp.syntax import languages, symbols
+from smalllsp.syntax import symbols
 from smalllsp.syntax.symbols import Definition, Outline
-from smalllsp.workspace import ignore
+from smalllsp.workspace import files, ignore, parallel
+from smalllsp.workspace.files import SKIP_REASONS, ParsedFile, Unindexable, language_of, read_source  # noqa: F401 (API)
 
 log = logging.getLogger(__name__)
 
-BINARY_PROBE_BYTES = 8192  # a NUL byte in this many first bytes makes a file binary
 PROGRESS_INTERVAL_S = 0.1
-SKIP_REASONS = ("ignored", "too large", "binary", "unreadable", "vanished", "not utf-8", "symlinked directory")
+POOL_MIN_FILES = 500  # fewer files to read than this: worker processes would take longer to start than they save
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,46 +59,19 @@ class _Overlay:
     parsed: bool = False
 
 
-class Unindexable(Exception):
-    """A file that is left out, with the reason (one of SKIP_REASONS)."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-
-
-def language_of(path: str) -> str | None:
-    extension = os.path.splitext(path)[1]
-    return languages.EXTENSIONS.get(extension) or languages.EXTENSIONS.get(extension.lower())
-
-
-def read_source(path: str, max_bytes: int) -> tuple[bytes, int, int]:
-    """The file's bytes (UTF-8), its size and mtime; raises Unindexable.
-
-    Reads at most ``max_bytes`` + 1 bytes, so a huge file costs nothing.
-    """
-    try:
-        with open(path, "rb") as handle:
-            status = os.fstat(handle.fileno())
-            data = handle.read(max_bytes + 1)
-    except FileNotFoundError as problem:
-        raise Unindexable("vanished", str(problem)) from problem
-    except OSError as problem:  # permissions, a directory, a device
-        raise Unindexable("unreadable", str(problem)) from problem
-    if len(data) > max_bytes:
-        raise Unindexable("too large", f"over {max_bytes} bytes")
-    if b"\0" in data[:BINARY_PROBE_BYTES]:
-        raise Unindexable("binary")
-    return data, status.st_size, status.st_mtime_ns
-
-
 class WorkspaceIndex:
     def __init__(
-        self, roots: Sequence[str | Path], *, max_files: int = 20000, max_file_bytes: int = 512 * 1024
+        self,
+        roots: Sequence[str | Path],
+        *,
+        max_files: int = 20000,
+        max_file_bytes: int = 512 * 1024,
+        workers: int = 0,
     ) -> None:
         self.roots = tuple(os.path.abspath(os.fspath(root)) for root in roots)
         self.max_files = max_files
         self.max_file_bytes = max_file_bytes
+        self.workers = workers  # processes that parse during a build: 0 = one per core, 1 = the build thread alone
         self._rules = {root: ignore.IgnoreRules(root) for root in self.roots}
         self._lock = threading.Lock()
         self._files: dict[str, _Entry] = {}
@@ -108,6 +81,7 @@ class WorkspaceIndex:
         self._bytes_read = 0
         self._build_seconds = 0.0
         self._build_files = 0
+        self._build_workers = 0
         self._truncated = False
 
     # -- building ------------------------------------------------------------
@@ -122,6 +96,7 @@ class WorkspaceIndex:
         Blocking (run it in a thread). Lookups see the files indexed so far.
         A file unchanged since the last build is not read again; files that
         are gone are dropped at the end of a build that was not cancelled.
+        Many files to read are parsed by worker processes (see ``workers``).
         """
         started = time.perf_counter()
         reporter = _Progress(progress)
@@ -135,14 +110,32 @@ class WorkspaceIndex:
                 break
             self._walk(root, candidates, reporter, cancelled)
         total = len(candidates)
-        seen = set()
-        for done, (path, root, language_id) in enumerate(candidates):
+        seen: set[str] = set()
+        to_read: list[tuple[str, str, str]] = []
+        for path, root, language_id in candidates:
             if cancelled():
                 break
+            if self._unchanged(path):
+                seen.add(path)
+            else:
+                to_read.append((path, root, language_id))
+
+        def indexed(path: str) -> None:
             seen.add(path)
-            self._index_file(path, root, language_id)
-            reporter.report(done + 1, total, f"indexed {done + 1}/{total} files")
+            reporter.report(len(seen), total, f"indexed {len(seen)}/{total} files")
+
+        workers = self._workers_for(len(to_read))
+        if workers > 1 and not cancelled():
+            to_read, pooled = self._read_in_pool(to_read, workers, indexed, cancelled)
+            workers = workers if pooled else 1
         else:
+            workers = 1
+        for path, root, language_id in to_read:
+            if cancelled():
+                break
+            self._apply(files.outline_file(path, language_id, self.max_file_bytes), root)
+            indexed(path)
+        if not cancelled():
             stale = [path for path in list(self._files) if path not in seen]
             for path in stale:
                 self._drop(path)
@@ -150,17 +143,52 @@ class WorkspaceIndex:
         with self._lock:
             self._build_seconds = elapsed
             self._build_files = len(seen)
+            self._build_workers = workers
         reporter.report(len(seen), total, f"indexed {len(seen)} files in {elapsed:.1f} s", force=True)
         stats = self.stats()
         log.info(
-            "workspace index: %d files, %d definitions in %.2f s (%.0f files/s); skipped %s%s",
+            "workspace index: %d files, %d definitions in %.2f s (%.0f files/s, %s); skipped %s%s",
             stats["files"],
             stats["definitions"],
             elapsed,
             stats["files_per_second"],
+            f"{workers} worker processes" if workers > 1 else "in process",
             {k: v for k, v in stats["skipped"].items() if v},
             " (cancelled)" if cancelled() else "",
         )
+
+    def _workers_for(self, files_to_read: int) -> int:
+        """How many processes to parse ``files_to_read`` files with; 1: the build thread alone."""
+        if files_to_read < POOL_MIN_FILES:
+            return 1
+        wanted = self.workers if self.workers > 0 else parallel.auto_workers()
+        return max(1, min(wanted, files_to_read // parallel.BATCH_FILES))
+
+    def _read_in_pool(
+        self,
+        jobs: list[tuple[str, str, str]],
+        workers: int,
+        indexed: Callable[[str], None],
+        cancelled: Callable[[], bool],
+    ) -> tuple[list[tuple[str, str, str]], bool]:
+        """Index ``jobs`` with ``workers`` processes; returns the jobs left to
+        index in this thread (those not done when the pool failed) and whether it worked."""
+        root_of = {path: root for path, root, _ in jobs}
+        try:
+            with parallel.OutlinePool(workers, self.max_file_bytes) as pool:
+                for batch in pool.outline(((path, language_id) for path, _, language_id in jobs), cancelled):
+                    for parsed in batch:
+                        self._apply(parsed, root_of.pop(parsed.path))
+                        indexed(parsed.path)
+        except Exception as problem:  # no processes here (a sandbox, a limit) or one died: the thread goes on
+            log.warning(
+                "workspace index: worker processes failed (%s: %s); indexing the other %d files in the server process",
+                type(problem).__name__,
+                problem,
+                len(root_of),
+            )
+            return [job for job in jobs if job[0] in root_of], False
+        return [job for job in jobs if job[0] in root_of], True
 
     def _walk(
         self,
@@ -235,32 +263,31 @@ class WorkspaceIndex:
             stack.extend((sub, chain) for sub in reversed(subdirectories))
             reporter.report(len(candidates), None, f"listing files: {len(candidates)} found")
 
-    def _index_file(self, path: str, root: str, language_id: str) -> None:
+    def _unchanged(self, path: str) -> bool:
+        """Indexed already, and the same size and mtime on disk (a stat that fails: no, read it to see why)."""
         known = self._files.get(path)
+        if known is None:
+            return False
         try:
-            if known is not None:
-                status = os.stat(path)
-                if status.st_mtime_ns == known.mtime_ns and status.st_size == known.size:
-                    return
-            data, size, mtime_ns = read_source(path, self.max_file_bytes)
-        except Unindexable as problem:
-            self._skip(problem.reason, path, problem)
-            self._drop(path)
+            status = os.stat(path)
+        except OSError:
+            return False
+        return status.st_mtime_ns == known.mtime_ns and status.st_size == known.size
+
+    def _index_file(self, path: str, root: str, language_id: str) -> None:
+        if not self._unchanged(path):
+            self._apply(files.outline_file(path, language_id, self.max_file_bytes), root)
+
+    def _apply(self, parsed: ParsedFile, root: str) -> None:
+        """Store a file's outline, or count why it was left out and forget it."""
+        if parsed.skip is not None:
+            self._skip(parsed.skip, parsed.path, parsed.detail)
+        if parsed.outline is None:
+            if parsed.skip is not None and parsed.skip != "not utf-8":
+                self._drop(parsed.path)
             return
-        except OSError as problem:
-            self._skip("vanished" if isinstance(problem, FileNotFoundError) else "unreadable", path, problem)
-            self._drop(path)
-            return
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            self._skip("not utf-8", path, "decoded with replacement characters")
-            data = data.decode("utf-8", errors="replace").encode("utf-8")
-        outline = symbols.outline(language_id, data)
-        if outline is None:
-            return
-        relpath = path[len(root) + 1 :].replace(os.sep, "/")
-        self._store(_Entry(path, relpath, outline, size, mtime_ns), len(data))
+        relpath = parsed.path[len(root) + 1 :].replace(os.sep, "/")
+        self._store(_Entry(parsed.path, relpath, parsed.outline, parsed.size, parsed.mtime_ns), parsed.bytes_read)
 
     def _store(self, entry: _Entry, bytes_read: int) -> None:
         with self._lock:
@@ -454,6 +481,7 @@ class WorkspaceIndex:
                 "bytes_read": self._bytes_read,
                 "seconds": round(seconds, 3),
                 "files_per_second": round(built / seconds, 1) if seconds > 0 else 0.0,
+                "workers": self._build_workers,
                 "skipped": dict(self._skipped),
                 "truncated": self._truncated,
                 "open_documents": len(self._overlays),

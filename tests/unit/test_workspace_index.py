@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from smalllsp.workspace import files as files_module
 from smalllsp.workspace import index as index_module
 from smalllsp.workspace.index import WorkspaceIndex
 
@@ -177,14 +178,14 @@ def test_unreadable_directory_as_non_root(tmp_path):
 def test_file_vanishing_during_the_build(tmp_path, monkeypatch):
     for name in ("a.py", "b.py", "c.py"):
         (tmp_path / name).write_text(f"def from_{name[0]}(): pass\n")
-    real_read = index_module.read_source
+    real_read = files_module.read_source
 
     def vanishing_read(path, max_bytes):
         if path.endswith("b.py"):
             os.remove(path)
         return real_read(path, max_bytes)
 
-    monkeypatch.setattr(index_module, "read_source", vanishing_read)
+    monkeypatch.setattr(files_module, "read_source", vanishing_read)
     index = WorkspaceIndex([tmp_path])
     index.build()
     assert relpaths(index) == {"a.py", "c.py"}

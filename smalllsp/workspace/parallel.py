@@ -1,0 +1,112 @@
+"""Worker processes that read and outline files for the workspace index's build.
+
+Parsing is CPU work under the GIL, so one process indexes at one core's
+speed; a large workspace's first build is spread over several. Workers are
+started with 'spawn' (the server has threads: forking it could copy a held
+lock), get batches of paths, and send back :class:`ParsedFile` results,
+which the build thread stores. The pool lives for one build only, so no
+process outlasts it, and each worker exits by itself if the server dies
+without shutting it down (SIGKILL), instead of waiting on its queue forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+from smalllsp.workspace.files import ParsedFile, outline_file
+
+log = logging.getLogger(__name__)
+
+BATCH_FILES = 16  # files per task: small enough to cancel quickly, large enough that IPC costs little
+IN_FLIGHT_PER_WORKER = 2  # tasks queued per worker: it never waits for work, and a stop has little to wait for
+WORKER_NICENESS = 5  # indexing is background work: the completion worker keeps priority for the cores
+MAX_AUTO_WORKERS = 8
+
+
+def usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def auto_workers() -> int:
+    """The worker count for ``index_workers = 0``: one per usable core, at most MAX_AUTO_WORKERS."""
+    return min(usable_cpus(), MAX_AUTO_WORKERS)
+
+
+class OutlinePool:
+    """``workers`` processes outlining batches of files; use it as a context manager."""
+
+    def __init__(self, workers: int, max_file_bytes: int) -> None:
+        self.workers = workers
+        self.max_file_bytes = max_file_bytes
+        context = multiprocessing.get_context("spawn")
+        self._executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker)
+
+    def __enter__(self) -> OutlinePool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers: queued batches are dropped, running ones finish (a batch takes milliseconds)."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def outline(
+        self, jobs: Iterable[tuple[str, str]], cancelled: Callable[[], bool] = lambda: False
+    ) -> Iterator[list[ParsedFile]]:
+        """The results of ``jobs`` ((path, language id) pairs), a batch at a time, in the order
+        they finish; stops submitting as soon as ``cancelled()``. Raises what a worker raised,
+        or BrokenProcessPool when one died."""
+        pending = iter(jobs)
+        running: set[Future[list[ParsedFile]]] = set()
+        limit = self.workers * IN_FLIGHT_PER_WORKER
+
+        def submit() -> bool:
+            batch = [job for _, job in zip(range(BATCH_FILES), pending)]
+            if batch:
+                running.add(self._executor.submit(outline_batch, batch, self.max_file_bytes))
+            return bool(batch)
+
+        while len(running) < limit and submit():
+            pass
+        while running:
+            if cancelled():
+                return
+            finished, _ = wait(running, timeout=0.1, return_when=FIRST_COMPLETED)
+            for future in finished:
+                running.discard(future)
+                results = future.result()
+                if not cancelled():
+                    submit()
+                yield results
+
+
+def outline_batch(jobs: list[tuple[str, str]], max_file_bytes: int) -> list[ParsedFile]:
+    """Runs in a worker: each file's outline or why it was left out."""
+    return [outline_file(path, language_id, max_file_bytes) for path, language_id in jobs]
+
+
+def _start_worker() -> None:
+    if hasattr(os, "nice"):
+        try:
+            os.nice(WORKER_NICENESS)
+        except OSError as problem:
+            log.debug("index worker keeps its priority: %s", problem)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with_parent, args=(parent.sentinel,), daemon=True).start()
+
+
+def _exit_with_parent(sentinel: int) -> None:
+    """The parent's sentinel turns ready when the parent is gone: leave at once."""
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)
