@@ -167,6 +167,7 @@ class SmalllspServer(LanguageServer):
             roots,
             max_files=self.config.index_max_files,
             max_file_bytes=self.config.index_max_file_kb * 1024,
+            workers=self.config.index_workers,
             progress=report,
             done=finished,
         )

@@ -44,10 +44,19 @@ class ContextSources:
         self.roots: list[Path] = []
         self.state = "off"  # off | indexing | ready | failed
 
-    def start(self, roots: Sequence[str], *, max_files: int, max_file_bytes: int, progress: Progress, done: Callable[[], None]) -> None:
+    def start(
+        self,
+        roots: Sequence[str],
+        *,
+        max_files: int,
+        max_file_bytes: int,
+        progress: Progress,
+        done: Callable[[], None],
+        workers: int = 0,
+    ) -> None:
         """Index ``roots`` in a background thread, then watch them for changes."""
         self.roots = [Path(r) for r in roots if Path(r).is_dir()]
-        self.index = WorkspaceIndex(self.roots, max_files=max_files, max_file_bytes=max_file_bytes)
+        self.index = WorkspaceIndex(self.roots, max_files=max_files, max_file_bytes=max_file_bytes, workers=workers)
         if not self.roots:
             self.state = "ready"
             done()
