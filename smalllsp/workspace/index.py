@@ -162,7 +162,7 @@ class WorkspaceIndex:
         if files_to_read < POOL_MIN_FILES:
             return 1
         wanted = self.workers if self.workers > 0 else parallel.auto_workers()
-        return max(1, min(wanted, files_to_read // parallel.BATCH_FILES))
+        return max(1, min(wanted, -(-files_to_read // parallel.BATCH_FILES)))  # no more than batches
 
     def _read_in_pool(
         self,

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -12,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from smalllsp.context.sources import ContextSources
 from smalllsp.workspace import files as files_module
 from smalllsp.workspace import index as index_module
 from smalllsp.workspace.index import WorkspaceIndex
@@ -348,3 +353,148 @@ def test_fifty_thousand_files_stop_at_max_files(fifty_thousand_files, caplog):
     assert stats["files"] == 20000 and stats["truncated"]
     assert any("stopped at 20000 files" in r.getMessage() for r in caplog.records)
     assert seconds < 30
+
+
+# -- worker processes ---------------------------------------------------------
+
+
+def many_files(root: Path, count: int) -> Path:
+    for n in range(count):
+        (root / f"m{n:04}.py").write_text(f'def f{n}(a, b=1):\n    """Doc {n}."""\n    return a\n\nK{n} = {n}\n')
+    return root
+
+
+def entries(index: WorkspaceIndex) -> dict:
+    return {path: (entry.relpath, entry.outline, entry.size) for path, entry in index._files.items()}
+
+
+def test_worker_processes_index_exactly_what_the_build_thread_does(monkeypatch):
+    monkeypatch.setattr(index_module, "POOL_MIN_FILES", 0)
+    alone = WorkspaceIndex([WORKSPACE], workers=1)
+    alone.build()
+    pooled = WorkspaceIndex([WORKSPACE], workers=2)
+    pooled.build()
+    assert pooled.stats()["workers"] == 2 and alone.stats()["workers"] == 1
+    assert entries(pooled) == entries(alone)
+    assert pooled._names.keys() == alone._names.keys()
+    assert pooled.stats()["skipped"] == alone.stats()["skipped"]  # binary, not utf-8, ignored
+    assert pooled.definitions("charge") == alone.definitions("charge")
+    assert pooled.referencing_files("charge") == alone.referencing_files("charge")
+    assert multiprocessing.active_children() == []
+
+
+def test_worker_processes_report_progress_and_stop_when_cancelled(tmp_path):
+    many_files(tmp_path, 1200)
+    calls = []
+    index = WorkspaceIndex([tmp_path], workers=2)
+    index.build(progress=lambda done, total, message: calls.append((done, total)))
+    assert index.stats()["workers"] == 2 and index.stats()["files"] == 1200
+    assert calls[-1] == (1200, 1200) and any(0 < done < 1200 for done, total in calls if total == 1200)
+    assert index.definitions("f1199")[0].definition.parameters.names == ("a", "b")
+    assert multiprocessing.active_children() == []
+
+    cancelled = WorkspaceIndex([tmp_path], workers=2)
+    cancelled.build(cancelled=lambda: len(cancelled.paths()) >= 100)
+    assert 100 <= cancelled.stats()["files"] < 400  # at most the batches in flight are added
+    assert multiprocessing.active_children() == []
+
+
+def test_a_pool_that_cannot_start_falls_back_with_a_warning(tmp_path, monkeypatch, caplog):
+    many_files(tmp_path, 600)
+
+    def no_processes(*args, **kwargs):
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(index_module.parallel, "OutlinePool", no_processes)
+    index = WorkspaceIndex([tmp_path], workers=2)
+    with caplog.at_level(logging.WARNING, logger="smalllsp.workspace.index"):
+        index.build()
+    assert index.stats()["files"] == 600 and index.stats()["workers"] == 1
+    assert any("worker processes failed (OSError" in r.getMessage() for r in caplog.records)
+
+
+def test_a_worker_killed_mid_build_leaves_the_rest_to_the_build_thread(tmp_path, monkeypatch, caplog):
+    many_files(tmp_path, 1200)
+    pools = []
+    real_pool = index_module.parallel.OutlinePool
+
+    def recorded(*args, **kwargs):
+        pools.append(real_pool(*args, **kwargs))
+        return pools[-1]
+
+    monkeypatch.setattr(index_module.parallel, "OutlinePool", recorded)
+    killed = []
+
+    def kill_one_worker(done, total, message):
+        if total and done >= 100 and not killed:
+            killed.append(next(iter(pools[0]._executor._processes)))
+            os.kill(killed[0], signal.SIGKILL)
+
+    index = WorkspaceIndex([tmp_path], workers=2)
+    with caplog.at_level(logging.WARNING, logger="smalllsp.workspace.index"):
+        index.build(progress=kill_one_worker)
+    assert killed
+    assert any("worker processes failed (BrokenProcessPool" in r.getMessage() for r in caplog.records)
+    assert index.stats()["files"] == 1200 and len(index.definitions("f1199")) == 1
+    assert multiprocessing.active_children() == []
+
+
+def test_stopping_the_sources_mid_build_leaves_no_process(tmp_path):
+    many_files(tmp_path, 3000)
+    sources = ContextSources(ring_chunks=0, ring_chunk_lines=8)
+    started = threading.Event()
+    finished = threading.Event()
+
+    def progress(done, total, message):
+        if total and done > 0:
+            started.set()
+
+    sources.start([str(tmp_path)], max_files=20000, max_file_bytes=1 << 20, progress=progress, done=finished.set, workers=2)
+    assert started.wait(60)
+    assert multiprocessing.active_children(), "the build runs in worker processes"
+    sources.stop()  # what the server's shutdown does
+    assert finished.is_set() and sources.index.stats()["files"] < 3000
+    assert multiprocessing.active_children() == []
+
+
+CHILD = """
+import multiprocessing, sys, time
+from smalllsp.workspace.index import WorkspaceIndex
+
+def hang(done, total, message):
+    if total and done >= 50:
+        print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+        time.sleep(600)
+
+if __name__ == "__main__":
+    WorkspaceIndex([sys.argv[1]], workers=2).build(progress=hang)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads process states from /proc")
+def test_workers_exit_when_the_server_is_killed(tmp_path):
+    """SIGKILL gives the server no chance to stop its pool: the workers notice and leave."""
+    (tmp_path / "ws").mkdir()
+    many_files(tmp_path / "ws", 1200)
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    server = subprocess.Popen([sys.executable, str(script), str(tmp_path / "ws")], stdout=subprocess.PIPE, text=True)
+    try:
+        workers = [int(pid) for pid in server.stdout.readline().split()]
+        assert len(workers) == 2 and all(alive(pid) for pid in workers)
+    finally:
+        server.kill()
+        server.wait()
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in workers), "worker processes outlived the server"
+
+
+def alive(pid: int) -> bool:
+    """Running (an exited process whose new parent has not reaped it yet is a zombie: not alive)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
