@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
 """Benchmark the workspace index on a real project and the watcher's latency.
 
-    .venv/bin/python scripts/bench_index.py [--root DIR ...] [--changes 20]
+    .venv/bin/python scripts/bench_index.py [--root DIR ...] [--workers 1 --workers 0] [--repeat 3] [--changes 20]
 
 Indexes the roots (default: this venv's site-packages, code nobody here
-wrote), then watches them plus a temporary directory and writes files into
-the temporary directory, timing how long each takes to be found by name.
-Prints one JSON object: files, definitions, seconds, files/s (wall and per
-CPU second: the machine may be shared), the files/s of parsing alone (the
-ceiling), the memory the index holds (tracemalloc, in a second build) and
-the RSS growth of the first, and the change latencies (p50, p90, max).
+wrote) ``--repeat`` times with each ``--workers`` setting (index_workers:
+1 = the build thread alone, 0 = one worker process per core; the settings
+take turns, so a busy spell of a shared machine hits them alike), then
+watches them plus a temporary directory and writes files into the temporary
+directory, timing how long each takes to be found by name. Prints one JSON
+object: files, definitions; per setting and run the wall seconds and files/s,
+the CPU seconds of the server process and of the workers, and the 1-minute
+load average before the run, then the best and the median files/s; the
+files/s of parsing alone (the ceiling of one core), the memory the index
+holds (tracemalloc, in further builds) and the RSS growth of the first, and
+the change latencies (p50, p90, max).
 """
 
 from __future__ import annotations
@@ -46,21 +51,40 @@ def rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def timed_build(roots: list[str], max_files: int) -> tuple[WorkspaceIndex, float, float, float]:
+def children_cpu_seconds() -> float:
+    """CPU seconds of this process's finished children (the pool's workers are joined at the end of a build)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_build(roots: list[str], max_files: int, workers: int) -> tuple[WorkspaceIndex, dict[str, object], float]:
+    """A fresh index built; the run's figures; the RSS it added to this process."""
     gc.collect()
     before = rss_mb()
-    index = WorkspaceIndex(roots, max_files=max_files)
+    load = os.getloadavg()[0]
+    index = WorkspaceIndex(roots, max_files=max_files, workers=workers)
     started = time.perf_counter()
     cpu_started = time.process_time()
+    children_started = children_cpu_seconds()
     index.build()
-    return index, time.perf_counter() - started, time.process_time() - cpu_started, rss_mb() - before
+    seconds = time.perf_counter() - started
+    files = index.stats()["files"]
+    run = {
+        "seconds": round(seconds, 2),
+        "files_per_second": round(files / seconds, 1),
+        "workers_used": index.stats()["workers"],
+        "cpu_seconds_server": round(time.process_time() - cpu_started, 2),
+        "cpu_seconds_workers": round(children_cpu_seconds() - children_started, 2),
+        "load_average_1m_before": round(load, 2),
+    }
+    return index, run, rss_mb() - before
 
 
-def traced_memory(roots: list[str], max_files: int) -> float:
+def traced_memory(roots: list[str], max_files: int, workers: int) -> float:
     """MB of Python objects a fresh index holds after a build."""
     gc.collect()
     tracemalloc.start()
-    index = WorkspaceIndex(roots, max_files=max_files)
+    index = WorkspaceIndex(roots, max_files=max_files, workers=workers)
     index.build()
     gc.collect()
     held, _ = tracemalloc.get_traced_memory()
@@ -110,6 +134,10 @@ def change_latencies(index: WorkspaceIndex, scratch: Path, changes: int) -> list
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", action="append", help="a project to index (repeatable); default: site-packages")
+    parser.add_argument(
+        "--workers", type=int, action="append", help="index_workers to build with (repeatable); default: 1 and 0"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="builds per --workers setting")
     parser.add_argument("--changes", type=int, default=20)
     parser.add_argument("--max-files", type=int, default=20000)
     parser.add_argument("--no-tracemalloc", action="store_true", help="skip the second, traced build")
@@ -121,29 +149,50 @@ def main() -> None:
 
 def run(projects: list[str], scratch: Path, args: argparse.Namespace) -> dict[str, object]:
     roots = [*projects, str(scratch)]  # the scratch root is empty until the changes are written
-    index, seconds, cpu_seconds, rss_growth = timed_build(roots, args.max_files)
+    settings = args.workers or [1, 0]
+    runs: dict[int, list[dict[str, object]]] = {workers: [] for workers in settings}
+    index = None
+    rss_growth: dict[str, float] = {}  # each setting's first build's: later builds reuse memory freed before them
+    for _ in range(args.repeat):
+        for workers in settings:
+            index = None
+            gc.collect()
+            index, figures, growth = timed_build(roots, args.max_files, workers)
+            rss_growth.setdefault(str(workers), round(growth, 1))
+            runs[workers].append(figures)
+    assert index is not None
     parse_seconds = parse_only_seconds(index)
     stats = index.stats()
+    builds = []
+    for workers, figures in runs.items():
+        rates = [run["files_per_second"] for run in figures]
+        cpu = [run["cpu_seconds_server"] + run["cpu_seconds_workers"] for run in figures]
+        builds.append(
+            {
+                "index_workers": workers,
+                "best_files_per_second": max(rates),
+                "median_files_per_second": round(statistics.median(rates), 1),
+                "files_per_cpu_second_best": round(stats["files"] / min(cpu), 1),
+                "runs": figures,
+            }
+        )
     result = {
         "roots": projects,
         "python": sys.version.split()[0],
         "cpus": os.cpu_count(),
-        "load_average_1m": round(os.getloadavg()[0], 2),
         "files": stats["files"],
         "definitions": stats["definitions"],
         "megabytes_read": round(stats["bytes_read"] / 1e6, 1),
-        "seconds": round(seconds, 2),
-        "files_per_second": round(stats["files"] / seconds, 1),
-        "cpu_seconds": round(cpu_seconds, 2),
-        "files_per_cpu_second": round(stats["files"] / cpu_seconds, 1),
+        "builds": builds,
         "parse_only_files_per_cpu_second": round(stats["files"] / parse_seconds, 1),
-        "megabytes_per_second": round(stats["bytes_read"] / 1e6 / seconds, 2),
         "skipped": {k: v for k, v in stats["skipped"].items() if v},
         "truncated": stats["truncated"],
-        "rss_growth_mb": round(rss_growth, 1),
+        "rss_growth_mb_first_build": rss_growth,
     }
     if not args.no_tracemalloc:
-        result["index_memory_mb_tracemalloc"] = round(traced_memory(roots, args.max_files), 1)
+        result["index_memory_mb_tracemalloc"] = {
+            str(workers): round(traced_memory(roots, args.max_files, workers), 1) for workers in settings
+        }
     latencies = sorted(change_latencies(index, scratch, args.changes))
     result["change_visible_s"] = {
         "changes": len(latencies),
@@ -154,5 +203,5 @@ def run(projects: list[str], scratch: Path, args: argparse.Namespace) -> dict[st
     return result
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # the worker processes import this module: nothing may run then
     main()
