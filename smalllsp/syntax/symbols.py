@@ -630,11 +630,12 @@ class _Walker:
         constructors: list[Parameters] | None = None,
     ) -> None:
         for node in nodes:
-            if node.type in COMMENTS or node.type in DECORATIONS:
+            node_type = node.type
+            if node_type in COMMENTS or node_type in DECORATIONS:
                 continue
             before = len(self.definitions)
-            rule = self.rules.get(node.type)
-            if rule is None and node.type == "ERROR":
+            rule = self.rules.get(node_type)
+            if rule is None and node_type == "ERROR":
                 rule = WRAPPER  # a file being edited: what parses inside the error still counts
             if rule is not None and rule.kind == "wrapper":
                 self._level(self._wrapped(node), container, container_kind, depth, top, constructors)
@@ -857,7 +858,7 @@ class _Walker:
         role = self._roles.get(node.type, REQUIRED if node.type in NAME_TYPES else SKIP)
         if role != INNER:
             return role
-        inner = node.child_by_field_name("pattern") or (node.named_children[0] if node.named_child_count else None)
+        inner = node.child_by_field_name("pattern") or (node.named_child(0) if node.named_child_count else None)
         role = self._roles.get(inner.type, REQUIRED) if inner is not None else REQUIRED
         if role == INNER:
             role = REQUIRED
@@ -929,9 +930,9 @@ class _Walker:
         if self._docstring is not None:
             body_field, statement, string = self._docstring
             body = node.child_by_field_name(body_field) if rule.body is not None else None
-            first = body.named_children[0] if body is not None and body.named_child_count else None
+            first = body.named_child(0) if body is not None and body.named_child_count else None
             if first is not None and first.type == statement and first.named_child_count == 1:
-                literal = first.named_children[0]
+                literal = first.named_child(0)
                 if literal.type == string:
                     return _first_paragraph(_unquote(_text(self.source, literal)))
         return self._doc_comment(node)
@@ -945,9 +946,11 @@ class _Walker:
             while previous is not None and previous.type in DECORATIONS:
                 top_row = previous.start_point.row
                 previous = previous.prev_named_sibling
+            if previous is not None:
+                break
             parent = anchor.parent
-            wrapper = parent is not None and (self.rules.get(parent.type) or Rule("")).kind == "wrapper"
-            if previous is None and wrapper and parent.parent is not None:
+            parent_rule = self.rules.get(parent.type) if parent is not None else None
+            if parent_rule is not None and parent_rule.kind == "wrapper" and parent.parent is not None:
                 anchor = parent
                 top_row = min(top_row, anchor.start_point.row)
                 continue
