@@ -53,7 +53,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("workspace_index", True, "Index the workspace folders (definitions, imports, references) in the background and keep the index current with a file watcher."),
     Setting("index_max_files", 20000, "Most files the workspace index reads; a larger workspace is indexed up to this many, with a warning."),
     Setting("index_max_file_kb", 512, "Files larger than this (in KiB) are left out of the workspace index."),
-    Setting("index_workers", 0, "Processes that parse files while the workspace index is first built (at a lower priority than the server); 0 picks one per CPU core (at most 8), 1 parses in the server process. Fewer than 500 files to read, and the live updates after the build, are always parsed in the server process."),
+    Setting("index_workers", 0, "Processes that parse files while the workspace index is first built (at a lower priority than the server); 0 picks one per CPU core (at most 8), 1 parses in the server process. Fewer than 500 files to read, and the live updates after the build, are always parsed in the server process.", minimum=0, maximum=64),
     Setting("engine", "local", "Where the model runs: local (in this process, llama-cpp-python) or remote (an OpenAI-compatible /v1/completions endpoint or llama-server's /completion; the context, cutting, guard and ranking stay here).", ("local", "remote")),
     Setting("remote_url", "", "engine = remote: the server's base URL, e.g. http://gpu-box:8080 (llama-server) or https://vllm.internal/v1."),
     Setting("remote_api", "openai", "engine = remote: openai (POST /v1/completions, llama-server or vLLM) or llama-server (POST /completion with cache_prompt).", ("openai", "llama-server")),
