@@ -77,6 +77,8 @@ def timed_build(roots: list[str], max_files: int, workers: int) -> tuple[Workspa
         "cpu_seconds_workers": round(children_cpu_seconds() - children_started, 2),
         "load_average_1m_before": round(load, 2),
     }
+    if index.stats()["workers"] > 1:  # the largest resident set of any worker so far (Linux: KiB)
+        run["worker_max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
     return index, run, rss_mb() - before
 
 

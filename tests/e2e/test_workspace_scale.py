@@ -13,6 +13,7 @@ import pytest
 from lsprotocol import types
 
 from smalllsp.lspclient import as_dict
+from smalllsp.workspace.parallel import auto_workers
 
 from .conftest import TEST_SETTINGS, capabilities, inline_params
 
@@ -60,3 +61,4 @@ async def test_completion_answers_while_a_50k_file_workspace_is_indexed(client, 
     index = status["index"]
     assert index["state"] == "ready", index
     assert index["files"] == 20_000 and index["truncated"]  # index_max_files, with a warning
+    assert index["workers"] == auto_workers()  # the server (python -m smalllsp) started its worker processes
