@@ -27,13 +27,15 @@ from smalllsp.context.sources import ContextSources, path_of
 from smalllsp.context.window import Cursor
 from smalllsp.documents import DocumentStore, PositionError, column_to_index, index_to_column, split_lines
 from smalllsp.engine import Cancelled, Engine, ModelUnavailable
-from smalllsp.engine.llama import LlamaRuntime
+from smalllsp.engine import loader
 
 log = logging.getLogger(__name__)
 
 STATUS_REQUEST = "smalllsp/status"
 # Settings read when the model loads: changing one reloads it.
-RELOAD_SETTINGS = ("model", "n_ctx", "n_threads", "n_gpu_layers", "n_batch", "moe_placement", "flash_attn", "cache_type")
+RELOAD_SETTINGS = ("model", "n_ctx", "n_threads", "n_gpu_layers", "n_batch", "moe_placement", "flash_attn", "cache_type",
+                   "engine", "remote_url", "remote_api", "remote_model", "remote_api_key_env", "remote_api_key_file",
+                   "remote_tls_verify", "remote_ca_bundle", "remote_timeout_ms", "remote_retries")
 SUGGESTION_LABEL = "smalllsp · model suggestion"
 # Executed by the client when a suggestion is accepted; carries the verdict.
 ACCEPTED_COMMAND = "smalllsp.accepted"
@@ -131,13 +133,15 @@ class SmalllspServer(LanguageServer):
         """Load the configured model on the worker; tell the user if it fails."""
         config = self.config
         try:
-            path = modelstore.resolve(config.model)
+            what = loader.describe(config)
         except modelstore.StoreError as problem:
             self.engine.fail(str(problem))
             self.tell(types.MessageType.Error, f"smalllsp: {problem}")
             return
-        progress = self.progress("smalllsp: loading model", path.name)
-        self.loading = self.engine.load(partial(LlamaRuntime, path, config))
+        progress = self.progress("smalllsp: loading model", what)
+        loop = asyncio.get_running_loop()
+        notify = partial(loop.call_soon_threadsafe, self.tell, types.MessageType.Warning)  # a remote engine down / back
+        self.loading = self.engine.load(partial(loader.open_runtime, config, notify))
         self.loading.add_done_callback(lambda _future: progress.end())
         self.loading.add_done_callback(self._loaded)
 
