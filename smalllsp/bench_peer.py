@@ -83,42 +83,86 @@ def _wait_healthy(base: str, process: subprocess.Popen, timeout_s: float = 120) 
     raise RuntimeError(f"llama-server was not ready after {timeout_s:.0f} s")
 
 
+class LlamaServer:
+    """A ``llama-server`` on loopback, for the bench and the remote engine's tests.
+
+    ``with LlamaServer(binary, model, ...) as server:`` starts it, waits until
+    ``/health`` answers, and stops it on exit; ``server.url`` is its base URL.
+    ``parallel`` slots share ``n_ctx x parallel`` of context, so each request
+    gets ``n_ctx``, as in-process; flash attention and the KV cache type are
+    smalllsp's settings too, so greedy decoding gives the in-process answers.
+    """
+
+    def __init__(self, binary: Path, model: Path, *, n_ctx: int, threads: int, parallel: int = 1,
+                 cache_reuse: int = 0, alias: str | None = None, flash_attn: bool = False, cache_type: str = "f16",
+                 log: Path | None = None) -> None:
+        if not binary.is_file():
+            raise ValueError(f"no llama-server binary at {binary} (build one with scripts/build-llama-server)")
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.command = [
+            str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(self.port),
+            "-c", str(n_ctx * parallel), "-t", str(threads), "-np", str(parallel), "--no-webui",
+        ]
+        if cache_reuse:
+            self.command += ["--cache-reuse", str(cache_reuse)]
+        if alias:
+            self.command += ["--alias", alias]
+        # As in-process (flash_attn, cache_type): with other attention kernels
+        # the logits differ in the last digits, and a near tie can go the other way.
+        self.command += ["-fa", "on" if flash_attn else "off", "-ctk", cache_type, "-ctv", cache_type]
+        self._log = log
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "LlamaServer":
+        output = self._log.open("ab") if self._log else subprocess.DEVNULL
+        self.process = subprocess.Popen(self.command, stdout=output, stderr=output)
+        try:
+            _wait_healthy(self.url, self.process)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def peak_rss_kib(self) -> int | None:
+        return _peak_rss_kib(self.process.pid) if self.process else None
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
 def run_peer(binary: Path, model: Path, config: Config, strokes: list[Keystroke]) -> dict[str, Any]:
     """Type the keystrokes against ``llama-server`` on loopback."""
-    if not binary.is_file():
-        raise ValueError(f"no llama-server binary at {binary} (build one with scripts/build-llama-server)")
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    command = [
-        str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(port),
-        "-c", str(config.n_ctx), "-t", str(config.n_threads or os.cpu_count() or 1),
-        "-np", "1", "--cache-reuse", "256", "--no-webui",
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    threads = config.n_threads or os.cpu_count() or 1
+    with LlamaServer(binary, model, n_ctx=config.n_ctx, threads=threads, cache_reuse=256,
+                     flash_attn=config.flash_attn, cache_type=config.cache_type) as server:
+        base = server.url
 
-    def model_call(cursor: Cursor) -> tuple[list[str], dict[str, Any]]:
-        answer = _post(base + "/infill", infill_request(cursor))
-        timings = answer.get("timings", {})
-        evaluated = int(timings.get("prompt_n", 0))
-        prompt_tokens = int(answer.get("tokens_evaluated", evaluated))
-        return [answer.get("content", "")], {
-            "source": "model",
-            "n_prompt": prompt_tokens,
-            "n_reused": max(prompt_tokens - evaluated, 0),
-            "n_evaluated": evaluated,
-            "n_generated": int(timings.get("predicted_n", 0)),
-            "stop_reason": answer.get("stop_type", ""),
-            "ms": float(timings.get("prompt_ms", 0)) + float(timings.get("predicted_ms", 0)),
-        }
+        def model_call(cursor: Cursor) -> tuple[list[str], dict[str, Any]]:
+            answer = _post(base + "/infill", infill_request(cursor))
+            timings = answer.get("timings", {})
+            evaluated = int(timings.get("prompt_n", 0))
+            prompt_tokens = int(answer.get("tokens_evaluated", evaluated))
+            return [answer.get("content", "")], {
+                "source": "model",
+                "n_prompt": prompt_tokens,
+                "n_reused": max(prompt_tokens - evaluated, 0),
+                "n_evaluated": evaluated,
+                "n_generated": int(timings.get("predicted_n", 0)),
+                "stop_reason": answer.get("stop_type", ""),
+                "ms": float(timings.get("prompt_ms", 0)) + float(timings.get("predicted_ms", 0)),
+            }
 
-    try:
-        _wait_healthy(base, process)
         latencies, generations = replay(strokes, model_call)
-        peak = _peak_rss_kib(process.pid)
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        peak = server.peak_rss_kib()
     return {**summarize(latencies, generations), "peak_rss_mib": peak / 1024 if peak else None}

@@ -458,6 +458,7 @@ class RemoteRuntime:
     def _guarded(self, call: Callable[[], Any]) -> Any:
         """Run a request; a failure becomes :class:`RemoteUnavailable`, and the user hears once when
         the server goes away and once when it is back."""
+        sent = self.http.requests
         try:
             result = call()
         except RemoteError as problem:
@@ -465,7 +466,7 @@ class RemoteRuntime:
                 self._healthy = False
                 self._notify(f"smalllsp: the remote engine failed: {problem}")
             raise RemoteUnavailable(f"remote engine: {problem}") from None
-        if not self._healthy:
+        if not self._healthy and self.http.requests > sent:  # an answer, not a cache hit
             self._healthy = True
             self._notify(f"smalllsp: the remote engine at {self.http.endpoint.origin} answers again")
         return result
