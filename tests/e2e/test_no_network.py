@@ -27,6 +27,7 @@ from pygls.lsp.client import LanguageClient
 from smalllsp.lspclient import wait_until_loaded
 
 from .conftest import TEST_SETTINGS, capabilities, connect_tcp, free_port, inline_params
+from .test_remote_engine import llama_server, llama_server_binary  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.e2e
 GUARD = Path(__file__).resolve().parents[1] / "fixtures" / "no_network"
@@ -115,7 +116,7 @@ def test_the_guard_blocks_and_records_what_it_blocks(tmp_path):
     assert [e["op"] for e in events if e["event"] == "blocked"] == ["resolve", "resolve", "sendto", "bind", "connect"]
 
 
-async def run_session(client: LanguageClient, workspace: Path, log: Path) -> list[str]:
+async def run_session(client: LanguageClient, workspace: Path, log: Path, settings: dict | None = None) -> list[str]:
     """Initialize on the workspace, complete twice (the second after the workspace changed)."""
     uri = (workspace / "app.py").as_uri()
     await client.initialize_async(
@@ -124,7 +125,7 @@ async def run_session(client: LanguageClient, workspace: Path, log: Path) -> lis
             process_id=os.getpid(),
             root_uri=workspace.as_uri(),
             workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name=workspace.name)],
-            initialization_options=TEST_SETTINGS,
+            initialization_options={**TEST_SETTINGS, **(settings or {})},
         )
     )
     client.initialized(types.InitializedParams())
@@ -176,6 +177,42 @@ async def test_the_server_completes_with_every_outside_connection_failing(tmp_pa
     assert all(s.strip() for s in suggestions), f"no completion: {suggestions!r}\n{server_log[-3000:]}"
     assert_nothing_blocked(log)
     assert sockets == [], f"the stdio server holds network sockets: {sockets}"
+    assert connections(log, server_pid(log)) == [], "engine = local connected to something, even if only on loopback"
+
+
+def connections(log: Path, pid: int) -> list[tuple[str, int]]:
+    """The (loopback) endpoints a guarded process connected to, in order."""
+    return [tuple(e["target"]) for e in guard_events(log) if e["event"] == "connect" and e["pid"] == pid]
+
+
+async def test_the_remote_engine_connects_only_to_its_endpoint(tmp_path, llama_server):
+    """engine = remote: every connection the server opens goes to remote_url's host and port."""
+    log = tmp_path / "guard.log"
+    workspace = write_workspace(tmp_path / "workspace")
+    client = LanguageClient("no-network-remote-test", "1")
+    await client.start_io(sys.executable, "-m", "smalllsp", "serve", env=guarded_environment(log), cwd=str(workspace))
+    server = client._server
+    stderr: list[bytes] = []
+
+    async def drain() -> None:
+        while server and server.stderr and (chunk := await server.stderr.readline()):
+            stderr.append(chunk)
+
+    drainer = asyncio.create_task(drain())
+    settings = {"engine": "remote", "remote_url": llama_server.url, "remote_timeout_ms": 120_000}
+    try:
+        suggestions = await run_session(client, workspace, log, settings)
+        await client.shutdown_async(None)
+        client.exit(None)
+    finally:
+        await client.stop()
+        drainer.cancel()
+    server_log = b"".join(stderr).decode(errors="replace")
+    assert all(s.strip() for s in suggestions), f"no completion: {suggestions!r}\n{server_log[-3000:]}"
+    assert_nothing_blocked(log)
+    reached = connections(log, server_pid(log))
+    assert reached, "the remote engine never connected: the guard did not see it"
+    assert set(reached) == {("127.0.0.1", llama_server.port)}, reached
 
 
 async def test_serve_over_tcp_listens_on_loopback_only_and_completes(tmp_path):
