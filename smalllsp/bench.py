@@ -234,16 +234,20 @@ def _iter_rows(report: dict[str, Any]) -> Iterator[tuple[str, ...]]:
     yield row("peak RSS (MiB)", lambda p: fmt(p["peak_rss_mib"]))
 
 
-PASSES = {"lsp": "LSP end to end", "direct": "engine direct", "peer": "llama-server"}
+PASSES = {"lsp": "LSP end to end", "direct": "engine direct", "peer": "llama-server", "remote": "LSP, remote",
+          "remote_clients": "LSP, remote, N"}
 
 
 def table(report: dict[str, Any]) -> str:
-    header = ("", *(label for name, label in PASSES.items() if name in report))
+    labels = {**PASSES, "remote_clients": f"remote x{report.get('clients', 'N')}"}
+    header = ("", *(label for name, label in labels.items() if name in report))
     rows = [header, *_iter_rows(report)]
     width = max(len(r[0]) for r in rows)
     lines = ["  ".join([f"{r[0]:<{width}}", *(f"{cell:>15}" for cell in r[1:])]) for r in rows]
     for key, label in (("lsp_over_direct_p50", "LSP / direct latency, p50"), ("lsp_over_direct_model_p50", "LSP / direct model-call latency, p50"),
-                       ("lsp_over_peer_model_p50", "LSP / llama-server model-call latency, p50")):
+                       ("lsp_over_peer_model_p50", "LSP / llama-server model-call latency, p50"),
+                       ("remote_over_lsp_p50", "remote / in-process latency, p50"),
+                       ("remote_clients_over_remote_p50", "remote N clients / 1 client latency, p50")):
         if report.get(key) is not None:
             lines.append(f"{label:<{width}}  {report[key]:>15.3f}")
     return "\n".join(lines)
@@ -308,9 +312,81 @@ def overhead_line(report: dict[str, Any]) -> str:
 def write(report: dict[str, Any], json_path: Path | None) -> None:
     if "keystrokes" in report:
         print(f"{report['keystrokes']} keystrokes typed from line {report['type_from']} of {report['trace']}, model {report['model']}")
+        if "remote_url" in report:
+            print(f"remote engine at {report['remote_url']}" + (f" (llama-server {report['llama_server']})" if "llama_server" in report else "")
+                  + f"; {report['cpu_cores']} CPU cores shared by everything")
         print(table(report))
+        if "remote_clients" in report:
+            print(f"p50 per client, {report['clients']} typing at once: " + ", ".join("-" if ms is None else f"{ms:.0f} ms" for ms in report["remote_clients"]["per_client_p50_ms"]))
     if "overhead" in report:
         print(overhead_line(report["overhead"]))
     if json_path is not None:
         json_path.write_text(json.dumps(report, indent=2))
         print(f"JSON written to {json_path}")
+
+
+# Each simulated user types from a different place in the trace, this many lines further up.
+CLIENT_LINE_OFFSET = 7
+
+
+async def run_clients(trace: Path, source: str, type_from: int, n: int, clients: int, settings: dict[str, Any]) -> dict[str, Any]:
+    """``clients`` editors typing at once, each with its own ``smalllsp serve``, all on one remote engine."""
+    sessions = []
+    for index in range(clients):
+        start, strokes = keystrokes(source, max(type_from - index * CLIENT_LINE_OFFSET, 0), n)
+        sessions.append(run_lsp(trace, start, strokes, settings))
+    runs = await asyncio.gather(*sessions)
+    latencies = [r["latency_ms"] for r in runs]
+    merged = summarize(
+        [row["latency_ms"] for r in runs for row in r["per_request"]],
+        [{k: v for k, v in row.items() if k != "latency_ms"} for r in runs for row in r["per_request"]],
+    )
+    peaks = [r["peak_rss_mib"] for r in runs if r["peak_rss_mib"]]
+    return {**merged, "clients": clients, "per_client_p50_ms": [l["p50"] for l in latencies], "peak_rss_mib": max(peaks) if peaks else None}
+
+
+def bench_remote(
+    model: str, trace: Path, n: int, type_from: int | None, *, url: str | None = None, binary: Path | None = None,
+    clients: int = 1, api: str = "openai",
+) -> dict[str, Any]:
+    """In-process over LSP, then the same keystrokes with ``engine = remote``: one client, then ``clients`` at once.
+
+    Without ``url`` a llama-server is started on loopback from ``binary``
+    with one slot per client and ``--cache-reuse 256`` (the team set-up).
+    On one machine the server and the clients share the CPU.
+    """
+    import contextlib
+
+    from smalllsp.bench_peer import LlamaServer
+
+    source = trace.read_text(encoding="utf-8")
+    lines = split_lines(source)
+    start_line = type_from if type_from is not None else len(lines) * 2 // 3
+    if not 0 <= start_line < len(lines):
+        raise ValueError(f"--type-from {start_line} is outside {trace} ({len(lines)} lines)")
+    start, strokes = keystrokes(source, start_line, n)
+    config = Config(model=model)
+    path = modelstore.resolve(model)
+    report: dict[str, Any] = {"model": path.name, "trace": str(trace), "type_from": start_line, "keystrokes": len(strokes),
+                              "clients": clients, "cpu_cores": os.cpu_count()}
+    report["lsp"] = asyncio.run(run_lsp(trace, start, strokes, {"model": str(path)}))
+    with contextlib.ExitStack() as stack:
+        if url is None:
+            if binary is None:
+                raise ValueError("--engine remote needs --remote-url or --llama-server")
+            server = stack.enter_context(LlamaServer(
+                binary, path, n_ctx=config.n_ctx, threads=config.n_threads or os.cpu_count() or 1, parallel=max(clients, 1),
+                cache_reuse=256, flash_attn=config.flash_attn, cache_type=config.cache_type))
+            url = server.url
+            report["llama_server"] = " ".join(server.command[1:])
+        settings = {"engine": "remote", "remote_url": url, "remote_api": api, "remote_timeout_ms": 120_000}
+        report["remote_url"] = url
+        report["remote"] = asyncio.run(run_lsp(trace, start, strokes, settings))
+        if clients > 1:
+            report["remote_clients"] = asyncio.run(run_clients(trace, source, start_line, n, clients, settings))
+            report["remote_clients_over_remote_p50"] = _ratio(report["remote_clients"]["latency_ms"]["p50"], report["remote"]["latency_ms"]["p50"])
+        if "llama_server" in report:
+            peak = server.peak_rss_kib()
+            report["llama_server_peak_rss_mib"] = peak / 1024 if peak else None
+    report["remote_over_lsp_p50"] = _ratio(report["remote"]["latency_ms"]["p50"], report["lsp"]["latency_ms"]["p50"])
+    return report

@@ -199,11 +199,23 @@ def _models_path(args: argparse.Namespace) -> int:
     return 0
 
 
+# Where scripts/build-llama-server puts the binary it builds.
+DEFAULT_LLAMA_SERVER = Path.home() / ".cache" / "smalllsp" / "llama-server-0.3.36" / "build" / "bin" / "llama-server"
+
+
 def _bench(args: argparse.Namespace) -> int:
     from smalllsp import bench
 
     try:
-        if args.overhead_only:
+        if args.engine == "remote":
+            binary = Path(args.llama_server) if args.llama_server else None
+            if args.remote_url is None and binary is None:
+                binary = DEFAULT_LLAMA_SERVER if DEFAULT_LLAMA_SERVER.is_file() else None
+            report = bench.bench_remote(
+                args.model or "", Path(args.trace) if args.trace else bench.DEFAULT_TRACE, args.n, args.type_from,
+                url=args.remote_url, binary=binary, clients=args.clients, api=args.remote_api,
+            )
+        elif args.overhead_only:
             path = modelstore.resolve(args.model or "")
             report = {"model": path.name, "overhead": bench.overhead(path, Config(model=str(path)))}
         else:
@@ -343,6 +355,11 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--type-from", type=int, help="0-based line from which the file is typed (default: two thirds in)")
     bench.add_argument("--json", metavar="PATH", help="also write the report as JSON")
     bench.add_argument("--peer-llama-server", metavar="PATH", help="also replay the trace against this llama-server binary with llama.vim's /infill requests (scripts/build-llama-server builds one)")
+    bench.add_argument("--engine", choices=("local", "remote"), default="local", help="remote: replay the trace in-process over LSP, then with engine = remote (one client, then --clients at once)")
+    bench.add_argument("--remote-url", metavar="URL", help="with --engine remote: an already running llama-server or vLLM (default: start a llama-server on loopback)")
+    bench.add_argument("--remote-api", choices=("openai", "llama-server"), default="openai", help="with --engine remote: the API to use")
+    bench.add_argument("--llama-server", metavar="PATH", help=f"with --engine remote: the llama-server binary to start (default: {DEFAULT_LLAMA_SERVER}, which scripts/build-llama-server builds)")
+    bench.add_argument("--clients", type=int, default=1, help="with --engine remote: also replay this many typing clients at once against the same server")
     bench.add_argument("--overhead-only", action="store_true", help="only measure the scope detector's and the cross-file guard's cost per request on a 5,000-line file")
     bench.set_defaults(run=_bench)
 

@@ -264,3 +264,18 @@ async def test_a_server_that_goes_away_mid_session_is_told_once_and_comes_back()
             assert any("answers again" in m for m in session.messages), session.messages
     finally:
         fake.close()
+
+
+def test_bench_compares_the_remote_engine_with_in_process(llama_server_binary, tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "smalllsp", "bench", "--engine", "remote", "--llama-server", str(llama_server_binary),
+         "--clients", "2", "--n", "3", "--type-from", "12", "--json", str(out)],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "LSP, remote" in result.stdout and "remote x2" in result.stdout
+    report = json.loads(out.read_text())
+    assert report["remote"]["requests"] == 3 and report["remote_clients"]["requests"] == 6
+    assert report["remote"]["model_calls"] >= 1 and report["remote"]["peak_rss_mib"] < report["lsp"]["peak_rss_mib"]
+    assert report["llama_server_peak_rss_mib"] > 100 and len(report["remote_clients"]["per_client_p50_ms"]) == 2
