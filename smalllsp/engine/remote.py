@@ -23,11 +23,13 @@ vocabulary, and fails with a message that says what differs.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import contextlib
 import dataclasses
 import io
 import logging
 import math
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -438,15 +440,59 @@ class RemoteRuntime:
         time_budget_s: float | None = None,
         cancelled: Callable[[], bool] = lambda: False,
     ) -> list[Generation]:
-        """``sampling.n`` candidates: the API's ``n`` (llama-server reads the prompt once for all of
-        them), in as many requests as the server's slots require."""
-        drawn: list[Generation] = []
-        while len(drawn) < sampling.n:
-            batch = min(sampling.n - len(drawn), self.max_n or sampling.n)
-            seed = None if sampling.seed is None else sampling.seed + len(drawn)
-            drawn += self._guarded(lambda: self._complete(
-                prompt, batch, sampling.temperature, sampling.top_p, seed, max_tokens, stop_at, time_budget_s, cancelled))
-        return drawn
+        """``sampling.n`` candidates; candidate 0 greedy when ``include_greedy``, candidate i seeded ``seed + i``.
+
+        The sampled ones are the API's ``n`` (llama-server reads the prompt
+        once for all of them), in as many requests as the server's slots
+        allow; the greedy one is its own request, sent at the same time. All
+        ``n`` are drawn: the server batches them, and ``budget_s`` is kept by
+        each candidate's time budget.
+        """
+        greedy = 1 if sampling.include_greedy else 0
+        wanted = sampling.n - greedy
+        failed = threading.Event()
+        stop = lambda: cancelled() or failed.is_set()  # noqa: E731 - one failure stops the other stream
+
+        def draw_sampled() -> list[Generation]:
+            drawn: list[Generation] = []
+            while len(drawn) < wanted:
+                batch = min(wanted - len(drawn), self.max_n or wanted)
+                seed = None if sampling.seed is None else sampling.seed + greedy + len(drawn)
+                drawn += self._complete(prompt, batch, sampling.temperature, sampling.top_p, seed, max_tokens, stop_at, time_budget_s, stop)
+            return drawn
+
+        def guarded(call: Callable[[], list[Generation]]) -> Callable[[], list[Generation]]:
+            def run() -> list[Generation]:
+                try:
+                    return call()
+                except BaseException:
+                    failed.set()
+                    raise
+            return run
+
+        def draw_greedy() -> list[Generation]:
+            return self._complete(prompt, 1, 0.0, 1.0, None, max_tokens, stop_at, time_budget_s, stop)
+
+        if not greedy or not wanted:
+            return self._guarded(draw_greedy if greedy else draw_sampled)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="smalllsp-remote-greedy") as pool:
+            first = pool.submit(guarded(draw_greedy))
+            second = _settled(pool_free(guarded(draw_sampled)))
+            outcomes = (_settled(first), second)
+
+        def collect() -> list[Generation]:
+            drawn: list[Generation] = []
+            problems: list[BaseException] = []
+            for outcome in outcomes:
+                try:
+                    drawn += outcome()
+                except BaseException as problem:  # noqa: BLE001 - the real failure is raised below, not the other stream's stop
+                    problems.append(problem)
+            if problems:
+                raise next((p for p in problems if not isinstance(p, Cancelled)), problems[0])
+            return drawn
+
+        return self._guarded(collect)
 
     def close(self) -> None:
         if self.vocab is not None:
@@ -543,6 +589,29 @@ class RemoteRuntime:
             Generation(c.text, c.tokens, c.logprobs, len(prompt), reused, evaluated, c.reason or "max_tokens", seconds)
             for c in candidates
         ]
+
+
+def pool_free(call: Callable[[], Any]) -> concurrent.futures.Future:
+    """Run ``call`` in this thread, as a settled future."""
+    future: concurrent.futures.Future = concurrent.futures.Future()
+    try:
+        future.set_result(call())
+    except BaseException as problem:  # noqa: BLE001 - kept in the future
+        future.set_exception(problem)
+    return future
+
+
+def _settled(future: concurrent.futures.Future) -> Callable[[], Any]:
+    """Wait for ``future``; a function that returns its result or raises its exception."""
+    try:
+        result = future.result()
+    except BaseException as problem:  # noqa: BLE001 - raised again by the caller, in its thread
+        error = problem
+
+        def fail() -> Any:
+            raise error
+        return fail
+    return lambda: result
 
 
 def _names_of(model: dict[str, Any]) -> list[str]:

@@ -165,7 +165,11 @@ class _Watch:
 
 
 class HttpClient:
-    """JSON requests and SSE streams to one server. Used from one thread at a time."""
+    """JSON requests and SSE streams to one server.
+
+    Streams may run from several threads at once (each has its own
+    connection); JSON calls, which keep one connection alive, from one.
+    """
 
     def __init__(
         self,
@@ -203,8 +207,10 @@ class HttpClient:
     ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         """Send once; the open response (its status may be an error)."""
         timeout = max(0.05, deadline - time.monotonic())
-        connection = self._idle if reuse and self._idle is not None else self._connect(timeout)
-        self._idle = None
+        if reuse and self._idle is not None:
+            connection, self._idle = self._idle, None
+        else:
+            connection = self._connect(timeout)
         if watch is not None:
             watch.connection = connection
         data = None if body is None else json.dumps(body).encode("utf-8")

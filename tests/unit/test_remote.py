@@ -98,11 +98,31 @@ def test_max_tokens_and_the_time_budget(fake):
 def test_samples_use_the_api_n_within_the_server_slots(fake):
     fake.slots = 2
     rt = runtime(fake)
-    drawn = rt.sample(prompt(rt), Sampling(n=3, temperature=0.6, top_p=0.9, seed=7), max_tokens=16)
+    drawn = rt.sample(prompt(rt), Sampling(n=3, temperature=0.6, top_p=0.9, seed=7, include_greedy=False), max_tokens=16)
     assert [g.text for g in drawn] == ["hello world\nmore"] * 3
     bodies = [r["body"] for r in fake.requests if r["path"] == "/completion"]
     assert [(b["n_cmpl"], b["seed"]) for b in bodies] == [(2, 7), (1, 9)]
     assert bodies[0]["temperature"] == 0.6 and bodies[0]["top_p"] == 0.9 and bodies[0]["top_k"] == 0
+
+
+def test_candidate_zero_is_the_greedy_answer_drawn_alongside(fake):
+    fake.delay_s = 0.05
+    rt = runtime(fake)
+    started = time.monotonic()
+    drawn = rt.sample(prompt(rt), Sampling(n=3, temperature=0.6, top_p=0.9, seed=7), max_tokens=16)
+    elapsed = time.monotonic() - started
+    assert len(drawn) == 3
+    bodies = sorted(([r["body"] for r in fake.requests if r["path"] == "/completion"]), key=lambda b: b["temperature"])
+    assert [(b["temperature"], b["n_cmpl"], b.get("seed")) for b in bodies] == [(0.0, 1, None), (0.6, 2, 8)]
+    assert elapsed < 2 * 5 * 0.05 + 0.2  # the two requests ran at the same time (each streams 5 events per candidate)
+
+
+def test_one_failing_stream_stops_the_other(fake):
+    rt = runtime(fake)
+    asked = prompt(rt)
+    fake.failures = [400]
+    with pytest.raises(RemoteUnavailable, match="HTTP 400"):
+        rt.sample(asked, Sampling(n=2, temperature=0.6, top_p=0.9), max_tokens=16)
 
 
 def test_a_warm_up_reads_the_prompt_only(fake):
