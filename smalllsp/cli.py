@@ -33,7 +33,7 @@ def _serve(args: argparse.Namespace) -> int:
         server.start_tcp(host, int(port))
     else:
         server.start_io()
-    return 0
+    return server.protocol.exit_code
 
 
 def _position(text: str) -> int:

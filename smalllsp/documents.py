@@ -16,6 +16,18 @@ from typing import Iterable
 from lsprotocol import types
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str) -> str:
+    """``text`` with each lone UTF-16 surrogate (JSON lets a client send
+    ``"\\ud800"``) replaced by U+FFFD.
+
+    Such a string cannot be encoded for the model or the parser. The
+    replacement is one code unit in UTF-16 and UTF-32 and as many UTF-8 bytes
+    as the surrogate, so every position the client sends keeps its meaning.
+    """
+    return _LONE_SURROGATE.sub("\ufffd", text) if _LONE_SURROGATE.search(text) else text
 
 
 def split_lines(text: str) -> list[str]:
@@ -77,17 +89,16 @@ class Document:
         """
         if position.line < 0 or position.character < 0:
             raise PositionError(f"negative position {position.line}:{position.character}")
-        offset = 0
-        for number, match in enumerate(_iter_lines_with_breaks(self.text)):
-            line, brk = match
-            if number == position.line:
-                return offset + column_to_index(line, position.character, encoding)
-            offset += len(line) + len(brk)
-        if clamp:
-            return len(self.text)
-        raise PositionError(
-            f"line {position.line} is past the end of {self.uri} ({self.text.count(chr(10)) + 1} lines)"
-        )
+        start = _line_start(self.text, position.line)
+        if start is None:
+            if clamp:
+                return len(self.text)
+            raise PositionError(
+                f"line {position.line} is past the end of {self.uri} ({self.text.count(chr(10)) + 1} lines)"
+            )
+        brk = _LINE_BREAK.search(self.text, start)
+        line = self.text[start : brk.start() if brk else len(self.text)]
+        return start + column_to_index(line, position.character, encoding)
 
     def position(self, offset: int, encoding: str) -> types.Position:
         """LSP position of a code-point offset in :attr:`text`."""
@@ -106,9 +117,34 @@ class Document:
             end = self.offset(change.range.end, encoding, clamp=True)
             if end < start:
                 raise PositionError(f"change range ends before it starts in {self.uri}")
-            self.text = self.text[:start] + change.text + self.text[end:]
+            self.text = self.text[:start] + valid_text(change.text) + self.text[end:]
         else:
-            self.text = change.text
+            self.text = valid_text(change.text)
+
+
+# Line breaks are counted a block at a time at C speed: finding a line near
+# the end of a 10 MB document costs milliseconds, not a Python loop per line.
+_BLOCK = 1 << 16
+
+
+def _line_start(text: str, line: int) -> int | None:
+    """Offset at which ``line`` starts in ``text``; None when it has fewer lines."""
+    if line == 0:
+        return 0
+    pos, remaining, size = 0, line, len(text)
+    while pos < size:
+        end = min(pos + _BLOCK, size)
+        while end < size and text[end - 1] == "\r":  # a \r\n stays in one block
+            end += 1
+        breaks = text.count("\n", pos, end) + text.count("\r", pos, end) - text.count("\r\n", pos, end)
+        if breaks >= remaining:
+            for match in _LINE_BREAK.finditer(text, pos, end):
+                remaining -= 1
+                if remaining == 0:
+                    return match.end()
+        remaining -= breaks
+        pos = end
+    return None
 
 
 def _iter_lines_with_breaks(text: str) -> Iterable[tuple[str, str]]:
@@ -126,7 +162,7 @@ class DocumentStore:
         self._documents: dict[str, Document] = {}
 
     def open(self, item: types.TextDocumentItem) -> Document:
-        doc = Document(item.uri, item.language_id, item.version, item.text)
+        doc = Document(item.uri, item.language_id, item.version, valid_text(item.text))
         self._documents[item.uri] = doc
         return doc
 

@@ -10,15 +10,32 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import logging
 from functools import partial
 from typing import Any
 
+import attrs
 import cattrs
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcRequestCancelled
+from lsprotocol.types import ResponseErrorMessage
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInternalError,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+    JsonRpcParseError,
+    JsonRpcRequestCancelled,
+    JsonRpcServerNotInitialized,
+)
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
+from pygls.protocol import (
+    JsonRPCNotification,
+    JsonRPCRequestMessage,
+    JsonRPCResponseMessage,
+    LanguageServerProtocol,
+    lsp_method,
+)
 
 from smalllsp import __version__, completion, guard, modelstore
 from smalllsp.cache import SuggestionCache
@@ -32,6 +49,9 @@ from smalllsp.engine import loader
 log = logging.getLogger(__name__)
 
 STATUS_REQUEST = "smalllsp/status"
+# What the server holds for one document (version, length, SHA-256; never the text):
+# a client, or a test, can check that the server's copy is in step with its own.
+DOCUMENT_STATE_REQUEST = "smalllsp/documentState"
 # Settings read when the model loads: changing one reloads it.
 RELOAD_SETTINGS = ("model", "n_ctx", "n_threads", "n_gpu_layers", "n_batch", "moe_placement", "flash_attn", "cache_type",
                    "engine", "remote_url", "remote_api", "remote_model", "remote_api_key_env", "remote_api_key_file",
@@ -41,34 +61,171 @@ SUGGESTION_LABEL = "smalllsp · model suggestion"
 ACCEPTED_COMMAND = "smalllsp.accepted"
 
 
-class AnsweredError(JsonRpcInvalidParams):
-    """A malformed request that has been answered with an error already."""
+def _strict(value: Any, cls: type) -> Any:
+    """Structure a str, int or bool (or an enum of one) only from a JSON value of that type.
+
+    cattrs would turn ``"text": null`` into the document ``"None"`` and a
+    line of 1.5 into 1; a client that sends those has a bug we must not hide.
+    """
+    base = bool if issubclass(cls, bool) else int if issubclass(cls, int) else str
+    if not isinstance(value, base) or (base is int and isinstance(value, bool)):
+        raise TypeError(f"expected {base.__name__}, got {type(value).__name__}")
+    return value if cls is base else cls(value)
+
+
+def _valid_id(msg_id: Any) -> bool:
+    """LSP request ids are integers or strings."""
+    return isinstance(msg_id, str) or (isinstance(msg_id, int) and not isinstance(msg_id, bool))
+
+
+def _is_notification(method: str) -> bool:
+    """An LSP method that is a notification (sent with an id, pygls would run it and answer null)."""
+    cls = types.METHOD_TO_TYPES.get(method, (None,))[0]
+    return cls is not None and "id" not in attrs.fields_dict(cls)
 
 
 class SmalllspProtocol(LanguageServerProtocol):
-    """pygls's protocol with three fixes for a long editing session.
+    """pygls's protocol, made to answer every request and survive any message.
 
     * pygls 2.1 keeps a future per notification in ``_request_futures`` and
       never drops it: every handler's future is dropped once it is done.
     * A request we cancel (superseded, or ``$/cancelRequest``) is answered
       with the RequestCancelled error without a stack trace in the log.
     * A request whose params do not fit the LSP types (a negative line, a
-      missing field) is answered with InvalidParams saying what is wrong;
-      pygls only logs it, and the client would wait for ever.
+      missing field, a string where a number goes) is answered with
+      InvalidParams saying what is wrong; pygls only logs it, and the client
+      would wait for ever. A notification like that is logged and dropped.
+    * The JSON-RPC envelope and the LSP life cycle are checked before pygls
+      sees a message: a body that is not JSON gets ParseError, one that is not
+      a request (no ``jsonrpc: "2.0"``, an id or method of the wrong type)
+      InvalidRequest, a request before ``initialize`` ServerNotInitialized
+      and one after ``shutdown`` InvalidRequest (pygls answered none of them);
+      notifications before ``initialize`` or after ``shutdown`` are dropped,
+      except ``exit``.
+    * Documents live in the server's own store only: pygls's copy doubled
+      the memory of every document, and a change it could not apply raised
+      before our handler saw it (an error pop-up, and our copy out of step).
     """
 
-    def structure_message(self, data):
+    def __init__(self, server: Any, converter: Any) -> None:
+        for cls in (str, int, bool):
+            converter.register_structure_hook(cls, _strict)
+        super().__init__(server, converter)
+        self._initialize_seen = False
+        self._initialized_seen = False
+        self.exit_code = 0  # the process's exit status once the connection ends
+
+    def structure_message(self, data: Any) -> Any:
+        """json.loads calls this for every object, nested ones too: the
+        message is structured in :meth:`handle_message`, at the top only."""
+        return data
+
+    def handle_message(self, message: Any) -> None:
         try:
-            return super().structure_message(data)
-        except JsonRpcException as exc:
-            if not (isinstance(data, dict) and "id" in data and "method" in data):
-                raise
-            detail = exc.message
-            if isinstance(exc.__cause__, cattrs.ClassValidationError):
-                detail = "; ".join(cattrs.transform_error(exc.__cause__))
-            answer = AnsweredError(message=f"invalid {data['method']} request: {detail}")
-            self._send_response(data["id"], error=answer.to_response_error())
-            raise answer from exc
+            structured = self._checked(message)
+        except Exception:  # never let one message stop the loop; it is answered or logged
+            log.exception("could not handle a message")
+            msg_id = message.get("id") if isinstance(message, dict) else None
+            if _valid_id(msg_id) and isinstance(message.get("method"), str):
+                self._send_response(msg_id, error=JsonRpcInternalError(message="could not handle the message").to_response_error())
+            return
+        if structured is not None:
+            super().handle_message(structured)
+
+    def _checked(self, message: Any) -> Any:
+        """The structured message, or None when it was answered or dropped here."""
+        if not isinstance(message, dict):
+            return self._invalid(None, f"a message must be a JSON object, got {type(message).__name__}")
+        has_id = "id" in message
+        msg_id = message.get("id")
+        if has_id and not _valid_id(msg_id):
+            return self._invalid(None, f"a request id must be an integer or a string, got {type(msg_id).__name__}")
+        if message.get("jsonrpc") != self.VERSION:
+            return self._invalid(msg_id, 'a message must have "jsonrpc": "2.0"', answer=has_id)
+        if "method" not in message:
+            if not has_id or not ("result" in message or "error" in message):
+                log.warning("dropped a message that is neither a request, a notification nor a response")
+                return None
+            return self._structure(message, None)
+        method = message["method"]
+        if not isinstance(method, str):
+            return self._invalid(msg_id, f"a method must be a string, got {type(method).__name__}", answer=has_id)
+        if "params" in message and message["params"] is not None and not isinstance(message["params"], (dict, list)):
+            if has_id:
+                self._send_response(msg_id, error=JsonRpcInvalidParams(message=f"invalid {method} request: params must be an object or an array").to_response_error())
+            else:
+                log.warning("dropped a %s notification: params must be an object or an array", method)
+            return None
+        if has_id and _is_notification(method):
+            return self._invalid(msg_id, f"{method} is a notification; it cannot have an id")
+        if method == types.EXIT:
+            self.exit_code = 0 if self._shutdown else 1  # LSP: 1 when exit comes without shutdown
+            return self._structure(message, method)
+        if not self._initialize_seen and method != types.INITIALIZE:
+            if has_id:
+                self._send_response(msg_id, error=JsonRpcServerNotInitialized(message=f"{method} before initialize").to_response_error())
+            else:
+                log.warning("dropped a %s notification sent before initialize", method)
+            return None
+        if self._shutdown:
+            if has_id:
+                self._send_response(msg_id, error=JsonRpcInvalidRequest(message=f"{method} after shutdown").to_response_error())
+            else:
+                log.warning("dropped a %s notification sent after shutdown", method)
+            return None
+        if method == types.INITIALIZED:
+            if self._initialized_seen:  # it would load the model and index the workspace again
+                log.warning("dropped a second initialized notification")
+                return None
+            self._initialized_seen = True
+        if method == types.INITIALIZE:
+            if not has_id:
+                log.warning("dropped an initialize notification (initialize is a request)")
+                return None
+            if self._initialize_seen:
+                self._send_response(msg_id, error=JsonRpcInvalidRequest(message="initialize may be sent only once").to_response_error())
+                return None
+        structured = self._structure(message, method)
+        if structured is not None and method == types.INITIALIZE:
+            self._initialize_seen = True
+        return structured
+
+    def _invalid(self, msg_id: Any, why: str, *, answer: bool = True) -> None:
+        log.warning("invalid JSON-RPC message: %s", why)
+        if answer:
+            self._send_response(msg_id, error=JsonRpcInvalidRequest(message=why).to_response_error())
+        return None
+
+    def _structure(self, message: dict, method: str | None) -> Any:
+        """pygls's structure_message, less its traceback at ERROR for every bad message."""
+        try:
+            if "id" not in message:
+                cls = self.get_message_type(method) or JsonRPCNotification
+            elif "error" in message:
+                cls = ResponseErrorMessage
+            elif method is not None:
+                cls = self.get_message_type(method) or JsonRPCRequestMessage
+            else:
+                cls = self._result_types.pop(message["id"], None) or JsonRPCResponseMessage
+            return self._converter.structure(message, cls)
+        except Exception as exc:  # noqa: BLE001 - any structuring failure is the sender's
+            if isinstance(exc, cattrs.ClassValidationError):
+                detail = "; ".join(cattrs.transform_error(exc))
+            else:
+                detail = f"{type(exc).__name__}: {exc}"
+            if method is None:
+                log.warning("dropped a response the server cannot read: %s", detail)
+            elif "id" in message:
+                log.warning("invalid %s request: %s", method, detail)
+                self._send_response(message["id"], error=JsonRpcInvalidParams(message=f"invalid {method} request: {detail}").to_response_error())
+            else:
+                log.warning("dropped a %s notification: %s", method, detail)
+            return None
+
+    def answer_unreadable(self, error: BaseException) -> None:
+        """A body that is not JSON (or nests too deep): ParseError, with a null id (JSON-RPC 2.0)."""
+        log.warning("a message that is not JSON: %s", error)
+        self._send_response(None, error=JsonRpcParseError(message=f"not JSON: {error}").to_response_error())
 
     def _execute_handler(self, msg_id, handler, callback, args=None, kwargs=None):
         def forget_then(future, _callback=callback):
@@ -78,11 +235,32 @@ class SmalllspProtocol(LanguageServerProtocol):
         super()._execute_handler(msg_id, handler, forget_then, args, kwargs)
 
     def _send_handler_result(self, future, *, msg_id):
-        if not future.cancelled() and isinstance(future.exception(), JsonRpcRequestCancelled):
+        error = None if future.cancelled() else future.exception()
+        if isinstance(error, JsonRpcException) and not isinstance(error, JsonRpcInternalError):
+            # The client's mistake (a position past the end) or a cancel: an
+            # answer and a line in the log, not a stack trace at ERROR.
             self._request_futures.pop(msg_id, None)
-            self._send_response(msg_id, error=future.exception().to_response_error())
+            if not isinstance(error, JsonRpcRequestCancelled):
+                log.warning("answered %s with error %d: %s", msg_id, error.CODE, error.message)
+            self._send_response(msg_id, error=error.to_response_error())
             return
         super()._send_handler_result(future, msg_id=msg_id)
+
+    def _user_handler(self, method: str, params: Any):
+        if (handler := self.fm.features.get(method)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_OPEN, params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CHANGE, params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
 
 
 class SmalllspServer(LanguageServer):
@@ -101,9 +279,17 @@ class SmalllspServer(LanguageServer):
         self._refreshes: dict[str, asyncio.TimerHandle] = {}
         self._progress_count = 0
 
+    def shutdown(self) -> None:
+        """The connection ended (exit, or the client went away without one):
+        stop the model between two tokens and the index's threads, so the
+        process exits cleanly instead of killing a generation mid-call."""
+        super().shutdown()
+        self.engine.close()
+        self.sources.stop()
+
     def report_server_error(self, error: Exception, source: Any) -> None:
-        if isinstance(error, AnsweredError):
-            log.warning("%s", error)  # the client has its answer; no pop-up
+        if source is JsonRpcException and isinstance(error, (ValueError, RecursionError)):
+            self.protocol.answer_unreadable(error)  # the read loop's json.loads failed
             return
         super().report_server_error(error, source)
 
@@ -204,6 +390,8 @@ class SmalllspServer(LanguageServer):
             self.tell(types.MessageType.Error, f"smalllsp: cannot use the model: {future.exception()}")
             return
         runtime = future.result()
+        for warning in getattr(runtime, "warnings", ()):  # e.g. it fell back from the GPU to the CPU
+            self.tell(types.MessageType.Warning, warning)
         self.window_log_message(
             types.LogMessageParams(
                 type=types.MessageType.Info,
@@ -401,6 +589,19 @@ def create_server(config: Config) -> SmalllspServer:
         ls.cache.forget(params.text_document.uri)
         ls.cancel_warmup(params.text_document.uri)
         ls.sources.closed(params.text_document.uri)
+
+    @server.feature(DOCUMENT_STATE_REQUEST)
+    def document_state(ls: SmalllspServer, params: Any) -> dict[str, Any]:
+        uri = getattr(params, "uri", None)
+        if not isinstance(uri, str):
+            raise JsonRpcInvalidParams(message=f"{DOCUMENT_STATE_REQUEST} expects {{'uri': string}}")
+        if uri not in ls.documents:
+            return {"uri": uri, "open": False}
+        doc = ls.documents.get(uri)
+        return {
+            "uri": uri, "open": True, "version": doc.version, "language_id": doc.language_id, "length": len(doc.text),
+            "sha256": hashlib.sha256(doc.text.encode("utf-8")).hexdigest(),
+        }
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(

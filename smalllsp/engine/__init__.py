@@ -110,7 +110,11 @@ class Engine:
         }
 
     def close(self) -> None:
-        self._worker.stop()
+        if not self._worker.stop():
+            # Freeing the model under a generation that has not reached its
+            # next token would crash the process: leave it to the exit.
+            log.warning("the model worker did not stop in time; the model is left loaded")
+            return
         if self.runtime is not None:
             self.runtime.close()
             self.runtime = None

@@ -25,7 +25,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from smalllsp.config import Config
-from smalllsp.engine import fim, placement
+from smalllsp.engine import fim, gguf_header, placement
 from smalllsp.engine.runtime import Generation, Sampling, StepCosts
 from smalllsp.engine.worker import Cancelled
 
@@ -68,6 +68,82 @@ def check_model_file(path: Path) -> None:
         raise ModelError(f"model file {path} cannot be read: {exc}") from exc
     if magic != GGUF_MAGIC:
         raise ModelError(f"model file {path} is not a GGUF file (it starts with {magic!r}, not {GGUF_MAGIC!r})")
+    try:
+        header = gguf_header.read_header(path)
+    except (ValueError, OSError) as exc:
+        raise ModelError(f"model file {path} is damaged or truncated: {exc}") from exc
+    weights = sum(tensor.n_bytes for tensor in header.tensors)
+    size = path.stat().st_size
+    if size < weights:
+        raise ModelError(
+            f"model file {path} is truncated: its tensors need {_gib(weights)} but the file has {_gib(size)} "
+            "(an interrupted download or copy? `smalllsp models verify` checks installed models)"
+        )
+
+
+# What llama.cpp needs besides weights and KV cache on a CPU (compute buffers, scratch).
+CPU_COMPUTE_MARGIN = 256 * 2**20
+
+
+def _gib(n_bytes: float) -> str:
+    return f"{n_bytes / 2**30:.2f} GiB"
+
+
+def available_memory_bytes() -> int | None:
+    """Memory the system can give a new process without swapping (MemAvailable); None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def memory_needed_bytes(path: Path, config: Config) -> tuple[int, int]:
+    """Weights (the file's size) and a full KV cache of ``config.n_ctx``, from the GGUF header."""
+    meta = gguf_header.read_header(path).metadata
+    arch = meta.get("general.architecture", "")
+    layers = int(meta.get(f"{arch}.block_count", 0) or 0)
+    embd = int(meta.get(f"{arch}.embedding_length", 0) or 0)
+    heads = int(meta.get(f"{arch}.attention.head_count", 0) or 0)
+    kv_heads = int(meta.get(f"{arch}.attention.head_count_kv", heads) or heads)
+    kv_width = embd // heads * kv_heads if heads else embd
+    kv = int(2 * layers * config.n_ctx * kv_width * BYTES_PER_KV_VALUE.get(config.cache_type, 2.0))
+    return path.stat().st_size, kv
+
+
+def check_memory(path: Path, config: Config, *, gpu_free: int | None = None) -> None:
+    """Refuse, naming the size needed, a model that cannot fit in the memory there is.
+
+    llama.cpp maps the weights and would start anyway, then page the machine
+    to a crawl (or be killed) instead of saying so.
+    """
+    available = available_memory_bytes()
+    if available is None:
+        return
+    weights, kv = memory_needed_bytes(path, config)
+    needed = weights + kv + CPU_COMPUTE_MARGIN
+    if needed > available + (gpu_free or 0):
+        where = f"{_gib(available)} of free memory" + (f" and {_gib(gpu_free)} of free GPU memory" if gpu_free else "")
+        raise ModelError(
+            f"model {path.name} needs about {_gib(needed)} of memory (weights {_gib(weights)}, KV cache {_gib(kv)} "
+            f"for n_ctx {config.n_ctx}), but there is {where}: choose a smaller model or quantization, or a smaller n_ctx"
+        )
+
+
+def gpu_layer_attempts(requested: int, n_layers: int) -> list[int]:
+    """GPU layer counts to try, most first: what was asked, then half, a quarter, then none (the CPU)."""
+    first = n_layers if requested < 0 else min(requested, n_layers)
+    attempts = [requested]
+    for fewer in (first // 2, first // 4):
+        if 0 < fewer < first and fewer not in attempts:
+            attempts.append(fewer)
+    return attempts + [0] if requested != 0 else attempts
 
 
 BYTES_PER_KV_VALUE = {"f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
@@ -203,36 +279,30 @@ class LlamaRuntime:
         _route_llama_logs()
         started = time.perf_counter()
         self.moe, self.moe_cpu_layers, patterns = plan_moe_placement(path, config)
-        printed = io.StringIO()
-        try:
-            # verbose=True: with verbose=False llama-cpp-python points file
-            # descriptor 1 at /dev/null while loading, which would swallow LSP
-            # messages written meanwhile. llama.cpp's log lines go through our
-            # callback; the Python-level prints (metadata, chat template) are
-            # caught here and logged at DEBUG.
-            with (
-                contextlib.redirect_stderr(printed),
-                placement.tensor_overrides(patterns) as overrides,
-                parallel_sequences(MAX_SEQUENCES),
-            ):
-                self.llm = llama_cpp.Llama(
-                    model_path=str(path),
-                    n_ctx=config.n_ctx,
-                    n_batch=config.n_batch,
-                    n_threads=config.n_threads or os.cpu_count() or 1,
-                    n_gpu_layers=config.n_gpu_layers,
-                    flash_attn=config.flash_attn,
-                    type_k=kv_type,
-                    type_v=kv_type,
-                    logits_all=False,
-                    verbose=True,
-                )
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise ModelError(f"llama.cpp could not load {path}: {exc}") from exc
-        finally:
-            llama_log.debug("%s", printed.getvalue())
-        if patterns and not overrides.applied:
-            raise ModelError(f"the MoE expert placement did not reach llama.cpp while loading {path}")
+        offload = bool(llama_cpp.llama_supports_gpu_offload()) and config.n_gpu_layers != 0
+        check_memory(path, config, gpu_free=placement.free_vram_bytes() if offload else None)
+        self.warnings: list[str] = []  # for the user, once the model is loaded
+        attempts = [config.n_gpu_layers]
+        if offload:  # out of GPU memory: fewer layers, then the CPU
+            meta = gguf_header.read_header(path).metadata
+            attempts = gpu_layer_attempts(config.n_gpu_layers, int(meta.get(f"{meta.get('general.architecture')}.block_count", 0) or 0) + 1)
+        failures: list[str] = []
+        for n_gpu_layers in attempts:
+            try:
+                self.llm = self._load(llama_cpp, path, config, kv_type, n_gpu_layers, patterns)
+                break
+            except ModelError as problem:
+                if n_gpu_layers == attempts[-1]:
+                    raise ModelError(f"{problem} (also failed with {'; '.join(failures)})") if failures else problem
+                failures.append(f"n_gpu_layers {n_gpu_layers}: {problem}")
+                log.warning("%s did not load with n_gpu_layers %d (out of GPU memory?): %s; trying fewer", path.name, n_gpu_layers, problem)
+        if failures:
+            where = "on the CPU only" if n_gpu_layers == 0 else f"with {n_gpu_layers} layers on the GPU"
+            self.warnings.append(
+                f"smalllsp: {path.name} did not fit on the GPU with n_gpu_layers = {config.n_gpu_layers} (out of GPU memory?); "
+                f"it runs {where}, so completions are slower. Lower n_ctx or n_gpu_layers, or free GPU memory."
+            )
+            log.warning("%s", self.warnings[-1])
         self.llm.verbose = False  # no per-call timing prints on stderr
         self.load_seconds = time.perf_counter() - started
         self.path = path
@@ -244,7 +314,7 @@ class LlamaRuntime:
         self.fim = fim.resolve(self._special_token, self.name)
         n_layers = llama_cpp.llama_model_n_layer(self.llm.model)
         gpu = llama_cpp.llama_supports_gpu_offload()
-        self.gpu_layers = (n_layers if config.n_gpu_layers < 0 else min(config.n_gpu_layers, n_layers)) if gpu else 0
+        self.gpu_layers = (n_layers if n_gpu_layers < 0 else min(n_gpu_layers, n_layers)) if gpu else 0
         self.device = f"gpu ({self.gpu_layers}/{n_layers} layers)" if self.gpu_layers else "cpu"
         self.model_bytes = int(llama_cpp.llama_model_size(self.llm.model))
         self.kv_bytes = kv_cache_bytes(self.llm.model, self.n_ctx, config.cache_type)
@@ -260,6 +330,42 @@ class LlamaRuntime:
             self.llm.context_params.n_threads, config.flash_attn, config.cache_type,
             self.model_bytes / 2**20, self.kv_bytes / 2**20,
         )
+
+    @staticmethod
+    def _load(llama_cpp, path: Path, config: Config, kv_type: int, n_gpu_layers: int, patterns: list[str]):
+        """One llama.cpp load with ``n_gpu_layers`` on the GPU; ModelError if it fails."""
+        printed = io.StringIO()
+        try:
+            # verbose=True: with verbose=False llama-cpp-python points file
+            # descriptor 1 at /dev/null while loading, which would swallow LSP
+            # messages written meanwhile. llama.cpp's log lines go through our
+            # callback; the Python-level prints (metadata, chat template) are
+            # caught here and logged at DEBUG.
+            with (
+                contextlib.redirect_stderr(printed),
+                placement.tensor_overrides(patterns) as overrides,
+                parallel_sequences(MAX_SEQUENCES),
+            ):
+                llm = llama_cpp.Llama(
+                    model_path=str(path),
+                    n_ctx=config.n_ctx,
+                    n_batch=config.n_batch,
+                    n_threads=config.n_threads or os.cpu_count() or 1,
+                    n_gpu_layers=n_gpu_layers,
+                    flash_attn=config.flash_attn,
+                    type_k=kv_type,
+                    type_v=kv_type,
+                    logits_all=False,
+                    verbose=True,
+                )
+        except (ValueError, RuntimeError, OSError, MemoryError) as exc:
+            raise ModelError(f"llama.cpp could not load {path}: {exc}") from exc
+        finally:
+            llama_log.debug("%s", printed.getvalue())
+        if patterns and not overrides.applied:
+            llm.close()
+            raise ModelError(f"the MoE expert placement did not reach llama.cpp while loading {path}")
+        return llm
 
     # -- vocabulary -----------------------------------------------------------------
 

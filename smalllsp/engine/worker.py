@@ -122,8 +122,12 @@ class Worker:
                 with self._cond:
                     self._running = None
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Cancel everything and end the thread (the running job stops at its next token)."""
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Cancel everything and end the thread (the running job stops at its next token).
+
+        True when the thread has ended; False when the running job did not
+        stop within ``timeout`` (it still holds whatever it was using).
+        """
         with self._cond:
             self._stopping = True
             for job in self._pending.values():
@@ -132,7 +136,9 @@ class Worker:
             if self._running is not None:
                 self._running.event.set()
             self._cond.notify_all()
-        self._thread.join(timeout)
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
 
 
 def _fail(future: concurrent.futures.Future[Any], exc: BaseException) -> None:

@@ -48,6 +48,7 @@ EVENTS = [
     DirMovedEvent,
 ]
 MAX_DELAY_S = 0.5  # a stream of events (a build writing files) still reaches the index this often
+RECHECK_S = 1.0  # how often the workspace folders are checked for being deleted, moved away, or back
 UPDATE, REMOVE = "update", "remove"
 
 
@@ -63,6 +64,10 @@ class WorkspaceWatcher:
         self._condition = threading.Condition()
         self._stopping = False
         self._observer: Observer | None = None
+        self._handler: _Handler | None = None
+        self._watches: dict[str, object] = {}  # root -> its watchdog watch
+        self._identities: dict[str, tuple[int, int] | None] = {}  # root -> (device, inode) of the folder watched
+        self._lost: set[str] = set()  # roots deleted or moved away: watched again once they are back
         self._thread: threading.Thread | None = None
         self.applied = 0  # operations applied to the index (for status and tests)
         self.failures = 0  # operations that raised (logged)
@@ -70,9 +75,10 @@ class WorkspaceWatcher:
     def start(self) -> None:
         """Start watching; raises OSError when the system refuses (e.g. inotify limits)."""
         observer = Observer()
-        handler = _Handler(self)
+        handler = self._handler = _Handler(self)
         for root in self.roots:
-            observer.schedule(handler, root, recursive=True, event_filter=EVENTS)
+            self._identities[root] = _identity(root)
+            self._watches[root] = observer.schedule(handler, root, recursive=True, event_filter=EVENTS)
         try:
             observer.start()
         except OSError as problem:
@@ -100,6 +106,11 @@ class WorkspaceWatcher:
 
     def event(self, event: FileSystemEvent) -> None:
         """Queue what ``event`` changes (called on the observer's thread)."""
+        if isinstance(event, DirDeletedEvent) and os.fsdecode(event.src_path) in self.roots:
+            with self._condition:  # its inode may come back at once with a new folder: mark it now
+                if os.fsdecode(event.src_path) not in self._lost:
+                    log.warning("workspace watcher: %s was deleted; it is watched again if it comes back", os.fsdecode(event.src_path))
+                    self._lost.add(os.fsdecode(event.src_path))
         if isinstance(event, (FileMovedEvent, DirMovedEvent)):
             self._queue(os.fsdecode(event.src_path), REMOVE)
             self._queue(os.fsdecode(event.dest_path), UPDATE)
@@ -112,10 +123,52 @@ class WorkspaceWatcher:
         if not path or self._under_skipped_dir(path):
             return
         with self._condition:
-            self._pending.pop(path, None)
-            self._pending[path] = operation
-            self._last_event = time.monotonic()
-            self._condition.notify()
+            self._queue_locked(path, operation)
+
+    def _queue_locked(self, path: str, operation: str) -> None:
+        self._pending.pop(path, None)
+        self._pending[path] = operation
+        self._last_event = time.monotonic()
+        self._condition.notify()
+
+    def _check_roots(self) -> None:
+        """Notice a workspace folder deleted or moved away (its files leave the
+        index), and watch and re-read one that is back. Called with the lock held,
+        every RECHECK_S while no events come: a stat per folder.
+
+        inotify reports neither reliably: a moved folder's watch follows it to
+        its new place, and a deleted one's emitter just ends.
+        """
+        observer = self._observer
+        if observer is None:
+            return
+        for root in self.roots:
+            identity = _identity(root)
+            if root not in self._lost and identity != self._identities.get(root):
+                # gone, or replaced by another folder of the same name (deleted and recreated)
+                log.warning("workspace watcher: %s was deleted or moved away; it is watched again if it comes back", root)
+                self._lost.add(root)
+                self._unschedule(observer, root)
+                self._queue_locked(root, REMOVE)
+            if root in self._lost and identity is not None:
+                self._unschedule(observer, root)
+                try:
+                    self._watches[root] = observer.schedule(self._handler, root, recursive=True, event_filter=EVENTS)
+                except OSError as problem:  # gone again, or not readable: try at the next check
+                    log.warning("workspace watcher: cannot watch %s again yet: %s", root, problem)
+                    continue
+                log.warning("workspace watcher: %s is back; watching and indexing it again", root)
+                self._identities[root] = identity
+                self._lost.discard(root)
+                self._queue_locked(root, UPDATE)
+
+    def _unschedule(self, observer: Observer, root: str) -> None:
+        watch = self._watches.pop(root, None)
+        if watch is not None:
+            try:
+                observer.unschedule(watch)
+            except (KeyError, OSError):  # its emitter ended with the folder
+                pass
 
     def _under_skipped_dir(self, path: str) -> bool:
         for root in self.roots:
@@ -127,7 +180,9 @@ class WorkspaceWatcher:
         while True:
             with self._condition:
                 while not self._pending and not self._stopping:
-                    self._condition.wait()
+                    self._condition.wait(RECHECK_S)
+                    if not self._stopping:
+                        self._check_roots()
                 if self._stopping:
                     return
                 first = time.monotonic()
@@ -151,6 +206,14 @@ class WorkspaceWatcher:
             except Exception:  # one bad path must not stop the watcher; it is logged with its traceback
                 self.failures += 1
                 log.exception("workspace watcher: could not %s %s", operation, path)
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_dev, stat.st_ino) if os.path.isdir(path) else None
 
 
 class _Handler(FileSystemEventHandler):
