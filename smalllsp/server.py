@@ -138,15 +138,15 @@ class SmalllspProtocol(LanguageServerProtocol):
             return self._invalid(None, f"a message must be a JSON object, got {type(message).__name__}")
         has_id = "id" in message
         msg_id = message.get("id")
+        if "method" not in message:  # a response: never answered, or a client that answers errors would loop with us
+            if not (has_id and _valid_id(msg_id) and message.get("jsonrpc") == self.VERSION and ("result" in message or "error" in message)):
+                log.warning("dropped a message that is neither a request, a notification nor a response")
+                return None
+            return self._structure(message, None)
         if has_id and not _valid_id(msg_id):
             return self._invalid(None, f"a request id must be an integer or a string, got {type(msg_id).__name__}")
         if message.get("jsonrpc") != self.VERSION:
             return self._invalid(msg_id, 'a message must have "jsonrpc": "2.0"', answer=has_id)
-        if "method" not in message:
-            if not has_id or not ("result" in message or "error" in message):
-                log.warning("dropped a message that is neither a request, a notification nor a response")
-                return None
-            return self._structure(message, None)
         method = message["method"]
         if not isinstance(method, str):
             return self._invalid(msg_id, f"a method must be a string, got {type(method).__name__}", answer=has_id)

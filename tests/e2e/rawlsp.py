@@ -26,12 +26,12 @@ class ServerGone(AssertionError):
 
 
 class RawServer:
-    def __init__(self, *args: str, log_level: str = "INFO", env: dict[str, str] | None = None) -> None:
+    def __init__(self, *args: str, log_level: str = "INFO", env: dict[str, str] | None = None, cwd: str | None = None) -> None:
         self.stderr = tempfile.NamedTemporaryFile("w+b", prefix="smalllsp-stderr-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "smalllsp", "serve", "--log-level", log_level, *args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **(env or {})}, cwd=cwd,
         )
         self._answers: dict[str, list[dict]] = {}
         self._cond = threading.Condition()
