@@ -84,6 +84,18 @@ def _is_notification(method: str) -> bool:
     return cls is not None and "id" not in attrs.fields_dict(cls)
 
 
+class _UnreadableLogged(logging.Filter):
+    """pygls's read loop logs a stack trace at ERROR for every body that is
+    not JSON; :meth:`SmalllspProtocol.answer_unreadable` answers and logs it in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (record.msg == "Unable to handle message" and isinstance(error, (ValueError, RecursionError)))
+
+
+logging.getLogger("pygls.server").addFilter(_UnreadableLogged())
+
+
 class SmalllspProtocol(LanguageServerProtocol):
     """pygls's protocol, made to answer every request and survive any message.
 
