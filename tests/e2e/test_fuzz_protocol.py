@@ -9,7 +9,7 @@ each example the server still answers a correct request, and the documents
 it holds equal an independent model of what the client sent.
 
 The example counts are fixed and the generation is derandomized, so CI runs
-the same messages every time (about a minute). ``SMALLLSP_FUZZ_SCALE=20``
+the same messages every time (about 1,200). ``SMALLLSP_FUZZ_SCALE=20``
 multiplies the counts and draws fresh examples, for a longer run by hand;
 ``SMALLLSP_FUZZ_REPORT=path`` writes the number of messages and the time.
 """
