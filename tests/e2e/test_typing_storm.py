@@ -36,5 +36,5 @@ def test_a_short_typing_storm_leaves_nothing_behind():
         storm.server.kill()
     summary = {k: v for k, v in report.items() if k != "samples"}
     assert storm_module.failures(report) == [], summary
-    assert report["requests"] >= 400, summary  # it did type at ~20 a second
+    assert report["requests"] >= 100, summary  # it typed at 20 a second between pauses (a pause waits up to 10 s for a suggestion)
     assert report["outcomes"]["cancelled"] >= report["requests"] * 0.8, summary  # most were superseded
