@@ -257,14 +257,20 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
-def bench(model: str, trace: Path, n: int, type_from: int | None, peer: Path | None = None) -> dict[str, Any]:
-    """Run both passes and return the report."""
+def typing_trace(trace: Path, n: int, type_from: int | None) -> tuple[int, str, list[Keystroke]]:
+    """The line typing starts from (default: two thirds in), the text before it, and ``n`` keystrokes."""
     source = trace.read_text(encoding="utf-8")
     lines = split_lines(source)
     start_line = type_from if type_from is not None else len(lines) * 2 // 3
     if not 0 <= start_line < len(lines):
         raise ValueError(f"--type-from {start_line} is outside {trace} ({len(lines)} lines)")
     start, strokes = keystrokes(source, start_line, n)
+    return start_line, start, strokes
+
+
+def bench(model: str, trace: Path, n: int, type_from: int | None, peer: Path | None = None) -> dict[str, Any]:
+    """Run both passes and return the report."""
+    start_line, start, strokes = typing_trace(trace, n, type_from)
     config = Config(model=model)
     path = modelstore.resolve(model)
     settings = {"model": str(path)}
@@ -329,11 +335,11 @@ def write(report: dict[str, Any], json_path: Path | None) -> None:
 CLIENT_LINE_OFFSET = 7
 
 
-async def run_clients(trace: Path, source: str, type_from: int, n: int, clients: int, settings: dict[str, Any]) -> dict[str, Any]:
+async def run_clients(trace: Path, type_from: int, n: int, clients: int, settings: dict[str, Any]) -> dict[str, Any]:
     """``clients`` editors typing at once, each with its own ``smalllsp serve``, all on one remote engine."""
     sessions = []
     for index in range(clients):
-        start, strokes = keystrokes(source, max(type_from - index * CLIENT_LINE_OFFSET, 0), n)
+        _line, start, strokes = typing_trace(trace, n, max(type_from - index * CLIENT_LINE_OFFSET, 0))
         sessions.append(run_lsp(trace, start, strokes, settings))
     runs = await asyncio.gather(*sessions)
     latencies = [r["latency_ms"] for r in runs]
@@ -359,12 +365,7 @@ def bench_remote(
 
     from smalllsp.bench_peer import LlamaServer
 
-    source = trace.read_text(encoding="utf-8")
-    lines = split_lines(source)
-    start_line = type_from if type_from is not None else len(lines) * 2 // 3
-    if not 0 <= start_line < len(lines):
-        raise ValueError(f"--type-from {start_line} is outside {trace} ({len(lines)} lines)")
-    start, strokes = keystrokes(source, start_line, n)
+    start_line, start, strokes = typing_trace(trace, n, type_from)
     config = Config(model=model)
     path = modelstore.resolve(model)
     report: dict[str, Any] = {"model": path.name, "trace": str(trace), "type_from": start_line, "keystrokes": len(strokes),
@@ -383,7 +384,7 @@ def bench_remote(
         report["remote_url"] = url
         report["remote"] = asyncio.run(run_lsp(trace, start, strokes, settings))
         if clients > 1:
-            report["remote_clients"] = asyncio.run(run_clients(trace, source, start_line, n, clients, settings))
+            report["remote_clients"] = asyncio.run(run_clients(trace, start_line, n, clients, settings))
             report["remote_clients_over_remote_p50"] = _ratio(report["remote_clients"]["latency_ms"]["p50"], report["remote"]["latency_ms"]["p50"])
         if "llama_server" in report:
             peak = server.peak_rss_kib()

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from smalllsp import __version__, modelstore
-from smalllsp.config import Config, from_environment, settings_json, settings_table
+from smalllsp.config import MAX_SAMPLES, Config, from_environment, settings_json, settings_table
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -298,8 +298,8 @@ def _samples(text: str) -> list[int]:
         values = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected sample counts like 1,2,4, got {text!r}") from None
-    if not values or any(not 1 <= n <= 8 for n in values):
-        raise argparse.ArgumentTypeError(f"sample counts are 1 to 8, got {text!r}")
+    if not values or any(not 1 <= n <= MAX_SAMPLES for n in values):
+        raise argparse.ArgumentTypeError(f"sample counts are 1 to {MAX_SAMPLES}, got {text!r}")
     return values
 
 

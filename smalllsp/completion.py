@@ -17,7 +17,7 @@ from collections import Counter
 from typing import Callable
 
 from smalllsp import guard, postprocess, ranking
-from smalllsp.config import Config
+from smalllsp.config import MAX_SAMPLES, Config
 from smalllsp.context.global_section import NO_SOURCES, Sources, Window, build_global
 from smalllsp.context.window import Cursor, Placement, Prompt, assemble, place_window
 from smalllsp.engine.runtime import Generation, Runtime, Sampling
@@ -29,8 +29,6 @@ log = logging.getLogger(__name__)
 LOOKAHEAD_LINES = 4
 # FIM tokens around the parts, with room to spare.
 FIM_OVERHEAD = 8
-# Most candidates one request draws (the engine's parallel sequences).
-MAX_SAMPLES = 8
 # How far above the window the syntax checks look for the enclosing definition's first line.
 SYNTAX_LOOKBACK_LINES = 2000
 

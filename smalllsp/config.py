@@ -26,6 +26,9 @@ class Setting:
     maximum: float | None = None
 
 
+# Most candidates one request may draw: the sequences the in-process engine's context holds.
+MAX_SAMPLES = 8
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("model", "", "GGUF file to run, or the name of a model in the store. Empty: the default model (`smalllsp models install default`)."),
     Setting("n_ctx", 4096, "Context size of the model in tokens (prompt + completion)."),
@@ -43,7 +46,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_tokens", 128, "Most tokens generated for one completion."),
     Setting("max_lines", 8, "Most lines in a multi-line completion."),
     Setting("time_budget_ms", 1000, "After this long (prompt included), generation stops at the next line break (llama.vim's t_max_predict_ms)."),
-    Setting("samples", 1, "Candidates drawn per completion request (budget reallocation): the prompt is read once, the candidates are sampled from it, those that break the syntax or are withheld are dropped, and the rest are ranked by agreement, then mean log-probability. 1 decodes greedily. Fewer are drawn when time_budget_ms would not allow them all.", minimum=1, maximum=8),
+    Setting("samples", 1, "Candidates drawn per completion request (budget reallocation): the prompt is read once, the candidates are sampled from it, those that break the syntax or are withheld are dropped, and the rest are ranked by agreement, then mean log-probability. 1 decodes greedily. Fewer are drawn when time_budget_ms would not allow them all.", minimum=1, maximum=MAX_SAMPLES),
     Setting("temperature", 0.6, "Sampling temperature of the candidates when samples > 1 (the first candidate is always the greedy one).", minimum=0, maximum=2),
     Setting("top_p", 0.95, "Nucleus (top-p) cut-off of the candidates when samples > 1 (after keeping the 40 likeliest tokens).", minimum=0.01, maximum=1),
     Setting("seed", -1, "Seed of the candidates' sampling; -1 draws fresh randomness for each request."),

@@ -14,7 +14,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import ctypes
-import dataclasses
 import io
 import logging
 import os
@@ -24,7 +23,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from smalllsp.config import Config
+from smalllsp.config import MAX_SAMPLES, Config
 from smalllsp.engine import fim, gguf_header, placement
 from smalllsp.engine.runtime import Generation, Sampling, StepCosts
 from smalllsp.engine.worker import Cancelled
@@ -194,7 +193,7 @@ def plan_moe_placement(path: Path, config: Config) -> tuple[placement.MoeInfo | 
 
 
 # Sequences the context holds: the prompt's (0) and the candidates' copies of it.
-MAX_SEQUENCES = 8
+MAX_SEQUENCES = MAX_SAMPLES
 # Candidates are drawn from the TOP_K likeliest tokens before top-p (llama.cpp's default top_k):
 # it keeps one sampling step at a partial sort of the vocabulary.
 TOP_K = 40

@@ -32,7 +32,7 @@ import math
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 from smalllsp.config import Config
 from smalllsp.engine import ModelUnavailable, fim
