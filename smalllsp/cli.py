@@ -17,6 +17,11 @@ from smalllsp.config import MAX_SAMPLES, Config, from_environment, settings_json
 def _serve(args: argparse.Namespace) -> int:
     from smalllsp.server import _set_log_level, create_server
 
+    for transport in ("node_ipc", "pipe", "socket"):
+        if getattr(args, f"refused_{transport}", None) is not None:
+            flag = "--" + transport.replace("_", "-")
+            print(f"smalllsp: {flag} is not supported: start the server over stdio (the default, or --stdio) or --tcp HOST:PORT", file=sys.stderr)
+            return 2
     config, problems = from_environment()
     overrides = {k: v for k, v in (("model", args.model), ("log_level", args.log_level and args.log_level.upper())) if v is not None}
     config, more = config.merged(overrides)
@@ -25,6 +30,8 @@ def _serve(args: argparse.Namespace) -> int:
     for problem in problems + more:
         logging.getLogger("smalllsp").warning("%s", problem)
     server = create_server(config)
+    if args.client_process_id:
+        _exit_with_client(args.client_process_id)
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         if not host or not port.isdigit():
@@ -34,6 +41,28 @@ def _serve(args: argparse.Namespace) -> int:
     else:
         server.start_io()
     return server.protocol.exit_code
+
+
+def _exit_with_client(pid: int, interval_s: float = 2.0) -> None:
+    """Stop the server once the editor's process is gone (``--clientProcessId``),
+    even where its end of the pipe was inherited by a child and never closes."""
+    import _thread
+    import os
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval_s)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                logging.getLogger("smalllsp").warning("the client process %d is gone: stopping", pid)
+                _thread.interrupt_main()
+                return
+            except PermissionError:  # alive, owned by someone else
+                continue
+
+    threading.Thread(target=watch, name="client-process-watch", daemon=True).start()
 
 
 def _position(text: str) -> int:
@@ -317,6 +346,13 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
     serve.add_argument("--model", help="GGUF file or catalog name (default: the default model)")
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR")
+    # The flags LSP clients append on their own: vscode-languageclient adds
+    # --stdio for TransportKind.stdio (and --clientProcessId=PID for some
+    # transports); other clients pass them by convention.
+    serve.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (the default; accepted because LSP clients append it)")
+    serve.add_argument("--clientProcessId", dest="client_process_id", type=_position, metavar="PID", help="the editor's process id: the server exits when that process is gone")
+    for refused in ("--node-ipc", "--pipe", "--socket"):
+        serve.add_argument(refused, nargs="?", const="", dest=f"refused_{refused[2:].replace('-', '_')}", help=argparse.SUPPRESS)
     serve.set_defaults(run=_serve)
 
     complete = commands.add_parser("complete", help="ask a server for a completion, as an editor would")

@@ -24,13 +24,17 @@ class Setting:
     choices: tuple[str, ...] = ()  # for strings: the accepted values, when the set is closed
     minimum: float | None = None  # for numbers: the accepted range, when it is bounded
     maximum: float | None = None
+    # Moves data off the machine or reads a file the user names: taken only from
+    # the user's own scope (the environment, the command line, the editor's
+    # user-level settings), never from a workspace's files.
+    user_only: bool = False
 
 
 # Most candidates one request may draw: the sequences the in-process engine's context holds.
 MAX_SAMPLES = 8
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("model", "", "GGUF file to run, or the name of a model in the store. Empty: the default model (`smalllsp models install default`)."),
+    Setting("model", "", "GGUF file to run, or the name of a model in the store. Empty: the default model (`smalllsp models install default`).", user_only=True),
     Setting("n_ctx", 4096, "Context size of the model in tokens (prompt + completion)."),
     Setting("n_threads", 0, "CPU threads for the model; 0 picks the number of cores."),
     Setting("n_gpu_layers", -1, "Layers offloaded to the GPU; -1 offloads all (ignored by a CPU-only build)."),
@@ -57,14 +61,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("index_max_files", 20000, "Most files the workspace index reads; a larger workspace is indexed up to this many, with a warning."),
     Setting("index_max_file_kb", 512, "Files larger than this (in KiB) are left out of the workspace index."),
     Setting("index_workers", 0, "Processes that parse files while the workspace index is first built (at a lower priority than the server); 0 picks one per CPU core (at most 8), 1 parses in the server process. Fewer than 500 files to read, and the live updates after the build, are always parsed in the server process.", minimum=0, maximum=64),
-    Setting("engine", "local", "Where the model runs: local (in this process, llama-cpp-python; no socket is opened) or remote (a team's llama-server or vLLM: the prompt built here is sent as token ids, and the context, cutting, guard, ranking and cache stay here; only the remote_url host is connected to).", ("local", "remote")),
-    Setting("remote_url", "", "engine = remote: the server's base URL, e.g. http://gpu-box:8080 (llama-server) or https://vllm.internal:8000 (vLLM); a trailing /v1 is allowed."),
-    Setting("remote_api", "openai", "engine = remote: openai (POST /v1/completions, llama-server or vLLM) or llama-server (POST /completion with cache_prompt).", ("openai", "llama-server")),
-    Setting("remote_model", "", "engine = remote: the served model's name (llama-server: its --alias; vLLM: --served-model-name), checked against the server's /v1/models at start-up; empty: the only model served. With `model` also set, only that model's vocabulary is loaded here, the prompt is tokenized locally and the server's FIM tokens and tokenizer are checked against it; without it, the server's /tokenize is used."),
-    Setting("remote_api_key_env", "SMALLLSP_REMOTE_API_KEY", "engine = remote: environment variable holding the API key, sent as a Bearer token (never logged)."),
-    Setting("remote_api_key_file", "", "engine = remote: file holding the API key, read when the engine starts (used when the variable is unset)."),
-    Setting("remote_tls_verify", True, "engine = remote: verify the server's TLS certificate (https URLs)."),
-    Setting("remote_ca_bundle", "", "engine = remote: a CA bundle (PEM) to verify the server with, for internal certificate authorities."),
+    Setting("engine", "local", "Where the model runs: local (in this process, llama-cpp-python; no socket is opened) or remote (a team's llama-server or vLLM: the prompt built here is sent as token ids, and the context, cutting, guard, ranking and cache stay here; only the remote_url host is connected to).", ("local", "remote"), user_only=True),
+    Setting("remote_url", "", "engine = remote: the server's base URL, e.g. http://gpu-box:8080 (llama-server) or https://vllm.internal:8000 (vLLM); a trailing /v1 is allowed.", user_only=True),
+    Setting("remote_api", "openai", "engine = remote: openai (POST /v1/completions, llama-server or vLLM) or llama-server (POST /completion with cache_prompt).", ("openai", "llama-server"), user_only=True),
+    Setting("remote_model", "", "engine = remote: the served model's name (llama-server: its --alias; vLLM: --served-model-name), checked against the server's /v1/models at start-up; empty: the only model served. With `model` also set, only that model's vocabulary is loaded here, the prompt is tokenized locally and the server's FIM tokens and tokenizer are checked against it; without it, the server's /tokenize is used.", user_only=True),
+    Setting("remote_api_key_env", "SMALLLSP_REMOTE_API_KEY", "engine = remote: environment variable holding the API key, sent as a Bearer token (never logged).", user_only=True),
+    Setting("remote_api_key_file", "", "engine = remote: file holding the API key, read when the engine starts (used when the variable is unset).", user_only=True),
+    Setting("remote_tls_verify", True, "engine = remote: verify the server's TLS certificate (https URLs).", user_only=True),
+    Setting("remote_ca_bundle", "", "engine = remote: a CA bundle (PEM) to verify the server with, for internal certificate authorities.", user_only=True),
     Setting("remote_timeout_ms", 10000, "engine = remote: how long one request may take, retries included, before it is abandoned (no suggestion; the reason is logged and shown once)."),
     Setting("remote_retries", 2, "engine = remote: retries, with exponential backoff from 0.25 s, of a request that could not connect or got a 429/5xx answer (never of a stream that has started)."),
     Setting("log_level", "INFO", "Server log level on stderr: DEBUG, INFO, WARNING or ERROR. Document text is logged only at DEBUG.", ("DEBUG", "INFO", "WARNING", "ERROR")),
@@ -195,7 +199,7 @@ def settings_json() -> list[dict[str, Any]]:
     return [
         {
             "name": s.name, "type": type(s.default).__name__, "default": s.default, "doc": s.doc,
-            "choices": list(s.choices), "minimum": s.minimum, "maximum": s.maximum,
+            "choices": list(s.choices), "minimum": s.minimum, "maximum": s.maximum, "user_only": s.user_only,
         }
         for s in SETTINGS
     ]

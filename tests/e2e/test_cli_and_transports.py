@@ -77,3 +77,30 @@ async def test_a_long_editing_session_leaves_no_futures_behind(client):
     assert status["protocol_futures"] <= 1  # the status request itself
     answer = await client.text_document_inline_completion_async(inline_params(uri, 1, 500))
     assert isinstance(answer, types.InlineCompletionList)
+
+
+def test_serve_takes_the_flags_lsp_clients_append():
+    """vscode-languageclient runs `<command> <args> --stdio` (TransportKind.stdio),
+    and other transports add --clientProcessId=PID: the server must start with them."""
+    from .rawlsp import RawServer
+
+    editor = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    raw = RawServer("--stdio", f"--clientProcessId={editor.pid}")
+    try:
+        answer = raw.initialize()
+        assert answer["result"]["capabilities"]["inlineCompletionProvider"] is not None
+        editor.kill()
+        editor.wait(10)
+        assert raw.process.wait(30) is not None  # it stopped by itself once the editor was gone
+        assert "the client process" in raw.log() and "is gone" in raw.log()
+    finally:
+        editor.kill()
+        raw.kill()
+
+
+@pytest.mark.parametrize("flag", ["--node-ipc", "--pipe=/tmp/x.sock", "--socket=5007"])
+def test_serve_refuses_transports_it_does_not_speak_with_a_clear_reason(flag):
+    result = subprocess.run([sys.executable, "-m", "smalllsp", "serve", flag], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 2
+    assert f"{flag.split('=')[0]} is not supported" in result.stderr
+    assert "--stdio" in result.stderr
