@@ -59,5 +59,9 @@ class SuggestionCache:
     def forget(self, uri: str) -> None:
         self._entries.pop(uri, None)
 
+    def clear(self) -> None:
+        """Forget every document's suggestions (the settings they were made under changed)."""
+        self._entries.clear()
+
     def __len__(self) -> int:
         return len(self._entries)

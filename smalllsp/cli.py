@@ -15,7 +15,8 @@ from smalllsp.config import MAX_SAMPLES, Config, from_environment, settings_json
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from smalllsp.server import _set_log_level, create_server
+    from smalllsp import logsetup
+    from smalllsp.server import create_server
 
     for transport in ("node_ipc", "pipe", "socket"):
         if getattr(args, f"refused_{transport}", None) is not None:
@@ -25,11 +26,11 @@ def _serve(args: argparse.Namespace) -> int:
     config, problems = from_environment()
     overrides = {k: v for k, v in (("model", args.model), ("log_level", args.log_level and args.log_level.upper())) if v is not None}
     config, more = config.merged(overrides)
-    logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    _set_log_level(config.log_level)
+    client_log = logsetup.configure(config.log_output)
+    logsetup.set_level(config.log_level)
     for problem in problems + more:
         logging.getLogger("smalllsp").warning("%s", problem)
-    server = create_server(config)
+    server = create_server(config, client_log)
     if args.client_process_id:
         _exit_with_client(args.client_process_id)
     if args.tcp:
@@ -43,11 +44,11 @@ def _serve(args: argparse.Namespace) -> int:
     return server.protocol.exit_code
 
 
-def _exit_with_client(pid: int, interval_s: float = 2.0) -> None:
+def _exit_with_client(pid: int, interval_s: float = 2.0, grace_s: float = 5.0) -> None:
     """Stop the server once the editor's process is gone (``--clientProcessId``),
     even where its end of the pipe was inherited by a child and never closes."""
-    import _thread
     import os
+    import signal
     import threading
 
     def watch() -> None:
@@ -57,8 +58,9 @@ def _exit_with_client(pid: int, interval_s: float = 2.0) -> None:
                 os.kill(pid, 0)
             except ProcessLookupError:
                 logging.getLogger("smalllsp").warning("the client process %d is gone: stopping", pid)
-                _thread.interrupt_main()
-                return
+                os.kill(os.getpid(), signal.SIGINT)  # a real signal wakes the event loop's select()
+                time.sleep(grace_s)  # the server stops its model and index; pygls then waits for the stdin reader
+                os._exit(1)
             except PermissionError:  # alive, owned by someone else
                 continue
 

@@ -11,6 +11,7 @@ the defaults below, environment variables (``SMALLLSP_<NAME>``, e.g.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import os
 from typing import Any, Mapping
@@ -71,7 +72,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("remote_ca_bundle", "", "engine = remote: a CA bundle (PEM) to verify the server with, for internal certificate authorities.", user_only=True),
     Setting("remote_timeout_ms", 10000, "engine = remote: how long one request may take, retries included, before it is abandoned (no suggestion; the reason is logged and shown once)."),
     Setting("remote_retries", 2, "engine = remote: retries, with exponential backoff from 0.25 s, of a request that could not connect or got a 429/5xx answer (never of a stream that has started)."),
-    Setting("log_level", "INFO", "Server log level on stderr: DEBUG, INFO, WARNING or ERROR. Document text is logged only at DEBUG.", ("DEBUG", "INFO", "WARNING", "ERROR")),
+    Setting("log_output", "client", "Where the server's log goes: client (as window/logMessage with each record's level, once the editor is connected, so its log files INFO as INFO; stderr before and after) or stderr (every record on stderr, as `<time> <LEVEL> <logger>: <message>`). Taken from the environment (`SMALLLSP_LOG_OUTPUT`) when the server starts, before any client setting arrives.", ("client", "stderr")),
+    Setting("log_level", "INFO", "Server log level: DEBUG, INFO, WARNING or ERROR. Document text is logged only at DEBUG.", ("DEBUG", "INFO", "WARNING", "ERROR")),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -116,6 +118,7 @@ class Config:
     remote_ca_bundle: str = ""
     remote_timeout_ms: int = 10000
     remote_retries: int = 2
+    log_output: str = "client"
     log_level: str = "INFO"
 
     def merged(self, values: Mapping[str, Any] | None) -> tuple["Config", list[str]]:
@@ -133,7 +136,8 @@ class Config:
         for key, raw in values.items():
             setting = _BY_NAME.get(key)
             if setting is None:
-                problems.append(f"unknown setting {key!r}")
+                near = difflib.get_close_matches(str(key), _BY_NAME, n=1)
+                problems.append(f"unknown setting {key!r}" + (f" (did you mean {near[0]!r}?)" if near else ""))
                 continue
             try:
                 value = _coerce(raw, type(setting.default))

@@ -37,7 +37,7 @@ from pygls.protocol import (
     lsp_method,
 )
 
-from smalllsp import __version__, completion, guard, modelstore
+from smalllsp import __version__, completion, guard, logsetup, modelstore
 from smalllsp.cache import SuggestionCache
 from smalllsp.config import Config
 from smalllsp.context.sources import ContextSources, path_of
@@ -276,9 +276,11 @@ class SmalllspProtocol(LanguageServerProtocol):
 
 
 class SmalllspServer(LanguageServer):
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, client_log: logsetup.ClientLogHandler | None = None) -> None:
         super().__init__("smalllsp", __version__, protocol_cls=SmalllspProtocol)
         self.config = config
+        self.client_log = client_log
+        self._reported: set[str] = set()  # settings problems already told: each is told once a session
         self.documents = DocumentStore()
         self.engine = Engine()
         self.loading: asyncio.Future[Any] | None = None
@@ -295,9 +297,11 @@ class SmalllspServer(LanguageServer):
         """The connection ended (exit, or the client went away without one):
         stop the model between two tokens and the index's threads, so the
         process exits cleanly instead of killing a generation mid-call."""
-        super().shutdown()
+        if self.client_log is not None:
+            self.client_log.attach(None)
         self.engine.close()
         self.sources.stop()
+        super().shutdown()  # last: it waits for the thread that reads stdin
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         if source is JsonRpcException and isinstance(error, (ValueError, RecursionError)):
@@ -311,7 +315,8 @@ class SmalllspServer(LanguageServer):
 
     def tell(self, kind: types.MessageType, message: str) -> None:
         """Show ``message`` to the user and log it."""
-        log.log(logging.ERROR if kind == types.MessageType.Error else logging.INFO, "%s", message)
+        level = {types.MessageType.Error: logging.ERROR, types.MessageType.Warning: logging.WARNING}.get(kind, logging.INFO)
+        log.log(level, "%s", message)
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
     def apply_settings(self, values: Any) -> bool:
@@ -322,9 +327,13 @@ class SmalllspServer(LanguageServer):
         old = self.config
         self.config, problems = old.merged(values)
         for problem in problems:
-            self.tell(types.MessageType.Warning, f"smalllsp: {problem}")
-        _set_log_level(self.config.log_level)
+            if problem not in self._reported:  # VS Code sends the same settings at start and on every change
+                self._reported.add(problem)
+                self.tell(types.MessageType.Warning, f"smalllsp: {problem}")
+        logsetup.set_level(self.config.log_level)
         self.sources.ring.resize(self.config.ring_chunks, self.config.ring_chunk_lines)
+        if self.config != old:  # a cached suggestion was made under the old settings (global_tokens, policy, model...)
+            self.cache.clear()
         return any(getattr(old, name) != getattr(self.config, name) for name in RELOAD_SETTINGS)
 
     def load_model(self) -> None:
@@ -552,17 +561,16 @@ def _index_summary(status: dict[str, Any]) -> str:
     return f"{status.get('files', 0)} files, {status.get('definitions', 0)} definitions"
 
 
-def _set_log_level(level: str) -> None:
-    logging.getLogger("smalllsp").setLevel(level.upper())
-    # pygls logs every message (document text included) at INFO.
-    logging.getLogger("pygls").setLevel(logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING)
-
-
-def create_server(config: Config) -> SmalllspServer:
-    server = SmalllspServer(config)
+def create_server(config: Config, client_log: logsetup.ClientLogHandler | None = None) -> SmalllspServer:
+    server = SmalllspServer(config, client_log)
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: SmalllspServer, params: types.InitializeParams) -> None:
+        if ls.client_log is not None:  # LSP allows window/logMessage while initialize is answered
+            loop = asyncio.get_running_loop()
+            ls.client_log.attach(
+                lambda kind, message: loop.call_soon_threadsafe(ls.window_log_message, types.LogMessageParams(type=kind, message=message))
+            )
         ls.apply_settings(params.initialization_options)
 
     @server.feature(types.INITIALIZED)

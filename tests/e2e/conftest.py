@@ -7,6 +7,7 @@ say how to install it (``make test`` installs it first).
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import sys
 from pathlib import Path
@@ -20,6 +21,9 @@ from smalllsp import modelstore
 from smalllsp.syntax.languages import syntax_errors
 
 SERVER = [sys.executable, "-m", "smalllsp", "serve"]
+# These tests read what the server logged from its stderr; the default
+# (log_output = client, records as window/logMessage) has a test of its own.
+os.environ.setdefault("SMALLLSP_LOG_OUTPUT", "stderr")
 PRESETS = {"neovim": types.PositionEncodingKind.Utf8, "visual-studio-code": types.PositionEncodingKind.Utf16}
 
 

@@ -104,3 +104,26 @@ def test_serve_refuses_transports_it_does_not_speak_with_a_clear_reason(flag):
     assert result.returncode == 2
     assert f"{flag.split('=')[0]} is not supported" in result.stderr
     assert "--stdio" in result.stderr
+
+
+def test_the_log_goes_to_the_client_with_its_levels_and_stderr_stays_quiet():
+    """Editors file a server's stderr as errors (Neovim's lsp.log writes [ERROR]
+    for every line): by default the records go as window/logMessage instead."""
+    from .rawlsp import RawServer
+
+    raw = RawServer(env={"SMALLLSP_LOG_OUTPUT": "client"})
+    try:
+        raw.initialize({"no_such_setting": 1, "globl_tokens": 3})
+        raw.wait_loaded()
+        logged = [n["params"] for n in raw.drain_notifications() if n.get("method") == "window/logMessage"]
+        assert any(p["type"] == 3 and p["message"].startswith("smalllsp") and "loaded in" in p["message"] for p in logged), logged
+        warnings = [p["message"] for p in logged if p["type"] == 2]
+        assert "smalllsp.server: smalllsp: unknown setting 'globl_tokens' (did you mean 'global_tokens'?)" in warnings, warnings
+        assert sum("no_such_setting" in w for w in warnings) == 1, warnings
+        raw.notify("workspace/didChangeConfiguration", {"settings": {"no_such_setting": 1}})
+        raw.status()
+        again = [n["params"]["message"] for n in raw.drain_notifications() if n.get("method") in ("window/logMessage", "window/showMessage")]
+        assert not any("no_such_setting" in m for m in again), again  # told once a session, not at every change
+        assert " INFO " not in raw.log()
+    finally:
+        raw.close()

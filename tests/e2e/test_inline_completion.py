@@ -126,6 +126,20 @@ async def test_typing_along_a_suggestion_is_answered_from_the_cache(client):
     assert state["last_generation"]["source"] == "cache" and state["suggestion_cache_hits"] == 1
 
 
+async def test_a_settings_change_empties_the_suggestion_cache(client):
+    """A suggestion made under other settings (global_tokens, cross_file_policy,
+    model) must not be shown from the cache after they change."""
+    await initialize(client)
+    uri = open_document(client, BODY)
+    first = (await client.text_document_inline_completion_async(inline_params(uri, 5, 4))).items[0].insert_text
+    assert len(first) > 2, first
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"global_tokens": 0}))
+    type_at(client, uri, 5, 4, first[:2], version=2)
+    await client.text_document_inline_completion_async(inline_params(uri, 5, 6))
+    state = await status(client)
+    assert state["last_generation"]["source"] == "model" and state["suggestion_cache_hits"] == 0, state
+
+
 def type_at(client, uri, line, column, text, version):
     here = types.Position(line, column)
     client.text_document_did_change(
