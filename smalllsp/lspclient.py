@@ -71,7 +71,9 @@ async def complete_file(
         messages.append(params.message)
 
     command = server_command or [sys.executable, "-m", "smalllsp", "serve"]
-    await client.start_io(*command, env=os.environ.copy())
+    # The server's log stays on its stderr (shown with --verbose); what it tells
+    # the user (showMessage, its own logMessage) is printed as [server] lines.
+    await client.start_io(*command, env={"SMALLLSP_LOG_OUTPUT": "stderr", **os.environ})
     stderr_lines: list[bytes] = []
     server = client._server  # the subprocess: its stderr must be drained or it blocks
 
