@@ -153,10 +153,20 @@ def _models(args: argparse.Namespace) -> int:
         "list": _models_list, "install": _models_install, "import": _models_import,
         "verify": _models_verify, "remove": _models_remove, "path": _models_path,
     }
+    import signal
+
+    def terminated(number: int, frame: object) -> None:
+        raise KeyboardInterrupt  # a terminated install cleans its temporary chunk folder on the way out, as on Ctrl-C
+
+    signal.signal(signal.SIGTERM, terminated)
     try:
         return actions[args.action](args)
     except modelstore.StoreError as problem:
         print(f"smalllsp: {problem}", file=sys.stderr)
+        return 1
+    except OSError as problem:  # a store fault not foreseen above: one line, not a traceback
+        where = f" ({problem.filename})" if problem.filename else ""
+        print(f"smalllsp: the model store {modelstore.store_dir()} cannot be used: {problem.strerror or problem}{where}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # the store already said what it kept
         print("smalllsp: interrupted", file=sys.stderr)
