@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -30,24 +31,58 @@ def _serve(args: argparse.Namespace) -> int:
     logsetup.set_level(config.log_level)
     for problem in problems + more:
         logging.getLogger("smalllsp").warning("%s", problem)
-    server = create_server(config, client_log)
+    allow_remote_settings = args.allow_remote_settings or _truthy(os.environ.get("SMALLLSP_ALLOW_REMOTE_SETTINGS", ""))
+    server = create_server(config, client_log, allow_remote_settings=allow_remote_settings)
     if args.client_process_id:
         _exit_with_client(args.client_process_id)
     if args.tcp:
-        host, _, port = args.tcp.rpartition(":")
-        if not host or not port.isdigit():
-            print(f"smalllsp: --tcp wants HOST:PORT, got {args.tcp!r}", file=sys.stderr)
+        return _serve_tcp(args, server)
+    if args.token or args.token_file or args.allow_non_loopback:
+        print("smalllsp: --token, --token-file and --allow-non-loopback go with --tcp HOST:PORT", file=sys.stderr)
+        return 2
+    server.start_io()
+    return server.protocol.exit_code
+
+
+def _truthy(text: str) -> bool:
+    return text.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _serve_tcp(args: argparse.Namespace, server) -> int:
+    """One client per process, bounded frames; beyond loopback only with --allow-non-loopback and a token."""
+    import secrets
+
+    from smalllsp import safeio, transport
+
+    host, _, port = args.tcp.rpartition(":")
+    if not host or not port.isdigit() or int(port) > 65535:
+        print(f"smalllsp: --tcp wants HOST:PORT, got {args.tcp!r}", file=sys.stderr)
+        return 2
+    loopback = transport.is_loopback(host)
+    if not loopback and not args.allow_non_loopback:
+        print(f"smalllsp: {host} is not a loopback address: anyone who can reach it could drive the server; "
+              "add --allow-non-loopback (a token is then required) or listen on 127.0.0.1", file=sys.stderr)
+        return 2
+    token = None
+    if args.token_file:
+        try:
+            token = safeio.read_secret_file(args.token_file, "--token-file")
+        except safeio.SecretFileError as problem:
+            print(f"smalllsp: {problem}", file=sys.stderr)
             return 2
-        server.start_tcp(host, int(port))
-    else:
-        server.start_io()
+    elif args.token or not loopback:
+        token = secrets.token_urlsafe(24)
+        # The user's own copy of the token, on the terminal that started the server.
+        print(f"smalllsp: token for this server (send it as initializationOptions.token): {token}", file=sys.stderr, flush=True)
+    if not loopback:
+        logging.getLogger("smalllsp").warning("listening beyond loopback on %s: only a client with the token can start a session", host)
+    transport.TcpServer(server, host.strip("[]"), int(port), token=token, timeout_s=args.tcp_timeout).serve()
     return server.protocol.exit_code
 
 
 def _exit_with_client(pid: int, interval_s: float = 2.0, grace_s: float = 5.0) -> None:
     """Stop the server once the editor's process is gone (``--clientProcessId``),
     even where its end of the pipe was inherited by a child and never closes."""
-    import os
     import signal
     import threading
 
@@ -119,10 +154,20 @@ def _models(args: argparse.Namespace) -> int:
         "list": _models_list, "install": _models_install, "import": _models_import,
         "verify": _models_verify, "remove": _models_remove, "path": _models_path,
     }
+    import signal
+
+    def terminated(number: int, frame: object) -> None:
+        raise KeyboardInterrupt  # a terminated install cleans its temporary chunk folder on the way out, as on Ctrl-C
+
+    signal.signal(signal.SIGTERM, terminated)
     try:
         return actions[args.action](args)
     except modelstore.StoreError as problem:
         print(f"smalllsp: {problem}", file=sys.stderr)
+        return 1
+    except OSError as problem:  # a store fault not foreseen above: one line, not a traceback
+        where = f" ({problem.filename})" if problem.filename else ""
+        print(f"smalllsp: the model store {modelstore.store_dir()} cannot be used: {problem.strerror or problem}{where}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # the store already said what it kept
         print("smalllsp: interrupted", file=sys.stderr)
@@ -345,7 +390,12 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the language server (stdio by default)")
-    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio: one client per server process, loopback only unless --allow-non-loopback")
+    serve.add_argument("--allow-non-loopback", action="store_true", help="with --tcp: allow an address other than loopback (a token is then always required)")
+    serve.add_argument("--token", action="store_true", help="with --tcp: require a token, generated and printed on stderr at start (always on beyond loopback)")
+    serve.add_argument("--token-file", metavar="PATH", help="with --tcp: require the token held in PATH (one line, at most 4 KiB)")
+    serve.add_argument("--tcp-timeout", type=float, default=10.0, metavar="S", help="with --tcp: seconds for a connection's first message, and for the rest of a frame once it has begun (default 10)")
+    serve.add_argument("--allow-remote-settings", action="store_true", help="accept changes of the settings that move data off the machine or read files (engine, model, remote_*, private_files) by workspace/didChangeConfiguration (also SMALLLSP_ALLOW_REMOTE_SETTINGS=1)")
     serve.add_argument("--model", help="GGUF file or catalog name (default: the default model)")
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR")
     # The flags LSP clients append on their own: vscode-languageclient adds

@@ -31,6 +31,9 @@ class Setting:
     user_only: bool = False
 
 
+# Secrets by convention: never in the index, the ring or another file's prompt.
+DEFAULT_PRIVATE_FILES = ".env*,*.pem,*.key,id_*,credentials*,secrets*"
+
 # Most candidates one request may draw: the sequences the in-process engine's context holds.
 MAX_SAMPLES = 8
 
@@ -66,12 +69,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("remote_url", "", "engine = remote: the server's base URL, e.g. http://gpu-box:8080 (llama-server) or https://vllm.internal:8000 (vLLM); a trailing /v1 is allowed.", user_only=True),
     Setting("remote_api", "openai", "engine = remote: openai (POST /v1/completions, llama-server or vLLM) or llama-server (POST /completion with cache_prompt).", ("openai", "llama-server"), user_only=True),
     Setting("remote_model", "", "engine = remote: the served model's name (llama-server: its --alias; vLLM: --served-model-name), checked against the server's /v1/models at start-up; empty: the only model served. With `model` also set, only that model's vocabulary is loaded here, the prompt is tokenized locally and the server's FIM tokens and tokenizer are checked against it; without it, the server's /tokenize is used.", user_only=True),
-    Setting("remote_api_key_env", "SMALLLSP_REMOTE_API_KEY", "engine = remote: environment variable holding the API key, sent as a Bearer token (never logged).", user_only=True),
-    Setting("remote_api_key_file", "", "engine = remote: file holding the API key, read when the engine starts (used when the variable is unset).", user_only=True),
+    Setting("remote_api_key_env", "SMALLLSP_REMOTE_API_KEY", "engine = remote: environment variable holding the API key, sent as a Bearer token (never logged or shown). Only the default and a variable named at start-up (environment, command line, initializationOptions) can be used.", user_only=True),
+    Setting("remote_api_key_file", "", "engine = remote: file holding the API key, read when the engine starts (used when the variable is unset): a regular file of at most 4 KiB holding one line (a FIFO, a device or a multi-line file is refused).", user_only=True),
     Setting("remote_tls_verify", True, "engine = remote: verify the server's TLS certificate (https URLs).", user_only=True),
     Setting("remote_ca_bundle", "", "engine = remote: a CA bundle (PEM) to verify the server with, for internal certificate authorities.", user_only=True),
     Setting("remote_timeout_ms", 10000, "engine = remote: how long one request may take, retries included, before it is abandoned (no suggestion; the reason is logged and shown once)."),
     Setting("remote_retries", 2, "engine = remote: retries, with exponential backoff from 0.25 s, of a request that could not connect or got a 429/5xx answer (never of a stream that has started)."),
+    Setting("private_files", DEFAULT_PRIVATE_FILES, "Comma-separated name patterns (shell style, matched case-insensitively against each part of a path) of files that never enter the workspace index, the ring of recent chunks or another file's prompt, even when open; they still get completions themselves. .gitignore'd files are treated the same way.", user_only=True),
     Setting("log_output", "client", "Where the server's log goes: client (as window/logMessage with each record's level, once the editor is connected, so its log files INFO as INFO; stderr before and after) or stderr (every record on stderr, as `<time> <LEVEL> <logger>: <message>`). Taken from the environment (`SMALLLSP_LOG_OUTPUT`) when the server starts, before any client setting arrives.", ("client", "stderr")),
     Setting("log_level", "INFO", "Server log level: DEBUG, INFO, WARNING or ERROR. Document text is logged only at DEBUG.", ("DEBUG", "INFO", "WARNING", "ERROR")),
 )
@@ -118,6 +122,7 @@ class Config:
     remote_ca_bundle: str = ""
     remote_timeout_ms: int = 10000
     remote_retries: int = 2
+    private_files: str = DEFAULT_PRIVATE_FILES
     log_output: str = "client"
     log_level: str = "INFO"
 
@@ -125,7 +130,8 @@ class Config:
         """Return a copy with ``values`` applied, and the problems found.
 
         Unknown keys and values of the wrong type are reported, not applied, so
-        one bad setting from an editor never stops the server.
+        one bad setting from an editor never stops the server. A problem names
+        the setting and the type it got, never the value (it may be a secret).
         """
         if not values:
             return self, []
@@ -142,18 +148,28 @@ class Config:
             try:
                 value = _coerce(raw, type(setting.default))
             except (TypeError, ValueError):
-                problems.append(
-                    f"setting {key!r}: expected {type(setting.default).__name__}, got {raw!r}"
-                )
+                problems.append(f"setting {key!r}: expected {type(setting.default).__name__}, got {_kind(raw)}")
                 continue
             if setting.choices and value not in setting.choices:
-                problems.append(f"setting {key!r}: expected one of {', '.join(setting.choices)}, got {raw!r}")
+                problems.append(f"setting {key!r}: expected one of {', '.join(setting.choices)}, got another value")
                 continue
             if (setting.minimum is not None and value < setting.minimum) or (setting.maximum is not None and value > setting.maximum):
-                problems.append(f"setting {key!r}: expected {setting.minimum:g} to {setting.maximum:g}, got {raw!r}")
+                problems.append(f"setting {key!r}: expected {setting.minimum:g} to {setting.maximum:g}, got a value out of range")
                 continue
             changes[key] = value
         return dataclasses.replace(self, **changes), problems
+
+    def user_only_changes(self, other: "Config") -> list[str]:
+        """The user_only settings whose value differs in ``other``."""
+        return [s.name for s in SETTINGS if s.user_only and getattr(self, s.name) != getattr(other, s.name)]
+
+    def private_patterns(self) -> tuple[str, ...]:
+        return tuple(p.strip() for p in self.private_files.split(",") if p.strip())
+
+
+def _kind(raw: Any) -> str:
+    """What a refused value is, without the value."""
+    return "null" if raw is None else f"a {type(raw).__name__}"
 
 
 def _coerce(raw: Any, kind: type) -> Any:

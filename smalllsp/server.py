@@ -276,11 +276,19 @@ class SmalllspProtocol(LanguageServerProtocol):
 
 
 class SmalllspServer(LanguageServer):
-    def __init__(self, config: Config, client_log: logsetup.ClientLogHandler | None = None) -> None:
+    def __init__(
+        self, config: Config, client_log: logsetup.ClientLogHandler | None = None, *, allow_remote_settings: bool = False
+    ) -> None:
         super().__init__("smalllsp", __version__, protocol_cls=SmalllspProtocol)
         self.config = config
         self.client_log = client_log
         self._reported: set[str] = set()  # settings problems already told: each is told once a session
+        # user_only settings (config.Setting.user_only) come from the user's start-up
+        # choice: the environment, the command line and initializationOptions. A
+        # change by workspace/didChangeConfiguration is refused unless this is set.
+        self.allow_remote_settings = allow_remote_settings
+        # The variables remote_api_key_env may name: the default and those named at start-up.
+        self.key_envs = {Config().remote_api_key_env, config.remote_api_key_env}
         self.documents = DocumentStore()
         self.engine = Engine()
         self.loading: asyncio.Future[Any] | None = None
@@ -319,19 +327,47 @@ class SmalllspServer(LanguageServer):
         log.log(level, "%s", message)
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
-    def apply_settings(self, values: Any) -> bool:
-        """Merge client settings; True when the model must be reloaded."""
+    def apply_settings(self, values: Any, *, at_start: bool = False) -> bool:
+        """Merge client settings; True when the model must be reloaded.
+
+        ``at_start``: they came in initializationOptions, the user's start-up
+        choice (the VS Code extension sends only user-scope values there; the
+        Neovim plugin its setup() table). Otherwise (didChangeConfiguration,
+        which may carry a workspace's values) a change to a user_only setting
+        is refused unless the server started with --allow-remote-settings.
+        Messages name settings, never their values.
+        """
         if values is not None and not isinstance(values, dict):
-            self.tell(types.MessageType.Warning, f"smalllsp: settings must be an object, got {values!r}")
+            self.tell(types.MessageType.Warning, f"smalllsp: settings must be an object, got {type(values).__name__}")
             return False
         old = self.config
-        self.config, problems = old.merged(values)
+        merged, problems = old.merged(values)
         for problem in problems:
             if problem not in self._reported:  # VS Code sends the same settings at start and on every change
                 self._reported.add(problem)
                 self.tell(types.MessageType.Warning, f"smalllsp: {problem}")
+        refused = [] if at_start or self.allow_remote_settings else old.user_only_changes(merged)
+        if refused:
+            merged = dataclasses.replace(merged, **{name: getattr(old, name) for name in refused})
+            self.tell(
+                types.MessageType.Warning,
+                f"smalllsp: refused a change of {', '.join(refused)} from workspace/didChangeConfiguration: these settings "
+                "move data off the machine or read files, so they come only from the start-up settings (the editor's "
+                "user settings, the environment, the command line); restart the server to apply them, or start it "
+                "with --allow-remote-settings",
+            )
+        if at_start:
+            self.key_envs.add(merged.remote_api_key_env)
+        elif merged.remote_api_key_env not in self.key_envs:
+            merged = dataclasses.replace(merged, remote_api_key_env=old.remote_api_key_env)
+            self.tell(
+                types.MessageType.Warning,
+                "smalllsp: refused remote_api_key_env: it may name only a variable named at start-up",
+            )
+        self.config = merged
         logsetup.set_level(self.config.log_level)
         self.sources.ring.resize(self.config.ring_chunks, self.config.ring_chunk_lines)
+        self.sources.private_patterns = self.config.private_patterns()
         if self.config != old:  # a cached suggestion was made under the old settings (global_tokens, policy, model...)
             self.cache.clear()
         return any(getattr(old, name) != getattr(self.config, name) for name in RELOAD_SETTINGS)
@@ -359,10 +395,11 @@ class SmalllspServer(LanguageServer):
 
     def start_index(self) -> None:
         """Index the workspace folders in the background, with progress reports."""
-        roots = [path_of(folder.uri) for folder in self.workspace.folders.values()] if self.config.workspace_index else []
-        if self.config.workspace_index and not roots and self.workspace.root_path:
-            roots = [self.workspace.root_path]
-        roots = [r for r in roots if r]
+        folders = [path_of(folder.uri) for folder in self.workspace.folders.values()]
+        if not folders and self.workspace.root_path:
+            folders = [self.workspace.root_path]
+        folders = [r for r in folders if r]
+        roots = folders if self.config.workspace_index else []
         progress = self.progress("smalllsp: indexing workspace", ", ".join(roots)) if roots else None
         loop = asyncio.get_running_loop()
 
@@ -381,6 +418,7 @@ class SmalllspServer(LanguageServer):
             workers=self.config.index_workers,
             progress=report,
             done=finished,
+            boundary_roots=folders,
         )
 
     def schedule_refresh(self, uri: str, delay_s: float, edited_line: int | None) -> None:
@@ -561,8 +599,10 @@ def _index_summary(status: dict[str, Any]) -> str:
     return f"{status.get('files', 0)} files, {status.get('definitions', 0)} definitions"
 
 
-def create_server(config: Config, client_log: logsetup.ClientLogHandler | None = None) -> SmalllspServer:
-    server = SmalllspServer(config, client_log)
+def create_server(
+    config: Config, client_log: logsetup.ClientLogHandler | None = None, *, allow_remote_settings: bool = False
+) -> SmalllspServer:
+    server = SmalllspServer(config, client_log, allow_remote_settings=allow_remote_settings)
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: SmalllspServer, params: types.InitializeParams) -> None:
@@ -571,7 +611,7 @@ def create_server(config: Config, client_log: logsetup.ClientLogHandler | None =
             ls.client_log.attach(
                 lambda kind, message: loop.call_soon_threadsafe(ls.window_log_message, types.LogMessageParams(type=kind, message=message))
             )
-        ls.apply_settings(params.initialization_options)
+        ls.apply_settings(params.initialization_options, at_start=True)
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: SmalllspServer, params: types.InitializedParams) -> None:

@@ -16,9 +16,13 @@ from typing import Any, Callable, Sequence
 
 from pygls.uris import to_fs_path, uri_scheme
 
+from smalllsp.config import Config
 from smalllsp.context.global_section import Sources
 from smalllsp.context.ring import ChunkRing
 from smalllsp.documents import split_lines
+from smalllsp.syntax import symbols
+from smalllsp.syntax.symbols import Outline
+from smalllsp.workspace.boundary import Boundary
 from smalllsp.workspace.index import WorkspaceIndex
 from smalllsp.workspace.watcher import WorkspaceWatcher
 
@@ -43,6 +47,11 @@ class ContextSources:
         self._stopping = threading.Event()
         self.roots: list[Path] = []
         self.state = "off"  # off | indexing | ready | failed
+        # The workspace boundary (see smalllsp.workspace.boundary): open documents
+        # that are private lend nothing to other files; their own outline is kept here.
+        self.private_patterns: tuple[str, ...] = Config().private_patterns()
+        self.boundary = Boundary([], self.private_patterns)
+        self._private: dict[str, Outline | None] = {}
 
     def start(
         self,
@@ -53,10 +62,19 @@ class ContextSources:
         progress: Progress,
         done: Callable[[], None],
         workers: int = 0,
+        boundary_roots: Sequence[str] | None = None,
     ) -> None:
-        """Index ``roots`` in a background thread, then watch them for changes."""
+        """Index ``roots`` in a background thread, then watch them for changes.
+
+        ``boundary_roots``: the workspace folders, when they are not indexed
+        (workspace_index off), for the boundary of open documents.
+        """
         self.roots = [Path(r) for r in roots if Path(r).is_dir()]
-        self.index = WorkspaceIndex(self.roots, max_files=max_files, max_file_bytes=max_file_bytes, workers=workers)
+        folders = [r for r in (boundary_roots if boundary_roots is not None else roots) if Path(r).is_dir()]
+        self.boundary = Boundary(folders, self.private_patterns)
+        self.index = WorkspaceIndex(
+            self.roots, max_files=max_files, max_file_bytes=max_file_bytes, workers=workers, private_patterns=self.private_patterns
+        )
         if not self.roots:
             self.state = "ready"
             done()
@@ -99,6 +117,16 @@ class ContextSources:
         path = path_of(uri)
         if path is None:
             return
+        reason = self.boundary.private_reason(path)
+        if reason is not None:  # its text stays its own: out of the ring and the overlay
+            if path not in self._private:
+                log.info("%s is private (%s): it lends nothing to other files' prompts", self.relpath(path), reason)
+            self.ring.forget(path)
+            if self.index is not None:
+                self.index.close_document(path)
+            self._private[path] = symbols.outline(language_id, text.encode("utf-8", errors="replace"))
+            return
+        self._private.pop(path, None)
         if edited_line is not None:
             self.ring.note(path, self.relpath(path), split_lines(text), edited_line)
         if self.index is not None:
@@ -107,7 +135,13 @@ class ContextSources:
 
     def closed(self, uri: str) -> None:
         path = path_of(uri)
-        if path is not None and self.index is not None:
+        if path is None:
+            return
+        was_private = path in self._private
+        self._private.pop(path, None)
+        if was_private or self.boundary.private_reason(path) is not None:
+            self.ring.forget(path)  # whatever it put anywhere goes with it
+        if self.index is not None:
             self.index.close_document(path)
 
     def relpath(self, path: str) -> str:
@@ -122,7 +156,10 @@ class ContextSources:
             return Sources(None, uri.rsplit("/", 1)[-1], "untitled", None, self.index, self.ring.chunks())
         root = self.index.root_of(path) if self.index is not None else None
         repo = root.name if root is not None else os.path.basename(os.path.dirname(path))
-        outline = self.index.outline_of(path) if self.index is not None else None
+        if path in self._private:
+            outline = self._private[path]
+        else:
+            outline = self.index.outline_of(path) if self.index is not None else None
         return Sources(path, self.relpath(path), repo, outline, self.index, self.ring.chunks())
 
     def status(self) -> dict[str, Any]:

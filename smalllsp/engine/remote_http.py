@@ -29,6 +29,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
+from smalllsp import safeio
 from smalllsp.engine.worker import Cancelled
 
 log = logging.getLogger(__name__)
@@ -88,19 +89,20 @@ def parse_url(url: str) -> Endpoint:
 
 
 def read_api_key(env_name: str, key_file: str, environ: Mapping[str, str] | None = None) -> str | None:
-    """The API key from the environment variable, else from the file; None when neither is set."""
+    """The API key from the environment variable, else from the file; None when neither is set.
+
+    The file must be a regular file of at most 4 KiB holding one line (opened
+    without blocking: a FIFO or a device is refused at once). No error message
+    holds any of the key's text.
+    """
     environ = os.environ if environ is None else environ
-    if env_name and environ.get(env_name, "").strip():
-        return environ[env_name].strip()
-    if key_file:
-        path = Path(key_file).expanduser()
-        try:
-            key = path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise RemoteSetupError(f"remote_api_key_file {path} cannot be read: {exc.strerror or exc}") from None
-        if not key:
-            raise RemoteSetupError(f"remote_api_key_file {path} is empty")
-        return key
+    try:
+        if env_name and environ.get(env_name, "").strip():
+            return safeio.check_secret_text(environ[env_name], f"the variable {env_name} (remote_api_key_env)")
+        if key_file:
+            return safeio.read_secret_file(str(Path(key_file).expanduser()), "remote_api_key_file")
+    except safeio.SecretFileError as problem:
+        raise RemoteSetupError(str(problem)) from None
     return None
 
 

