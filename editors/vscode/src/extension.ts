@@ -197,6 +197,10 @@ class Controller implements vscode.Disposable {
 
   private async reportStartFailure(error: string): Promise<void> {
     await this.stderrClosed();
+    // the client logs "Server process exited with code N." when the process is reaped, which may come a little later
+    for (let i = 0; i < 10 && !this.clientErrors.some((m) => /exited with (code|signal)/.test(m)); i++) {
+      await new Promise((done) => setTimeout(done, 100));
+    }
     const clientError = [error, ...this.clientErrors].find((m) => /exited with (code|signal)/.test(m)) ?? error;
     const message = startFailureMessage({
       commandLine: this.commandLine,
