@@ -284,13 +284,16 @@ def test_workspace_settings_cannot_point_the_server_at_another_host_file_or_prog
             assert smalllsp_notifications(wb) == []
 
 
-def test_the_same_settings_in_the_users_own_settings_do_select_the_remote_engine(vsix, tmp_path):
+@pytest.mark.parametrize("where", ["user", "remote machine"])
+def test_the_same_settings_in_the_users_own_settings_do_select_the_remote_engine(vsix, tmp_path, where):
+    """The user's settings.json, or the remote machine's (the Settings editor's Remote tab in code-server)."""
     key = tmp_path / "my-key.txt"
     key.write_text("sk-the-users-own-key\n")
     with Recorder() as recorder:
-        user = {**USER, "smalllsp.engine": "remote", "smalllsp.remoteUrl": recorder.url, "smalllsp.remoteApiKeyFile": str(key)}
+        remote = {"smalllsp.engine": "remote", "smalllsp.remoteUrl": recorder.url, "smalllsp.remoteApiKeyFile": str(key)}
+        user, machine = ({**USER, **remote}, None) if where == "user" else (USER, remote)
         root = workspace(tmp_path, {"example.py": BODY})
-        with Workbench(tmp_path / "wb", vsix, root, user) as wb:
+        with Workbench(tmp_path / "wb", vsix, root, user, machine_settings=machine) as wb:
             wb.op("open", path="example.py")
             deadline = time.monotonic() + READY_S
             while not recorder.requests and time.monotonic() < deadline:
@@ -299,6 +302,21 @@ def test_the_same_settings_in_the_users_own_settings_do_select_the_remote_engine
             assert any(r["headers"].get("Authorization") == "Bearer sk-the-users-own-key" for r in recorder.requests), [
                 {k: v for k, v in r.items() if k != "body"} for r in recorder.requests
             ]
+
+
+def test_the_settings_editor_titles_the_settings_without_snake_case_in_the_servers_order(vsix, tmp_path):
+    root = workspace(tmp_path, {"notes.txt": "no Python file: the server is not started\n"})
+    with Workbench(tmp_path / "wb", vsix, root, USER) as wb:
+        user = wb.op("settingsLabels", query="@ext:smalllsp.smalllsp")
+        # code-server is a remote window: the machine-scoped settings are on the Remote tab, not the User tab
+        assert [item["label"] for item in user["items"]][:3] == ["Enabled", "N Ctx", "N Threads"], user
+        wb.op("press", key="Escape")
+        remote_tab = next(tab for tab in user["tabs"] if tab.startswith("Remote"))
+        remote = wb.op("settingsLabels", query="@ext:smalllsp.smalllsp", tab=remote_tab)
+        assert [item["label"] for item in remote["items"]][:4] == ["Python Path", "Enabled", "Model", "N Ctx"], remote
+        assert not any("_" in item["label"] for item in user["items"] + remote["items"]), (user, remote)
+        cache = wb.op("settingsLabels", query="smalllsp cache type")
+        assert any(item["label"] == "Cache Type" for item in cache["items"]), cache
 
 
 def _status_kind(status: str) -> str:

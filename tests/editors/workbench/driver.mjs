@@ -147,6 +147,30 @@ const ops = {
     return true;
   },
 
+  /** The Settings editor (UI) filtered by `query`: the titles and categories of the settings it lists. */
+  async settingsLabels({ query, tab }) {
+    await ops.command({ title: "Preferences: Open Settings (UI)" });
+    if (tab) {
+      const target = page.locator(".settings-editor .settings-tabs-widget .action-label", { hasText: tab }).first();
+      await target.click({ timeout: 15000 });
+      await sleep(500);
+    }
+    const search = page.locator(".settings-editor .settings-header .monaco-editor textarea").first();
+    await search.waitFor({ timeout: 30000 });
+    await search.focus();
+    await page.keyboard.press("Control+A");
+    await page.keyboard.type(query, { delay: 20 });
+    await until("settings to be listed", () => page.evaluate(() => document.querySelectorAll(".settings-editor .setting-item-label").length > 0), 30000);
+    await sleep(1500); // the filter settles
+    return page.evaluate(() => ({
+      tabs: [...document.querySelectorAll(".settings-editor .settings-tabs-widget .action-label")].map((t) => t.textContent.trim()),
+      items: [...document.querySelectorAll(".settings-editor .settings-tree-container .setting-item-contents")].map((item) => ({
+        category: (item.querySelector(".setting-item-category")?.textContent ?? "").trim(),
+        label: (item.querySelector(".setting-item-label")?.textContent ?? "").trim(),
+      })),
+    }));
+  },
+
   async press({ key }) {
     await page.keyboard.press(key);
     return true;
