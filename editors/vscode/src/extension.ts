@@ -108,10 +108,13 @@ class Controller implements vscode.Disposable {
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationFailedHandler: () => false,
       errorHandler: {
-        error: (_error, _message, count): ErrorHandlerResult => ({
-          action: count !== undefined && count > 3 ? ErrorAction.Shutdown : ErrorAction.Continue,
-          handled: true,
-        }),
+        error: (error, _message, count): ErrorHandlerResult => {
+          if (count !== undefined && count > 3) {
+            void this.notifyError(`smalllsp: the connection to the server keeps failing (${error.message}); it is stopped. Restart it with "smalllsp: Restart the server".`);
+            return { action: ErrorAction.Shutdown, handled: true };
+          }
+          return { action: ErrorAction.Continue, handled: true };
+        },
         closed: () => this.closed(),
       },
       stdioOptions: {
