@@ -4,27 +4,65 @@
  * ghost text, and shows what the server is doing (status bar, output
  * channel) and which suggestions reach beyond the file (cross-file verdict).
  */
+import * as readline from "node:readline";
 import * as vscode from "vscode";
 import {
+  CloseAction,
+  CloseHandlerResult,
   DidChangeConfigurationNotification,
+  ErrorAction,
+  ErrorHandlerResult,
   LanguageClient,
   LanguageClientOptions,
+  RevealOutputChannelOn,
   ServerOptions,
   State,
   TransportKind,
 } from "vscode-languageclient/node";
-import { activeInterpreter, documentSelector, initializationOptions, serverCommand } from "./launch";
-import { flagged, ServerStatus, STATUS_REQUEST, statusView } from "./protocol";
-import { explicitSettings, RESTART_SECTIONS, SECTION, Settings, settingsUpdate } from "./settings";
+import { activeInterpreter, clientCommandLine, documentSelector, initializationOptions, serverCommand } from "./launch";
+import { flagged, ServerStatus, shortLabel, STATUS_REQUEST, statusView } from "./protocol";
+import { startFailureMessage, StderrLog } from "./serverlog";
+import { explicitSettings, explicitValue, SECTION, SERVER_SETTINGS, Settings, settingsUpdate } from "./settings";
 
 const STATUS_POLL_MS = 500;
+const RESTARTS = 3; // a server that ran and then died is restarted this often in RESTART_WINDOW_MS
+const RESTART_WINDOW_MS = 3 * 60 * 1000;
+
+/**
+ * The language client, with its own error pop-ups routed to the controller:
+ * vscode-languageclient shows a notification for each failed start and
+ * restart ("couldn't create connection", "crashed 5 times", ...); the
+ * controller shows one, with the server's own reason from stderr.
+ */
+class Client extends LanguageClient {
+  constructor(
+    serverOptions: ServerOptions,
+    clientOptions: LanguageClientOptions,
+    private readonly errors: (message: string) => void,
+  ) {
+    super("smalllsp", "smalllsp", serverOptions, clientOptions);
+  }
+
+  override error(message: string, data?: unknown, _showNotification?: boolean | "force"): void {
+    super.error(message, data, false);
+    this.errors(message);
+  }
+}
 
 class Controller implements vscode.Disposable {
-  private client: LanguageClient | undefined;
+  private client: Client | undefined;
   private sent: Settings = {};
+  private userOnly: string = "";
   private status: ServerStatus | undefined;
   private flag: { editor: vscode.TextEditor; label: string; reasons: string[] } | undefined;
   private poll: NodeJS.Timeout | undefined;
+  private readonly stderr = new StderrLog();
+  private stderrOpen: Promise<void> = Promise.resolve();
+  private clientErrors: string[] = [];
+  private running = false; // the current process got through initialize
+  private crashes: number[] = [];
+  private commandLine = "";
+  private configuredPython = false;
 
   constructor(
     private readonly output: vscode.LogOutputChannel,
@@ -40,14 +78,62 @@ class Controller implements vscode.Disposable {
     return this.config.get<boolean>("client.enabled", true);
   }
 
+  /** smalllsp.server.pythonPath from the user's settings only (scope machine): never a workspace's. */
+  private configuredInterpreter(): string | undefined {
+    const value = explicitValue(this.config.inspect<string>("server.pythonPath"), true);
+    return typeof value === "string" && value.trim() ? value.trim() : undefined;
+  }
+
+  /** The user-only values that the running server was started with, as one comparable string. */
+  private userOnlySnapshot(): string {
+    const values = SERVER_SETTINGS.filter((s) => s.userOnly).map((s) => [s.name, explicitValue(this.config.inspect(s.key), true)]);
+    return JSON.stringify([this.configuredInterpreter() ?? null, values]);
+  }
+
   async start(): Promise<void> {
-    const command = serverCommand(this.config.get<string>("server.pythonPath"), await pythonExtensionInterpreter(this.output));
-    this.sent = explicitSettings((name) => this.config.inspect(name));
+    const python = this.configuredInterpreter();
+    this.configuredPython = python !== undefined;
+    const command = serverCommand(python, python ? undefined : await pythonExtensionInterpreter(this.output), process.pid);
+    this.commandLine = clientCommandLine(command).join(" ");
+    this.sent = explicitSettings((key) => this.config.inspect(key));
+    this.userOnly = this.userOnlySnapshot();
+    this.stderr.reset();
+    this.clientErrors = [];
+    this.running = false;
     const serverOptions: ServerOptions = { command: command.command, args: command.args, transport: TransportKind.stdio };
     const clientOptions: LanguageClientOptions = {
       documentSelector: documentSelector(),
       initializationOptions: initializationOptions(this.sent),
       outputChannel: this.output,
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
+      initializationFailedHandler: () => false,
+      errorHandler: {
+        error: (error, _message, count): ErrorHandlerResult => {
+          if (count !== undefined && count > 3) {
+            void this.notifyError(`smalllsp: the connection to the server keeps failing (${error.message}); it is stopped. Restart it with "smalllsp: Restart the server".`);
+            return { action: ErrorAction.Shutdown, handled: true };
+          }
+          return { action: ErrorAction.Continue, handled: true };
+        },
+        closed: () => this.closed(),
+      },
+      stdioOptions: {
+        stdout: (input, channel) => {
+          readline.createInterface({ input, crlfDelay: Infinity }).on("line", (line) => channel.info(line));
+        },
+        stderr: (input, channel) => {
+          this.stderrOpen = new Promise((done) => {
+            input.on("close", done);
+            input.on("end", done);
+          });
+          readline.createInterface({ input, crlfDelay: Infinity }).on("line", (raw) => {
+            const line = this.stderr.line(raw);
+            if (line.text !== "") {
+              channel[line.level](line.text);
+            }
+          });
+        },
+      },
       middleware: {
         provideInlineCompletionItems: async (document, position, context, token, next) => {
           if (!this.enabled) {
@@ -61,10 +147,14 @@ class Controller implements vscode.Disposable {
         },
       },
     };
-    this.output.info(`starting ${command.command} ${command.args.join(" ")}`);
-    this.client = new LanguageClient("smalllsp", "smalllsp", serverOptions, clientOptions);
-    this.client.onDidChangeState((event) => {
-      if (event.newState === State.Stopped) {
+    this.output.info(`starting ${this.commandLine}`);
+    const client = new Client(serverOptions, clientOptions, (message) => this.clientErrors.push(message));
+    this.client = client;
+    client.onDidChangeState((event) => {
+      if (event.newState === State.Running) {
+        this.running = true;
+      }
+      if (event.newState === State.Stopped && this.client === client && this.status?.state !== "failed") {
         this.status = { state: "stopped" };
         this.render();
       }
@@ -72,16 +162,66 @@ class Controller implements vscode.Disposable {
     this.status = undefined;
     this.render();
     try {
-      await this.client.start();
+      await client.start();
     } catch (error) {
-      this.status = { state: "failed", error: `the server did not start: ${String(error)}` };
-      this.render();
-      void vscode.window.showErrorMessage(
-        `smalllsp: cannot start \`${command.command} ${command.args.join(" ")}\`: ${String(error)}. Set smalllsp.server.pythonPath to a Python that has smalllsp installed.`,
-      );
+      if (this.client === client) {
+        await this.reportStartFailure(String(error));
+      }
       return;
     }
     this.pollWhileLoading();
+  }
+
+  /** The connection closed: restart a server that had been running, a few times; never one that did not start. */
+  private async closed(): Promise<CloseHandlerResult> {
+    if (!this.running) {
+      return { action: CloseAction.DoNotRestart, handled: true }; // start() fails and reports it once
+    }
+    const now = Date.now();
+    this.crashes = this.crashes.filter((at) => now - at < RESTART_WINDOW_MS);
+    this.crashes.push(now);
+    if (this.crashes.length <= RESTARTS) {
+      this.output.warn(`the server stopped (${this.stderr.reason() ?? "no reason on stderr"}); restarting it`);
+      this.running = false;
+      return { action: CloseAction.Restart, handled: true };
+    }
+    await this.stderrClosed();
+    const reason = this.stderr.reason() ?? "see the smalllsp output channel";
+    this.status = { state: "failed", error: `the server stopped ${this.crashes.length} times in 3 minutes: ${reason}` };
+    this.render();
+    void this.notifyError(`smalllsp: the server stopped ${this.crashes.length} times in 3 minutes and is not restarted: ${reason}`);
+    return { action: CloseAction.DoNotRestart, handled: true };
+  }
+
+  /** Wait (briefly) for the server's last stderr lines. */
+  private async stderrClosed(): Promise<void> {
+    await Promise.race([this.stderrOpen, new Promise((done) => setTimeout(done, 2000))]);
+  }
+
+  private async reportStartFailure(error: string): Promise<void> {
+    await this.stderrClosed();
+    // the client logs "Server process exited with code N." when the process is reaped, which may come a little later
+    for (let i = 0; i < 10 && !this.clientErrors.some((m) => /exited with (code|signal)/.test(m)); i++) {
+      await new Promise((done) => setTimeout(done, 100));
+    }
+    const clientError = [error, ...this.clientErrors].find((m) => /exited with (code|signal)/.test(m)) ?? error;
+    const message = startFailureMessage({
+      commandLine: this.commandLine,
+      clientError,
+      stderrReason: this.stderr.reason(),
+      configuredPython: this.configuredPython,
+    });
+    this.status = { state: "failed", error: message.replace(/^smalllsp: /, "") };
+    this.render();
+    this.output.error(message);
+    void this.notifyError(message);
+  }
+
+  private async notifyError(message: string): Promise<void> {
+    const choice = await vscode.window.showErrorMessage(message, "Show log");
+    if (choice === "Show log") {
+      this.output.show();
+    }
   }
 
   async stop(): Promise<void> {
@@ -89,11 +229,16 @@ class Controller implements vscode.Disposable {
     const client = this.client;
     this.client = undefined;
     if (client && client.state !== State.Stopped) {
-      await client.stop();
+      try {
+        await client.stop();
+      } catch (error) {
+        this.output.warn(`stopping the server: ${String(error)}`);
+      }
     }
   }
 
   async restart(): Promise<void> {
+    this.crashes = [];
     await this.stop();
     await this.start();
   }
@@ -128,7 +273,13 @@ class Controller implements vscode.Disposable {
     const view = statusView(this.status, this.enabled);
     if (this.flag && this.enabled) {
       this.statusItem.text = "$(warning) smalllsp: cross-file";
-      this.statusItem.tooltip = `This suggestion depends on code the model did not see:\n${this.flag.reasons.join("\n")}\n\n${view.tooltip}`;
+      const tooltip = new vscode.MarkdownString();
+      tooltip.appendText("This suggestion depends on code the model did not see:\n");
+      for (const reason of this.flag.reasons) {
+        tooltip.appendMarkdown("\n- ").appendText(reason);
+      }
+      tooltip.appendMarkdown("\n\n---\n\n").appendText(view.tooltip);
+      this.statusItem.tooltip = tooltip;
       this.statusItem.backgroundColor = new vscode.ThemeColor("statusBarItem.warningBackground");
     } else {
       this.statusItem.text = view.text;
@@ -138,7 +289,7 @@ class Controller implements vscode.Disposable {
     this.statusItem.show();
   }
 
-  /** Mark a flagged suggestion: after its line in the editor, and in the status bar. */
+  /** Mark a flagged suggestion: after its line in the editor (hover: every reason), and in the status bar. */
   private showVerdict(document: vscode.TextDocument, position: vscode.Position, items: vscode.InlineCompletionItem[]): void {
     this.clearVerdict();
     const found = flagged(items);
@@ -146,8 +297,17 @@ class Controller implements vscode.Disposable {
     if (!found || !editor || editor.document !== document) {
       return;
     }
+    const hover = new vscode.MarkdownString();
+    hover.appendMarkdown("**smalllsp: cross-file suggestion**\n");
+    for (const reason of found.verdict.reasons) {
+      hover.appendMarkdown("\n- ").appendText(reason);
+    }
     editor.setDecorations(this.flagDecoration, [
-      { range: new vscode.Range(position, document.lineAt(position.line).range.end), renderOptions: { after: { contentText: found.label } } },
+      {
+        range: new vscode.Range(position, document.lineAt(position.line).range.end),
+        hoverMessage: hover,
+        renderOptions: { after: { contentText: shortLabel(found.label) } },
+      },
     ]);
     this.flag = { editor, label: found.label, reasons: found.verdict.reasons };
     this.render();
@@ -161,16 +321,17 @@ class Controller implements vscode.Disposable {
     }
   }
 
-  /** Settings changed: restart for the command line, else tell the running server. */
+  /** Settings changed: restart for the command line and the user-only settings, else tell the running server. */
   async configurationChanged(event: vscode.ConfigurationChangeEvent): Promise<void> {
     if (!event.affectsConfiguration(SECTION)) {
       return;
     }
-    if (RESTART_SECTIONS.some((section) => event.affectsConfiguration(section))) {
+    if (this.userOnlySnapshot() !== this.userOnly) {
+      this.output.info("the interpreter, model or engine settings changed: restarting the server");
       await this.restart();
       return;
     }
-    const next = explicitSettings((name) => this.config.inspect(name));
+    const next = explicitSettings((key) => this.config.inspect(key));
     const update = settingsUpdate(this.sent, next);
     this.sent = next;
     if (Object.keys(update).length > 0 && this.client?.state === State.Running) {
@@ -221,7 +382,8 @@ let controller: Controller | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel("smalllsp", { log: true });
-  const statusItem = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
+  const statusItem = vscode.window.createStatusBarItem("smalllsp.status", vscode.StatusBarAlignment.Right, 100);
+  statusItem.name = "smalllsp";
   statusItem.command = "smalllsp.showStatus";
   const flagDecoration = vscode.window.createTextEditorDecorationType({
     after: { margin: "0 0 0 2em", color: new vscode.ThemeColor("editorWarning.foreground") },
@@ -252,7 +414,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   if (changed) {
     context.subscriptions.push(
       changed(() => {
-        if (!vscode.workspace.getConfiguration(SECTION).get<string>("server.pythonPath")?.trim()) {
+        const configured = explicitValue(vscode.workspace.getConfiguration(SECTION).inspect<string>("server.pythonPath"), true);
+        if (typeof configured !== "string" || !configured.trim()) {
           void current.restart();
         }
       }),

@@ -13,14 +13,28 @@ export interface ServerCommand {
 /**
  * `<python> -m smalllsp serve` with the interpreter from the
  * `smalllsp.server.pythonPath` setting, else the Python extension's active
- * one, else the `smalllsp` script on PATH.
+ * one, else the `smalllsp` script on PATH. With `clientProcessId` (the
+ * extension host's pid), `--clientProcessId=N` is added: the server exits when
+ * that process is gone, even if its stdin is never closed.
  */
-export function serverCommand(configuredPython: string | undefined, activePython: string | undefined): ServerCommand {
+export function serverCommand(configuredPython: string | undefined, activePython: string | undefined, clientProcessId?: number): ServerCommand {
   const python = configuredPython?.trim() || activePython?.trim();
-  if (python) {
-    return { command: python, args: ["-m", "smalllsp", "serve"] };
+  const command = python ? { command: python, args: ["-m", "smalllsp", "serve"] } : { command: "smalllsp", args: ["serve"] };
+  if (clientProcessId !== undefined) {
+    command.args.push(`--clientProcessId=${clientProcessId}`);
   }
-  return { command: "smalllsp", args: ["serve"] };
+  return command;
+}
+
+/**
+ * The command line vscode-languageclient really runs for an `Executable`
+ * with `transport: TransportKind.stdio`: its lib/node/main.js appends
+ * `--stdio` to the arguments (and adds `--clientProcessId` only for a
+ * `NodeModule`, which is why serverCommand passes it itself). The protocol
+ * test spawns exactly this.
+ */
+export function clientCommandLine(command: ServerCommand): string[] {
+  return [command.command, ...command.args, "--stdio"];
 }
 
 /** initializationOptions: the user's explicit server settings, flat. */

@@ -33,6 +33,15 @@ export function verdictLabel(verdict: Verdict | undefined): string | undefined {
   return verdict.reasons.length > 0 ? `⚠ cross-file: ${verdict.reasons[0]}` : "⚠ cross-file";
 }
 
+/** The most characters of the label shown after the line; the whole text is in its hover and the status bar tooltip. */
+export const LABEL_MAX = 72;
+
+/** The label as shown after the line: cut at LABEL_MAX characters with an ellipsis, so a long reason never runs past the window. */
+export function shortLabel(label: string, max = LABEL_MAX): string {
+  const chars = Array.from(label);
+  return chars.length <= max ? label : `${chars.slice(0, max - 1).join("").trimEnd()}…`;
+}
+
 /** The first flagged item's verdict and label among an answer's items, if any is flagged. */
 export function flagged(
   items: { command?: { command?: string; arguments?: unknown[] } }[],
@@ -74,7 +83,7 @@ export function statusView(status: ServerStatus | undefined, enabled: boolean, p
   if (!status) {
     return { text: "$(loading~spin) smalllsp", tooltip: "smalllsp: starting the server" };
   }
-  const lines = [`smalllsp ${status.version ?? ""}: ${status.state}`.replace("  ", " ")];
+  const lines = [`${status.version ? `smalllsp ${status.version}` : "smalllsp"}: ${status.state}`];
   if (status.error) {
     lines.push(status.error);
   }

@@ -12,7 +12,7 @@ import { join, resolve } from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { createMessageConnection, MessageConnection, StreamMessageReader, StreamMessageWriter } from "vscode-jsonrpc/node";
-import { initializationOptions, serverCommand } from "../src/launch";
+import { clientCommandLine, initializationOptions, serverCommand } from "../src/launch";
 import { ACCEPTED_COMMAND, ServerStatus, STATUS_REQUEST, statusView, verdictLabel, verdictOf } from "../src/protocol";
 import { Settings, settingsUpdate } from "../src/settings";
 
@@ -95,8 +95,9 @@ function workspace(files: Record<string, string>): string {
 }
 
 async function start(root: string, settings: Settings): Promise<Session> {
-  const command = serverCommand(PYTHON, undefined);
-  const child = spawn(command.command, command.args, { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
+  // the command line vscode-languageclient runs: the extension's command, --clientProcessId, then --stdio
+  const [program, ...args] = clientCommandLine(serverCommand(PYTHON, undefined, process.pid));
+  const child = spawn(program, args, { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (chunk) => (stderr += chunk));
   const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
