@@ -104,6 +104,12 @@ H.run({
     ctx.ghost, ctx.label = H.ghost(), H.verdict_label()
     return ctx.ghost ~= nil and ctx.label ~= nil
   end),
+  H.step(':SmalllspStatus', 5000, function(ctx)
+    if not ctx.asked then ctx.asked = true; vim.cmd('SmalllspStatus') end
+    for _, note in ipairs(ctx.notifications) do
+      if note.message:find('shown suggestion') then ctx.status_text = note.message; return true end
+    end
+  end),
   H.step('accept', 1000, function() H.feed('<Tab>'); return true end),
   H.step('command run', 5000, function() return #events('accepted') == 1 end),
   H.step('label gone', 2000, function(ctx) return H.verdict_label() == nil end),
@@ -117,7 +123,9 @@ def test_a_flagged_item_shows_its_first_reason_and_reports_the_verdict_on_accept
     outcome, log = run_fake(nvim, tmp_path, FLAGGED, items, {"inline": inline})
     ctx = outcome["ctx"]
     assert ctx["ghost"]["text"] == "return charge(total)"
-    assert ctx["label"] == f"⚠ cross-file: {FLAG_REASON}"
+    # 80 columns: "    return charge(total)  " leaves too little room for the whole reason
+    assert ctx["label"] == "⚠ cross-file: uses charge() from b… (:SmalllspStatus)"
+    assert ctx["status_text"].split("\n")[1] == f"shown suggestion: cross-file: {FLAG_REASON}; second reason"
     assert outcome["lines"][ROW] == "    return charge(total)"
     accepted = [e["arguments"] for e in log if e["event"] == "accepted"]
     assert accepted == [[{"verdict": "cross-file", "reasons": [FLAG_REASON, "second reason"]}]]

@@ -34,10 +34,24 @@ function M.client_config(cfg, impl)
   }
 end
 
+--- A group that looks like `source` (its colours resolved, not linked) and
+--- stays visible without 'termguicolors': Neovim's default colour scheme
+--- gives Comment and NonText no cterm colour, so they would draw ghost text
+--- like real text in a 16/256-colour terminal. Then cterm colour 8 (grey).
+local function dim_like(source)
+  local ok, hl = pcall(api.nvim_get_hl, 0, { name = source, link = false })
+  hl = ok and hl or {}
+  return {
+    fg = hl.fg, bg = hl.bg, italic = hl.italic,
+    ctermfg = hl.ctermfg or 8, ctermbg = hl.ctermbg, cterm = hl.cterm,
+    default = true,
+  }
+end
+
 local function highlights()
   local ghost = vim.fn.hlexists('ComplHint') == 1 and 'ComplHint' or 'Comment'
-  api.nvim_set_hl(0, 'SmalllspGhost', { link = ghost, default = true })
-  api.nvim_set_hl(0, 'SmalllspHint', { link = 'Comment', default = true })
+  api.nvim_set_hl(0, 'SmalllspGhost', dim_like(ghost))
+  api.nvim_set_hl(0, 'SmalllspHint', dim_like('Comment'))
   api.nvim_set_hl(0, 'SmalllspCrossFile', { link = 'DiagnosticWarn', default = true })
 end
 

@@ -1,7 +1,12 @@
 --- Buffer-local insert-mode keys. A key does its smalllsp job only when there
---- is something to do (a suggestion to accept, say) and the completion popup
---- is closed; otherwise it does what it did before (the mapping it replaced,
---- or the key itself), so <Tab> still indents and still drives the popup.
+--- is something to do (a suggestion drawn on screen to accept, say) and no
+--- completion menu is open (the built-in popup, nvim-cmp's or blink.cmp's);
+--- otherwise it does what it did before (the mapping it replaced, or the key
+--- itself), so <Tab> still indents and still drives the menu.
+---
+--- The job runs from a <Cmd> key that the mapping puts in the key's place:
+--- in order with the keys typed after it, even when they all arrive at once
+--- (typeahead), and where text may change.
 local api = vim.api
 
 local M = {}
@@ -14,6 +19,40 @@ local ACTIONS = {
   prev = function(impl, buf) return impl.cycle(buf, -1) end,
   dismiss = function(impl, buf) return impl.dismiss(buf) end,
 }
+
+--- Whether a completion menu is open: the built-in popup menu, or (when the
+--- plugin is loaded: never loaded from here) nvim-cmp's or blink.cmp's.
+function M.menu_open()
+  if vim.fn.pumvisible() == 1 then
+    return true
+  end
+  local cmp = package.loaded['cmp']
+  if type(cmp) == 'table' and type(cmp.visible) == 'function' then
+    local ok, visible = pcall(cmp.visible)
+    if ok and visible then
+      return true
+    end
+  end
+  local blink = package.loaded['blink.cmp']
+  if type(blink) == 'table' and type(blink.is_visible) == 'function' then
+    local ok, visible = pcall(blink.is_visible)
+    if ok and visible then
+      return true
+    end
+  end
+  return false
+end
+
+---@type table<string, {impl: table, buf: integer}>
+local pending = {}
+
+--- Run key `name`'s job (from the <Cmd> key its mapping returned).
+function M._act(buf, name)
+  local job = pending[buf .. ':' .. name]
+  if job then
+    ACTIONS[name](job.impl, buf)
+  end
+end
 
 -- Callbacks of replaced mappings, run through <Cmd> keys: outside the <expr>
 -- evaluation (where text is locked) yet in their place among the typed keys.
@@ -63,9 +102,11 @@ function M.attach(buf, keymaps, impl)
         previous = {} -- attached before: keep what was there before that
       end
       local otherwise = fallback(previous, lhs)
+      pending[buf .. ':' .. name] = { impl = impl, buf = buf }
+      local act = ('<Cmd>lua require("smalllsp.keymaps")._act(%d, %q)<CR>'):format(buf, name)
       vim.keymap.set('i', lhs, function()
-        if vim.fn.pumvisible() == 0 and ACTIONS[name](impl, buf) then
-          return ''
+        if not M.menu_open() and impl.can(buf, name) then
+          return act
         end
         return otherwise()
       end, { buffer = buf, expr = true, replace_keycodes = true, silent = true, desc = 'smalllsp: ' .. name })
