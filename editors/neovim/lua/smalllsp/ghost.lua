@@ -257,6 +257,11 @@ function M.attach(buf, client)
       M.detach(buf)
     end,
   })
+  -- the client attached while the user was already typing (insert mode
+  -- entered before the server was up): ask now, as InsertEnter would have
+  if api.nvim_get_current_buf() == buf and in_insert_mode() then
+    schedule(buf, st)
+  end
 end
 
 function M.detach(buf)

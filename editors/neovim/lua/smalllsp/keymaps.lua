@@ -4,9 +4,12 @@
 --- otherwise it does what it did before (the mapping it replaced, or the key
 --- itself), so <Tab> still indents and still drives the menu.
 ---
---- The job runs from a <Cmd> key that the mapping puts in the key's place:
---- in order with the keys typed after it, even when they all arrive at once
---- (typeahead), and where text may change.
+--- The mapping only puts a <Cmd> key in the key's place; that <Cmd> decides.
+--- An <expr> mapping cannot: when keys arrive at once (typeahead: a busy
+--- editor, a slow link), Vim evaluates it while it still collects the
+--- characters typed before the key, which are not in the buffer yet. The
+--- <Cmd> runs after them and before the keys that follow, where text may
+--- change; when there is nothing to do it feeds what the key did before.
 local api = vim.api
 
 local M = {}
@@ -43,14 +46,23 @@ function M.menu_open()
   return false
 end
 
----@type table<string, {impl: table, buf: integer}>
-local pending = {}
+---@type table<string, {impl: table, otherwise: fun(): string}>
+local jobs = {}
 
---- Run key `name`'s job (from the <Cmd> key its mapping returned).
+--- Key `name`'s job, run from the <Cmd> key its mapping returned: the
+--- smalllsp action when it has something to do now, else the key's own job.
 function M._act(buf, name)
-  local job = pending[buf .. ':' .. name]
-  if job then
-    ACTIONS[name](job.impl, buf)
+  local job = jobs[buf .. ':' .. name]
+  if not job then
+    return
+  end
+  if job.impl.can(buf, name) and ACTIONS[name](job.impl, buf) then
+    return
+  end
+  local keys = job.otherwise()
+  if keys and keys ~= '' then
+    -- at the front of the typeahead: before the keys typed after this one
+    api.nvim_feedkeys(api.nvim_replace_termcodes(keys, true, true, true), 'in', false)
   end
 end
 
@@ -102,13 +114,13 @@ function M.attach(buf, keymaps, impl)
         previous = {} -- attached before: keep what was there before that
       end
       local otherwise = fallback(previous, lhs)
-      pending[buf .. ':' .. name] = { impl = impl, buf = buf }
+      jobs[buf .. ':' .. name] = { impl = impl, otherwise = otherwise }
       local act = ('<Cmd>lua require("smalllsp.keymaps")._act(%d, %q)<CR>'):format(buf, name)
       vim.keymap.set('i', lhs, function()
-        if not M.menu_open() and impl.can(buf, name) then
-          return act
+        if M.menu_open() then
+          return otherwise()
         end
-        return otherwise()
+        return act
       end, { buffer = buf, expr = true, replace_keycodes = true, silent = true, desc = 'smalllsp: ' .. name })
     end
   end
