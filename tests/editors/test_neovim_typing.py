@@ -294,15 +294,16 @@ def test_tab_with_the_built_in_popup_open_drives_the_popup(term):
     no_error(state)
 
 
-def test_tab_with_the_nvim_cmp_menu_open_drives_the_menu(term):
+@pytest.mark.parametrize("menu, key", [("cmp", "F2"), ("blink", "F3")], ids=["nvim-cmp", "blink.cmp"])
+def test_tab_with_a_completion_plugin_s_menu_open_drives_the_menu(term, menu, key):
     term.fresh_ghost()
-    term.keys("F2")  # the nvim-cmp stand-in opens its floating menu: alpha, beta
-    state = term.settled(lambda s: s["cmp"], pause=0.1)
+    term.keys(key)  # the stand-in opens its floating menu: alpha, beta
+    state = term.settled(lambda s: s[menu], pause=0.1)
     assert state["ghost"], "the ghost text is still drawn: <Tab> must go to the menu anyway"
     term.keys("Tab")
     state = term.settled(lambda s: s["lines"] != LINES)
     assert state["lines"] == with_line(ROW, "    alpha")
-    assert state["cmp"]
+    assert state[menu]
     no_error(state)
 
 

@@ -11,17 +11,20 @@ vim.o.swapfile = false
 vim.o.completeopt = 'menuone,noselect'
 vim.o.shortmess = vim.o.shortmess .. 'I'
 
--- nvim-cmp users map <Tab> like this (cmp.mapping with a fallback)
-local cmp = require('cmp')
+-- nvim-cmp and blink.cmp users map <Tab> like this (a menu key with a fallback)
+local cmp, blink = require('cmp'), require('blink.cmp')
 vim.keymap.set('i', '<Tab>', function()
   if vim.fn.pumvisible() == 1 then
     return '<C-n>'
   elseif cmp.visible() then
     return '<Cmd>lua require("cmp").select_next_item()<CR>'
+  elseif blink.is_visible() then
+    return '<Cmd>lua require("blink.cmp").select_next()<CR>'
   end
   return '<Tab>'
-end, { expr = true, desc = 'user: popup, cmp menu, or a tab' })
+end, { expr = true, desc = 'user: popup, cmp or blink menu, or a tab' })
 vim.keymap.set('i', '<F2>', '<Cmd>lua require("cmp").complete()<CR>', { desc = 'user: open the cmp menu' })
+vim.keymap.set('i', '<F3>', '<Cmd>lua require("blink.cmp").show()<CR>', { desc = 'user: open the blink menu' })
 
 require('smalllsp').setup(options.setup)
 
@@ -70,6 +73,7 @@ function T.state()
     pum = vim.fn.pumvisible() == 1,
     pum_words = words,
     cmp = cmp.visible(),
+    blink = blink.is_visible(),
     inline = require('smalllsp').config.inline,
     version = tostring(vim.version()),
     attached = #vim.tbl_filter(function(c) return c.initialized end, vim.lsp.get_clients({ name = 'smalllsp', bufnr = 0 })) > 0,

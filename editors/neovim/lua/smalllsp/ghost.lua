@@ -300,11 +300,6 @@ local function current(buf, st)
   return shown
 end
 
---- Whether a key of this kind has a suggestion to act on now.
-function M.can_accept(buf)
-  return current(buf, buffers[buf]) ~= nil
-end
-
 --- Insert the shown suggestion's rest (or its next word or line) at the
 --- cursor, measured against the line as it is at this moment; false when
 --- nothing is shown. Must run where text may change (not in an <expr> map).
@@ -342,23 +337,10 @@ function M.insert_now(buf, kind)
 end
 
 --- Accept the shown suggestion, or its next word or line; false when none is
---- shown. From an <expr> mapping (text locked) the insert runs just after.
+--- shown. Must run where text may change (see init.lua's accept()).
 ---@param kind "all"|"word"|"line"
 function M.accept(buf, kind)
-  if not M.can_accept(buf) then
-    return false
-  end
-  local ok, done = pcall(M.insert_now, buf, kind)
-  if ok then
-    return done
-  end
-  if not tostring(done):find('E565') and not tostring(done):find('textlock') then
-    error(done, 0)
-  end
-  vim.schedule(function()
-    M.insert_now(buf, kind)
-  end)
-  return true
+  return M.insert_now(buf, kind)
 end
 
 --- Show the next (step 1) or previous (-1) candidate; with none shown, ask now.

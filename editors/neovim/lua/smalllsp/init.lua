@@ -125,17 +125,37 @@ local function current_impl()
   return M.impl
 end
 
+--- Run accept of `kind` now, or just after when called where text cannot
+--- change (an <expr> mapping); false when no suggestion is drawn.
+local function accept(kind)
+  local impl, buf = current_impl(), api.nvim_get_current_buf()
+  if not impl.can(buf, 'accept') then
+    return false
+  end
+  local ok, done = pcall(impl.accept, buf, kind)
+  if ok then
+    return done
+  end
+  if not tostring(done):find('E565') and not tostring(done):find('textlock') then
+    error(done, 0)
+  end
+  vim.schedule(function()
+    impl.accept(buf, kind)
+  end)
+  return true
+end
+
 --- Accept the shown suggestion; false when there is none.
 function M.accept()
-  return current_impl().accept(api.nvim_get_current_buf(), 'all')
+  return accept('all')
 end
 
 function M.accept_word()
-  return current_impl().accept(api.nvim_get_current_buf(), 'word')
+  return accept('word')
 end
 
 function M.accept_line()
-  return current_impl().accept(api.nvim_get_current_buf(), 'line')
+  return accept('line')
 end
 
 function M.next()

@@ -1,46 +1,10 @@
--- A stand-in for nvim-cmp in the editor tests (nvim-cmp itself is on GitHub
--- only): the call the smalllsp plugin makes, visible(), and a real floating
--- menu that complete() opens at the cursor and select_next_item() walks,
--- inserting the selected word as nvim-cmp does.
-local api = vim.api
-local M = {}
-
-local menu -- { win, buf, items, index, row, col }
-
-function M.visible()
-  return menu ~= nil and api.nvim_win_is_valid(menu.win)
-end
-
-function M.close()
-  if menu and api.nvim_win_is_valid(menu.win) then
-    api.nvim_win_close(menu.win, true)
-  end
-  menu = nil
-end
-
-function M.complete()
-  M.close()
-  local items = { 'alpha', 'beta' }
-  local buf = api.nvim_create_buf(false, true)
-  api.nvim_buf_set_lines(buf, 0, -1, true, items)
-  local win = api.nvim_open_win(buf, false, {
-    relative = 'cursor', row = 1, col = 0, width = 12, height = #items, style = 'minimal', border = 'single',
-  })
-  local pos = api.nvim_win_get_cursor(0)
-  menu = { win = win, buf = buf, items = items, index = 0, row = pos[1] - 1, col = pos[2] }
-  api.nvim_create_autocmd('InsertLeave', { once = true, callback = M.close })
-end
-
-function M.select_next_item()
-  if not M.visible() then
-    return
-  end
-  local previous = menu.index > 0 and menu.items[menu.index] or ''
-  menu.index = menu.index % #menu.items + 1
-  local word = menu.items[menu.index]
-  api.nvim_buf_set_text(0, menu.row, menu.col, menu.row, menu.col + #previous, { word })
-  api.nvim_win_set_cursor(0, { menu.row + 1, menu.col + #word })
-  api.nvim_win_set_cursor(menu.win, { menu.index, 0 })
-end
-
-return M
+-- A stand-in for nvim-cmp in the editor tests: visible(), the call the
+-- smalllsp plugin makes, and a real floating menu (complete() opens it,
+-- select_next_item() walks it).
+local menu = require('standin.menu').new()
+return {
+  visible = menu.visible,
+  complete = menu.open,
+  close = menu.close,
+  select_next_item = menu.next,
+}

@@ -1,9 +1,10 @@
 -- A stand-in for blink.cmp in the editor tests: is_visible(), the call the
--- smalllsp plugin makes, backed by the nvim-cmp stand-in's floating menu.
-local cmp = require('cmp')
+-- smalllsp plugin makes, and a real floating menu of its own (show() opens
+-- it, select_next() walks it).
+local menu = require('standin.menu').new()
 return {
-  is_visible = cmp.visible,
-  show = cmp.complete,
-  hide = cmp.close,
-  select_next = cmp.select_next_item,
+  is_visible = menu.visible,
+  show = menu.open,
+  hide = menu.close,
+  select_next = menu.next,
 }
