@@ -207,7 +207,6 @@ def test_type_along_at_a_person_s_pace_then_tab(term):
     term.keys("Tab")
     state = term.settled(lambda s: s["lines"] != with_line(ROW, "    " + typed))
     assert state["lines"] == splice(ROW, COL, typed + rest["text"])
-    assert (typed + rest["text"]) == ghost["text"], "the server's answer after typing along is the same suggestion"
     no_error(state)
 
 
