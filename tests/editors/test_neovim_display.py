@@ -9,6 +9,7 @@ plugin in test_neovim.py.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -104,6 +105,12 @@ H.run({
     ctx.ghost, ctx.label = H.ghost(), H.verdict_label()
     return ctx.ghost ~= nil and ctx.label ~= nil
   end),
+  H.step(':SmalllspStatus', 5000, function(ctx)
+    if not ctx.asked then ctx.asked = true; vim.cmd('SmalllspStatus') end
+    for _, note in ipairs(ctx.notifications) do
+      if note.message:find('shown suggestion') then ctx.status_text = note.message; return true end
+    end
+  end),
   H.step('accept', 1000, function() H.feed('<Tab>'); return true end),
   H.step('command run', 5000, function() return #events('accepted') == 1 end),
   H.step('label gone', 2000, function(ctx) return H.verdict_label() == nil end),
@@ -117,7 +124,9 @@ def test_a_flagged_item_shows_its_first_reason_and_reports_the_verdict_on_accept
     outcome, log = run_fake(nvim, tmp_path, FLAGGED, items, {"inline": inline})
     ctx = outcome["ctx"]
     assert ctx["ghost"]["text"] == "return charge(total)"
-    assert ctx["label"] == f"⚠ cross-file: {FLAG_REASON}"
+    # 80 columns: "    return charge(total)  " leaves too little room for the whole reason
+    assert ctx["label"] == "⚠ cross-file: uses charge() from b… (:SmalllspStatus)"
+    assert ctx["status_text"].split("\n")[1] == f"shown suggestion: cross-file: {FLAG_REASON}; second reason"
     assert outcome["lines"][ROW] == "    return charge(total)"
     accepted = [e["arguments"] for e in log if e["event"] == "accepted"]
     assert accepted == [[{"verdict": "cross-file", "reasons": [FLAG_REASON, "second reason"]}]]
@@ -288,3 +297,44 @@ vim.keymap.set('i', '<Tab>', function() return vim.fn.pumvisible() == 1 and '<C-
     items = [{"insertText": "return 1"}]
     outcome, _log = run_fake(nvim, tmp_path, POPUP, items, {"inline": inline}, before_setup=before)
     assert outcome["ctx"]["line"] == "    alpha"
+
+
+STARTING = """
+vim.cmd('SmalllspStatus')  -- at once: the client is not up yet
+H.run({
+  H.step('server ready', 20000, H.ready()),
+  H.step(':SmalllspStatus again', 5000, function(ctx)
+    if not ctx.asked then ctx.asked = true; vim.cmd('SmalllspStatus') end
+    return #ctx.notifications >= 2
+  end),
+})
+"""
+
+
+def test_status_says_starting_while_the_client_starts(nvim, tmp_path):
+    outcome, _log = run_fake(nvim, tmp_path, STARTING, [], {"inline": "extmark"})
+    first, second = outcome["ctx"]["notifications"][:2]
+    assert first == {"message": "smalllsp: starting (the server is not up yet)", "level": 2}  # INFO, not ERROR
+    assert second["level"] == 2 and second["message"].startswith("smalllsp "), second
+
+
+HEALTH = """
+require('smalllsp').setup(OPTIONS)
+vim.cmd('checkhealth smalllsp')
+H.ctx.health = vim.api.nvim_buf_get_lines(0, 0, -1, true)
+H.run({})
+"""
+
+
+def test_checkhealth_gives_install_advice_that_works_and_names_the_store(nvim, tmp_path):
+    """An empty model store: the advice is the configured python's own command, and the store is named."""
+    store = tmp_path / "data" / "smalllsp" / "models"
+    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "SMALLLSP_MODELS": ""}
+    outcome = run_nvim(nvim, tmp_path, HEALTH, {"python": sys.executable}, tmp_path, env=env)
+    health = "\n".join(outcome["ctx"]["health"])
+    assert f"model default is not installed in the model store {store} (from $XDG_DATA_HOME/smalllsp/models)" in health, health
+    advice = f"{sys.executable} -m smalllsp models install default"
+    assert advice in health, health
+    # the advice is a command that runs (--help: the install itself would fetch the model)
+    run = subprocess.run([*advice.split()[:-1], "--help"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr

@@ -92,7 +92,7 @@ end)
 test('config defaults resolve the ghost-text path and the start API', function()
   local cfg = config.resolve({ python = '/usr/bin/python3' })
   eq(cfg.cmd, { '/usr/bin/python3', '-m', 'smalllsp', 'serve' })
-  eq(cfg.inline, 'native') -- this Neovim is 0.12
+  eq(cfg.inline, 'extmark') -- auto: the plugin's own ghost text on every version
   eq(cfg.lsp_start, 'enable')
   eq(cfg.keymaps.accept, '<Tab>')
   eq(config.resolve({ inline = 'extmark', keymaps = { accept = false } }).keymaps, {
@@ -118,6 +118,33 @@ test('status line from a smalllsp/status answer', function()
     'smalllsp 0.1.0: ready · m.gguf on cpu · loaded in 0.54 s · last completion 312 ms')
   eq(status.format({ version = '0.1.0', state = 'failed', error = 'model file not found: /x.gguf', model = vim.NIL }),
     'smalllsp 0.1.0: failed · model file not found: /x.gguf')
+end)
+
+test('status line counts acceptances by verdict (the server\'s keys local and cross_file)', function()
+  eq(status.format({ version = '0.1.0', state = 'ready', accepted = { ['local'] = 3, cross_file = 1 }, withheld = 2 }),
+    'smalllsp 0.1.0: ready · accepted: 3 local, 1 cross-file · withheld: 2')
+  eq(status.shown_verdict({ command = { command = 'smalllsp.accepted', arguments = { { verdict = 'cross-file', reasons = { 'a', 'b' } } } } }),
+    'shown suggestion: cross-file: a; b')
+end)
+
+test('a long verdict label is cut to the width, pointing at :SmalllspStatus', function()
+  eq(verdict.fit('⚠ cross-file: short', 40), '⚠ cross-file: short')
+  local cut = verdict.fit('⚠ cross-file: ' .. string.rep('x', 80), 40)
+  eq(vim.fn.strdisplaywidth(cut) <= 40, true)
+  eq(cut, '⚠ cross-file: ' .. string.rep('x', 40 - 14 - vim.fn.strdisplaywidth(verdict.MORE)) .. verdict.MORE)
+end)
+
+test('keys respect nvim-cmp\'s and blink.cmp\'s menus only when they are loaded', function()
+  local keymaps = require('smalllsp.keymaps')
+  eq(keymaps.menu_open(), false)
+  package.loaded['cmp'] = { visible = function() return true end }
+  eq(keymaps.menu_open(), true)
+  package.loaded['cmp'] = { visible = function() return false end }
+  package.loaded['blink.cmp'] = { is_visible = function() return true end }
+  eq(keymaps.menu_open(), true)
+  package.loaded['blink.cmp'] = { is_visible = function() error('broken') end }
+  eq(keymaps.menu_open(), false)
+  package.loaded['cmp'], package.loaded['blink.cmp'] = nil, nil
 end)
 
 io.stdout:write(string.format('%d passed, %d failed\n', passed, failed))

@@ -16,8 +16,9 @@ M.defaults = {
   root_markers = { '.git', 'pyproject.toml', 'package.json', 'go.mod', 'Cargo.toml', 'pom.xml' },
   -- Server settings, by the names `smalllsp settings` prints.
   settings = {},
-  -- Ghost text: "auto" (native vim.lsp.inline_completion on 0.12+, extmarks
-  -- before), "native", or "extmark".
+  -- Ghost text: "auto" (the plugin's own extmarks, on every version),
+  -- "native" (0.12's vim.lsp.inline_completion, with the plugin's accept), or
+  -- "extmark".
   inline = 'auto',
   -- How the client starts: "auto" (vim.lsp.config/enable on 0.11+,
   -- vim.lsp.start before), "enable" or "start".
@@ -129,7 +130,12 @@ function M.resolve(opts)
   end
   expect_choice('inline', cfg.inline, { 'auto', 'native', 'extmark' })
   if cfg.inline == 'auto' then
-    cfg.inline = M.has_native_inline() and 'native' or 'extmark'
+    -- Not 0.12's own path even where it exists: the 0.12 pre-release builds
+    -- insert typed text twice on accept (neovim#36529) and raise "Invalid
+    -- 'col'" in CursorMovedI when the line shrinks under a ghost
+    -- (neovim#35971), and no capability tells a fixed build from one of
+    -- those without typing into it. The extmark path behaves the same on all.
+    cfg.inline = 'extmark'
   elseif cfg.inline == 'native' and not M.has_native_inline() then
     fail('inline = "native" needs Neovim 0.12 (vim.lsp.inline_completion); use "auto" or "extmark"')
   end

@@ -67,7 +67,13 @@ local function render(buf, st, hint)
   end
   local label = config.verdict and verdict.label(verdict.of(shown.item))
   if label then
-    first[#first + 1] = { '  ' .. label, 'SmalllspCrossFile' }
+    -- what is left of the window after the line and the ghost text's first
+    -- line (at least the start of the label): the rest is in :SmalllspStatus
+    local info = vim.fn.getwininfo(api.nvim_get_current_win())[1]
+    local line = api.nvim_buf_get_lines(buf, shown.row, shown.row + 1, true)[1]
+    local used = vim.fn.strdisplaywidth(line) + vim.fn.strdisplaywidth(lines[1]) + 2 + (hint and #hint + 1 or 0)
+    local width = math.max(24, info.width - info.textoff - used - 1)
+    first[#first + 1] = { '  ' .. verdict.fit(label, width), 'SmalllspCrossFile' }
   end
   local virt_lines = {}
   for i = 2, #lines do
@@ -251,6 +257,11 @@ function M.attach(buf, client)
       M.detach(buf)
     end,
   })
+  -- the client attached while the user was already typing (insert mode
+  -- entered before the server was up): ask now, as InsertEnter would have
+  if api.nvim_get_current_buf() == buf and in_insert_mode() then
+    schedule(buf, st)
+  end
 end
 
 function M.detach(buf)
@@ -268,10 +279,38 @@ function M.detach(buf)
   pcall(api.nvim_del_augroup_by_name, 'smalllsp.ghost.' .. buf) -- gone already when the buffer was wiped
 end
 
-local function insert(buf, st, shown, piece)
-  if st.shown ~= shown or not api.nvim_buf_is_valid(buf) then
-    return -- the suggestion changed between the key and now
+--- Bring the shown suggestion up to date with the buffer as it is now: typed
+--- along it, its rest stays; anything else hides it. Keys can arrive faster
+--- than the autocmds that follow typing run (typeahead: a busy editor, a
+--- slow link), so every key checks again before it acts.
+---@return smalllsp.Shown? shown what is on screen now, if anything
+local function current(buf, st)
+  if not st or not st.shown or api.nvim_get_current_buf() ~= buf or not api.nvim_buf_is_valid(buf) then
+    return nil
   end
+  follow(buf, st)
+  local shown = st.shown
+  if not shown or #api.nvim_buf_get_extmarks(buf, M.namespace, 0, -1, { limit = 1 }) == 0 then
+    return nil -- a key acts only on a ghost that is really drawn
+  end
+  local row, col = cursor()
+  if row ~= shown.row or col ~= shown.col then
+    return nil
+  end
+  return shown
+end
+
+--- Insert the shown suggestion's rest (or its next word or line) at the
+--- cursor, measured against the line as it is at this moment; false when
+--- nothing is shown. Must run where text may change (not in an <expr> map).
+---@param kind "all"|"word"|"line"
+function M.insert_now(buf, kind)
+  local st = buffers[buf]
+  local shown = current(buf, st)
+  if not shown then
+    return false
+  end
+  local piece = text.piece(shown.text, kind)
   local lines = vim.split(piece, '\n', { plain = true })
   local whole = piece == shown.text
   local end_row, end_col = shown.row, shown.col
@@ -289,45 +328,50 @@ local function insert(buf, st, shown, piece)
     if client and shown.item.command then
       lsp.exec_cmd(client, shown.item.command, buf)
     end
-    return
+    return true
   end
   shown.text = shown.text:sub(#piece + 1)
   shown.row, shown.col, shown.replace_to = row, col, nil
   render(buf, st)
+  return true
 end
 
---- Accept the shown suggestion, or its next word or line; false when none is shown.
+--- Accept the shown suggestion, or its next word or line; false when none is
+--- shown. Must run where text may change (see init.lua's accept()).
 ---@param kind "all"|"word"|"line"
 function M.accept(buf, kind)
-  local st = buffers[buf]
-  local shown = st and st.shown
-  if not shown then
-    return false
-  end
-  local piece = text.piece(shown.text, kind)
-  -- called from an <expr> mapping, where the text cannot change yet
-  vim.schedule(function()
-    insert(buf, st, shown, piece)
-  end)
-  return true
+  return M.insert_now(buf, kind)
 end
 
 --- Show the next (step 1) or previous (-1) candidate; with none shown, ask now.
 function M.cycle(buf, step)
   local st = buffers[buf]
   local client = st and vim.lsp.get_client_by_id(st.client_id)
-  if not client then
+  if not client or api.nvim_get_current_buf() ~= buf then
     return false
   end
-  vim.schedule(function()
-    if not st.shown or #st.items == 0 then
-      request(buf, INVOKED)
-      return
-    end
-    st.index = (st.index - 1 + step) % #st.items + 1
-    show_item(buf, st, client, ('(%d/%d)'):format(st.index, #st.items))
-  end)
+  if not current(buf, st) or #st.items == 0 then
+    request(buf, INVOKED)
+    return true
+  end
+  st.index = (st.index - 1 + step) % #st.items + 1
+  show_item(buf, st, client, ('(%d/%d)'):format(st.index, #st.items))
   return true
+end
+
+--- The LSP item of the suggestion on screen in `buf`, if any.
+function M.shown_item(buf)
+  local st = buffers[buf]
+  return st and st.shown and st.shown.item or nil
+end
+
+--- Whether key `action` ("accept", "next", ...) has something to do now.
+function M.can(buf, action)
+  local st = buffers[buf]
+  if action == 'next' or action == 'prev' then
+    return st ~= nil and vim.lsp.get_client_by_id(st.client_id) ~= nil
+  end
+  return current(buf, st) ~= nil
 end
 
 --- Hide the suggestion and stop what is pending; false when nothing was shown.

@@ -24,6 +24,15 @@ local function run(command)
   return vim.trim(result.stdout or ''), nil
 end
 
+--- Where the server looks for models: $SMALLLSP_MODELS, else
+--- $XDG_DATA_HOME/smalllsp/models (the server inherits this environment).
+local function store_hint()
+  if (vim.env.SMALLLSP_MODELS or '') ~= '' then
+    return '$SMALLLSP_MODELS'
+  end
+  return (vim.env.XDG_DATA_HOME or '') ~= '' and '$XDG_DATA_HOME/smalllsp/models' or '~/.local/share/smalllsp/models'
+end
+
 local function check_model(base, settings)
   local model = settings.model
   if type(model) == 'string' and (model:find('/') or model:find('%.gguf$')) then
@@ -35,14 +44,30 @@ local function check_model(base, settings)
     return
   end
   local name = (type(model) == 'string' and model ~= '') and model or 'default'
-  local path, err = run(vim.list_extend(vim.deepcopy(base), { 'models', 'path', name }))
-  if not path then
-    health.error('cannot locate model ' .. name .. ': ' .. err)
-  elseif vim.fn.filereadable(path) == 1 then
-    health.ok(string.format('model %s found: %s (%.0f MB)', name, path, vim.fn.getfsize(path) / 1e6))
+  local install = table.concat(base, ' ') .. ' models install ' .. name
+  local listing, err = run(vim.list_extend(vim.deepcopy(base), { 'models', 'list', '--json' }))
+  local ok, entries = pcall(vim.json.decode, listing or '')
+  if not listing or not ok or type(entries) ~= 'table' then
+    health.error('cannot list the models: ' .. (err or 'the answer is not JSON'))
+    return
+  end
+  local entry
+  for _, candidate in ipairs(entries) do
+    if candidate.name == name or vim.tbl_contains(candidate.aliases or {}, name) then
+      entry = candidate
+    end
+  end
+  if not entry then
+    health.error('model ' .. name .. ' is not in the catalog', { table.concat(base, ' ') .. ' models list' })
+    return
+  end
+  local store = vim.fs.dirname(entry.path)
+  if entry.installed and vim.fn.filereadable(entry.path) == 1 then
+    health.ok(string.format('model %s found: %s (%.0f MB)', name, entry.path, vim.fn.getfsize(entry.path) / 1e6))
   else
-    health.error('model ' .. name .. ' is not installed (expected at ' .. path .. ')', {
-      table.concat(base, ' ') .. ' models install ' .. name,
+    health.error(string.format('model %s is not installed in the model store %s (from %s)', name, store, store_hint()), {
+      install,
+      'or point SMALLLSP_MODELS at the store that has it (the store follows XDG_DATA_HOME)',
     })
   end
 end

@@ -34,10 +34,24 @@ function M.client_config(cfg, impl)
   }
 end
 
+--- A group that looks like `source` (its colours resolved, not linked) and
+--- stays visible without 'termguicolors': Neovim's default colour scheme
+--- gives Comment and NonText no cterm colour, so they would draw ghost text
+--- like real text in a 16/256-colour terminal. Then cterm colour 8 (grey).
+local function dim_like(source)
+  local ok, hl = pcall(api.nvim_get_hl, 0, { name = source, link = false })
+  hl = ok and hl or {}
+  return {
+    fg = hl.fg, bg = hl.bg, italic = hl.italic,
+    ctermfg = hl.ctermfg or 8, ctermbg = hl.ctermbg, cterm = hl.cterm,
+    default = true,
+  }
+end
+
 local function highlights()
   local ghost = vim.fn.hlexists('ComplHint') == 1 and 'ComplHint' or 'Comment'
-  api.nvim_set_hl(0, 'SmalllspGhost', { link = ghost, default = true })
-  api.nvim_set_hl(0, 'SmalllspHint', { link = 'Comment', default = true })
+  api.nvim_set_hl(0, 'SmalllspGhost', dim_like(ghost))
+  api.nvim_set_hl(0, 'SmalllspHint', dim_like('Comment'))
   api.nvim_set_hl(0, 'SmalllspCrossFile', { link = 'DiagnosticWarn', default = true })
 end
 
@@ -111,17 +125,37 @@ local function current_impl()
   return M.impl
 end
 
+--- Run accept of `kind` now, or just after when called where text cannot
+--- change (an <expr> mapping); false when no suggestion is drawn.
+local function accept(kind)
+  local impl, buf = current_impl(), api.nvim_get_current_buf()
+  if not impl.can(buf, 'accept') then
+    return false
+  end
+  local ok, done = pcall(impl.accept, buf, kind)
+  if ok then
+    return done
+  end
+  if not tostring(done):find('E565') and not tostring(done):find('textlock') then
+    error(done, 0)
+  end
+  vim.schedule(function()
+    impl.accept(buf, kind)
+  end)
+  return true
+end
+
 --- Accept the shown suggestion; false when there is none.
 function M.accept()
-  return current_impl().accept(api.nvim_get_current_buf(), 'all')
+  return accept('all')
 end
 
 function M.accept_word()
-  return current_impl().accept(api.nvim_get_current_buf(), 'word')
+  return accept('word')
 end
 
 function M.accept_line()
-  return current_impl().accept(api.nvim_get_current_buf(), 'line')
+  return accept('line')
 end
 
 function M.next()

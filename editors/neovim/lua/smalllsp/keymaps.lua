@@ -1,7 +1,15 @@
 --- Buffer-local insert-mode keys. A key does its smalllsp job only when there
---- is something to do (a suggestion to accept, say) and the completion popup
---- is closed; otherwise it does what it did before (the mapping it replaced,
---- or the key itself), so <Tab> still indents and still drives the popup.
+--- is something to do (a suggestion drawn on screen to accept, say) and no
+--- completion menu is open (the built-in popup, nvim-cmp's or blink.cmp's);
+--- otherwise it does what it did before (the mapping it replaced, or the key
+--- itself), so <Tab> still indents and still drives the menu.
+---
+--- The mapping only puts a <Cmd> key in the key's place; that <Cmd> decides.
+--- An <expr> mapping cannot: when keys arrive at once (typeahead: a busy
+--- editor, a slow link), Vim evaluates it while it still collects the
+--- characters typed before the key, which are not in the buffer yet. The
+--- <Cmd> runs after them and before the keys that follow, where text may
+--- change; when there is nothing to do it feeds what the key did before.
 local api = vim.api
 
 local M = {}
@@ -14,6 +22,49 @@ local ACTIONS = {
   prev = function(impl, buf) return impl.cycle(buf, -1) end,
   dismiss = function(impl, buf) return impl.dismiss(buf) end,
 }
+
+--- Whether a completion menu is open: the built-in popup menu, or (when the
+--- plugin is loaded: never loaded from here) nvim-cmp's or blink.cmp's.
+function M.menu_open()
+  if vim.fn.pumvisible() == 1 then
+    return true
+  end
+  local cmp = package.loaded['cmp']
+  if type(cmp) == 'table' and type(cmp.visible) == 'function' then
+    local ok, visible = pcall(cmp.visible)
+    if ok and visible then
+      return true
+    end
+  end
+  local blink = package.loaded['blink.cmp']
+  if type(blink) == 'table' and type(blink.is_visible) == 'function' then
+    local ok, visible = pcall(blink.is_visible)
+    if ok and visible then
+      return true
+    end
+  end
+  return false
+end
+
+---@type table<string, {impl: table, otherwise: fun(): string}>
+local jobs = {}
+
+--- Key `name`'s job, run from the <Cmd> key its mapping returned: the
+--- smalllsp action when it has something to do now, else the key's own job.
+function M._act(buf, name)
+  local job = jobs[buf .. ':' .. name]
+  if not job then
+    return
+  end
+  if job.impl.can(buf, name) and ACTIONS[name](job.impl, buf) then
+    return
+  end
+  local keys = job.otherwise()
+  if keys and keys ~= '' then
+    -- at the front of the typeahead: before the keys typed after this one
+    api.nvim_feedkeys(api.nvim_replace_termcodes(keys, true, true, true), 'in', false)
+  end
+end
 
 -- Callbacks of replaced mappings, run through <Cmd> keys: outside the <expr>
 -- evaluation (where text is locked) yet in their place among the typed keys.
@@ -63,11 +114,13 @@ function M.attach(buf, keymaps, impl)
         previous = {} -- attached before: keep what was there before that
       end
       local otherwise = fallback(previous, lhs)
+      jobs[buf .. ':' .. name] = { impl = impl, otherwise = otherwise }
+      local act = ('<Cmd>lua require("smalllsp.keymaps")._act(%d, %q)<CR>'):format(buf, name)
       vim.keymap.set('i', lhs, function()
-        if vim.fn.pumvisible() == 0 and ACTIONS[name](impl, buf) then
-          return ''
+        if M.menu_open() then
+          return otherwise()
         end
-        return otherwise()
+        return act
       end, { buffer = buf, expr = true, replace_keycodes = true, silent = true, desc = 'smalllsp: ' .. name })
     end
   end

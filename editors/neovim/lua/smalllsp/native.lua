@@ -56,17 +56,75 @@ local function draw_verdict(buf)
   end
   local line = api.nvim_buf_get_lines(buf, row, row + 1, true)[1]
   local ends = math.max(vim.fn.strdisplaywidth(line), vim.fn.strdisplaywidth(line:sub(1, col)) + ghost_width)
+  local info = vim.fn.getwininfo(api.nvim_get_current_win())[1]
+  local width = math.max(24, info.width - info.textoff - ends - 3)
   api.nvim_buf_set_extmark(buf, M.namespace, row, 0, {
-    virt_text = { { '  ' .. label, 'SmalllspCrossFile' } },
+    virt_text = { { '  ' .. verdict.fit(label, width), 'SmalllspCrossFile' } },
     virt_text_win_col = ends,
     hl_mode = 'combine',
   })
 end
 
-local function on_answer(buf, result)
+local function on_answer(buf, result, client_id)
   local items = result.items or result
-  answers[buf] = { items = items, index = 1 }
+  answers[buf] = { items = items, index = 1, client_id = client_id }
   draw_verdict(buf)
+end
+
+local function ghost_drawn(buf)
+  return #api.nvim_buf_get_extmarks(buf, GHOST, 0, -1, { limit = 1 }) > 0
+end
+
+--- The current item's rest at the cursor, measured against the line as it is
+--- now: nil when the cursor left its line or went before its start, or when
+--- what was typed since does not match it.
+---@return string? rest, table? item
+local function rest_now(buf)
+  local answer = answers[buf]
+  local item = answer and answer.items[answer.index]
+  local client = answer and vim.lsp.get_client_by_id(answer.client_id)
+  if not item or not client or api.nvim_get_current_buf() ~= buf then
+    return nil
+  end
+  local insert = text.insert_text(item.insertText)
+  local pos = api.nvim_win_get_cursor(0)
+  local row, col = pos[1] - 1, pos[2]
+  local line = api.nvim_buf_get_lines(buf, row, row + 1, true)[1]
+  local start_col = col
+  if item.range then
+    if item.range.start.line ~= row then
+      return nil
+    end
+    start_col = text.byte_col(line, item.range.start.character, client.offset_encoding)
+    if item.range.start.character > 0 and start_col == #line and #line < item.range.start.character then
+      return nil -- the line shrank under the item's start
+    end
+  end
+  if start_col > col then
+    return nil
+  end
+  local typed = line:sub(start_col + 1, col)
+  if insert:sub(1, #typed) ~= typed or #insert == #typed then
+    return nil
+  end
+  return insert:sub(#typed + 1), item
+end
+
+--- Drop 0.12's current item (it has no public dismiss): cancel this buffer's
+--- pending requests and restart its inline completion.
+local function drop_native(buf)
+  for _, client in ipairs(vim.lsp.get_clients({ bufnr = buf })) do
+    for id, req in pairs(client.requests or {}) do
+      if req.method == METHOD and req.bufnr == buf and req.type == 'pending' then
+        lsp.cancel(client, id)
+      end
+    end
+  end
+  api.nvim_buf_clear_namespace(buf, GHOST, 0, -1)
+  vim.lsp.inline_completion.enable(false, { bufnr = buf })
+  vim.lsp.inline_completion.enable(true, { bufnr = buf })
+  answers[buf] = nil
+  clear_verdict(buf)
 end
 
 --- Watch the answers to this client's inline completion requests.
@@ -82,7 +140,7 @@ local function watch(client)
       handler = function(err, result, ctx)
         inner(err, result, ctx)
         if not err and type(result) == 'table' and ctx and ctx.bufnr then
-          on_answer(ctx.bufnr, result)
+          on_answer(ctx.bufnr, result, ctx.client_id)
         end
       end
     end
@@ -92,9 +150,22 @@ end
 
 function M.attach(buf, client)
   watch(client)
-  vim.lsp.inline_completion.enable(true, { bufnr = buf })
+  -- Defined before 0.12's own autocmds (enable() below creates them), so this
+  -- runs first: an item that no longer fits the line (typed past, a
+  -- mismatching character, Backspace before its start, Enter) is dropped
+  -- before 0.12 redraws it (a stale, shifted ghost, or neovim#35971's
+  -- "Invalid 'col': out of range" when the line shrank under it).
   local group = api.nvim_create_augroup('smalllsp.native.' .. buf, { clear = true })
-  api.nvim_create_autocmd({ 'InsertLeave', 'CursorMovedI', 'TextChangedI', 'BufUnload' }, {
+  api.nvim_create_autocmd({ 'CursorMovedI', 'TextChangedI' }, {
+    group = group,
+    buffer = buf,
+    callback = function()
+      if answers[buf] and not rest_now(buf) then
+        drop_native(buf)
+      end
+    end,
+  })
+  api.nvim_create_autocmd({ 'InsertLeave', 'BufUnload' }, {
     group = group,
     buffer = buf,
     callback = function(ev)
@@ -105,41 +176,55 @@ function M.attach(buf, client)
       end
     end,
   })
+  vim.lsp.inline_completion.enable(true, { bufnr = buf })
 end
 
---- Insert the next word or line of 0.12's current item at the cursor.
-local function insert_piece(buf, item, kind)
-  local insert = text.insert_text(item.insert_text)
-  local pos = api.nvim_win_get_cursor(0)
-  local row, col = pos[1] - 1, pos[2]
-  if item.range and item.range.start.row == row and item.range.start.col <= col then
-    -- what was typed since the item's range began is already in the buffer
-    local typed = api.nvim_buf_get_lines(buf, row, row + 1, true)[1]:sub(item.range.start.col + 1, col)
-    if insert:sub(1, #typed) == typed then
-      insert = insert:sub(#typed + 1)
-    end
+--- The LSP item of the suggestion on screen in `buf`, if any.
+function M.shown_item(buf)
+  local answer = answers[buf]
+  return answer and ghost_drawn(buf) and answer.items[answer.index] or nil
+end
+
+--- Whether key `action` has something to do now: a ghost 0.12 really drew,
+--- whose item still fits the line as it is now.
+function M.can(buf, action)
+  if not ghost_drawn(buf) or not rest_now(buf) then
+    return false
   end
-  local lines = vim.split(text.piece(insert, kind), '\n', { plain = true })
-  api.nvim_buf_set_text(buf, row, col, row, col, lines)
-  api.nvim_win_set_cursor(0, { row + #lines, (#lines == 1 and col or 0) + #lines[#lines] })
+  if action == 'next' or action == 'prev' then
+    return #answers[buf].items > 0
+  end
+  return true
 end
 
+--- Insert the current item's rest (or its next word or line) at the cursor,
+--- measured against the line now, so text typed since the request is never
+--- inserted twice (0.12-dev's own accept does that: neovim#36529). The
+--- plugin inserts it itself for every kind and then drops 0.12's item.
 ---@param kind "all"|"word"|"line"
 function M.accept(buf, kind)
-  if kind == 'all' then
-    return vim.lsp.inline_completion.get({ bufnr = buf })
+  local rest, item = rest_now(buf)
+  if not rest or not ghost_drawn(buf) then
+    return false
   end
-  return vim.lsp.inline_completion.get({
-    bufnr = buf,
-    on_accept = function(item)
-      insert_piece(buf, item, kind)
-    end,
-  })
+  local client_id = answers[buf].client_id
+  local piece = text.piece(rest, kind)
+  local lines = vim.split(piece, '\n', { plain = true })
+  local pos = api.nvim_win_get_cursor(0)
+  local row, col = pos[1] - 1, pos[2]
+  drop_native(buf)
+  api.nvim_buf_set_text(buf, row, col, row, col, lines)
+  api.nvim_win_set_cursor(0, { row + #lines, (#lines == 1 and col or 0) + #lines[#lines] })
+  local client = vim.lsp.get_client_by_id(client_id)
+  if piece == rest and client and item.command then
+    lsp.exec_cmd(client, item.command, buf)
+  end
+  return true
 end
 
 function M.cycle(buf, step)
   local answer = answers[buf]
-  if not answer or #answer.items == 0 then
+  if not answer or #answer.items == 0 or not ghost_drawn(buf) then
     return false
   end
   vim.lsp.inline_completion.select({ bufnr = buf, count = step })
@@ -148,23 +233,12 @@ function M.cycle(buf, step)
   return true
 end
 
---- 0.12 has no public dismiss: cancel this buffer's pending requests and
---- restart its inline completion, which drops the shown item.
+--- Hide the ghost and stop what is pending; false when nothing was shown.
 function M.dismiss(buf)
-  if #api.nvim_buf_get_extmarks(buf, GHOST, 0, -1, { limit = 1 }) == 0 then
+  if not ghost_drawn(buf) then
     return false
   end
-  for _, client in ipairs(vim.lsp.get_clients({ bufnr = buf })) do
-    for id, req in pairs(client.requests or {}) do
-      if req.method == METHOD and req.bufnr == buf and req.type == 'pending' then
-        lsp.cancel(client, id)
-      end
-    end
-  end
-  vim.lsp.inline_completion.enable(false, { bufnr = buf })
-  vim.lsp.inline_completion.enable(true, { bufnr = buf })
-  answers[buf] = nil
-  clear_verdict(buf)
+  drop_native(buf)
   return true
 end
 

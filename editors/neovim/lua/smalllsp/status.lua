@@ -29,7 +29,35 @@ function M.format(status)
   if type(status.last_latency_ms) == 'number' then
     parts[#parts + 1] = string.format('last completion %d ms', math.floor(status.last_latency_ms + 0.5))
   end
+  local accepted = type(status.accepted) == 'table' and status.accepted or nil
+  if accepted then
+    -- the server's keys: "local" and "cross_file" (its verdicts, "-" as "_")
+    parts[#parts + 1] = string.format('accepted: %d local, %d cross-file',
+      tonumber(accepted['local']) or 0, tonumber(accepted.cross_file) or 0)
+  end
+  if type(status.withheld) == 'number' and status.withheld > 0 then
+    parts[#parts + 1] = string.format('withheld: %d', status.withheld)
+  end
   return table.concat(parts, ' · ')
+end
+
+--- The verdict of the suggestion on screen, in full (the label next to the
+--- ghost text shows only its first reason, cut to the window).
+---@param item? table
+---@return string?
+function M.shown_verdict(item)
+  local verdict = require('smalllsp.verdict')
+  local found = verdict.of(item)
+  if not found then
+    return nil
+  end
+  if found.verdict ~= 'cross-file' then
+    return 'shown suggestion: ' .. found.verdict
+  end
+  if #found.reasons == 0 then
+    return 'shown suggestion: cross-file'
+  end
+  return 'shown suggestion: cross-file: ' .. table.concat(found.reasons, '; ')
 end
 
 local function ask(client, bufnr, callback)
@@ -46,11 +74,23 @@ local function ask(client, bufnr, callback)
   end
 end
 
---- Ask the server for its status; `callback(err, status)`.
+--- Whether the plugin will start (or is starting) a client for `bufnr`.
+local function will_start(bufnr)
+  local cfg = require('smalllsp').config
+  return cfg ~= nil and vim.tbl_contains(cfg.filetypes, vim.bo[bufnr].filetype)
+end
+
+--- Ask the server for its status; `callback(err, status)`. While the client
+--- is still starting (the first second or two), the status is
+--- `{ state = "starting" }`, not an error.
 function M.request(bufnr, callback)
   local client = lsp.client(bufnr)
-  if not client then
-    callback('no smalllsp client is running (is the filetype in `filetypes`?)', nil)
+  if not client or client.initialized == false then
+    if client or will_start(bufnr == 0 and vim.api.nvim_get_current_buf() or bufnr) then
+      callback(nil, { state = 'starting' })
+    else
+      callback('no smalllsp client is running (is the filetype in `filetypes`?)', nil)
+    end
     return
   end
   ask(client, bufnr, callback)
@@ -58,12 +98,19 @@ end
 
 --- :SmalllspStatus
 function M.show()
+  local buf = vim.api.nvim_get_current_buf()
   M.request(0, function(err, status)
     if err then
       vim.notify('smalllsp: ' .. err, vim.log.levels.ERROR)
-    else
-      vim.notify(M.format(status), vim.log.levels.INFO)
+      return
     end
+    local line = status.state == 'starting' and 'smalllsp: starting (the server is not up yet)' or M.format(status)
+    local impl = require('smalllsp').impl
+    local shown = impl and impl.shown_item and M.shown_verdict(impl.shown_item(buf))
+    if shown then
+      line = line .. '\n' .. shown
+    end
+    vim.notify(line, vim.log.levels.INFO)
   end)
 end
 

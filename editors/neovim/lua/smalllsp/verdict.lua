@@ -41,4 +41,27 @@ function M.label(verdict)
   return reason and ('⚠ cross-file: ' .. reason) or '⚠ cross-file'
 end
 
+M.MORE = '… (:SmalllspStatus)'
+
+--- `label` cut to `width` display cells, ending in a pointer to where the
+--- whole verdict is (:SmalllspStatus prints every reason in full).
+---@param label string
+---@param width integer
+---@return string
+function M.fit(label, width)
+  if vim.fn.strdisplaywidth(label) <= width then
+    return label
+  end
+  local room = width - vim.fn.strdisplaywidth(M.MORE)
+  local chars = vim.fn.strchars(label)
+  local cut = ''
+  for n = chars, 0, -1 do
+    cut = vim.fn.strcharpart(label, 0, n)
+    if vim.fn.strdisplaywidth(cut) <= room then
+      break
+    end
+  end
+  return vim.trim(cut) .. M.MORE
+end
+
 return M
