@@ -18,7 +18,8 @@ from pygls.uris import to_fs_path, uri_scheme
 
 from smalllsp.context.global_section import Sources
 from smalllsp.context.ring import ChunkRing
-from smalllsp.documents import split_lines
+from smalllsp.documents import Lines
+from smalllsp.syntax.symbols import Outline
 from smalllsp.workspace.index import WorkspaceIndex
 from smalllsp.workspace.watcher import WorkspaceWatcher
 
@@ -31,7 +32,9 @@ def path_of(uri: str) -> str | None:
     """The file behind a ``file:`` URI; None for other schemes (untitled buffers)."""
     if uri_scheme(uri) != "file":
         return None
-    return to_fs_path(uri)
+    path = to_fs_path(uri)
+    # One file, one identity: ".../sub/../main.py" is ".../main.py" for the index, the ring and the prompt.
+    return os.path.normpath(path) if path else path
 
 
 class ContextSources:
@@ -91,19 +94,22 @@ class ContextSources:
             self._watcher.stop()
 
     def refresh(self, uri: str, language_id: str, text: str, edited_line: int | None) -> None:
-        """After a pause in typing: keep the chunk around the last edit (None: none
-        to keep) and re-read the document's outline into the index.
+        """After a pause in typing: keep the chunk around the last edit (None: none to keep).
 
-        Splits and parses the whole document: call it off the event loop, not per keystroke.
+        Indexes the document's lines: call it off the event loop, not per
+        keystroke. Its outline reaches the index through :meth:`outline_ready`.
         """
         path = path_of(uri)
         if path is None:
             return
         if edited_line is not None:
-            self.ring.note(path, self.relpath(path), split_lines(text), edited_line)
-        if self.index is not None:
-            self.index.set_open_document(path, language_id, text)
-            self.index.outline_of(path)  # the overlay parses on first lookup: do it here, not in a request
+            self.ring.note(path, self.relpath(path), Lines(text), edited_line)
+
+    def outline_ready(self, uri: str, language_id: str, outline: "Outline | None") -> None:
+        """The open document's outline, read off the event loop from its tree (None: it has none)."""
+        path = path_of(uri)
+        if path is not None and self.index is not None:
+            self.index.set_open_outline(path, language_id, outline)
 
     def closed(self, uri: str) -> None:
         path = path_of(uri)
