@@ -40,7 +40,7 @@ def split_lines(text: str) -> list[str]:
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
-def column_to_index(line: str, column: int, encoding: str) -> int:
+def column_to_index(line: str, column: int, encoding: str, *, astral: bool = True) -> int:
     """Code-point index in ``line`` of a column in client code units.
 
     A column past the end of the line means the end of the line (as the LSP
@@ -49,14 +49,16 @@ def column_to_index(line: str, column: int, encoding: str) -> int:
     Linear in the line's length at C speed (an encode and a decode, or a
     regular-expression scan), and constant for an ASCII line: a ``didChange``
     with 20,000 edits on a 5 MB line must not walk it in Python per edit.
+    ``astral=False`` says the caller knows the line has no character beyond
+    U+FFFF (then UTF-16 columns are code points, and nothing is scanned).
     """
     column = max(column, 0)
     if encoding == types.PositionEncodingKind.Utf32 or line.isascii():
         return min(column, len(line))
     if encoding == types.PositionEncodingKind.Utf8:
         # The first ``column`` bytes; a character cut in two is dropped (rounds down).
-        return len(line.encode("utf-8")[:column].decode("utf-8", errors="ignore"))
-    if not _ASTRAL.search(line, 0, min(column, len(line))):
+        return len(line[:column].encode("utf-8")[:column].decode("utf-8", errors="ignore"))
+    if not astral or not _ASTRAL.search(line, 0, min(column, len(line))):
         return min(column, len(line))  # every code point before the column is one UTF-16 unit
     return len(line.encode("utf-16-le")[: 2 * column].decode("utf-16-le", errors="ignore"))
 
@@ -82,6 +84,28 @@ class Document:
     version: int
     text: str
     _view: "Lines | None" = dataclasses.field(default=None, repr=False, compare=False)
+    # What the text may hold, known once and kept through edits (an edit can
+    # only add): a \r (lines then split the slow way) and characters beyond
+    # U+FFFF (UTF-16 columns then differ from code points). None: not known yet.
+    _cr: "bool | None" = dataclasses.field(default=None, repr=False, compare=False)
+    _astral: "bool | None" = dataclasses.field(default=None, repr=False, compare=False)
+
+    def _hints(self) -> tuple[bool, bool]:
+        if self._cr is None or self._astral is None:
+            self._cr, self._astral = "\r" in self.text, _ASTRAL.search(self.text) is not None
+        return self._cr, self._astral
+
+    def _line_bounds(self, number: int) -> tuple[int, int] | None:
+        """Start and end (before its break) of line ``number``; None past the end."""
+        cr, _ = self._hints()
+        start = _line_start(self.text, number, cr=cr)
+        if start is None:
+            return None
+        if not cr:
+            end = self.text.find("\n", start)
+            return start, len(self.text) if end < 0 else end
+        brk = _LINE_BREAK.search(self.text, start)
+        return start, brk.start() if brk else len(self.text)
 
     def lines(self) -> list[str]:
         return split_lines(self.text)
@@ -95,16 +119,13 @@ class Document:
         """
         if position.line < 0 or position.character < 0:
             raise PositionError(f"negative position {position.line}:{position.character}")
-        start = _line_start(self.text, position.line)
-        if start is None:
+        bounds = self._line_bounds(position.line)
+        if bounds is None:
             if clamp:
                 return len(self.text)
-            raise PositionError(
-                f"line {position.line} is past the end of {self.uri} ({self.text.count(chr(10)) + 1} lines)"
-            )
-        brk = _LINE_BREAK.search(self.text, start)
-        line = self.text[start : brk.start() if brk else len(self.text)]
-        return start + column_to_index(line, position.character, encoding)
+            raise PositionError(f"line {position.line} is past the end of {self.uri} ({self.line_count()} lines)")
+        start, end = bounds
+        return start + column_to_index(self.text[start:end], position.character, encoding, astral=self._hints()[1])
 
     def position(self, offset: int, encoding: str) -> types.Position:
         """LSP position of a code-point offset in :attr:`text` (counted at C speed)."""
@@ -120,11 +141,8 @@ class Document:
 
     def line(self, number: int) -> str | None:
         """Line ``number`` without its break; None past the end. Found at C speed, no split."""
-        start = _line_start(self.text, number) if number >= 0 else None
-        if start is None:
-            return None
-        brk = _LINE_BREAK.search(self.text, start)
-        return self.text[start : brk.start() if brk else len(self.text)]
+        bounds = self._line_bounds(number) if number >= 0 else None
+        return None if bounds is None else self.text[bounds[0] : bounds[1]]
 
     def line_count(self) -> int:
         return _count_breaks(self.text, 0, len(self.text)) + 1
@@ -143,10 +161,62 @@ class Document:
             end = self.offset(change.range.end, encoding, clamp=True)
             if end < start:
                 raise PositionError(f"change range ends before it starts in {self.uri}")
-            self.text = self.text[:start] + valid_text(change.text) + self.text[end:]
+            self._replace(start, end, valid_text(change.text))
         else:
             self.text = valid_text(change.text)
+            self._cr = self._astral = None
 
+    def _replace(self, start: int, end: int, new: str) -> None:
+        cr, astral = self._hints()
+        self._cr, self._astral = cr or "\r" in new, astral or _ASTRAL.search(new) is not None
+        self.text = self.text[:start] + new + self.text[end:]
+
+    def apply_all(self, changes: Sequence[types.TextDocumentContentChangeEvent], encoding: str) -> None:
+        """Apply a ``didChange``'s events in order.
+
+        A run of events that stay on one line without adding a line break
+        (typing, a replace-all on a minified line) edits that line alone and
+        puts it back once: 20,000 edits on one long line cost 20,000 edits of
+        the line, not 20,000 copies of the document.
+        """
+        run: list | None = None  # [line number, its start, its end, its text]
+
+        def flush() -> None:
+            nonlocal run
+            if run is not None:
+                number, start, end, line = run
+                run = None
+                self._replace(start, end, line)
+
+        for change in changes:
+            if (
+                isinstance(change, types.TextDocumentContentChangePartial)
+                and change.range.start.line == change.range.end.line >= 0
+                and change.range.start.character >= 0
+                and change.range.end.character >= 0
+                and "\n" not in change.text and "\r" not in change.text
+            ):
+                number = change.range.start.line
+                if run is None or run[0] != number:
+                    flush()
+                    bounds = self._line_bounds(number)
+                    if bounds is None:  # past the end: the general path appends
+                        self.apply(change, encoding)
+                        continue
+                    run = [number, bounds[0], bounds[1], self.text[bounds[0] : bounds[1]]]
+                line = run[3]
+                new = valid_text(change.text)
+                astral = self._hints()[1] or _ASTRAL.search(new) is not None
+                self._astral = astral
+                first = column_to_index(line, change.range.start.character, encoding, astral=astral)
+                last = column_to_index(line, change.range.end.character, encoding, astral=astral)
+                if last < first:
+                    raise PositionError(f"change range ends before it starts in {self.uri}")
+                run[3] = line[:first] + new + line[last:]
+            else:
+                flush()
+                self.apply(change, encoding)
+        flush()
 
 # Line breaks are counted a block at a time at C speed: finding a line near
 # the end of a 10 MB document costs milliseconds, not a Python loop per line.
@@ -161,12 +231,15 @@ def _count_breaks(text: str, start: int, end: int) -> int:
     return n
 
 
-def _line_start(text: str, line: int) -> int | None:
-    """Offset at which ``line`` starts in ``text``; None when it has fewer lines."""
+def _line_start(text: str, line: int, *, cr: bool | None = None) -> int | None:
+    """Offset at which ``line`` starts in ``text``; None when it has fewer lines.
+
+    ``cr``: whether ``text`` may hold a ``\r`` (None: look).
+    """
     if line == 0:
         return 0
     pos, remaining, size = 0, line, len(text)
-    plain = "\r" not in text  # only \n: one count per block, then a find per line in the last block
+    plain = not cr if cr is not None else "\r" not in text  # only \n: one count per block, then a find per line
     while pos < size:
         end = min(pos + _BLOCK, size)
         while end < size and text[end - 1] == "\r":  # a \r\n stays in one block
@@ -282,9 +355,8 @@ class DocumentStore:
         doc = self.get(params.text_document.uri)
         # Apply to a copy so a bad event in the middle of a batch loses nothing.
         updated = dataclasses.replace(doc)
-        for change in params.content_changes:
-            updated.apply(change, encoding)
-        doc.text = updated.text
+        updated.apply_all(params.content_changes, encoding)
+        doc.text, doc._cr, doc._astral = updated.text, updated._cr, updated._astral
         doc.version = params.text_document.version
         return doc
 
