@@ -175,18 +175,18 @@ class Document:
         """Apply a ``didChange``'s events in order.
 
         A run of events that stay on one line without adding a line break
-        (typing, a replace-all on a minified line) edits that line alone and
-        puts it back once: 20,000 edits on one long line cost 20,000 edits of
-        the line, not 20,000 copies of the document.
+        (typing, a replace-all on a minified line) edits that line alone
+        (:class:`_LineEditor`) and puts it back once: 20,000 edits on a 5 MB
+        line cost the line once plus the edits, not 20,000 copies of it.
         """
-        run: list | None = None  # [line number, its start, its end, its text]
+        run: tuple[int, int, int, _LineEditor] | None = None  # line number, its start and end, its editor
 
         def flush() -> None:
             nonlocal run
             if run is not None:
-                number, start, end, line = run
+                _number, start, end, editor = run
                 run = None
-                self._replace(start, end, line)
+                self._replace(start, end, editor.text())
 
         for change in changes:
             if (
@@ -203,20 +203,67 @@ class Document:
                     if bounds is None:  # past the end: the general path appends
                         self.apply(change, encoding)
                         continue
-                    run = [number, bounds[0], bounds[1], self.text[bounds[0] : bounds[1]]]
-                line = run[3]
+                    run = (number, bounds[0], bounds[1], _LineEditor(self.text[bounds[0] : bounds[1]]))
+                editor = run[3]
                 new = valid_text(change.text)
-                astral = self._hints()[1] or _ASTRAL.search(new) is not None
-                self._astral = astral
-                first = column_to_index(line, change.range.start.character, encoding, astral=astral)
-                last = column_to_index(line, change.range.end.character, encoding, astral=astral)
+                self._astral = astral = self._hints()[1] or _ASTRAL.search(new) is not None
+                start, end = change.range.start.character, change.range.end.character
+                if editor.ascii and new.isascii() or encoding == types.PositionEncodingKind.Utf32 or (
+                    encoding == types.PositionEncodingKind.Utf16 and not astral
+                ):
+                    first, last = min(start, editor.length), min(end, editor.length)  # columns are indices
+                else:
+                    line = editor.text()
+                    first = column_to_index(line, start, encoding, astral=astral)
+                    last = column_to_index(line, end, encoding, astral=astral)
                 if last < first:
                     raise PositionError(f"change range ends before it starts in {self.uri}")
-                run[3] = line[:first] + new + line[last:]
+                editor.replace(first, last, new)
             else:
                 flush()
                 self.apply(change, encoding)
         flush()
+
+
+class _LineEditor:
+    """One line under a run of edits. What lies before the last edit is kept as
+    pieces, so edits that move along the line (a replace-all, typing) cost their
+    own size; an edit behind the last one joins the pieces first (the line's size)."""
+
+    def __init__(self, line: str) -> None:
+        self._done: list[str] = []
+        self._done_length = 0
+        self._rest = line
+        self._at = 0  # self._rest[self._at:] follows the pieces
+        self.ascii = line.isascii()
+
+    @property
+    def length(self) -> int:
+        return self._done_length + len(self._rest) - self._at
+
+    def text(self) -> str:
+        if self._done:
+            self._rest = "".join(self._done) + self._rest[self._at :]
+            self._done, self._done_length, self._at = [], 0, 0
+        elif self._at:
+            self._rest, self._at = self._rest[self._at :], 0
+        return self._rest
+
+    def replace(self, first: int, last: int, new: str) -> None:
+        """Replace code points ``first:last`` (0 <= first <= last <= length) with ``new``."""
+        if first < self._done_length:
+            self.text()
+        step = first - self._done_length
+        if step:
+            self._done.append(self._rest[self._at : self._at + step])
+            self._done_length += step
+            self._at += step
+        self._at += last - first
+        if new:
+            self._done.append(new)
+            self._done_length += len(new)
+            self.ascii = self.ascii and new.isascii()
+
 
 # Line breaks are counted a block at a time at C speed: finding a line near
 # the end of a 10 MB document costs milliseconds, not a Python loop per line.

@@ -214,3 +214,32 @@ def test_the_incremental_tree_is_the_tree_of_the_latest_text_and_closing_frees_i
         assert trees.tree("file:///a.py") is None and trees.status()["trees"] == 0
     finally:
         trees.stop()
+
+
+def test_20000_edits_along_a_5_mb_line_cost_the_line_once():
+    line = "var a=1;" * (5 * 1024 * 1024 // 8)
+    store = DocumentStore()
+    store.open(types.TextDocumentItem("file:///min.js", "javascript", 1, line + "\n"))
+    edits = [((0, k), (0, k + 1), "b") for k in range(0, 160_000, 8)]  # a replace-all of the first 20,000 "v"
+    started = time.perf_counter()
+    store.change(change("file:///min.js", 2, edits), UTF16)
+    elapsed = time.perf_counter() - started
+    assert store.get("file:///min.js").text == "bar a=1;" * 20_000 + line[160_000:] + "\n"
+    assert elapsed < 2, f"took {elapsed:.2f} s"  # measured 0.05 s; 20,000 copies of the line took 15 s
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from("ab\né😀\r"), max_size=30),
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 12), st.integers(0, 4), st.text(alphabet=st.sampled_from("xé😀\n"), max_size=3)), max_size=12),
+    st.sampled_from([UTF8, UTF16, UTF32]),
+)
+def test_a_batch_applies_like_its_events_one_by_one(text, steps, encoding):
+    edits = [((line, column), (line, column + width), new) for line, column, width, new in steps]
+    store = DocumentStore()
+    store.open(types.TextDocumentItem("file:///a.py", "python", 1, text))
+    one_by_one = Document("file:///a.py", "python", 1, text)
+    for edit in change("file:///a.py", 2, edits).content_changes:
+        one_by_one.apply(edit, encoding)
+    store.change(change("file:///a.py", 2, edits), encoding)
+    assert store.get("file:///a.py").text == one_by_one.text
