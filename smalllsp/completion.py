@@ -160,8 +160,9 @@ class PromptTooLong(ValueError):
 
 
 def typed_budget(config: Config, n_ctx: int) -> int:
-    """Tokens the typed part of the cursor line may take: half of what the context leaves after the answer."""
-    return max(0, (n_ctx - config.max_tokens - FIM_OVERHEAD) // 2)
+    """Tokens the typed part of the cursor line may take: it is code before the cursor, so at most
+    ``prefix_tokens``, and at most half of what the context leaves after the answer."""
+    return max(0, min(config.prefix_tokens, (n_ctx - config.max_tokens - FIM_OVERHEAD) // 2))
 
 
 def plan(runtime: Runtime, config: Config, language_id: str, cursor: Cursor, sources: Sources = NO_SOURCES) -> Plan:

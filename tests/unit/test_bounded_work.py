@@ -141,7 +141,8 @@ def test_an_8000_character_cursor_line_gives_a_prompt_within_the_context():
     planned = completion.plan(runtime, config, "python", cursor)
     assert len(planned.prompt.tokens) + config.max_tokens <= config.n_ctx
     typed = completion.typed_budget(config, config.n_ctx)
-    assert typed == (4096 - 128 - completion.FIM_OVERHEAD) // 2
+    assert typed == config.prefix_tokens == 1024
+    assert completion.typed_budget(Config(prefix_tokens=3000), 4096) == (4096 - 128 - completion.FIM_OVERHEAD) // 2
     assert planned.head.endswith("QmFzZTY0" * 10) and len(base64_tokenize(planned.head.split("\n")[-1])) <= typed
     # the same line after the cursor: clipped at its end, no line below it fits
     after = Cursor(["x = 1", "y = '" + "QmFzZTY0" * 1000, "z = 2"], 1, 5)
