@@ -147,11 +147,13 @@ class Document:
     def line_count(self) -> int:
         return _count_breaks(self.text, 0, len(self.text)) + 1
 
-    def lines_view(self) -> "Lines":
-        """The document's lines as a read-only sequence that splits nothing up front (see :class:`Lines`)."""
+    def lines_view(self, near: int = 0) -> "Lines":
+        """The document's lines as a read-only sequence that splits nothing (see
+        :class:`Lines`), found outward from line ``near`` (the cursor's)."""
         view = self._view
         if view is None or view.text is not self.text:
-            view = self._view = Lines(self.text)
+            bounds = self._line_bounds(near) if near > 0 else None
+            view = self._view = Lines(self.text, near, bounds[0], cr=self._hints()[0]) if bounds else Lines(self.text, cr=self._hints()[0])
         return view
 
     def apply(self, change: types.TextDocumentContentChangeEvent, encoding: str) -> None:
@@ -313,53 +315,101 @@ line_start = _line_start  # for the server's bounded cache key
 class Lines(Sequence[str]):
     """The lines of one text (a snapshot: str is immutable), split the LSP way, without copying it.
 
-    One line is found at C speed without an index; the first ``len()``, slice
-    or loop builds an index of line starts once (on the engine's worker, not
-    the event loop), shared by every request on the same version.
+    Nothing is split or indexed up front: line starts are found outward from
+    an anchor (the cursor's line) with ``str.find``/``rfind`` and kept, so a
+    request that reads the lines around its cursor pays for those lines only,
+    whatever the document's length. A line far from them is found at C
+    speed (:func:`_line_start`); ``len`` counts line breaks at C speed, once.
     """
 
-    def __init__(self, text: str) -> None:
+    FAR = 8192  # lines: farther from the kept ones, a line is looked up on its own
+
+    def __init__(self, text: str, anchor_line: int = 0, anchor_start: int = 0, *, cr: bool | None = None) -> None:
         self.text = text
-        self._bounds: tuple[array, array] | None = None
+        self._cr = ("\r" in text) if cr is None else cr
+        self._count: int | None = None
+        self._lo = anchor_line
+        self._down = array("q", [anchor_start])  # starts of lines lo, lo + 1, ...
+        self._up = array("q")  # starts of lines lo - 1, lo - 2, ...
         self._lock = threading.Lock()
 
-    def _index(self) -> tuple[array, array]:
-        if self._bounds is None:
-            with self._lock:
-                if self._bounds is None:
-                    starts, ends = array("q", [0]), array("q")
-                    if "\r" in self.text:
-                        for match in _LINE_BREAK.finditer(self.text):
-                            ends.append(match.start())
-                            starts.append(match.end())
-                    else:
-                        at = self.text.find("\n")
-                        while at >= 0:
-                            ends.append(at)
-                            starts.append(at + 1)
-                            at = self.text.find("\n", at + 1)
-                    ends.append(len(self.text))
-                    self._bounds = (starts, ends)
-        return self._bounds
-
     def __len__(self) -> int:
-        return len(self._index()[0])
+        if self._count is None:
+            self._count = (self.text.count("\n") if not self._cr else _count_breaks(self.text, 0, len(self.text))) + 1
+        return self._count
+
+    def _next_start(self, start: int) -> int | None:
+        """Start of the line after the one starting at ``start``; None if that is the last."""
+        if not self._cr:
+            end = self.text.find("\n", start)
+            return None if end < 0 else end + 1
+        match = _LINE_BREAK.search(self.text, start)
+        return None if match is None else match.end()
+
+    def _previous_start(self, start: int) -> int:
+        """Start of the line before the one starting at ``start`` (> 0)."""
+        text = self.text
+        brk = start - 2 if start >= 2 and text[start - 2 : start] == "\r\n" else start - 1
+        if not self._cr:
+            return text.rfind("\n", 0, brk) + 1
+        return max(text.rfind("\n", 0, brk), text.rfind("\r", 0, brk)) + 1
+
+    def _start(self, item: int) -> int | None:
+        """Start of line ``item`` (0 <= item); None past the end."""
+        lo = self._lo
+        with self._lock:
+            if lo <= item < lo + len(self._down):
+                return self._down[item - lo]
+            if lo - len(self._up) <= item < lo:
+                return self._up[lo - 1 - item]
+            if lo + len(self._down) <= item <= lo + len(self._down) + self.FAR:
+                while lo + len(self._down) <= item:
+                    following = self._next_start(self._down[-1])
+                    if following is None:
+                        return None
+                    self._down.append(following)
+                return self._down[-1]
+            if lo - len(self._up) - self.FAR <= item < lo:
+                while lo - len(self._up) > item:
+                    self._up.append(self._previous_start(self._up[-1] if self._up else self._down[0]))
+                return self._up[-1]
+        return _line_start(self.text, item, cr=self._cr)
+
+    def _end(self, start: int) -> int:
+        if not self._cr:
+            end = self.text.find("\n", start)
+            return len(self.text) if end < 0 else end
+        match = _LINE_BREAK.search(self.text, start)
+        return len(self.text) if match is None else match.start()
 
     def __getitem__(self, item):  # type: ignore[override]
         if isinstance(item, slice):
-            return [self[i] for i in range(*item.indices(len(self)))]
+            first, last, step = item.indices(len(self))
+            if step != 1:
+                return [self[i] for i in range(first, last, step)]
+            return list(self._range(first, last))
         if item < 0:
             item += len(self)
-        if self._bounds is None:
-            start = _line_start(self.text, item) if item >= 0 else None
-            if start is None:
-                raise IndexError(item)
-            brk = _LINE_BREAK.search(self.text, start)
-            return self.text[start : brk.start() if brk else len(self.text)]
-        starts, ends = self._bounds
-        if not 0 <= item < len(starts):
+        start = self._start(item) if item >= 0 else None
+        if start is None:
             raise IndexError(item)
-        return self.text[starts[item] : ends[item]]
+        return self.text[start : self._end(start)]
+
+    def _range(self, first: int, last: int):
+        """Lines ``first`` to ``last`` - 1, walked forward from the first one's start."""
+        if first >= last:
+            return
+        start = self._start(first)
+        for _ in range(first, last):
+            if start is None:
+                return
+            following = self._next_start(start)
+            end = self._end(start) if following is None else following - (2 if self.text[following - 2 : following] == "\r\n" else 1)
+            yield self.text[start:end]
+            start = following
+
+    def __iter__(self):
+        return self._range(0, len(self))
 
 
 class WithLine(Sequence[str]):

@@ -471,7 +471,7 @@ class SmalllspServer(LanguageServer):
         if line is None:
             raise JsonRpcInvalidParams(message=f"line {position.line} is past the end of {uri} ({doc.line_count()} lines)")
         column = column_to_index(line, position.character, self.encoding)
-        return doc.language_id, Cursor(doc.lines_view(), position.line, column)
+        return doc.language_id, Cursor(doc.lines_view(position.line), position.line, column)
 
     def cache_key(self, uri: str, cursor: Cursor) -> tuple[str, str]:
         """The suggestion cache's key for ``cursor``: bounded, whatever the document's size."""

@@ -97,14 +97,34 @@ def test_an_edit_on_a_5_mb_line_is_fast_and_exact():
     assert elapsed < 1.5, f"three edits on a 5 MB line took {elapsed:.2f} s"  # measured 0.09 s
 
 
-def test_the_lines_view_is_split_lines_and_indexes_lazily():
+@pytest.mark.parametrize("text", ["a\r\nb\rc\n\nd😀\n" * 3 + "end", "a\nb\n\nc😀\n" * 4 + "\n", "", "\r\n\r\r\n\n"])
+def test_the_lines_view_is_split_lines_from_any_anchor(text):
+    expected = split_lines(text)
+    for anchor in range(len(expected)):
+        start = sum(len(line) for line in expected[:anchor]) + len("".join(_breaks(text)[:anchor]))
+        view = Lines(text, anchor, start)
+        assert [view[i] for i in reversed(range(len(expected)))] == expected[::-1]
+        assert list(Lines(text, anchor, start)) == expected and len(view) == len(expected)
+        assert view[-1] == expected[-1] and Lines(text, anchor, start)[1:3] == expected[1:3]
+        with pytest.raises(IndexError):
+            view[len(expected)]
+
+
+def _breaks(text):
+    import re
+
+    return re.findall(r"\r\n|\r|\n", text)
+
+
+def test_the_lines_view_reads_only_what_is_asked():
+    text = "x = 1\n" * 200_000
+    doc = Document("u", "python", 1, text)
+    view = doc.lines_view(150_000)
+    assert view[150_000 - 40 : 150_000 + 10] == ["x = 1"] * 50
+    assert len(view._down) + len(view._up) <= 52  # not 200,000 starts
+    assert view[3] == "x = 1" and len(view._up) < 60  # far away: looked up on its own
     text = "a\r\nb\rc\n\nd😀\n" * 3 + "end"
     view = Lines(text)
-    assert view[4] == "d😀" and view._bounds is None  # one line, no index
-    assert list(view) == split_lines(text) and len(view) == len(split_lines(text))
-    assert view[-1] == "end" and view[2:5] == split_lines(text)[2:5]
-    with pytest.raises(IndexError):
-        view[len(view)]
     replaced = WithLine(view, 1, "B")
     assert list(replaced) == [*split_lines(text)[:1], "B", *split_lines(text)[2:]]
     doc = Document("u", "python", 1, text)
@@ -244,3 +264,24 @@ def test_a_batch_applies_like_its_events_one_by_one(text, steps, encoding):
         one_by_one.apply(edit, encoding)
     store.change(change("file:///a.py", 2, edits), encoding)
     assert store.get("file:///a.py").text == one_by_one.text
+
+
+def test_an_internal_error_reaches_the_client_without_a_traceback_or_a_path(caplog):
+    import concurrent.futures
+
+    from smalllsp.server import create_server
+
+    server = create_server(Config())
+    sent = []
+    server.protocol._send_response = lambda msg_id, result=None, error=None: sent.append((msg_id, error))
+    future = concurrent.futures.Future()
+    try:
+        raise ValueError("prompt of 5907 tokens exceeds the context; see /srv/smalllsp/completion.py")
+    except ValueError as problem:
+        future.set_exception(problem)
+    with caplog.at_level("ERROR"):
+        server.protocol._send_handler_result(future, msg_id=7)
+    ((msg_id, error),) = sent
+    assert msg_id == 7 and error.code == -32603 and error.data is None
+    assert error.message == "smalllsp could not answer: ValueError (the server log has the details)"
+    assert "/srv/smalllsp/completion.py" in caplog.text and "Traceback" in caplog.text  # the log has it all
