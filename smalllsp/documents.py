@@ -151,7 +151,7 @@ class Document:
         """The document's lines as a read-only sequence that splits nothing (see
         :class:`Lines`), found outward from line ``near`` (the cursor's)."""
         view = self._view
-        if view is None or view.text is not self.text:
+        if view is None or view.text is not self.text or not view.near(near):
             bounds = self._line_bounds(near) if near > 0 else None
             view = self._view = Lines(self.text, near, bounds[0], cr=self._hints()[0]) if bounds else Lines(self.text, cr=self._hints()[0])
         return view
@@ -337,6 +337,10 @@ class Lines(Sequence[str]):
         if self._count is None:
             self._count = (self.text.count("\n") if not self._cr else _count_breaks(self.text, 0, len(self.text))) + 1
         return self._count
+
+    def near(self, line: int) -> bool:
+        """Whether ``line`` is within reach of the lines found so far (else a new view, anchored there, is cheaper)."""
+        return self._lo - len(self._up) - self.FAR <= line <= self._lo + len(self._down) + self.FAR
 
     def _next_start(self, start: int) -> int | None:
         """Start of the line after the one starting at ``start``; None if that is the last."""

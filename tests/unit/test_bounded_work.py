@@ -285,3 +285,43 @@ def test_an_internal_error_reaches_the_client_without_a_traceback_or_a_path(capl
     assert msg_id == 7 and error.code == -32603 and error.data is None
     assert error.message == "smalllsp could not answer: ValueError (the server log has the details)"
     assert "/srv/smalllsp/completion.py" in caplog.text and "Traceback" in caplog.text  # the log has it all
+
+
+async def test_two_uris_of_one_file_are_one_document_for_the_index(tmp_path):
+    import asyncio
+
+    from smalllsp.context.sources import path_of
+    from smalllsp.server import create_server
+    from smalllsp.workspace.index import WorkspaceIndex
+
+    (tmp_path / "sub").mkdir()
+    main, other = (tmp_path / "main.py").as_uri(), (tmp_path / "sub" / ".." / "main.py").as_uri()
+    assert main != other and path_of(main) == path_of(other) == str(tmp_path / "main.py")
+    server = create_server(Config())
+    server.sources.index = index = WorkspaceIndex([tmp_path])
+    index.build()
+    try:
+        for uri in (main, other):
+            server.documents.open(types.TextDocumentItem(uri, "python", 1, "def shared():\n    return 1\n"))
+            server.schedule_refresh(uri, 0, edited_line=0)
+        for _ in range(100):  # the outline is read off the loop, then set on it
+            await asyncio.sleep(0.02)
+            if index.outline_of(tmp_path / "main.py") is not None:
+                break
+        assert [d.name for d in index.outline_of(tmp_path / "main.py").definitions] == ["shared"]
+        assert index.stats()["open_documents"] == 1
+        server.close_document(main)  # the other URI is still open: the file stays open for the index
+        await asyncio.sleep(0.3)
+        assert index.stats()["open_documents"] == 1 and index.outline_of(tmp_path / "main.py") is not None
+        server.close_document(other)
+        assert index.stats()["open_documents"] == 0 and server.trees.status()["trees"] == 0
+    finally:
+        server.trees.stop()
+
+
+def test_a_request_far_from_the_last_one_gets_a_view_anchored_at_its_cursor():
+    doc = Document("u", "python", 1, "x = 1\n" * 200_000 + "end")
+    at_end = doc.lines_view(200_000)
+    assert doc.lines_view(199_000) is at_end  # near: shared
+    far = doc.lines_view(1_000)
+    assert far is not at_end and far[1_000] == "x = 1" and far[200_000] == "end"
