@@ -144,6 +144,11 @@ class Document:
         bounds = self._line_bounds(number) if number >= 0 else None
         return None if bounds is None else self.text[bounds[0] : bounds[1]]
 
+    def line_start(self, number: int) -> int | None:
+        """Offset of line ``number``'s first character; None past the end."""
+        bounds = self._line_bounds(number) if number >= 0 else None
+        return None if bounds is None else bounds[0]
+
     def line_count(self) -> int:
         return _count_breaks(self.text, 0, len(self.text)) + 1
 
@@ -307,9 +312,6 @@ def _line_start(text: str, line: int, *, cr: bool | None = None) -> int | None:
         remaining -= breaks
         pos = end
     return None
-
-
-line_start = _line_start  # for the server's bounded cache key
 
 
 class Lines(Sequence[str]):

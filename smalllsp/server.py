@@ -42,7 +42,7 @@ from smalllsp.cache import KEY_LINES, SuggestionCache, bounded_key
 from smalllsp.config import Config
 from smalllsp.context.sources import ContextSources, path_of
 from smalllsp.context.window import Cursor
-from smalllsp.documents import DocumentStore, PositionError, column_to_index, index_to_column, line_start, split_lines
+from smalllsp.documents import DocumentStore, PositionError, column_to_index, index_to_column, split_lines
 from smalllsp.engine import Cancelled, Engine, ModelUnavailable
 from smalllsp.engine import loader
 from smalllsp.syntax import symbols
@@ -459,7 +459,8 @@ class SmalllspServer(LanguageServer):
         """The document's language id and a snapshot of its lines with the cursor.
 
         Nothing is split or copied: the snapshot is the document's immutable
-        text, whose line index is built on first need, on the engine's worker.
+        text, whose lines are found outward from the cursor's as the pipeline
+        reads them (:class:`smalllsp.documents.Lines`), on the engine's worker.
         """
         try:
             doc = self.documents.get(uri)
@@ -475,11 +476,11 @@ class SmalllspServer(LanguageServer):
 
     def cache_key(self, uri: str, cursor: Cursor) -> tuple[str, str]:
         """The suggestion cache's key for ``cursor``: bounded, whatever the document's size."""
-        text = self.documents.get(uri).text
+        doc = self.documents.get(uri)
         block = cursor.line - cursor.line % KEY_LINES
-        block_start = line_start(text, block) or 0
-        start = block_start if block == cursor.line else (line_start(text, cursor.line) or 0)
-        return bounded_key(text, block_start, start + cursor.column)
+        block_start = doc.line_start(block) or 0
+        start = block_start if block == cursor.line else (doc.line_start(cursor.line) or 0)
+        return bounded_key(doc.text, block_start, start + cursor.column)
 
     def schedule_warmup(self, uri: str, position: types.Position | None, delay_s: float) -> None:
         """Warm the KV cache for ``uri`` at ``position`` (None: the end) after ``delay_s``,
