@@ -46,23 +46,22 @@ STATUS_EVERY = 10
 
 def _child() -> None:
     """Run ``smalllsp serve`` with the stdin reader and the protocol's handler timed."""
-    from pygls import io_
-
     from smalllsp import cli
-    from smalllsp.server import SmalllspProtocol
+    from smalllsp.server import MessageReader, SmalllspProtocol
 
     out = Path(os.environ["SMALLLSP_LAG_OUT"])
     rows: list[list] = []  # per body read, in order: [read, handling starts (None: not JSON), method]
 
-    def readexactly(self, n):  # noqa: ANN001 - pygls's signature
-        def read() -> bytes:
-            data = self.stdin.read(n)
+    # The server's reader reads a whole message in one trip to a pool thread (MessageReader):
+    # its end is the message's read time.
+    read_message = MessageReader._read_message
+
+    def timed_read_message(self) -> None:  # noqa: ANN001
+        read_message(self)
+        if self._lines and self._lines[-1]:
             rows.append([time.monotonic(), None, ""])
-            return data
 
-        return self.loop.run_in_executor(self.executor, read)
-
-    io_.StdinAsyncReader.readexactly = readexactly
+    MessageReader._read_message = timed_read_message
     original = SmalllspProtocol.handle_message
 
     def handle_message(self, message):  # noqa: ANN001

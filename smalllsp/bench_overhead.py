@@ -22,7 +22,7 @@ from smalllsp.bench import percentile
 from smalllsp.config import Config
 from smalllsp.context.global_section import Sources
 from smalllsp.context.window import Cursor
-from smalllsp.documents import Lines
+from smalllsp.documents import Document, Lines
 from smalllsp.engine.llama import LlamaRuntime
 from smalllsp.syntax import symbols
 from smalllsp.workspace.index import WorkspaceIndex
@@ -61,7 +61,8 @@ def measure(runtime: LlamaRuntime, n_lines: int = 5000, requests: int = 200, see
     with tempfile.TemporaryDirectory(prefix="smalllsp-overhead-") as folder:
         root = Path(folder)
         text = "\n".join(long_module(n_lines))
-        lines = Lines(text)  # as the server holds a document: no split
+        document = Document("file:///bench/long_module.py", "python", 1, text)  # as the server holds it: no split
+        lines = Lines(text)
         path = root / "long_module.py"
         path.write_text(text)
         (root / "helpers.py").write_text(HELPERS)
@@ -78,7 +79,7 @@ def measure(runtime: LlamaRuntime, n_lines: int = 5000, requests: int = 200, see
         scope_ms, guard_ms, verdicts = [], [], {guard.LOCAL: 0, guard.CROSS_FILE: 0}
         for _ in range(requests):
             line = rng.choice(body_lines)
-            cursor = Cursor(lines, line, len(lines[line]))
+            cursor = Cursor(document.lines_view(line), line, len(lines[line]))  # as server.cursor() builds it
             planned = completion.plan(runtime, config, "python", cursor, sources)
             started = time.perf_counter()
             completion.scope_of("python", planned.head, planned.tail)  # as plan() does, timed here

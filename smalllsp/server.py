@@ -9,9 +9,11 @@ runs.
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import hashlib
 import logging
+import re
 from functools import partial
 from typing import Any
 
@@ -28,6 +30,8 @@ from pygls.exceptions import (
     JsonRpcRequestCancelled,
     JsonRpcServerNotInitialized,
 )
+import pygls.server as pygls_server
+from pygls.io_ import StdinAsyncReader
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import (
     JsonRPCNotification,
@@ -285,6 +289,62 @@ class SmalllspProtocol(LanguageServerProtocol):
         yield from self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
 
 
+_CONTENT_LENGTH = re.compile(rb"^Content-Length: (\d+)\r\n$")
+
+
+class MessageReader(StdinAsyncReader):
+    """pygls's stdin reader, with one thread hand-off per message instead of one per line.
+
+    pygls's read loop awaits ``readline`` for each header line and
+    ``readexactly`` for the body, each a trip through the thread pool and
+    back to the event loop; on a busy machine every trip waits to be
+    scheduled. Here the first ``readline`` of a message reads its headers up
+    to the blank line and, when they give its length, its body, in one trip;
+    the loop's next calls are answered from what was read.
+    """
+
+    def __init__(self, stdin: Any, executor: Any = None) -> None:
+        super().__init__(stdin, executor)
+        self._lines: collections.deque[bytes] = collections.deque()
+        self._body: bytes | None = None
+
+    def _read_message(self) -> None:  # on a pool thread
+        length = None
+        while True:
+            line = self.stdin.readline()
+            self._lines.append(line)
+            if not line:
+                return
+            match = _CONTENT_LENGTH.fullmatch(line)
+            if match and length is None:
+                length = int(match.group(1))
+            if length is not None and not line.strip():
+                self._body = self.stdin.read(length)
+                return
+
+    def _done(self, value: Any) -> asyncio.Future[Any]:
+        future = self.loop.create_future()
+        future.set_result(value)
+        return future
+
+    def readline(self) -> Any:
+        if self._lines:
+            return self._done(self._lines.popleft())
+        if self._body is not None:  # a body pygls did not ask for (a header it did not match): drop it
+            self._body = None
+        return self.loop.run_in_executor(self.executor, self._read_message_then_line)
+
+    def _read_message_then_line(self) -> bytes:
+        self._read_message()
+        return self._lines.popleft()
+
+    def readexactly(self, n: int) -> Any:
+        body, self._body = self._body, None
+        if body is not None and len(body) == n:
+            return self._done(body)
+        return super().readexactly(n)
+
+
 class SmalllspServer(LanguageServer):
     def __init__(self, config: Config) -> None:
         super().__init__("smalllsp", __version__, protocol_cls=SmalllspProtocol)
@@ -302,6 +362,11 @@ class SmalllspServer(LanguageServer):
         self._progress_count = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self.trees = DocumentTrees(self._tree_parsed, config.max_document_kb * 1024)
+
+    def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
+        """Serve over stdio with :class:`MessageReader` (pygls builds its reader by this module-level name)."""
+        pygls_server.StdinAsyncReader = MessageReader
+        super().start_io(stdin, stdout)
 
     def shutdown(self) -> None:
         """The connection ended (exit, or the client went away without one):
