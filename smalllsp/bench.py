@@ -295,24 +295,38 @@ def bench(model: str, trace: Path, n: int, type_from: int | None, peer: Path | N
     return report
 
 
-def overhead(path: Path, config: Config, n_lines: int = 5000) -> dict[str, Any]:
-    """The scope detector's and the guard's cost per request on a long file (see bench_overhead)."""
+# The file sizes the overhead is measured on: the per-request cost must not grow with the file (issue 16).
+OVERHEAD_LINES = (5000, 200_000)
+
+
+def overhead(path: Path, config: Config, sizes: tuple[int, ...] = OVERHEAD_LINES) -> dict[str, Any]:
+    """The scope detector's and the guard's cost per request on long files (see bench_overhead):
+    the first size's figures at the top level, every size's under ``sizes``, and the p50 ratio
+    of the largest to the smallest."""
     from smalllsp.bench_overhead import measure
 
     runtime = LlamaRuntime(path, config)
     try:
-        return measure(runtime, n_lines=n_lines)
+        reports = [measure(runtime, n_lines=n) for n in sizes]
     finally:
         runtime.close()
+    first, last = reports[0], reports[-1]
+    ratio = last["scope_and_guard_ms"]["p50"] / max(first["scope_and_guard_ms"]["p50"], 1e-6)
+    return {**first, "sizes": reports, "p50_ratio_largest_to_smallest": round(ratio, 2)}
 
 
 def overhead_line(report: dict[str, Any]) -> str:
-    scope, guarded, both = report["scope_ms"], report["guard_ms"], report["scope_and_guard_ms"]
-    return (
-        f"scope + guard on a {report['lines']}-line file, {report['requests']} requests: "
-        f"p50 {both['p50']} ms, p99 {both['p99']} ms (scope p50 {scope['p50']} / p99 {scope['p99']}, "
-        f"guard p50 {guarded['p50']} / p99 {guarded['p99']})"
-    )
+    lines = []
+    for one in report.get("sizes", [report]):
+        scope, guarded, both = one["scope_ms"], one["guard_ms"], one["scope_and_guard_ms"]
+        lines.append(
+            f"scope + guard on a {one['lines']}-line file, {one['requests']} requests: "
+            f"p50 {both['p50']} ms, p99 {both['p99']} ms (scope p50 {scope['p50']} / p99 {scope['p99']}, "
+            f"guard p50 {guarded['p50']} / p99 {guarded['p99']})"
+        )
+    if "p50_ratio_largest_to_smallest" in report:
+        lines.append(f"p50 ratio, largest file to smallest: {report['p50_ratio_largest_to_smallest']}")
+    return "\n".join(lines)
 
 
 def write(report: dict[str, Any], json_path: Path | None) -> None:

@@ -22,6 +22,7 @@ from smalllsp.bench import percentile
 from smalllsp.config import Config
 from smalllsp.context.global_section import Sources
 from smalllsp.context.window import Cursor
+from smalllsp.documents import Document, Lines
 from smalllsp.engine.llama import LlamaRuntime
 from smalllsp.syntax import symbols
 from smalllsp.workspace.index import WorkspaceIndex
@@ -59,20 +60,26 @@ def measure(runtime: LlamaRuntime, n_lines: int = 5000, requests: int = 200, see
     config = Config()
     with tempfile.TemporaryDirectory(prefix="smalllsp-overhead-") as folder:
         root = Path(folder)
-        lines = long_module(n_lines)
+        text = "\n".join(long_module(n_lines))
+        document = Document("file:///bench/long_module.py", "python", 1, text)  # as the server holds it: no split
+        lines = Lines(text)
         path = root / "long_module.py"
-        path.write_text("\n".join(lines))
+        path.write_text(text)
         (root / "helpers.py").write_text(HELPERS)
         index = WorkspaceIndex([root])
         index.build()
-        outline = symbols.outline("python", path.read_bytes())
+        # as the server reads an open document's outline: none over max_document_kb
+        source = text.encode("utf-8")
+        outline = symbols.outline("python", source) if len(source) <= config.max_document_kb * 1024 else None
         sources = Sources(str(path), "long_module.py", root.name, outline, index)
         rng = random.Random(seed)
         body_lines = [i for i, line in enumerate(lines) if line.startswith("    ") and line.strip()]
+        if n_lines > 5000:  # the same kinds of cursor, spread over the whole length
+            body_lines = body_lines[:: max(1, len(body_lines) // 5000)]
         scope_ms, guard_ms, verdicts = [], [], {guard.LOCAL: 0, guard.CROSS_FILE: 0}
         for _ in range(requests):
             line = rng.choice(body_lines)
-            cursor = Cursor(lines, line, len(lines[line]))
+            cursor = Cursor(document.lines_view(line), line, len(lines[line]))  # as server.cursor() builds it
             planned = completion.plan(runtime, config, "python", cursor, sources)
             started = time.perf_counter()
             completion.scope_of("python", planned.head, planned.tail)  # as plan() does, timed here
@@ -91,6 +98,8 @@ def measure(runtime: LlamaRuntime, n_lines: int = 5000, requests: int = 200, see
     row = lambda values: {"p50": round(percentile(values, 50), 2), "p99": round(percentile(values, 99), 2)}  # noqa: E731
     return {
         "lines": n_lines,
+        "bytes": len(source),
+        "outline": outline is not None,
         "requests": requests,
         "scope_ms": row(scope_ms),
         "guard_ms": row(guard_ms),

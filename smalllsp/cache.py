@@ -65,3 +65,25 @@ class SuggestionCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+# How much of the document a request's cache key reads: the text before the
+# cursor from the start of its block of KEY_LINES lines (at most KEY_CHARS
+# characters back, from a point aligned to KEY_CHARS so it stays put while the
+# user types), and KEY_CHARS characters after it plus how many characters
+# follow. The key never grows with the document; typing along a suggestion
+# keeps its start, so ``lookup`` still sees "the old text plus what was typed".
+KEY_LINES = 32
+KEY_CHARS = 16_384
+
+
+def bounded_key(text: str, block_start: int, offset: int) -> tuple[str, str]:
+    """``(before, after)`` for :class:`SuggestionCache`, from ``text`` with the
+    cursor at ``offset`` and its block of lines starting at ``block_start``.
+
+    >>> bounded_key("a\\nbc\\nd", 0, 4)
+    ('0:a\\nbc', '\\nd\\x002')
+    """
+    anchor = max(block_start, (offset // KEY_CHARS - 1) * KEY_CHARS)
+    after = text[offset : offset + KEY_CHARS]
+    return f"{anchor}:" + text[anchor:offset], f"{after}\x00{len(text) - offset}"

@@ -448,7 +448,7 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--remote-api", choices=("openai", "llama-server"), default="openai", help="with --engine remote: the API to use")
     bench.add_argument("--llama-server", metavar="PATH", help=f"with --engine remote: the llama-server binary to start (default: {DEFAULT_LLAMA_SERVER}, which scripts/build-llama-server builds)")
     bench.add_argument("--clients", type=int, default=1, help="with --engine remote: also replay this many typing clients at once against the same server")
-    bench.add_argument("--overhead-only", action="store_true", help="only measure the scope detector's and the cross-file guard's cost per request on a 5,000-line file")
+    bench.add_argument("--overhead-only", action="store_true", help="only measure the scope detector's and the cross-file guard's cost per request on a 5,000-line and a 200,000-line file")
     bench.set_defaults(run=_bench)
 
     evaluation = commands.add_parser("eval", help="HumanEval infilling through the completion pipeline: pass@k, exact match, latency, memory")

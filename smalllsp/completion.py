@@ -19,7 +19,8 @@ from typing import Callable
 from smalllsp import guard, postprocess, ranking
 from smalllsp.config import MAX_SAMPLES, Config
 from smalllsp.context.global_section import NO_SOURCES, Sources, Window, build_global
-from smalllsp.context.window import Cursor, Placement, Prompt, assemble, place_window
+from smalllsp.context.window import Cursor, Placement, Prompt, assemble, clip_tokens, place_window
+from smalllsp.documents import WithLine
 from smalllsp.engine.runtime import Generation, Runtime, Sampling
 from smalllsp.syntax import languages, scope
 
@@ -129,7 +130,7 @@ def fit_budgets(config: Config, room: int) -> tuple[int, int, int]:
     return global_, prefix, room - global_ - prefix
 
 
-def syntax_head(cursor: Cursor, placement: Placement) -> tuple[int, str]:
+def syntax_head(cursor: Cursor, placement: Placement, typed: str | None = None) -> tuple[int, str]:
     """The text the syntax checks parse before the cursor, and the line it starts
     on: the prefix window, reaching back to the top-level line its enclosing
     definition starts on.
@@ -142,7 +143,7 @@ def syntax_head(cursor: Cursor, placement: Placement) -> tuple[int, str]:
     while start > floor and not (cursor.lines[start].strip() and not cursor.lines[start][:1].isspace()):
         start -= 1
     extra = "".join(line + "\n" for line in cursor.lines[start : placement.first_line])
-    return start, extra + placement.prefix_text + cursor.before
+    return start, extra + placement.prefix_text + (cursor.before if typed is None else typed)
 
 
 
@@ -154,15 +155,35 @@ def scope_of(language_id: str, head: str, tail: str) -> tuple[scope.Scope, ...] 
     return scope.scope_chain(language_id, window.split("\n"), len(before_lines) - 1, len(before_lines[-1]))
 
 
+class PromptTooLong(ValueError):
+    """The prompt would not fit the model's context (the request is answered empty, with this reason)."""
+
+
+def typed_budget(config: Config, n_ctx: int) -> int:
+    """Tokens the typed part of the cursor line may take: it is code before the cursor, so at most
+    ``prefix_tokens``, and at most half of what the context leaves after the answer."""
+    return max(0, min(config.prefix_tokens, (n_ctx - config.max_tokens - FIM_OVERHEAD) // 2))
+
+
 def plan(runtime: Runtime, config: Config, language_id: str, cursor: Cursor, sources: Sources = NO_SOURCES) -> Plan:
-    """The window, the enclosing scopes, the global section and the prompt for ``cursor``."""
+    """The window, the enclosing scopes, the global section and the prompt for ``cursor``.
+
+    The typed part of the cursor line is clipped at its start to
+    :func:`typed_budget` tokens (a minified line of megabytes is never
+    tokenized whole), and the prompt is checked against the context: one that
+    would not fit raises :class:`PromptTooLong`.
+    """
     code, whitespace = split_trailing_whitespace(cursor.before)
-    prompt_cursor = dataclasses.replace(cursor, lines=_with_line(cursor, code), column=len(code))
+    code = clip_tokens(code, typed_budget(config, runtime.n_ctx), runtime.tokenize, keep="end")
+    line_text = cursor.lines[cursor.line]
+    prompt_cursor = dataclasses.replace(
+        cursor, lines=WithLine(cursor.lines, cursor.line, code + line_text[cursor.column :]), column=len(code)
+    )
     global_tokens, prefix_tokens, suffix_tokens = fit_budgets(
         config, runtime.n_ctx - len(runtime.tokenize(code)) - FIM_OVERHEAD
     )
     placement = place_window(prompt_cursor, runtime.tokenize, prefix_tokens=prefix_tokens, suffix_tokens=suffix_tokens)
-    head_first_line, head = syntax_head(cursor, placement)
+    head_first_line, head = syntax_head(prompt_cursor, placement, code + whitespace)
     tail = placement.suffix_text
     chain = scope_of(language_id, head, tail)
     in_document = tuple(
@@ -172,20 +193,40 @@ def plan(runtime: Runtime, config: Config, language_id: str, cursor: Cursor, sou
     window = Window(cursor.lines, cursor.line, placement.first_line, placement.last_line, in_document)
     section = build_global(sources, window, language_id, runtime.fim, runtime.tokenize, global_tokens)
     prompt = assemble(prompt_cursor, placement, runtime.fim, runtime.tokenize, section)
+    if len(prompt.tokens) + config.max_tokens > runtime.n_ctx:
+        raise PromptTooLong(
+            f"a prompt of {len(prompt.tokens)} tokens plus max_tokens {config.max_tokens} exceeds the context of {runtime.n_ctx}"
+        )
     if chain:
         log.debug("scope: %s", " > ".join(s.kind for s in chain))
     return Plan(prompt, whitespace, head, head_first_line, tail, chain, languages.SplicedParser(language_id, head, tail))
 
 
+# The post-processing reads the cursor line's start (its indentation) and the
+# characters next to the cursor; a longer line is shortened in its middle.
+SHAPE_LINE_CHARS = 4096
+
+
+def _shortened(text: str, keep: str) -> str:
+    """``text`` at most about SHAPE_LINE_CHARS long: its start and the end next to the cursor (``keep``)."""
+    if len(text) <= SHAPE_LINE_CHARS:
+        return text
+    quarter = SHAPE_LINE_CHARS // 4
+    if keep == "end":
+        return text[:quarter] + text[-(SHAPE_LINE_CHARS - quarter) :]
+    return text[: SHAPE_LINE_CHARS - quarter] + text[-quarter:]
+
+
 def shape_for(config: Config, language_id: str, cursor: Cursor, planned: Plan) -> postprocess.Shape:
     """What the post-processing needs to know: the line around the cursor, its scope, the syntax checks."""
-    below = cursor.lines[cursor.line + 1 : cursor.line + 1 + LOOKAHEAD_LINES]
+    below = [_shortened(line, "start") for line in cursor.lines[cursor.line + 1 : cursor.line + 1 + LOOKAHEAD_LINES]]
+    before, after = _shortened(cursor.before, "end"), _shortened(cursor.after, "start")
     head, tail, chain, spliced = planned.head, planned.tail, planned.chain, planned.spliced
     if spliced.parser is None:
-        return postprocess.Shape(cursor.before, cursor.after, below, config.max_lines)
+        return postprocess.Shape(before, after, below, config.max_lines)
     return postprocess.Shape(
-        before=cursor.before,
-        after=cursor.after,
+        before=before,
+        after=after,
         below=below,
         max_lines=config.max_lines,
         errors_with=lambda candidate: languages.count_errors(spliced.tree(candidate).root_node),
@@ -212,13 +253,6 @@ def guard_context(language_id: str, planned: Plan, sources: Sources) -> guard.Gu
         prompt_text=prompt.section.text() + prompt.prefix_text + prompt.suffix_text,
         index=sources.index,
     )
-
-
-def _with_line(cursor: Cursor, code: str) -> list[str]:
-    """The document's lines with the cursor line's typed part replaced by ``code``."""
-    replaced = list(cursor.lines)
-    replaced[cursor.line] = code + cursor.after
-    return replaced
 
 
 def draw(

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Iterable
+import threading
+from array import array
+from typing import Iterable, Sequence
 
 from lsprotocol import types
 
@@ -35,35 +37,40 @@ def split_lines(text: str) -> list[str]:
     return _LINE_BREAK.split(text)
 
 
-def _units(char: str, encoding: str) -> int:
-    code = ord(char)
-    if encoding == types.PositionEncodingKind.Utf8:
-        return 1 if code < 0x80 else 2 if code < 0x800 else 3 if code < 0x10000 else 4
-    if encoding == types.PositionEncodingKind.Utf32:
-        return 1
-    return 2 if code > 0xFFFF else 1
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
-def column_to_index(line: str, column: int, encoding: str) -> int:
+def column_to_index(line: str, column: int, encoding: str, *, astral: bool = True) -> int:
     """Code-point index in ``line`` of a column in client code units.
 
     A column past the end of the line means the end of the line (as the LSP
     specification asks); a column inside a multi-unit character rounds down.
+
+    Linear in the line's length at C speed (an encode and a decode, or a
+    regular-expression scan), and constant for an ASCII line: a ``didChange``
+    with 20,000 edits on a 5 MB line must not walk it in Python per edit.
+    ``astral=False`` says the caller knows the line has no character beyond
+    U+FFFF (then UTF-16 columns are code points, and nothing is scanned).
     """
-    if encoding == types.PositionEncodingKind.Utf32:
-        return min(max(column, 0), len(line))
-    units = 0
-    for index, char in enumerate(line):
-        width = _units(char, encoding)
-        if units + width > column:
-            return index
-        units += width
-    return len(line)
+    column = max(column, 0)
+    if encoding == types.PositionEncodingKind.Utf32 or line.isascii():
+        return min(column, len(line))
+    if encoding == types.PositionEncodingKind.Utf8:
+        # The first ``column`` bytes; a character cut in two is dropped (rounds down).
+        return len(line[:column].encode("utf-8")[:column].decode("utf-8", errors="ignore"))
+    if not astral or not _ASTRAL.search(line, 0, min(column, len(line))):
+        return min(column, len(line))  # every code point before the column is one UTF-16 unit
+    return len(line.encode("utf-16-le")[: 2 * column].decode("utf-16-le", errors="ignore"))
 
 
 def index_to_column(line: str, index: int, encoding: str) -> int:
     """Column in client code units of a code-point index in ``line``."""
-    return sum(_units(c, encoding) for c in line[:index])
+    index = max(0, min(index, len(line)))
+    if encoding == types.PositionEncodingKind.Utf32 or line.isascii():
+        return index
+    if encoding == types.PositionEncodingKind.Utf8:
+        return len(line[:index].encode("utf-8"))
+    return index + len(_ASTRAL.findall(line, 0, index))
 
 
 class PositionError(ValueError):
@@ -76,6 +83,29 @@ class Document:
     language_id: str
     version: int
     text: str
+    _view: "Lines | None" = dataclasses.field(default=None, repr=False, compare=False)
+    # What the text may hold, known once and kept through edits (an edit can
+    # only add): a \r (lines then split the slow way) and characters beyond
+    # U+FFFF (UTF-16 columns then differ from code points). None: not known yet.
+    _cr: "bool | None" = dataclasses.field(default=None, repr=False, compare=False)
+    _astral: "bool | None" = dataclasses.field(default=None, repr=False, compare=False)
+
+    def _hints(self) -> tuple[bool, bool]:
+        if self._cr is None or self._astral is None:
+            self._cr, self._astral = "\r" in self.text, _ASTRAL.search(self.text) is not None
+        return self._cr, self._astral
+
+    def _line_bounds(self, number: int) -> tuple[int, int] | None:
+        """Start and end (before its break) of line ``number``; None past the end."""
+        cr, _ = self._hints()
+        start = _line_start(self.text, number, cr=cr)
+        if start is None:
+            return None
+        if not cr:
+            end = self.text.find("\n", start)
+            return start, len(self.text) if end < 0 else end
+        brk = _LINE_BREAK.search(self.text, start)
+        return start, brk.start() if brk else len(self.text)
 
     def lines(self) -> list[str]:
         return split_lines(self.text)
@@ -89,26 +119,47 @@ class Document:
         """
         if position.line < 0 or position.character < 0:
             raise PositionError(f"negative position {position.line}:{position.character}")
-        start = _line_start(self.text, position.line)
-        if start is None:
+        bounds = self._line_bounds(position.line)
+        if bounds is None:
             if clamp:
                 return len(self.text)
-            raise PositionError(
-                f"line {position.line} is past the end of {self.uri} ({self.text.count(chr(10)) + 1} lines)"
-            )
-        brk = _LINE_BREAK.search(self.text, start)
-        line = self.text[start : brk.start() if brk else len(self.text)]
-        return start + column_to_index(line, position.character, encoding)
+            raise PositionError(f"line {position.line} is past the end of {self.uri} ({self.line_count()} lines)")
+        start, end = bounds
+        return start + column_to_index(self.text[start:end], position.character, encoding, astral=self._hints()[1])
 
     def position(self, offset: int, encoding: str) -> types.Position:
-        """LSP position of a code-point offset in :attr:`text`."""
-        start = 0
-        for number, (line, brk) in enumerate(_iter_lines_with_breaks(self.text)):
-            end = start + len(line)
-            if offset <= end or not brk:
-                return types.Position(number, index_to_column(line, min(offset - start, len(line)), encoding))
-            start = end + len(brk)
-        raise AssertionError("unreachable: the last line has no break")
+        """LSP position of a code-point offset in :attr:`text` (counted at C speed)."""
+        offset = max(0, min(offset, len(self.text)))
+        number = _count_breaks(self.text, 0, offset)
+        if offset > 0 and self.text[offset - 1] == "\r" and self.text[offset : offset + 1] == "\n":
+            number -= 1  # inside a \r\n: the end of the line the \r ends
+            offset -= 1
+        start = _line_start(self.text, number) or 0
+        brk = _LINE_BREAK.search(self.text, start)
+        line = self.text[start : brk.start() if brk else len(self.text)]
+        return types.Position(number, index_to_column(line, offset - start, encoding))
+
+    def line(self, number: int) -> str | None:
+        """Line ``number`` without its break; None past the end. Found at C speed, no split."""
+        bounds = self._line_bounds(number) if number >= 0 else None
+        return None if bounds is None else self.text[bounds[0] : bounds[1]]
+
+    def line_start(self, number: int) -> int | None:
+        """Offset of line ``number``'s first character; None past the end."""
+        bounds = self._line_bounds(number) if number >= 0 else None
+        return None if bounds is None else bounds[0]
+
+    def line_count(self) -> int:
+        return _count_breaks(self.text, 0, len(self.text)) + 1
+
+    def lines_view(self, near: int = 0) -> "Lines":
+        """The document's lines as a read-only sequence that splits nothing (see
+        :class:`Lines`), found outward from line ``near`` (the cursor's)."""
+        view = self._view
+        if view is None or view.text is not self.text or not view.near(near):
+            bounds = self._line_bounds(near) if near > 0 else None
+            view = self._view = Lines(self.text, near, bounds[0], cr=self._hints()[0]) if bounds else Lines(self.text, cr=self._hints()[0])
+        return view
 
     def apply(self, change: types.TextDocumentContentChangeEvent, encoding: str) -> None:
         """Apply one change event (incremental or whole-document)."""
@@ -117,9 +168,108 @@ class Document:
             end = self.offset(change.range.end, encoding, clamp=True)
             if end < start:
                 raise PositionError(f"change range ends before it starts in {self.uri}")
-            self.text = self.text[:start] + valid_text(change.text) + self.text[end:]
+            self._replace(start, end, valid_text(change.text))
         else:
             self.text = valid_text(change.text)
+            self._cr = self._astral = None
+
+    def _replace(self, start: int, end: int, new: str) -> None:
+        cr, astral = self._hints()
+        self._cr, self._astral = cr or "\r" in new, astral or _ASTRAL.search(new) is not None
+        self.text = self.text[:start] + new + self.text[end:]
+
+    def apply_all(self, changes: Sequence[types.TextDocumentContentChangeEvent], encoding: str) -> None:
+        """Apply a ``didChange``'s events in order.
+
+        A run of events that stay on one line without adding a line break
+        (typing, a replace-all on a minified line) edits that line alone
+        (:class:`_LineEditor`) and puts it back once: 20,000 edits on a 5 MB
+        line cost the line once plus the edits, not 20,000 copies of it.
+        """
+        run: tuple[int, int, int, _LineEditor] | None = None  # line number, its start and end, its editor
+
+        def flush() -> None:
+            nonlocal run
+            if run is not None:
+                _number, start, end, editor = run
+                run = None
+                self._replace(start, end, editor.text())
+
+        for change in changes:
+            if (
+                isinstance(change, types.TextDocumentContentChangePartial)
+                and change.range.start.line == change.range.end.line >= 0
+                and change.range.start.character >= 0
+                and change.range.end.character >= 0
+                and "\n" not in change.text and "\r" not in change.text
+            ):
+                number = change.range.start.line
+                if run is None or run[0] != number:
+                    flush()
+                    bounds = self._line_bounds(number)
+                    if bounds is None:  # past the end: the general path appends
+                        self.apply(change, encoding)
+                        continue
+                    run = (number, bounds[0], bounds[1], _LineEditor(self.text[bounds[0] : bounds[1]]))
+                editor = run[3]
+                new = valid_text(change.text)
+                self._astral = astral = self._hints()[1] or _ASTRAL.search(new) is not None
+                start, end = change.range.start.character, change.range.end.character
+                if editor.ascii and new.isascii() or encoding == types.PositionEncodingKind.Utf32 or (
+                    encoding == types.PositionEncodingKind.Utf16 and not astral
+                ):
+                    first, last = min(start, editor.length), min(end, editor.length)  # columns are indices
+                else:
+                    line = editor.text()
+                    first = column_to_index(line, start, encoding, astral=astral)
+                    last = column_to_index(line, end, encoding, astral=astral)
+                if last < first:
+                    raise PositionError(f"change range ends before it starts in {self.uri}")
+                editor.replace(first, last, new)
+            else:
+                flush()
+                self.apply(change, encoding)
+        flush()
+
+
+class _LineEditor:
+    """One line under a run of edits. What lies before the last edit is kept as
+    pieces, so edits that move along the line (a replace-all, typing) cost their
+    own size; an edit behind the last one joins the pieces first (the line's size)."""
+
+    def __init__(self, line: str) -> None:
+        self._done: list[str] = []
+        self._done_length = 0
+        self._rest = line
+        self._at = 0  # self._rest[self._at:] follows the pieces
+        self.ascii = line.isascii()
+
+    @property
+    def length(self) -> int:
+        return self._done_length + len(self._rest) - self._at
+
+    def text(self) -> str:
+        if self._done:
+            self._rest = "".join(self._done) + self._rest[self._at :]
+            self._done, self._done_length, self._at = [], 0, 0
+        elif self._at:
+            self._rest, self._at = self._rest[self._at :], 0
+        return self._rest
+
+    def replace(self, first: int, last: int, new: str) -> None:
+        """Replace code points ``first:last`` (0 <= first <= last <= length) with ``new``."""
+        if first < self._done_length:
+            self.text()
+        step = first - self._done_length
+        if step:
+            self._done.append(self._rest[self._at : self._at + step])
+            self._done_length += step
+            self._at += step
+        self._at += last - first
+        if new:
+            self._done.append(new)
+            self._done_length += len(new)
+            self.ascii = self.ascii and new.isascii()
 
 
 # Line breaks are counted a block at a time at C speed: finding a line near
@@ -127,17 +277,34 @@ class Document:
 _BLOCK = 1 << 16
 
 
-def _line_start(text: str, line: int) -> int | None:
-    """Offset at which ``line`` starts in ``text``; None when it has fewer lines."""
+def _count_breaks(text: str, start: int, end: int) -> int:
+    """LSP line breaks in ``text[start:end]`` (a ``\r\n`` cut by ``end`` counts as its ``\r``)."""
+    n = text.count("\n", start, end)
+    if "\r" in text:
+        n += text.count("\r", start, end) - text.count("\r\n", start, end)
+    return n
+
+
+def _line_start(text: str, line: int, *, cr: bool | None = None) -> int | None:
+    """Offset at which ``line`` starts in ``text``; None when it has fewer lines.
+
+    ``cr``: whether ``text`` may hold a ``\r`` (None: look).
+    """
     if line == 0:
         return 0
     pos, remaining, size = 0, line, len(text)
+    plain = not cr if cr is not None else "\r" not in text  # only \n: one count per block, then a find per line
     while pos < size:
         end = min(pos + _BLOCK, size)
         while end < size and text[end - 1] == "\r":  # a \r\n stays in one block
             end += 1
-        breaks = text.count("\n", pos, end) + text.count("\r", pos, end) - text.count("\r\n", pos, end)
+        breaks = text.count("\n", pos, end) if plain else _count_breaks(text, pos, end)
         if breaks >= remaining:
+            if plain:
+                at = pos - 1
+                for _ in range(remaining):
+                    at = text.find("\n", at + 1, end)
+                return at + 1
             for match in _LINE_BREAK.finditer(text, pos, end):
                 remaining -= 1
                 if remaining == 0:
@@ -145,6 +312,127 @@ def _line_start(text: str, line: int) -> int | None:
         remaining -= breaks
         pos = end
     return None
+
+
+class Lines(Sequence[str]):
+    """The lines of one text (a snapshot: str is immutable), split the LSP way, without copying it.
+
+    Nothing is split or indexed up front: line starts are found outward from
+    an anchor (the cursor's line) with ``str.find``/``rfind`` and kept, so a
+    request that reads the lines around its cursor pays for those lines only,
+    whatever the document's length. A line far from them is found at C
+    speed (:func:`_line_start`); ``len`` counts line breaks at C speed, once.
+    """
+
+    FAR = 8192  # lines: farther from the kept ones, a line is looked up on its own
+
+    def __init__(self, text: str, anchor_line: int = 0, anchor_start: int = 0, *, cr: bool | None = None) -> None:
+        self.text = text
+        self._cr = ("\r" in text) if cr is None else cr
+        self._count: int | None = None
+        self._lo = anchor_line
+        self._down = array("q", [anchor_start])  # starts of lines lo, lo + 1, ...
+        self._up = array("q")  # starts of lines lo - 1, lo - 2, ...
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        if self._count is None:
+            self._count = (self.text.count("\n") if not self._cr else _count_breaks(self.text, 0, len(self.text))) + 1
+        return self._count
+
+    def near(self, line: int) -> bool:
+        """Whether ``line`` is within reach of the lines found so far (else a new view, anchored there, is cheaper)."""
+        return self._lo - len(self._up) - self.FAR <= line <= self._lo + len(self._down) + self.FAR
+
+    def _next_start(self, start: int) -> int | None:
+        """Start of the line after the one starting at ``start``; None if that is the last."""
+        if not self._cr:
+            end = self.text.find("\n", start)
+            return None if end < 0 else end + 1
+        match = _LINE_BREAK.search(self.text, start)
+        return None if match is None else match.end()
+
+    def _previous_start(self, start: int) -> int:
+        """Start of the line before the one starting at ``start`` (> 0)."""
+        text = self.text
+        brk = start - 2 if start >= 2 and text[start - 2 : start] == "\r\n" else start - 1
+        if not self._cr:
+            return text.rfind("\n", 0, brk) + 1
+        return max(text.rfind("\n", 0, brk), text.rfind("\r", 0, brk)) + 1
+
+    def _start(self, item: int) -> int | None:
+        """Start of line ``item`` (0 <= item); None past the end."""
+        lo = self._lo
+        with self._lock:
+            if lo <= item < lo + len(self._down):
+                return self._down[item - lo]
+            if lo - len(self._up) <= item < lo:
+                return self._up[lo - 1 - item]
+            if lo + len(self._down) <= item <= lo + len(self._down) + self.FAR:
+                while lo + len(self._down) <= item:
+                    following = self._next_start(self._down[-1])
+                    if following is None:
+                        return None
+                    self._down.append(following)
+                return self._down[-1]
+            if lo - len(self._up) - self.FAR <= item < lo:
+                while lo - len(self._up) > item:
+                    self._up.append(self._previous_start(self._up[-1] if self._up else self._down[0]))
+                return self._up[-1]
+        return _line_start(self.text, item, cr=self._cr)
+
+    def _end(self, start: int) -> int:
+        if not self._cr:
+            end = self.text.find("\n", start)
+            return len(self.text) if end < 0 else end
+        match = _LINE_BREAK.search(self.text, start)
+        return len(self.text) if match is None else match.start()
+
+    def __getitem__(self, item):  # type: ignore[override]
+        if isinstance(item, slice):
+            first, last, step = item.indices(len(self))
+            if step != 1:
+                return [self[i] for i in range(first, last, step)]
+            return list(self._range(first, last))
+        if item < 0:
+            item += len(self)
+        start = self._start(item) if item >= 0 else None
+        if start is None:
+            raise IndexError(item)
+        return self.text[start : self._end(start)]
+
+    def _range(self, first: int, last: int):
+        """Lines ``first`` to ``last`` - 1, walked forward from the first one's start."""
+        if first >= last:
+            return
+        start = self._start(first)
+        for _ in range(first, last):
+            if start is None:
+                return
+            following = self._next_start(start)
+            end = self._end(start) if following is None else following - (2 if self.text[following - 2 : following] == "\r\n" else 1)
+            yield self.text[start:end]
+            start = following
+
+    def __iter__(self):
+        return self._range(0, len(self))
+
+
+class WithLine(Sequence[str]):
+    """``lines`` with line ``number`` replaced by ``text``, without copying the others."""
+
+    def __init__(self, lines: Sequence[str], number: int, text: str) -> None:
+        self._lines, self._number, self._text = lines, number, text
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def __getitem__(self, item):  # type: ignore[override]
+        if isinstance(item, slice):
+            return [self[i] for i in range(*item.indices(len(self)))]
+        if item < 0:
+            item += len(self)
+        return self._text if item == self._number else self._lines[item]
 
 
 def _iter_lines_with_breaks(text: str) -> Iterable[tuple[str, str]]:
@@ -170,9 +458,8 @@ class DocumentStore:
         doc = self.get(params.text_document.uri)
         # Apply to a copy so a bad event in the middle of a batch loses nothing.
         updated = dataclasses.replace(doc)
-        for change in params.content_changes:
-            updated.apply(change, encoding)
-        doc.text = updated.text
+        updated.apply_all(params.content_changes, encoding)
+        doc.text, doc._cr, doc._astral = updated.text, updated._cr, updated._astral
         doc.version = params.text_document.version
         return doc
 
@@ -184,6 +471,9 @@ class DocumentStore:
             return self._documents[uri]
         except KeyError:
             raise KeyError(f"document not open: {uri}") from None
+
+    def uris(self) -> list[str]:
+        return list(self._documents)
 
     def __contains__(self, uri: str) -> bool:
         return uri in self._documents

@@ -9,9 +9,11 @@ runs.
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import hashlib
 import logging
+import re
 from functools import partial
 from typing import Any
 
@@ -28,6 +30,8 @@ from pygls.exceptions import (
     JsonRpcRequestCancelled,
     JsonRpcServerNotInitialized,
 )
+import pygls.server as pygls_server
+from pygls.io_ import StdinAsyncReader
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import (
     JsonRPCNotification,
@@ -38,13 +42,15 @@ from pygls.protocol import (
 )
 
 from smalllsp import __version__, completion, guard, logsetup, modelstore
-from smalllsp.cache import SuggestionCache
+from smalllsp.cache import KEY_LINES, SuggestionCache, bounded_key
 from smalllsp.config import Config
 from smalllsp.context.sources import ContextSources, path_of
 from smalllsp.context.window import Cursor
 from smalllsp.documents import DocumentStore, PositionError, column_to_index, index_to_column, split_lines
 from smalllsp.engine import Cancelled, Engine, ModelUnavailable
 from smalllsp.engine import loader
+from smalllsp.syntax import symbols
+from smalllsp.syntax.doctree import DocumentTrees
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +262,14 @@ class SmalllspProtocol(LanguageServerProtocol):
                 log.warning("answered %s with error %d: %s", msg_id, error.CODE, error.message)
             self._send_response(msg_id, error=error.to_response_error())
             return
+        if error is not None and not isinstance(error, JsonRpcException):
+            # A bug of ours: the traceback and the server's paths go to the log,
+            # the client gets what kind of failure it was and where to look.
+            self._request_futures.pop(msg_id, None)
+            log.error("request %s failed", msg_id, exc_info=error)
+            message = f"smalllsp could not answer: {type(error).__name__} (the server log has the details)"
+            self._send_response(msg_id, error=JsonRpcInternalError(message=message).to_response_error())
+            return
         super()._send_handler_result(future, msg_id=msg_id)
 
     def _user_handler(self, method: str, params: Any):
@@ -273,6 +287,62 @@ class SmalllspProtocol(LanguageServerProtocol):
     @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
         yield from self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
+
+
+_CONTENT_LENGTH = re.compile(rb"^Content-Length: (\d+)\r\n$")
+
+
+class MessageReader(StdinAsyncReader):
+    """pygls's stdin reader, with one thread hand-off per message instead of one per line.
+
+    pygls's read loop awaits ``readline`` for each header line and
+    ``readexactly`` for the body, each a trip through the thread pool and
+    back to the event loop; on a busy machine every trip waits to be
+    scheduled. Here the first ``readline`` of a message reads its headers up
+    to the blank line and, when they give its length, its body, in one trip;
+    the loop's next calls are answered from what was read.
+    """
+
+    def __init__(self, stdin: Any, executor: Any = None) -> None:
+        super().__init__(stdin, executor)
+        self._lines: collections.deque[bytes] = collections.deque()
+        self._body: bytes | None = None
+
+    def _read_message(self) -> None:  # on a pool thread
+        length = None
+        while True:
+            line = self.stdin.readline()
+            self._lines.append(line)
+            if not line:
+                return
+            match = _CONTENT_LENGTH.fullmatch(line)
+            if match and length is None:
+                length = int(match.group(1))
+            if length is not None and not line.strip():
+                self._body = self.stdin.read(length)
+                return
+
+    def _done(self, value: Any) -> asyncio.Future[Any]:
+        future = self.loop.create_future()
+        future.set_result(value)
+        return future
+
+    def readline(self) -> Any:
+        if self._lines:
+            return self._done(self._lines.popleft())
+        if self._body is not None:  # a body pygls did not ask for (a header it did not match): drop it
+            self._body = None
+        return self.loop.run_in_executor(self.executor, self._read_message_then_line)
+
+    def _read_message_then_line(self) -> bytes:
+        self._read_message()
+        return self._lines.popleft()
+
+    def readexactly(self, n: int) -> Any:
+        body, self._body = self._body, None
+        if body is not None and len(body) == n:
+            return self._done(body)
+        return super().readexactly(n)
 
 
 class SmalllspServer(LanguageServer):
@@ -300,6 +370,13 @@ class SmalllspServer(LanguageServer):
         self._warmups: dict[str, asyncio.TimerHandle] = {}
         self._refreshes: dict[str, asyncio.TimerHandle] = {}
         self._progress_count = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.trees = DocumentTrees(self._tree_parsed, config.max_document_kb * 1024)
+
+    def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
+        """Serve over stdio with :class:`MessageReader` (pygls builds its reader by this module-level name)."""
+        pygls_server.StdinAsyncReader = MessageReader
+        super().start_io(stdin, stdout)
 
     def shutdown(self) -> None:
         """The connection ended (exit, or the client went away without one):
@@ -309,6 +386,7 @@ class SmalllspServer(LanguageServer):
             self.client_log.attach(None)
         self.engine.close()
         self.sources.stop()
+        self.trees.stop()
         super().shutdown()  # last: it waits for the thread that reads stdin
 
     def report_server_error(self, error: Exception, source: Any) -> None:
@@ -370,6 +448,7 @@ class SmalllspServer(LanguageServer):
         self.sources.private_patterns = self.config.private_patterns()
         if self.config != old:  # a cached suggestion was made under the old settings (global_tokens, policy, model...)
             self.cache.clear()
+        self.trees.max_bytes = self.config.max_document_kb * 1024
         return any(getattr(old, name) != getattr(self.config, name) for name in RELOAD_SETTINGS)
 
     def load_model(self) -> None:
@@ -435,12 +514,42 @@ class SmalllspServer(LanguageServer):
         if uri not in self.documents:
             return
         doc = self.documents.get(uri)
+        self._loop = asyncio.get_running_loop()
+        # The tree and the outline: the tree thread takes the latest text (constant time here).
+        self.trees.update(uri, doc.language_id, doc.version, doc.text)
+        if edited_line is None:
+            return
         try:
-            await asyncio.get_running_loop().run_in_executor(
-                None, self.sources.refresh, uri, doc.language_id, doc.text, edited_line
-            )
-        except Exception:  # the outline is an aid: the next refresh tries again
-            log.exception("could not read the outline of %s", uri)
+            await self._loop.run_in_executor(None, self.sources.refresh, uri, doc.language_id, doc.text, edited_line)
+        except Exception:  # the ring is an aid: the next refresh tries again
+            log.exception("could not keep a chunk of %s", uri)
+
+    def _tree_parsed(self, uri: str, language_id: str, version: int, source: bytes, tree: Any) -> None:
+        """The tree thread parsed ``uri``: read its outline there, hand it to the loop."""
+        outline = symbols.outline(language_id, source, tree) if tree is not None else None
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._outline_ready, uri, language_id, outline)
+
+    def _outline_ready(self, uri: str, language_id: str, outline: Any) -> None:
+        if uri in self.documents:  # not closed while its outline was read
+            self.sources.outline_ready(uri, language_id, outline)
+
+    def close_document(self, uri: str) -> None:
+        """Forget ``uri``: its text, tree, cached suggestion, timers. Another URI of
+        the same file that stays open keeps the file's place in the index."""
+        self.documents.close(uri)
+        self.trees.close(uri)
+        self.cache.forget(uri)
+        self.cancel_warmup(uri)
+        handle = self._refreshes.pop(uri, None)
+        if handle is not None:
+            handle.cancel()
+        path = path_of(uri)
+        twin = next((other for other in self.documents.uris() if path is not None and path_of(other) == path), None)
+        if twin is not None:
+            self.schedule_refresh(twin, 0, edited_line=None)  # its outline takes the closed one's place
+        else:
+            self.sources.closed(uri)
 
     def _loaded(self, future: asyncio.Future[Any]) -> None:
         if future.cancelled() or isinstance(future.exception(), Cancelled):
@@ -459,18 +568,31 @@ class SmalllspServer(LanguageServer):
         )
 
     def cursor(self, uri: str, position: types.Position) -> tuple[str, Cursor]:
-        """The document's language id and a snapshot of its lines with the cursor."""
+        """The document's language id and a snapshot of its lines with the cursor.
+
+        Nothing is split or copied: the snapshot is the document's immutable
+        text, whose lines are found outward from the cursor's as the pipeline
+        reads them (:class:`smalllsp.documents.Lines`), on the engine's worker.
+        """
         try:
             doc = self.documents.get(uri)
         except KeyError as exc:
             raise JsonRpcInvalidParams(message=str(exc.args[0])) from None
-        lines = split_lines(doc.text)
         if position.line < 0 or position.character < 0:
             raise JsonRpcInvalidParams(message=f"negative position {position.line}:{position.character}")
-        if position.line >= len(lines):
-            raise JsonRpcInvalidParams(message=f"line {position.line} is past the end of {uri} ({len(lines)} lines)")
-        column = column_to_index(lines[position.line], position.character, self.encoding)
-        return doc.language_id, Cursor(lines, position.line, column)
+        line = doc.line(position.line)
+        if line is None:
+            raise JsonRpcInvalidParams(message=f"line {position.line} is past the end of {uri} ({doc.line_count()} lines)")
+        column = column_to_index(line, position.character, self.encoding)
+        return doc.language_id, Cursor(doc.lines_view(position.line), position.line, column)
+
+    def cache_key(self, uri: str, cursor: Cursor) -> tuple[str, str]:
+        """The suggestion cache's key for ``cursor``: bounded, whatever the document's size."""
+        doc = self.documents.get(uri)
+        block = cursor.line - cursor.line % KEY_LINES
+        block_start = doc.line_start(block) or 0
+        start = block_start if block == cursor.line else (doc.line_start(cursor.line) or 0)
+        return bounded_key(doc.text, block_start, start + cursor.column)
 
     def schedule_warmup(self, uri: str, position: types.Position | None, delay_s: float) -> None:
         """Warm the KV cache for ``uri`` at ``position`` (None: the end) after ``delay_s``,
@@ -491,8 +613,10 @@ class SmalllspServer(LanguageServer):
         if uri not in self.documents:
             return
         if position is None:
-            lines = split_lines(self.documents.get(uri).text)
-            position = types.Position(len(lines) - 1, index_to_column(lines[-1], len(lines[-1]), self.encoding))
+            doc = self.documents.get(uri)
+            last = doc.line_count() - 1
+            text = doc.line(last) or ""
+            position = types.Position(last, index_to_column(text, len(text), self.encoding))
         try:
             language_id, cursor = self.cursor(uri, position)
         except JsonRpcInvalidParams as problem:
@@ -519,7 +643,7 @@ class SmalllspServer(LanguageServer):
         """
         self.cancel_warmup(uri)
         language_id, cursor = self.cursor(uri, position)
-        before, after = cursor.text_before(), cursor.text_after()
+        before, after = self.cache_key(uri, cursor)
         cached = self.cache.lookup(uri, before, after)
         if cached:
             self.last_generation = {"source": "cache", "n_prompt": 0, "n_reused": 0, "n_evaluated": 0, "n_generated": 0}
@@ -535,6 +659,10 @@ class SmalllspServer(LanguageServer):
             raise JsonRpcRequestCancelled(message=str(exc)) from None
         except ModelUnavailable as exc:
             log.info("no completion: %s", exc)
+            return cursor, []
+        except completion.PromptTooLong as exc:  # answered empty, with the reason in the log and the status
+            log.warning("no completion for %s: %s", uri, exc)
+            self.last_generation = {"source": "none", "reason": str(exc)}
             return cursor, []
         best = result.best
         self.last_generation = {
@@ -645,10 +773,7 @@ def create_server(
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: SmalllspServer, params: types.DidCloseTextDocumentParams) -> None:
-        ls.documents.close(params.text_document.uri)
-        ls.cache.forget(params.text_document.uri)
-        ls.cancel_warmup(params.text_document.uri)
-        ls.sources.closed(params.text_document.uri)
+        ls.close_document(params.text_document.uri)
 
     @server.feature(DOCUMENT_STATE_REQUEST)
     def document_state(ls: SmalllspServer, params: Any) -> dict[str, Any]:
@@ -693,6 +818,7 @@ def create_server(
             "accepted": {kind.replace("-", "_"): n for kind, n in ls.accepted.items()},
             "withheld": ls.withheld,
             "index": ls.sources.status(),
+            "trees": ls.trees.status(),
             # futures pygls holds for messages in flight: must not grow with the session
             "protocol_futures": len(ls.protocol._request_futures),
         }
@@ -709,6 +835,7 @@ def create_server(
     def shutdown(ls: SmalllspServer, params: None) -> None:
         ls.engine.close()
         ls.sources.stop()
+        ls.trees.stop()
 
     return server
 

@@ -15,6 +15,10 @@ from typing import Sequence
 
 # Chunks sharing more of their lines than this are the same chunk.
 SIMILAR = 0.9
+# A line of a chunk is cut to this many characters, so a minified file's
+# megabyte line never enters the ring (every later request in every file
+# would tokenize it to see whether it fits).
+MAX_LINE_CHARS = 512
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,7 +57,7 @@ class ChunkRing:
         if self.capacity <= 0 or not lines:
             return
         first = (max(0, min(line, len(lines) - 1)) // self.chunk_lines) * self.chunk_lines
-        text = "".join(l + "\n" for l in lines[first : first + self.chunk_lines])
+        text = "".join(l[:MAX_LINE_CHARS] + "\n" for l in lines[first : first + self.chunk_lines])
         if not text.strip():
             return
         chunk = Chunk(path, relpath, first, text)

@@ -19,8 +19,7 @@ from pygls.uris import to_fs_path, uri_scheme
 from smalllsp.config import Config
 from smalllsp.context.global_section import Sources
 from smalllsp.context.ring import ChunkRing
-from smalllsp.documents import split_lines
-from smalllsp.syntax import symbols
+from smalllsp.documents import Lines
 from smalllsp.syntax.symbols import Outline
 from smalllsp.workspace.boundary import Boundary
 from smalllsp.workspace.index import WorkspaceIndex
@@ -35,7 +34,9 @@ def path_of(uri: str) -> str | None:
     """The file behind a ``file:`` URI; None for other schemes (untitled buffers)."""
     if uri_scheme(uri) != "file":
         return None
-    return to_fs_path(uri)
+    path = to_fs_path(uri)
+    # One file, one identity: ".../sub/../main.py" is ".../main.py" for the index, the ring and the prompt.
+    return os.path.normpath(path) if path else path
 
 
 class ContextSources:
@@ -109,10 +110,10 @@ class ContextSources:
             self._watcher.stop()
 
     def refresh(self, uri: str, language_id: str, text: str, edited_line: int | None) -> None:
-        """After a pause in typing: keep the chunk around the last edit (None: none
-        to keep) and re-read the document's outline into the index.
+        """After a pause in typing: keep the chunk around the last edit (None: none to keep).
 
-        Splits and parses the whole document: call it off the event loop, not per keystroke.
+        Indexes the document's lines: call it off the event loop, not per
+        keystroke. Its outline reaches the index through :meth:`outline_ready`.
         """
         path = path_of(uri)
         if path is None:
@@ -124,14 +125,22 @@ class ContextSources:
             self.ring.forget(path)
             if self.index is not None:
                 self.index.close_document(path)
-            self._private[path] = symbols.outline(language_id, text.encode("utf-8", errors="replace"))
+            self._private.setdefault(path, None)  # its outline arrives through outline_ready
             return
         self._private.pop(path, None)
         if edited_line is not None:
-            self.ring.note(path, self.relpath(path), split_lines(text), edited_line)
+            self.ring.note(path, self.relpath(path), Lines(text), edited_line)
+
+    def outline_ready(self, uri: str, language_id: str, outline: "Outline | None") -> None:
+        """The open document's outline, read off the event loop from its tree (None: it has none)."""
+        path = path_of(uri)
+        if path is None:
+            return
+        if path in self._private or self.boundary.private_reason(path) is not None:
+            self._private[path] = outline  # for its own prompt only, never the index's overlay
+            return
         if self.index is not None:
-            self.index.set_open_document(path, language_id, text)
-            self.index.outline_of(path)  # the overlay parses on first lookup: do it here, not in a request
+            self.index.set_open_outline(path, language_id, outline)
 
     def closed(self, uri: str) -> None:
         path = path_of(uri)

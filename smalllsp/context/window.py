@@ -18,6 +18,12 @@ from smalllsp.context.global_section import EMPTY, GlobalSection
 from smalllsp.engine.fim import FimTokens
 
 WINDOW_STEP = 32
+# No token of the model's vocabulary is longer than this many characters, so a
+# text of more than ``budget * MAX_TOKEN_CHARS`` characters cannot fit in
+# ``budget`` tokens: a long line is clipped (or known not to fit) before the
+# tokenizer reads all of it. (Qwen2.5's longest tokens are runs of spaces and
+# dashes well under 64 characters.)
+MAX_TOKEN_CHARS = 64
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,15 +89,42 @@ class Prompt:
 def _fit_lines(
     lines: Sequence[str], indices: range, budget: int, count: Callable[[str], int]
 ) -> int:
-    """How many of ``lines`` (in the order of ``indices``) fit in ``budget`` tokens."""
+    """How many of ``lines`` (in the order of ``indices``) fit in ``budget`` tokens.
+
+    A line longer than the budget left allows is never tokenized: it ends the window.
+    """
     used = 0
     fitted = 0
     for i in indices:
-        used += count(lines[i] + "\n")
+        line = lines[i]
+        if len(line) >= (budget - used + 1) * MAX_TOKEN_CHARS:
+            break
+        used += count(line + "\n")
         if used > budget:
             break
         fitted += 1
     return fitted
+
+
+def clip_tokens(text: str, budget: int, tokenize: Callable[[str], list[int]], *, keep: str) -> str:
+    """``text`` cut to at most ``budget`` tokens, keeping its ``"start"`` or its ``"end"``.
+
+    Never tokenizes more than ``budget * MAX_TOKEN_CHARS`` characters (plus a
+    few passes over what is left), so an 8 MB minified line costs what its
+    budget costs. The cut falls between characters; the result re-tokenized
+    fits the budget.
+    """
+    if budget <= 0:
+        return ""
+    limit = budget * MAX_TOKEN_CHARS
+    if len(text) > limit:
+        text = text[:limit] if keep == "start" else text[-limit:]
+    n = len(tokenize(text))
+    while n > budget and text:
+        size = max(0, min(len(text) - 1, len(text) * budget // n * 9 // 10))
+        text = text[:size] if keep == "start" else text[len(text) - size :]
+        n = len(tokenize(text)) if text else 0
+    return text
 
 
 def place_window(
@@ -116,10 +149,13 @@ def place_window(
     prefix_text = "".join(line + "\n" for line in cursor.lines[first : cursor.line])
 
     below = range(cursor.line + 1, len(cursor.lines))
-    after_tokens = count(cursor.after)
-    fitted_below = _fit_lines(cursor.lines, below, max(suffix_tokens - after_tokens, 0), count)
+    whole_after = cursor.after
+    after = clip_tokens(whole_after, max(suffix_tokens, 0), tokenize, keep="start")
+    after_tokens = count(after)
+    clipped = len(after) < len(whole_after)  # the line alone fills the suffix
+    fitted_below = 0 if clipped else _fit_lines(cursor.lines, below, max(suffix_tokens - after_tokens, 0), count)
     last = cursor.line + fitted_below
-    suffix_text = cursor.after + "".join("\n" + line for line in cursor.lines[cursor.line + 1 : last + 1])
+    suffix_text = after + "".join("\n" + line for line in cursor.lines[cursor.line + 1 : last + 1])
     return Placement(first, last, prefix_text, suffix_text)
 
 

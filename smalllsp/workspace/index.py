@@ -403,6 +403,13 @@ class WorkspaceIndex:
         with self._lock:
             self._overlays[_normal(path)] = _Overlay(language_id, text)
 
+    def set_open_outline(self, path: str | Path, language_id: str, outline: Outline | None) -> None:
+        """The editor's version of a file, as an outline read off the event loop
+        (None: the document has none, e.g. it is over max_document_kb). Lookups
+        prefer it to the disk, and never parse on the caller's thread."""
+        with self._lock:
+            self._overlays[_normal(path)] = _Overlay(language_id, "", outline, parsed=True)
+
     def close_document(self, path: str | Path) -> None:
         with self._lock:
             self._overlays.pop(_normal(path), None)
