@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from smalllsp.syntax import symbols
 from smalllsp import safeio, transport
 from smalllsp.config import DEFAULT_PRIVATE_FILES, Config
 from smalllsp.context.sources import ContextSources
@@ -130,8 +131,12 @@ def test_an_open_private_document_lends_nothing_and_its_close_removes_what_it_pu
     assert done.wait(10)
     try:
         local, util = (repo / "local.py").as_uri(), (repo / "util.py").as_uri()
-        sources.refresh(local, "python", "def hidden(): pass\nTOKEN = 'gitignored'\n", 0)
-        sources.refresh(util, "python", "def shared(): pass\n", 0)
+        hidden_text, shared_text = "def hidden(): pass\nTOKEN = 'gitignored'\n", "def shared(): pass\n"
+        sources.refresh(local, "python", hidden_text, 0)
+        sources.refresh(util, "python", shared_text, 0)
+        # The tree thread hands each open document's outline over: the private one keeps it to itself.
+        sources.outline_ready(local, "python", symbols.outline("python", hidden_text.encode()))
+        sources.outline_ready(util, "python", symbols.outline("python", shared_text.encode()))
         assert [c.relpath for c in sources.ring.chunks()] == ["util.py"]
         assert sources.index.definitions("hidden") == []
         assert [s.relpath for s in sources.index.definitions("shared")] == ["util.py"]
