@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 SMALLLSP := $(VENV)/bin/smalllsp
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test model unit editors vsix eval clean
+.PHONY: demo test check model unit editors vsix eval clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ demo: model
 test: model
 	@command -v npm >/dev/null || echo "make test: npm not found: the VS Code extension tests will be skipped"
 	$(PY) -m pytest -ra
+
+# Lint (pyflakes' checks and syntax errors; the rules are in pyproject.toml).
+check: $(INSTALLED)
+	$(VENV)/bin/ruff check smalllsp tests scripts
 
 editors: model
 	$(PY) -m pytest -ra tests/editors

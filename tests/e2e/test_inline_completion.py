@@ -102,7 +102,6 @@ async def test_a_keystroke_reevaluates_only_what_was_typed_on_the_line(client):
     cold = (await status(client))["last_generation"]
     assert cold["n_evaluated"] == cold["n_prompt"] > 40  # the whole window, the first time
 
-    model_calls = 0
     # "zq" is not how the suggestion goes on, so the model is asked each time.
     for column, char in enumerate("zq", start=4):
         type_at(client, uri, 5, column, char, version=column)

@@ -10,7 +10,6 @@ import llama_cpp
 import llama_cpp.llama_cpp as low
 import pytest
 
-from smalllsp import modelstore
 from smalllsp.engine import placement
 from smalllsp.engine.placement import MoeInfo, choose_cpu_layers, expert_patterns, read_moe_info, tensor_overrides
 from tests.fixtures import tiny_moe

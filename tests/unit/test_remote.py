@@ -4,7 +4,6 @@ llama-server is in tests/e2e/test_remote_engine.py)."""
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 
@@ -13,10 +12,10 @@ import pytest
 from smalllsp.config import Config
 from smalllsp.engine import ModelUnavailable
 from smalllsp.engine.remote import ModelMismatch, RemoteRuntime, RemoteUnavailable, llama_server_updates, openai_updates
-from smalllsp.engine.remote_http import HttpClient, RemoteError, RemoteSetupError, parse_url, read_api_key, tls_context
+from smalllsp.engine.remote_http import RemoteError, RemoteSetupError, parse_url, read_api_key, tls_context
 from smalllsp.engine.runtime import Sampling
 from smalllsp.engine.worker import Cancelled
-from tests.fixtures.fake_engine_server import EOG, SPECIAL, FakeEngine
+from tests.fixtures.fake_engine_server import FakeEngine
 
 pytestmark = pytest.mark.timeout(60)
 
