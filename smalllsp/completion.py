@@ -169,7 +169,7 @@ def plan(runtime: Runtime, config: Config, language_id: str, cursor: Cursor, sou
         dataclasses.replace(s, start_line=s.start_line + head_first_line, end_line=s.end_line + head_first_line)
         for s in chain or ()
     )
-    window = Window(cursor.lines, cursor.line, placement.first_line, placement.last_line, in_document)
+    window = Window(cursor.lines, cursor.line, placement.first_line, placement.last_line, in_document, cursor.column)
     section = build_global(sources, window, language_id, runtime.fim, runtime.tokenize, global_tokens)
     prompt = assemble(prompt_cursor, placement, runtime.fim, runtime.tokenize, section)
     if chain:

@@ -9,6 +9,7 @@ roles in tables; the walking code is shared.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from tree_sitter import Node
 
@@ -234,8 +235,39 @@ _OPENERS = {"(": ")", "[": "]", "{": "}"}
 def unclosed(language_id: str, text: str) -> str:
     """The brackets that close what ``text`` leaves open, innermost first
     (``"f(1, [2"`` -> ``"])"``); strings and line comments are skipped roughly."""
+    return "".join(_OPENERS[text[i]] for i in reversed(open_brackets(language_id, text)))
+
+
+_CALLEE_BEFORE = re.compile(r"([A-Za-z_$][\w$]*(?:\s*(?:\.|::)\s*[A-Za-z_$][\w$]*)*)\s*(?:<[^<>()]*>)?\s*$")
+# Words before a name that make its parenthesis a definition's parameters, not a call.
+_DEFINING = frozenset({"def", "class", "function", "fn", "func"})
+_NOT_CALLEES = frozenset({"if", "elif", "while", "for", "return", "switch", "catch", "with", "assert", "not", "and", "or", "in"})
+
+
+def open_calls(language_id: str, text: str) -> list[tuple[str | None, str]]:
+    """(receiver, name) of each call ``text`` leaves open, innermost first:
+    ``"x = a.f(1, g("`` -> ``[(None, "g"), ("a", "f")]``."""
+    found = []
+    for position in reversed(open_brackets(language_id, text)):
+        if text[position] != "(":
+            continue
+        matched = _CALLEE_BEFORE.search(text, 0, position)
+        if matched is None:
+            continue
+        dotted = re.split(r"\s*(?:\.|::)\s*", matched.group(1))
+        name = dotted[-1]
+        word_before = text[: matched.start()].rstrip().rsplit(None, 1)[-1:] if text[: matched.start()].strip() else []
+        if name in _NOT_CALLEES or (word_before and word_before[0] in _DEFINING):
+            continue
+        receiver = ".".join(dotted[:-1]) or None
+        found.append((receiver, name))
+    return found
+
+
+def open_brackets(language_id: str, text: str) -> list[int]:
+    """Where the brackets ``text`` leaves open are, outermost first."""
     comment = "#" if table_language(language_id) == "python" else "//"
-    stack: list[str] = []
+    stack: list[int] = []
     quote = ""
     i, n = 0, len(text)
     while i < n:
@@ -259,8 +291,8 @@ def unclosed(language_id: str, text: str) -> str:
             i += len(quote)
             continue
         elif c in _OPENERS:
-            stack.append(_OPENERS[c])
-        elif c in ")]}" and stack and stack[-1] == c:
+            stack.append(i)
+        elif c in ")]}" and stack and _OPENERS[text[stack[-1]]] == c:
             stack.pop()
         i += 1
-    return "".join(reversed(stack))
+    return stack
