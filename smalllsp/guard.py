@@ -344,7 +344,8 @@ def _judge_name(
         return f"uses {name} from {_where(found)}, not seen by the model"
     if name in defined_here or builtins.is_builtin(language, name) or len(name) < 2:
         return None
-    found = [s for s in _elsewhere(context, name) if s.definition.kind != "method"]
+    # A bare name is not a class's member (a field, a method) elsewhere.
+    found = [s for s in _elsewhere(context, name) if s.definition.kind != "method" and s.definition.container is None]
     if not found:
         return None
     # A name the document already uses (a local variable, a parameter) is its

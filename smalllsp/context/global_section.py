@@ -99,7 +99,11 @@ class GlobalSection:
         return "".join(b.text for b in self.blocks)
 
     def describe(self) -> list[dict[str, object]]:
-        return [{"kind": b.kind, "path": b.relpath, "tokens": b.n_tokens} for b in self.blocks]
+        """Each block's kind, path and size; the callee's with its text (a few lines), to tell what was shown."""
+        return [
+            {"kind": b.kind, "path": b.relpath, "tokens": b.n_tokens, **({"text": b.text} if b.kind == "callee" else {})}
+            for b in self.blocks
+        ]
 
 
 EMPTY = GlobalSection((), (), (), frozenset())

@@ -157,3 +157,8 @@ def test_calls_that_cannot_be_checked_say_so(index):
         "c.export_text(): Console in console.py defines no export_text (inherited?), not checked",
     )
     assert verdict(index, "console = Console(width=80)").checked
+
+
+def test_a_bare_name_is_not_a_member_of_a_class_elsewhere(index):
+    # Region's field `height` is no free variable of this file
+    assert verdict(index, "area = width * height", shown=False) == guard.LOCAL_VERDICT
