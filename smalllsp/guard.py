@@ -49,6 +49,9 @@ class Verdict:
     kind: str  # LOCAL or CROSS_FILE
     reasons: tuple[str, ...] = ()
     unchecked: tuple[str, ...] = ()  # workspace calls the guard could not check, and why
+    bound: tuple[str, ...] = ()  # workspace calls whose arguments were bound to their definition ("Syntax()")
+    unbound: bool = False  # a workspace call's arguments do not bind (one of the reasons says how)
+    resampled: bool = False  # drawn again because the first candidate's call did not bind; this one binds
 
     @property
     def cross_file(self) -> bool:
@@ -63,10 +66,15 @@ class Verdict:
         found: dict[str, object] = {"verdict": self.kind, "reasons": list(self.reasons)}
         if self.unchecked:
             found["unchecked"] = list(self.unchecked)
+        if self.resampled:
+            found["resampled"] = True
+            found["bound"] = list(self.bound)
         return found
 
 
 LOCAL_VERDICT = Verdict(LOCAL)
+# What _judge_call notes for a call whose arguments bound (not an unchecked call).
+BOUND = "\0bound"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +114,8 @@ def judge(context: GuardContext, candidate: str, tree: Tree | None = None) -> Ve
     before = context.head + candidate
     reasons: list[str] = []
     unchecked: list[str] = []
+    bound: list[str] = []
+    unbound = False
     called = set()
     for call in _calls(context, tree, head, body, start, end):
         called.add(call.name)
@@ -114,6 +124,9 @@ def judge(context: GuardContext, candidate: str, tree: Tree | None = None) -> Ve
             reasons.append(reason)
         if note and note not in unchecked:
             unchecked.append(note)
+        if note == BOUND and f"{call.name}()" not in bound:
+            bound.append(f"{call.name}()")
+        unbound = unbound or bool(reason and reason.startswith(f"calls {call.name}() with "))
     for name in sorted(uses.names_in(context.language_id, tree.root_node, start, end) - called):
         reason = _judge_name(context, language, name, defined_here, candidate, resolver)
         if reason and reason not in reasons:
@@ -126,9 +139,10 @@ def judge(context: GuardContext, candidate: str, tree: Tree | None = None) -> Ve
             reasons.append(reason)
     if window_outline is not None and context.path is not None:
         reasons.extend(_signature_changes(context, window_outline, source, start, end))
+    unchecked = [n for n in unchecked if n != BOUND]
     if reasons:
-        return Verdict(CROSS_FILE, tuple(reasons), tuple(unchecked))
-    return Verdict(LOCAL, (), tuple(unchecked)) if unchecked else LOCAL_VERDICT
+        return Verdict(CROSS_FILE, tuple(reasons), tuple(unchecked), tuple(bound), unbound)
+    return Verdict(LOCAL, (), tuple(unchecked), tuple(bound)) if unchecked or bound else LOCAL_VERDICT
 
 
 def _calls(context: GuardContext, tree: Tree, head: bytes, body: bytes, start: int, end: int) -> list[uses.Call]:
@@ -264,7 +278,7 @@ def _judge_call(
     if all(problems):
         first = checked[0]
         return f"calls {call.name}() with {problems[0]}; {first.relpath} defines {_signature_of(first)}", None
-    return None, None
+    return None, BOUND
 
 
 def _plural(n: int, word: str) -> str:

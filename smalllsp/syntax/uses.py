@@ -182,7 +182,12 @@ def calls_in(language_id: str, root: Node, start: int, end: int) -> list[Call]:
         if name is None:
             continue
         positional, keywords, spread, arguments = _argument_shape(language, node.child_by_field_name(arguments_field))
-        written = start <= name.start_byte < end or any(start <= a.start_byte < end for a in arguments)
+        # the candidate writes the callee, one of its arguments, or closes it (`Syntax(` + `)`)
+        written = (
+            start <= name.start_byte < end
+            or any(start <= a.start_byte < end for a in arguments)
+            or (start < node.end_byte <= end and not node.has_error)
+        )
         if written:
             found.append(Call(_text(name), receiver, positional, keywords, spread, node.start_byte, node.end_byte))
     found.sort(key=lambda c: c.start_byte)

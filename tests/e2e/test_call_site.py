@@ -45,7 +45,7 @@ def open_make(client, workspace: Path, call: str) -> str:
 
 
 async def test_the_callee_comes_first_and_a_call_that_does_not_bind_is_flagged(client, workspace):
-    await start(client, workspace, {})
+    await start(client, workspace, {"resample_unbound": 0})
     uri = open_make(client, workspace, "Syntax(")
     result = await client.text_document_inline_completion_async(inline_params(uri, 8, len("    return Syntax(")))
     status = await status_of(client)
@@ -76,7 +76,7 @@ async def test_the_callee_comes_first_and_a_call_that_does_not_bind_is_flagged(c
 
 
 async def test_a_nested_call_is_bound_too(client, workspace):
-    await start(client, workspace, {})
+    await start(client, workspace, {"resample_unbound": 0})
     uri = open_make(client, workspace, "Console(")
     result = await client.text_document_inline_completion_async(inline_params(uri, 8, len("    return Console(")))
     status = await status_of(client)
@@ -95,3 +95,20 @@ async def test_a_nested_call_is_bound_too(client, workspace):
             "calls Style() with an unknown keyword width=; style.py defines class Style: (*, color=…, bold=…, italic=…)",
         ],
     }
+
+
+async def test_resampling_shows_a_candidate_whose_call_binds(client, workspace):
+    await start(client, workspace, {"seed": 1})
+    uri = open_make(client, workspace, "Syntax(")
+    result = await client.text_document_inline_completion_async(inline_params(uri, 8, len("    return Syntax(")))
+    status = await status_of(client)
+    generation = status["last_generation"]
+    assert generation["samples"] == 5 and generation["resampled"]["drawn"] == 4 and generation["resampled"]["bound"] >= 1
+    # first: a drawn candidate whose call binds, marked; last: the greedy one, still flagged
+    first, last = result.items[0], result.items[-1]
+    assert first.command.arguments[0] == {"verdict": "local", "reasons": [], "resampled": True, "bound": ["Syntax()"]}
+    assert generation["verdict"] == first.command.arguments[0]
+    assert last.insert_text == 'lexer=make_lexer(code), theme="monokai", line_numbers=False)'
+    assert last.command.arguments[0]["reasons"] == [
+        "calls Syntax() with no argument for code; syntax.py defines class Syntax: (code, lexer, *, theme=…, line_numbers=…)"
+    ]

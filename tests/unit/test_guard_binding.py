@@ -52,6 +52,11 @@ def verdict(index: WorkspaceIndex, candidate: str, *, shown: bool = True, typed:
     return guard.judge(context, candidate)
 
 
+def bound(*calls: str) -> guard.Verdict:
+    """A local verdict whose workspace calls all bound."""
+    return guard.Verdict(guard.LOCAL, bound=calls)
+
+
 def test_keyword_only_constructor_parameters_are_checked(index):
     found = verdict(index, "console = Console(1)")
     assert found.kind == guard.CROSS_FILE
@@ -59,7 +64,7 @@ def test_keyword_only_constructor_parameters_are_checked(index):
         "calls Console() with 1 positional argument (it takes 0; color_system, width, record are keyword-only); "
         "console.py defines class Console: (*, color_system=…, width=…, record=…)",
     )
-    assert verdict(index, "console = Console(width=80)") == guard.LOCAL_VERDICT
+    assert verdict(index, "console = Console(width=80)") == bound("Console()")
     style = verdict(index, "style = Style(0)")
     assert style.reasons == (
         "calls Style() with 1 positional argument (it takes 0; color, bold, italic are keyword-only); "
@@ -75,7 +80,7 @@ def test_named_tuple_fields_are_the_constructor(index):
     assert verdict(index, "r = Region(0, 0)").reasons == (
         "calls Region() with no argument for width; region.py defines class Region(NamedTuple): (x, y, width, height)",
     )
-    assert verdict(index, "r = Region(0, 0, 10, 2)") == guard.LOCAL_VERDICT
+    assert verdict(index, "r = Region(0, 0, 10, 2)") == bound("Region()")
 
 
 def test_an_unclosed_run_on_call_is_still_checked(index):
@@ -107,7 +112,7 @@ def test_attribute_names_are_not_matched_against_unrelated_definitions(index):
     assert verdict(index, "flag = StyleType.bold") == guard.LOCAL_VERDICT
     assert verdict(index, "flag = self.bold", shown=False) == guard.LOCAL_VERDICT
     # nor is a keyword argument's name
-    assert verdict(index, "style = Style(bold=True)", shown=True) == guard.LOCAL_VERDICT
+    assert verdict(index, "style = Style(bold=True)", shown=True) == bound("Style()")
 
 
 def test_print_imported_from_a_workspace_module_is_not_the_builtin(index):
@@ -116,7 +121,7 @@ def test_print_imported_from_a_workspace_module_is_not_the_builtin(index):
         "calls print() with an unknown keyword colour=; _print.py defines "
         'def print(*objects, sep=" ", end="\\n", file=None, flush=False):',
     )
-    assert verdict(index, 'print("x", "y", sep="")') == guard.LOCAL_VERDICT
+    assert verdict(index, 'print("x", "y", sep="")') == bound("print()")
     assert verdict(index, 'print("x")', shown=False).reasons == ("uses print() from _print.py, not seen by the model",)
 
 
@@ -125,7 +130,7 @@ def test_module_aliases_lead_to_the_module(index):
         "calls decimal() with 2 positional arguments (it takes 1; precision, separator are keyword-only); "
         'filesize.py defines def decimal(size, *, precision=1, separator=" "):',
     )
-    assert verdict(index, "label = filesize.decimal(size, precision=2)") == guard.LOCAL_VERDICT
+    assert verdict(index, "label = filesize.decimal(size, precision=2)") == bound("decimal()")
     assert verdict(index, "label = filesize.decimal(size, precision=2)", shown=False).reasons == (
         "uses decimal() from filesize.py, not seen by the model",
     )
@@ -133,7 +138,7 @@ def test_module_aliases_lead_to_the_module(index):
 
 def test_a_method_through_an_instance_of_a_known_class(index):
     # Logger.log (imported too) takes anything, so without the receiver's class nothing can be said
-    assert verdict(index, "console.log(1, foo=2)") == guard.LOCAL_VERDICT
+    assert verdict(index, "console.log(1, foo=2)") == bound("log()")
     typed = verdict(index, "c.log(1, foo=2)", extra="c = Console()")
     assert typed.reasons == (
         'calls log() with an unknown keyword foo=; console.py defines def log(self, *objects, sep=" ", emoji=None):',
