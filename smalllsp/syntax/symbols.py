@@ -379,7 +379,7 @@ CLASS_NAMED_CONSTRUCTORS = frozenset({"java", "cpp"})
 TRIVIAL_BASES = frozenset({"object", "Generic", "typing.Generic", "Protocol", "typing.Protocol", "ABC", "abc.ABC"})
 FIELD_DECORATORS = frozenset(
     {
-        "dataclass", "dataclasses.dataclass", "attr.s", "attr.attrs", "attrs.define", "attrs.frozen",
+        "dataclass", "dataclasses.dataclass", "attr.s", "attr.attrs", "attrs", "attrs.define", "attrs.frozen",
         "attrs.mutable", "attr.define", "attr.frozen", "attr.mutable", "define", "frozen", "mutable",
     }
 )
@@ -984,7 +984,7 @@ class _Walker:
                 arguments = field_class.child_by_field_name("arguments")
                 keyword_only = arguments is not None and _keyword_value(self.source, arguments, "kw_only") == "True"
             return self._python_fields(body, keyword_only)
-        if not inherits:
+        if not inherits and not decorators:  # a decorator we do not know may write the constructor
             return Parameters((), 0, False, False)
         return None
 

@@ -204,9 +204,11 @@ class Resolver:
                 return UNBOUND_RESOLUTION  # an imported class or object: the caller types the method
             return Resolution(EXTERNAL, module=binding.module) if not self._is_workspace_module(binding) else Resolution(MISSING, module=binding.module)
         for part in parts[1:]:  # rich.filesize.decimal: a submodule of the bound package
-            file = self._submodule(file, part)
-            if file is None:
-                return Resolution(MISSING, module=binding.module)
+            inner = self._submodule(file, part)
+            if inner is None:
+                # an object of the module (types.ALL_TYPES_MAP.items()): its methods are not the module's
+                return UNBOUND_RESOLUTION
+            file = inner
         return self._symbol_in_file(file, name, binding.module, 0)
 
     def _module_of_binding(self, binding: Binding) -> str | None:

@@ -44,10 +44,12 @@ PY_SIGNATURES = {
     "kwmarker": "@dataclass\nclass M:\n    x: int\n    _: KW_ONLY\n    y: int\n",
     "namedtuple": "class Region(NamedTuple):\n    x: int\n    y: int\n    width: int = 0\n",
     "plainclass": "class Empty:\n    pass\n",
+    "attrs": "@attrs(slots=True)\nclass V:\n    _validators = attrib()\n    extra = attrib(default=None)\n",
     "method": "class Table:\n    def add_row(self, *renderables, style=None):\n        pass\n",
 }
 PY_NAMES = {"console": "Console", "style": "Style", "both": "Both", "dataclass": "P", "kwdataclass": "K",
-            "kwmarker": "M", "namedtuple": "Region", "plainclass": "Empty"}
+            "kwmarker": "M", "namedtuple": "Region", "plainclass": "Empty",
+            "attrs": "V"}
 
 PY_CASES = [
     ("plain", "f(1, 2)", None),
@@ -99,6 +101,8 @@ PY_CASES = [
     ("namedtuple", "Region(x=0, y=0, max=3)", "an unknown keyword max="),
     ("plainclass", "Empty()", None),
     ("plainclass", "Empty(1)", "1 positional argument (it takes 0)"),
+    ("attrs", "V([a, b])", None),  # attrs fields without annotations (as attr/_make.py's _AndValidator)
+    ("attrs", "V([a, b], 1, 2)", "3 positional arguments (it takes 2)"),
     ("method", "t.add_row('a', 'b', style='bold')", None),  # self is not counted
     ("method", "t.add_row(end_section=True)", "an unknown keyword end_section="),
 ]
@@ -151,6 +155,11 @@ def test_go_arity(signature, call, problem):
     start = call_source.index(call)
     calls = uses.calls_in("go", tree.root_node, start, start + len(call))
     assert guard.bind(parameters, calls[0]) == problem
+
+
+def test_a_class_under_a_decorator_we_do_not_know_has_no_known_constructor():
+    outline = symbols.outline("python", b"@register\nclass Plugin:\n    pass\n")
+    assert outline.definitions[0].parameters is None
 
 
 def test_describe_parameters_reads_like_a_python_signature():

@@ -114,3 +114,40 @@ def test_without_a_repository_layout_the_callee_is_the_first_comment(index):
     section = section_at(index, "console = Console(", fim=DEEPSEEK)
     assert section.blocks[0].kind == "callee"
     assert section.lead == ()
+
+
+GUARD_ROOT = Path(__file__).parent.parent / "fixtures" / "guard_workspace"
+
+
+@pytest.fixture(scope="module")
+def guard_index() -> WorkspaceIndex:
+    built = WorkspaceIndex([GUARD_ROOT])
+    built.build()
+    return built
+
+
+def other_language_section(guard_index, relpath: str, line_text: str, typed: str, language_id: str):
+    path = GUARD_ROOT / relpath
+    lines = path.read_text().split("\n")
+    row = next(i for i, line in enumerate(lines) if line.strip() == line_text)
+    indent = lines[row][: len(lines[row]) - len(lines[row].lstrip())]
+    lines[row] = indent + typed
+    cursor = Cursor(lines, row, len(lines[row]))
+    sources = Sources(str(path), relpath, GUARD_ROOT.name, guard_index.outline_of(str(path)), guard_index)
+    return completion.plan(runtime(), Config(), language_id, cursor, sources).prompt.section
+
+
+def test_typescript_named_imports_lead_to_the_callee(guard_index):
+    section = other_language_section(guard_index, "web/view.ts", "return label;", "return formatPrice(order.cents, ", "typescript")
+    assert first(section) == (
+        "callee",
+        "web/format.ts",
+        "// Format a price in cents for display.\nexport function formatPrice(cents: number, currency?: string): string\n",
+    )
+
+
+def test_go_methods_through_a_field_of_a_known_struct(guard_index):
+    section = other_language_section(guard_index, "server/handler.go", "return key, nil", "item, err := h.store.Get(", "go")
+    kind, relpath, text = first(section)
+    assert (kind, relpath) == ("callee", "server/store.go")
+    assert text.endswith("func (s *Store) Get(key string) (Item, error)\n")

@@ -103,6 +103,7 @@ def test_names_through_aliases_submodules_and_reexports(index):
     assert resolver.resolve("OrderedDict") == resolve.Resolution("external", (), "collections")
     assert resolver.resolve("Table") == resolve.UNBOUND_RESOLUTION  # not imported: the caller looks it up by name
     assert resolver.resolve("bold", "StyleType") == resolve.UNBOUND_RESOLUTION  # an attribute of an object
+    assert resolver.resolve("items", "fs.SIZES") == resolve.UNBOUND_RESOLUTION  # a method of a module's object
 
 
 def test_the_class_of_a_receiver_as_the_code_states_it():
