@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections import Counter
 from typing import Callable
 
@@ -53,6 +54,7 @@ class Completion:
     finished: tuple[str, ...]  # each candidate after post-processing ("" when it was dropped), in the same order
     prompt: dict[str, object]  # what went into the prompt
     dropped: dict[str, int]  # candidates left out, by reason (a filter's name, "withheld")
+    resampled: dict[str, int] | None = None  # drawn again because a call did not bind: {"drawn", "bound"}
 
     @property
     def best(self) -> Suggestion | None:
@@ -72,6 +74,7 @@ class Completion:
             "samples": len(self.generations),
             "suggestions": len(self.suggestions),
             "dropped": dict(self.dropped),
+            **({"resampled": dict(self.resampled)} if self.resampled is not None else {}),
         }
 
 
@@ -190,7 +193,7 @@ def plan(runtime: Runtime, config: Config, language_id: str, cursor: Cursor, sou
         dataclasses.replace(s, start_line=s.start_line + head_first_line, end_line=s.end_line + head_first_line)
         for s in chain or ()
     )
-    window = Window(cursor.lines, cursor.line, placement.first_line, placement.last_line, in_document)
+    window = Window(cursor.lines, cursor.line, placement.first_line, placement.last_line, in_document, cursor.column)
     section = build_global(sources, window, language_id, runtime.fim, runtime.tokenize, global_tokens)
     prompt = assemble(prompt_cursor, placement, runtime.fim, runtime.tokenize, section)
     if len(prompt.tokens) + config.max_tokens > runtime.n_ctx:
@@ -315,6 +318,7 @@ def generate(
     the prompt (the first one greedy), fewer when the latency budget would
     not allow them (:class:`smalllsp.engine.runtime.StepCosts`).
     """
+    started = time.monotonic()
     planned = plan(runtime, config, language_id, cursor, sources)
     shape = shape_for(config, language_id, cursor, planned)
     whitespace = planned.whitespace
@@ -332,13 +336,26 @@ def generate(
             return guard.LOCAL_VERDICT
         return guard.judge(guard_context(language_id, planned, sources), text, planned.spliced.tree(text))
 
-    finished = [postprocess.finish_explained(heal(g.text, whitespace, blank_line=blank_line), shape) for g in generations]
+    def finish(generation: Generation) -> tuple[str, str | None]:
+        return postprocess.finish_explained(heal(generation.text, whitespace, blank_line=blank_line), shape)
+
+    finished = [finish(g) for g in generations]
     candidates, dropped = sift(generations, finished, judge, config.cross_file_policy)
+    ranked = ranking.rank(candidates)
+    # A call that does not bind: spend what is left of the budget on candidates that may (see resample_unbound).
+    again = resample_unbound(runtime, config, planned.prompt.tokens, stop_at, cancelled, finish, judge, finished, ranked, started)
+    resampled = None
+    if again is not None:
+        more, more_finished, ranked, more_dropped, resampled = again
+        generations, finished = [*generations, *more], [*finished, *more_finished]
+        dropped = dict(Counter(dropped) + Counter(more_dropped))
     suggestions = tuple(
         Suggestion(r.text, r.candidate.payload[0].text, r.candidate.payload[0], r.candidate.payload[1], r.support, r.agreement)
-        for r in ranking.rank(candidates)
+        for r in ranked
     )
-    result = Completion(suggestions, tuple(generations), tuple(text for text, _ in finished), planned.prompt.describe(), dropped)
+    result = Completion(
+        suggestions, tuple(generations), tuple(text for text, _ in finished), planned.prompt.describe(), dropped, resampled
+    )
     first, best = generations[0], result.best
     log.info(
         "completion: %d prompt tokens (%d global, %d reused, %d evaluated), %d candidate(s), %d generated tokens, "
@@ -350,6 +367,63 @@ def generate(
         "".join(f"; {r}" for r in best.verdict.reasons) if best else "",
     )
     return result
+
+
+def resample_unbound(
+    runtime: Runtime,
+    config: Config,
+    tokens: list[int],
+    stop_at: Callable[[str], int | None],
+    cancelled: Callable[[], bool],
+    finish: Callable[[Generation], tuple[str, str | None]],
+    judge: Callable[[str], guard.Verdict],
+    drawn: list[tuple[str, str | None]],
+    ranked: list[ranking.Ranked[tuple[Generation, guard.Verdict]]],
+    started: float,
+) -> tuple[list[Generation], list[tuple[str, str | None]], list, dict[str, int], dict[str, int]] | None:
+    """More candidates when the best one calls into the workspace with arguments that do not bind.
+
+    The guard's binding check is exact and free, so spare budget goes to
+    candidates drawn from the same reading of the prompt (the KV cache holds
+    it: only the new tokens cost). The best candidate that binds, and is
+    local, is shown first, its verdict marked ``resampled`` with the calls it
+    bound; the first candidates follow. When none binds, nothing changes: the
+    first stays flagged (or withheld). None when there was no call to fix,
+    no time left, or ``resample_unbound = 0``.
+    """
+    if config.resample_unbound <= 0 or config.cross_file_policy == "allow":
+        return None
+    best = ranked[0].candidate.payload[1] if ranked else None
+    if best is not None and not best.unbound:
+        return None
+    if best is None and not any(judge(text).unbound for text, _ in drawn if text):
+        return None  # nothing to show, but not for a call that did not bind
+    left = config.time_budget_ms / 1000 - (time.monotonic() - started)
+    if left <= 0:
+        log.info("resampling: no time left in the budget")
+        return None
+    sampling = Sampling(
+        n=min(config.resample_unbound, MAX_SAMPLES),
+        temperature=config.temperature,
+        top_p=config.top_p,
+        seed=None if config.seed < 0 else config.seed,
+        include_greedy=False,
+        budget_s=left,
+    )
+    more = runtime.sample(tokens, sampling, max_tokens=config.max_tokens, stop_at=stop_at, time_budget_s=left, cancelled=cancelled)
+    finished = [finish(g) for g in more]
+    candidates, dropped = sift(more, finished, judge, config.cross_file_policy)
+    offset = len(drawn)
+    candidates = [dataclasses.replace(c, index=c.index + offset) for c in candidates]
+    binding = [c for c in candidates if not c.payload[1].cross_file and c.payload[1].bound]
+    report = {"drawn": len(more), "bound": len(binding)}
+    log.info("resampling: %d more candidate(s) drawn, %d bind", len(more), len(binding))
+    if not binding:
+        return more, finished, ranked, dropped, report
+    marked = [
+        dataclasses.replace(c, payload=(c.payload[0], dataclasses.replace(c.payload[1], resampled=True))) for c in binding
+    ]
+    return more, finished, [*ranking.rank(marked), *ranked], dropped, report
 
 
 def warm(

@@ -79,6 +79,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("remote_retries", 2, "engine = remote: retries, with exponential backoff from 0.25 s, of a request that could not connect or got a 429/5xx answer (never of a stream that has started).", minimum=0, maximum=10, why="a count cannot be negative; more retries only delay the answer"),
     Setting("private_files", DEFAULT_PRIVATE_FILES, "Comma-separated name patterns (shell style, matched case-insensitively against each part of a path) of files that never enter the workspace index, the ring of recent chunks or another file's prompt, even when open; they still get completions themselves. .gitignore'd files are treated the same way.", user_only=True),
     Setting("log_output", "client", "Where the server's log goes: client (as window/logMessage with each record's level, once the editor is connected, so its log files INFO as INFO; stderr before and after) or stderr (every record on stderr, as `<time> <LEVEL> <logger>: <message>`). Taken from the environment (`SMALLLSP_LOG_OUTPUT`) when the server starts, before any client setting arrives.", ("client", "stderr")),
+    Setting("resample_unbound", 4, "When the best candidate calls a workspace function, class or method with arguments that do not bind to its signature, draw this many more candidates from the same reading of the prompt (within what is left of time_budget_ms) and show the best one that binds, marked as resampled with the calls it bound; when none binds, the first stays flagged (or withheld, by cross_file_policy). 0 turns it off.", minimum=0, maximum=MAX_SAMPLES),
     Setting("log_level", "INFO", "Server log level: DEBUG, INFO, WARNING or ERROR. Document text is logged only at DEBUG.", ("DEBUG", "INFO", "WARNING", "ERROR")),
 )
 
@@ -127,6 +128,7 @@ class Config:
     remote_retries: int = 2
     private_files: str = DEFAULT_PRIVATE_FILES
     log_output: str = "client"
+    resample_unbound: int = 4
     log_level: str = "INFO"
 
     def merged(self, values: Mapping[str, Any] | None) -> tuple["Config", list[str]]:

@@ -12,6 +12,15 @@ workspace index, and gives it a verdict:
   signature, or changes the name or parameters of a function other files use.
 
 The reasons are short sentences an editor can show next to the suggestion.
+A call the guard finds in the workspace but cannot check (its parameters are
+unknown, its import does not lead to a definition) is noted in ``unchecked``:
+it does not silently pass for a checked one.
+
+Calls are bound like the language binds them (:func:`bind`): positional-only,
+keyword-only, defaults, ``*args``/``**kwargs``, a class's constructor (its
+``__init__``, ``__new__``, or the fields of a dataclass or NamedTuple), a
+method through an instance whose class the code states. Names are resolved
+through the document's imports first (smalllsp.workspace.resolve).
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from typing import TYPE_CHECKING, Sequence
 from tree_sitter import Tree
 
 from smalllsp.syntax import builtins, languages, symbols, uses
+from smalllsp.workspace import resolve
 
 if TYPE_CHECKING:
     from smalllsp.workspace.index import IndexedSymbol, WorkspaceIndex
@@ -38,16 +48,33 @@ MAX_DEFINITIONS_LISTED = 3
 class Verdict:
     kind: str  # LOCAL or CROSS_FILE
     reasons: tuple[str, ...] = ()
+    unchecked: tuple[str, ...] = ()  # workspace calls the guard could not check, and why
+    bound: tuple[str, ...] = ()  # workspace calls whose arguments were bound to their definition ("Syntax()")
+    unbound: bool = False  # a workspace call's arguments do not bind (one of the reasons says how)
+    resampled: bool = False  # drawn again because the first candidate's call did not bind; this one binds
 
     @property
     def cross_file(self) -> bool:
         return self.kind == CROSS_FILE
 
+    @property
+    def checked(self) -> bool:
+        """Every workspace call it makes was bound against its definition."""
+        return not self.unchecked
+
     def as_dict(self) -> dict[str, object]:
-        return {"verdict": self.kind, "reasons": list(self.reasons)}
+        found: dict[str, object] = {"verdict": self.kind, "reasons": list(self.reasons)}
+        if self.unchecked:
+            found["unchecked"] = list(self.unchecked)
+        if self.resampled:
+            found["resampled"] = True
+            found["bound"] = list(self.bound)
+        return found
 
 
 LOCAL_VERDICT = Verdict(LOCAL)
+# What _judge_call notes for a call whose arguments bound (not an unchecked call).
+BOUND = "\0bound"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,20 +110,57 @@ def judge(context: GuardContext, candidate: str, tree: Tree | None = None) -> Ve
 
     window_outline = symbols.outline(context.language_id, source, tree)
     defined_here = context.document_names | _names_defined(window_outline)
+    resolver = resolve.Resolver(context.index, context.path, context.language_id, context.imports.split("\n"))
+    before = context.head + candidate
     reasons: list[str] = []
+    unchecked: list[str] = []
+    bound: list[str] = []
+    unbound = False
     called = set()
-    for call in uses.calls_in(context.language_id, tree.root_node, start, end):
+    for call in _calls(context, tree, head, body, start, end):
         called.add(call.name)
-        reason = _judge_call(context, language, call, defined_here)
+        reason, note = _judge_call(context, language, call, defined_here, resolver, before)
         if reason and reason not in reasons:
             reasons.append(reason)
+        if note and note not in unchecked:
+            unchecked.append(note)
+        if note == BOUND and f"{call.name}()" not in bound:
+            bound.append(f"{call.name}()")
+        unbound = unbound or bool(reason and reason.startswith(f"calls {call.name}() with "))
     for name in sorted(uses.names_in(context.language_id, tree.root_node, start, end) - called):
-        reason = _judge_name(context, language, name, defined_here, candidate)
+        reason = _judge_name(context, language, name, defined_here, candidate, resolver)
+        if reason and reason not in reasons:
+            reasons.append(reason)
+    for receiver, name in sorted(uses.members_in(context.language_id, tree.root_node, start, end)):
+        if name in called:
+            continue
+        reason = _judge_member(context, receiver, name, resolver)
         if reason and reason not in reasons:
             reasons.append(reason)
     if window_outline is not None and context.path is not None:
         reasons.extend(_signature_changes(context, window_outline, source, start, end))
-    return Verdict(CROSS_FILE, tuple(reasons)) if reasons else LOCAL_VERDICT
+    unchecked = [n for n in unchecked if n != BOUND]
+    if reasons:
+        return Verdict(CROSS_FILE, tuple(reasons), tuple(unchecked), tuple(bound), unbound)
+    return Verdict(LOCAL, (), tuple(unchecked), tuple(bound)) if unchecked or bound else LOCAL_VERDICT
+
+
+def _calls(context: GuardContext, tree: Tree, head: bytes, body: bytes, start: int, end: int) -> list[uses.Call]:
+    """The calls the candidate writes; a call it leaves open (``Syntax(1, 2, 3``,
+    which parses as no call at all) is read as if closed right after it."""
+    found = uses.calls_in(context.language_id, tree.root_node, start, end)
+    if not tree.root_node.has_error:
+        return found
+    written = (head + body).decode("utf-8", errors="replace")
+    closers = uses.unclosed(context.language_id, written)
+    if not closers:
+        return found
+    p = languages.parser(context.language_id)
+    assert p is not None
+    closed = p.parse(head + body + closers.encode("utf-8") + b"\n")
+    seen = {(c.start_byte, c.name) for c in found}
+    extra = [c for c in uses.calls_in(context.language_id, closed.root_node, start, end) if (c.start_byte, c.name) not in seen]
+    return sorted(found + extra, key=lambda c: c.start_byte)
 
 
 def _names_defined(outline: symbols.Outline | None) -> frozenset[str]:
@@ -150,58 +214,152 @@ def _module_stem(relpath: str) -> str:
     return "" if stem in ("__init__", "index", "mod", "lib", "main") else stem
 
 
-def _judge_call(context: GuardContext, language: str, call: uses.Call, defined_here: frozenset[str]) -> str | None:
+def _judge_call(
+    context: GuardContext,
+    language: str,
+    call: uses.Call,
+    defined_here: frozenset[str],
+    resolver: resolve.Resolver,
+    before: str,
+) -> tuple[str | None, str | None]:
+    """The reason the call is cross-file (or None), and a note when it could not be checked."""
+    found: list["IndexedSymbol"] | None = None
     if call.receiver is None:
-        if call.name in defined_here or builtins.is_builtin(language, call.name):
-            return None
+        resolution = resolver.resolve(call.name)
+        if resolution.kind == resolve.EXTERNAL:
+            return None, None  # imported from a library, not from this workspace
+        if resolution.kind == resolve.MISSING:
+            return None, f"{call.name}() is imported from {resolution.module}, where the index finds no definition of it"
+        if resolution.kind == resolve.WORKSPACE:
+            found = [s for s in resolution.symbols if s.path != context.path]
+            if not found:
+                return None, None
+        elif call.name in defined_here or builtins.is_builtin(language, call.name):
+            return None, None
     else:
         if builtins.is_standard_receiver(language, call.receiver):
-            return None
-        receiver_is_workspace_module = _imported(context, _receiver_root(call.receiver))
-        if not receiver_is_workspace_module and (
-            call.name in defined_here or builtins.is_standard_method(language, call.name)
-        ):
-            return None
-    found = _candidates_for_call(context, call, _elsewhere(context, call.name))
+            return None, None
+        resolution = resolver.resolve(call.name, call.receiver)
+        if resolution.kind == resolve.EXTERNAL:
+            return None, None
+        if resolution.kind == resolve.MISSING:
+            return None, f"{call.receiver}.{call.name}() is not defined in {resolution.module} as the index has it"
+        if resolution.kind == resolve.WORKSPACE:
+            found = list(resolution.symbols)
+        else:
+            klass = resolve.receiver_class(context.language_id, before, _receiver_root(call.receiver))
+            if klass is not None and call.receiver.isidentifier():
+                if klass in defined_here:
+                    return None, None
+                methods = [s for s in _elsewhere(context, call.name) if s.definition.container == klass]
+                if not methods:
+                    classes = [s for s in _elsewhere(context, klass) if s.definition.kind == "class"]
+                    if classes:
+                        return None, f"{call.receiver}.{call.name}(): {klass} in {_where(classes)} defines no {call.name} (inherited?), not checked"
+                    return None, None
+                found = methods
+            else:
+                receiver_is_workspace_module = _imported(context, _receiver_root(call.receiver))
+                if not receiver_is_workspace_module and (
+                    call.name in defined_here or builtins.is_standard_method(language, call.name)
+                ):
+                    return None, None
+    if found is None:
+        found = _candidates_for_call(context, call, _elsewhere(context, call.name))
     if not found:
-        return None
+        return None, None
     shown = [s for s in found if _shown(context, s)]
     if not shown:
-        return f"uses {call.name}() from {_where(found)}, not seen by the model"
+        return f"uses {call.name}() from {_where(found)}, not seen by the model", None
     checked = [s for s in shown if s.definition.parameters is not None]
     if not checked:
-        return None
-    problems = [_arity_problem(call, s.definition.parameters, language) for s in checked]
+        return None, f"{call.name}() from {_where(shown)}: its parameters are not known, the arguments were not checked"
+    problems = [bind(s.definition.parameters, call) for s in checked]
     if all(problems):
         first = checked[0]
-        return f"calls {call.name}() with {problems[0]}; {first.relpath} defines {_one_line(first.definition.signature)}"
-    return None
+        return f"calls {call.name}() with {problems[0]}; {first.relpath} defines {_signature_of(first)}", None
+    return None, BOUND
 
 
-def _arity_problem(call: uses.Call, parameters: symbols.Parameters, language: str) -> str | None:
-    """What is wrong with the call's arguments for ``parameters``, or None."""
-    names = parameters.names
-    if call.positional > len(names) and not parameters.variadic:
-        return f"{call.positional} positional arguments (it takes {len(names)})"
-    unknown = [k for k in call.keywords if k not in names]
-    if unknown and not parameters.keywords:
-        return f"an unknown keyword {unknown[0]}="
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def bind(parameters: symbols.Parameters, call: uses.Call) -> str | None:
+    """What is wrong with binding the call's arguments to ``parameters`` as the
+    language would, or None when they bind (or cannot be counted: ``*args``)."""
+    slots = parameters.positional
+    if call.positional > len(slots) and not parameters.variadic:
+        keyword_only = parameters.names[len(slots) :]
+        also = f"; {', '.join(keyword_only)} {'is' if len(keyword_only) == 1 else 'are'} keyword-only" if keyword_only else ""
+        return f"{_plural(call.positional, 'positional argument')} (it takes {len(slots)}{also})"
+    filled = set(slots[: call.positional])
+    positional_only = parameters.names[: parameters.positional_only]
+    for keyword in call.keywords:
+        if keyword in positional_only:
+            if not parameters.keywords:
+                return f"{keyword}= by keyword, but {keyword} is positional-only"
+            continue  # it goes into **kwargs
+        if keyword in filled:
+            return f"{keyword} given twice (by position and as {keyword}=)"
+        if keyword not in parameters.names:
+            if not parameters.keywords:
+                return f"an unknown keyword {keyword}="
+            continue
+        filled.add(keyword)
     if call.spread:
         return None
-    # The required parameters come first; each needs a positional or a keyword argument.
-    missing = [n for n in names[call.positional : parameters.required] if n not in call.keywords]
+    missing = [n for n in parameters.required_names if n not in filled]
     if missing:
         return f"no argument for {missing[0]}"
-    if call.positional + len(call.keywords) < parameters.required:
-        return f"{call.positional + len(call.keywords)} arguments (it needs {parameters.required})"
     return None
 
 
-def _judge_name(context: GuardContext, language: str, name: str, defined_here: frozenset[str], candidate: str) -> str | None:
+def _signature_of(found: "IndexedSymbol") -> str:
+    """The definition's header, and for a class the constructor it is called through."""
+    definition = found.definition
+    text = _one_line(definition.signature)
+    if definition.kind == "class" and definition.parameters is not None:
+        text += f" ({describe_parameters(definition.parameters)})"
+    return text
+
+
+def describe_parameters(parameters: symbols.Parameters) -> str:
+    """``a, b=…, /, c, *args, d, **kwargs``: the shape of a parameter list, Python-style."""
+    parts = []
+    names = parameters.names
+    first_keyword_only = len(names) - parameters.keyword_only
+    for i, name in enumerate(names):
+        if i == first_keyword_only and not parameters.variadic:
+            parts.append("*")
+        if i == first_keyword_only and parameters.variadic:
+            parts.append("*args")
+        parts.append(f"{name}=…" if name in parameters.optional else name)
+        if parameters.positional_only and i == parameters.positional_only - 1:
+            parts.append("/")
+    if parameters.variadic and first_keyword_only >= len(names):
+        parts.append("*args")
+    if parameters.keywords:
+        parts.append("**kwargs")
+    return ", ".join(parts)
+
+
+def _judge_name(
+    context: GuardContext, language: str, name: str, defined_here: frozenset[str], candidate: str, resolver: resolve.Resolver
+) -> str | None:
     """A name the candidate uses without calling it (a constant, a class, a type)."""
+    resolution = resolver.resolve(name)
+    if resolution.kind in (resolve.EXTERNAL, resolve.MISSING):
+        return None
+    if resolution.kind == resolve.WORKSPACE:
+        found = [s for s in resolution.symbols if s.path != context.path]
+        if not found or any(_shown(context, s) for s in found):
+            return None
+        return f"uses {name} from {_where(found)}, not seen by the model"
     if name in defined_here or builtins.is_builtin(language, name) or len(name) < 2:
         return None
-    found = [s for s in _elsewhere(context, name) if s.definition.kind != "method"]
+    # A bare name is not a class's member (a field, a method) elsewhere.
+    found = [s for s in _elsewhere(context, name) if s.definition.kind != "method" and s.definition.container is None]
     if not found:
         return None
     # A name the document already uses (a local variable, a parameter) is its
@@ -211,6 +369,25 @@ def _judge_name(context: GuardContext, language: str, name: str, defined_here: f
     if any(_shown(context, s) for s in found):
         return None
     return f"uses {name} from {_where(found)}, not seen by the model"
+
+
+def _judge_member(context: GuardContext, receiver: str, name: str, resolver: resolve.Resolver) -> str | None:
+    """``module.NAME`` where the module is a workspace file: the name as the module defines it.
+    An attribute of anything else (``StyleType.bold``, ``self.items``) is not a workspace name."""
+    resolution = resolver.resolve(name, receiver)
+    if resolution.kind == resolve.WORKSPACE:
+        found = [s for s in resolution.symbols if s.path != context.path]
+        if found and not any(_shown(context, s) for s in found):
+            return f"uses {receiver}.{name} from {_where(found)}, not seen by the model"
+        return None
+    if resolution.kind != resolve.UNBOUND or resolver.bindings or not _imported(context, _receiver_root(receiver)):
+        return None
+    # Languages whose imports the resolver does not read (Go, Rust, ...): a package's member.
+    found = [s for s in _elsewhere(context, name) if s.definition.kind != "method"]
+    found = [s for s in found if _module_stem(s.relpath) == _receiver_root(receiver) or len(found) == 1]
+    if found and not any(_shown(context, s) for s in found):
+        return f"uses {receiver}.{name} from {_where(found)}, not seen by the model"
+    return None
 
 
 def _used_outside(context: GuardContext, name: str) -> bool:

@@ -207,6 +207,53 @@ def drop_repetition(text: str, shape: Shape) -> str:
     return text
 
 
+_COMMENT_LINE = re.compile(r"^[ \t]*(?:#|//|/\*|\*|--)")
+_INTEGER = re.compile(r"-?\d+")
+# A run of this many integers in arithmetic progression is the model counting on, not code.
+COUNTING_RUN = 8
+
+
+def _open_parentheses(text: str) -> int:
+    """How many ``(`` the text leaves open (strings are not told apart: a rough count)."""
+    depth = 0
+    for c in text:
+        if c == "(":
+            depth += 1
+        elif c == ")" and depth:
+            depth -= 1
+    return depth
+
+
+def drop_comment_in_open_call(text: str, shape: Shape) -> str:
+    """Nothing but a comment after an open ``(`` (``foo(  # type: ignore``)
+    leaves the call open and adds nothing: no suggestion."""
+    if _open_parentheses(shape.before) == 0:
+        return text
+    lines = [line for line in text.split("\n") if line.strip()]
+    if lines and all(_COMMENT_LINE.match(line) for line in lines):
+        return ""
+    return text
+
+
+def drop_counting_run(text: str, shape: Shape) -> str:
+    """The model counting on (``1, 2, 3, … 35``): no suggestion when the
+    candidate writes a run of ``COUNTING_RUN`` integers in arithmetic progression."""
+    numbers: list[int] = []
+    last_end = None
+    for match in _INTEGER.finditer(text):
+        between = text[last_end : match.start()] if last_end is not None else ""
+        joined = last_end is not None and between.strip(" \t\n,") == "" and between.count(",") <= 1
+        if not joined or (len(numbers) >= 2 and int(match.group()) - numbers[-1] != numbers[-1] - numbers[-2]):
+            numbers = numbers[-1:] if joined else []
+        if numbers and int(match.group()) == numbers[-1]:
+            numbers = []
+        numbers.append(int(match.group()))
+        last_end = match.end()
+        if len(numbers) >= COUNTING_RUN:
+            return ""
+    return text
+
+
 def trim_trailing_whitespace(text: str, shape: Shape) -> str:
     """No trailing blank lines or spaces; a whitespace-only answer is no answer."""
     trimmed = text.rstrip()
@@ -241,6 +288,8 @@ FILTERS: tuple[Callable[[str, Shape], str], ...] = (
     drop_repeated_suffix,
     drop_repetition,
     trim_trailing_whitespace,
+    drop_comment_in_open_call,
+    drop_counting_run,
     trim_to_valid_syntax,
 )
 

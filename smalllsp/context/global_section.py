@@ -9,8 +9,18 @@ recently used files, with the paths of those files and of this one.
 
 It comes first in the prompt and is built from sources that change rarely
 (not from the line being typed), in a stable order, so that the KV cache
-keeps it from one keystroke to the next. Filling goes by priority (enclosing
-scopes, header, definitions, chunks); the layout goes by stability.
+keeps it from one keystroke to the next. Filling goes by priority (the callee,
+enclosing scopes, header, definitions, chunks); the layout goes by stability.
+
+The callee: when the cursor is inside a call's arguments (or right after
+``name(``, ``obj.method(``, ``Class(``) and the call resolves, through the
+document's imports, to a definition in another workspace file, that
+definition comes first, before anything else claims the budget: its
+signature (a class's constructor, or the fields of a dataclass or
+NamedTuple), the first lines of its doc, its path. It depends on the text
+before the cursor only through which call is open, so the section stays
+byte-identical while the user types the arguments of one call (or types
+outside any call); it changes when a call to another workspace callee opens.
 
 Models with a repository-level layout (Qwen2.5-Coder's ``<|repo_name|>`` /
 ``<|file_sep|>``) get the other files as files of the repository; others get
@@ -27,6 +37,7 @@ from smalllsp.context.ring import Chunk, similarity
 from smalllsp.engine.fim import FimTokens
 from smalllsp.syntax import builtins, languages, uses
 from smalllsp.syntax.scope import ENCLOSING, Scope
+from smalllsp.workspace import resolve
 
 if TYPE_CHECKING:
     from smalllsp.syntax.symbols import Definition, Outline
@@ -40,6 +51,12 @@ MAX_NAMES = 200
 MAX_DEFINITIONS_PER_NAME = 3
 # A chunk sharing more of its lines with the window than this adds nothing.
 CHUNK_WINDOW_SIMILARITY = 0.5
+# Lines above the cursor searched for the call it is in (a call written over several lines).
+CALL_LOOKBACK_LINES = 20
+# Lines of the callee's doc shown.
+CALLEE_DOC_LINES = 3
+# Member names that are a class's constructor, by language family.
+CONSTRUCTORS = ("__init__", "__new__", "constructor")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -60,7 +77,7 @@ NO_SOURCES = Sources(None, "", "", None, None)
 
 @dataclasses.dataclass(frozen=True)
 class Block:
-    kind: str  # "chunk", "definitions" (other files), "header" or "scope" (this file)
+    kind: str  # "callee", "chunk", "definitions" (other files), "header" or "scope" (this file)
     relpath: str
     text: str
     n_tokens: int
@@ -82,7 +99,11 @@ class GlobalSection:
         return "".join(b.text for b in self.blocks)
 
     def describe(self) -> list[dict[str, object]]:
-        return [{"kind": b.kind, "path": b.relpath, "tokens": b.n_tokens} for b in self.blocks]
+        """Each block's kind, path and size; the callee's with its text (a few lines), to tell what was shown."""
+        return [
+            {"kind": b.kind, "path": b.relpath, "tokens": b.n_tokens, **({"text": b.text} if b.kind == "callee" else {})}
+            for b in self.blocks
+        ]
 
 
 EMPTY = GlobalSection((), (), (), frozenset())
@@ -97,6 +118,7 @@ class Window:
     first_line: int  # first line of the prefix window
     last_line: int  # last line of the suffix window
     chain: tuple[Scope, ...]  # enclosing scopes, with document line numbers
+    column: int | None = None  # the cursor's column on its line; None: the end of the line
 
 
 def build_global(
@@ -119,6 +141,7 @@ def build_global(
     if left < 0:
         return EMPTY
 
+    callee_blocks, callee_shown, left = _callee_blocks(sources, window, language_id, left, count)
     scope = _scope_text(window)
     if scope and count(scope) > left:
         scope = ""
@@ -126,17 +149,134 @@ def build_global(
     header = _header_text(sources, window, min(left, budget // HEADER_SHARE), count)
     left -= count(header) if header else 0
 
-    definitions, shown, left = _definitions(sources, window, language_id, left, count)
+    definitions, shown, left = _definitions(sources, window, language_id, left, count, skip=callee_shown)
     chunks, left = _chunks(sources, window, left, count)
+    shown |= callee_shown
 
     current = [Block(k, relpath, t, count(t)) for k, t in (("header", header), ("scope", scope)) if t]
-    others = [*chunks, *definitions]
+    others = [*callee_blocks, *chunks, *definitions]
     while True:
         section = _assemble(others, current, sources.repo, own_path, fim if repo_layout else None, comment, tokenize)
         if section.n_tokens <= budget or not others:
             break
-        others.pop(0)  # per-token estimates fell short (comment markers): drop the oldest chunk first
+        # per-token estimates fell short (comment markers): drop the oldest chunk first, the callee last
+        others.pop(next((i for i, b in enumerate(others) if b.kind != "callee"), 0))
     return dataclasses.replace(section, shown=frozenset(n for n in shown if any(b.relpath == n[0] for b in others)))
+
+
+def callee(sources: Sources, window: Window, language_id: str) -> list["IndexedSymbol"]:
+    """The definitions in other workspace files of the call the cursor is in:
+    the innermost open call that resolves (``Table(len(`` means ``Table``)."""
+    if sources.index is None or not 0 <= window.cursor_line < len(window.lines):
+        return []
+    line = window.lines[window.cursor_line]
+    column = len(line) if window.column is None else window.column
+    first = max(0, window.cursor_line - CALL_LOOKBACK_LINES)
+    text = "".join(l + "\n" for l in window.lines[first : window.cursor_line]) + line[:column]
+    imports = sources.outline.imports if sources.outline is not None else ()
+    resolver = resolve.Resolver(sources.index, sources.path, language_id, imports)
+    own = {d.name for d in sources.outline.definitions} if sources.outline is not None else set()
+    for receiver, name in uses.open_calls(language_id, text):
+        found = _resolve_callee(sources, resolver, language_id, text, receiver, name, own, "\n".join(imports))
+        if found:
+            return found[:MAX_DEFINITIONS_PER_NAME]
+    return []
+
+
+def _resolve_callee(
+    sources: Sources,
+    resolver: resolve.Resolver,
+    language_id: str,
+    text: str,
+    receiver: str | None,
+    name: str,
+    own: set[str],
+    imports: str,
+) -> list["IndexedSymbol"]:
+    assert sources.index is not None
+    language = uses.table_language(language_id)
+    resolution = resolver.resolve(name, receiver)
+    if resolution.kind == resolve.WORKSPACE:
+        return [s for s in resolution.symbols if s.path != sources.path]
+    if resolution.kind != resolve.UNBOUND:
+        return []
+    elsewhere = [s for s in sources.index.definitions(name) if s.path != sources.path]
+    if receiver is None:
+        if name in own or builtins.is_builtin(language, name):
+            return []
+        return [s for s in _pick(sources, name, imports) if s.definition.kind != "method"]
+    if builtins.is_standard_receiver(language, receiver):
+        return []
+    root = re.split(r"\.|::", receiver, maxsplit=1)[0]
+    klass = resolve.receiver_class(language_id, text, root) if receiver.isidentifier() else None
+    if klass is not None:
+        return [] if klass in own else [s for s in elsewhere if s.definition.container == klass]
+    if not resolver.bindings and re.search(rf"\b{re.escape(root)}\b", imports):
+        # a package's function in a language whose imports the resolver does not read (Go: billing.Charge)
+        return [s for s in elsewhere if s.definition.kind != "method" and root in s.relpath.split("/")[-2:] + [_stem(s.relpath)]]
+    methods = [s for s in elsewhere if s.definition.kind == "method"]
+    return methods if len({(s.path, s.definition.container) for s in methods}) == 1 else []
+
+
+def _callee_blocks(
+    sources: Sources, window: Window, language_id: str, budget: int, count: Callable[[str], int]
+) -> tuple[list[Block], set[tuple[str, str]], int]:
+    """The callee's definition, rendered, one block per file, if it fits."""
+    found = callee(sources, window, language_id)
+    blocks, shown = [], set()
+    for relpath in dict.fromkeys(s.relpath for s in found):
+        text = "".join(render_callee(sources.index, s) for s in found if s.relpath == relpath)
+        cost = count(f"{relpath}\n{text}") + 2
+        if cost > budget:
+            continue
+        budget -= cost
+        blocks.append(Block("callee", relpath, text, count(text)))
+        shown |= {(relpath, s.definition.name) for s in found if s.relpath == relpath}
+    return blocks, shown, budget
+
+
+def render_callee(index: "WorkspaceIndex | None", symbol: "IndexedSymbol") -> str:
+    """The callee as the prompt shows it: for a class, its header, doc and
+    constructor (or the parameters its fields make); for a function or
+    method, its header and the first lines of its doc."""
+    from smalllsp.guard import describe_parameters
+
+    definition = symbol.definition
+    language_id = languages.EXTENSIONS.get("." + symbol.relpath.rsplit(".", 1)[-1], "")
+    python = language_id == "python"
+    comment = languages.line_comment(language_id)
+    doc = [line.strip() for line in definition.doc.strip().split("\n")[:CALLEE_DOC_LINES] if line.strip()]
+    constructor = None
+    if definition.kind == "class" and index is not None:
+        members = [
+            s.definition
+            for name in (*CONSTRUCTORS, definition.name)
+            for s in index.definitions(name)
+            if s.path == symbol.path and s.definition.container == definition.name and s.definition.kind == "method"
+        ]
+        constructor = members[0] if members else None
+    lines: list[str] = []
+    indent = ""
+    if definition.container:
+        lines.append(f"class {definition.container}:" if python else f"{comment} in {definition.container}")
+        indent = "    " if python else ""
+    if not python:
+        lines += [f"{indent}{comment} {line}" for line in doc]
+    lines += [indent + line for line in definition.signature.rstrip().split("\n")]
+    if python:
+        body = indent + "    "
+        if doc:
+            lines.append(body + '"""' + ("\n" + body).join(doc) + '"""')
+        if constructor is not None:
+            lines += [body + line.strip() if i else body + line for i, line in enumerate(constructor.signature.rstrip().split("\n"))]
+            lines.append(body + "    ...")
+        elif definition.kind == "class" and definition.parameters is not None:
+            lines.append(f"{body}# called as {definition.name}({describe_parameters(definition.parameters)})")
+        elif not doc:
+            lines.append(body + "...")
+    elif constructor is not None:
+        lines += [f"{comment} constructor", *constructor.signature.rstrip().split("\n")]
+    return "".join(line + "\n" for line in lines)
 
 
 def _assemble(
@@ -223,8 +363,10 @@ def _definitions(
     language_id: str,
     budget: int,
     count: Callable[[str], int],
+    skip: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
 ) -> tuple[list[Block], set[tuple[str, str]], int]:
-    """Signatures from other files of the symbols used near the cursor or imported, grouped by file."""
+    """Signatures from other files of the symbols used near the cursor or imported, grouped by file
+    (but those in ``skip``: (relpath, name) shown already, as the callee)."""
     if sources.index is None or budget <= 0:
         return [], set(), budget
     own = {d.name for d in sources.outline.definitions} if sources.outline is not None else set()
@@ -236,7 +378,7 @@ def _definitions(
     for name in dict.fromkeys([*names_near(window), *imported]):
         if name in own or len(name) < 3 or builtins.is_builtin(language, name):
             continue
-        found = _pick(sources, name, imports)
+        found = [s for s in _pick(sources, name, imports) if (s.relpath, s.definition.name) not in skip]
         for symbol in found:
             cost = count(render_definition(symbol.definition, symbol.relpath)) + 2 + (
                 0 if symbol.relpath in seen_files else count(f"{symbol.relpath}\n") + 1

@@ -32,9 +32,23 @@ class Parameters:
     required: int  # how many a call must pass (no default value, not variadic, not optional `x?`)
     variadic: bool  # accepts any number of extra positional arguments (*args, ...rest, C/Java varargs, Go ...T)
     keywords: bool  # accepts any keyword argument (Python **kwargs)
+    positional_only: int = 0  # the first n names cannot be passed by keyword (Python's `/`)
+    keyword_only: int = 0  # the last n names can only be passed by keyword (after Python's `*` or `*args`)
+    optional: tuple[str, ...] = ()  # the names that have a default value (or are optional, `x?`)
 
     def __reduce__(self) -> tuple:
-        return Parameters, (self.names, self.required, self.variadic, self.keywords)
+        return Parameters, (
+            self.names, self.required, self.variadic, self.keywords, self.positional_only, self.keyword_only, self.optional
+        )
+
+    @property
+    def positional(self) -> tuple[str, ...]:
+        """The names an argument without a keyword can fill, in order."""
+        return self.names[: len(self.names) - self.keyword_only]
+
+    @property
+    def required_names(self) -> tuple[str, ...]:
+        return tuple(n for n in self.names if n not in self.optional)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -126,6 +140,14 @@ RULES: dict[str, dict[str, Rule]] = {
         "class_definition": Rule("class", members=("body",), parameters=()),
         "decorated_definition": WRAPPER,
         "expression_statement": WRAPPER,
+        # Definitions under `if sys.platform ...:`, `if TYPE_CHECKING:` and `try:` at the top level count too.
+        "if_statement": WRAPPER,
+        "elif_clause": WRAPPER,
+        "else_clause": WRAPPER,
+        "try_statement": WRAPPER,
+        "except_clause": WRAPPER,
+        "finally_clause": WRAPPER,
+        "block": WRAPPER,
         "assignment": Rule(
             "constant",
             name=("left",),
@@ -301,6 +323,8 @@ CLASS_LIKE = frozenset({"class", "type", "impl"})
 
 # Parameter roles.
 REQUIRED, OPTIONAL, VARIADIC, KEYWORDS, SKIP, INNER = "required", "optional", "variadic", "keywords", "skip", "inner"
+# Markers in a parameter list: the names before ``/`` are positional-only, those after ``*`` keyword-only.
+POSITIONAL_MARK, KEYWORD_MARK = "positional-mark", "keyword-mark"
 # Parameter node type -> role; INNER: the role of its pattern (or first named
 # child), optional when it has a default value.
 PARAMETER_ROLES: dict[str, dict[str, str]] = {
@@ -311,8 +335,8 @@ PARAMETER_ROLES: dict[str, dict[str, str]] = {
         "typed_default_parameter": OPTIONAL,
         "list_splat_pattern": VARIADIC,
         "dictionary_splat_pattern": KEYWORDS,
-        "keyword_separator": SKIP,
-        "positional_separator": SKIP,
+        "keyword_separator": KEYWORD_MARK,
+        "positional_separator": POSITIONAL_MARK,
         "tuple_pattern": REQUIRED,
     },
     "javascript": {
@@ -347,8 +371,22 @@ NO_PARAMETERS = "void"
 IMPLICIT_RECEIVERS: dict[str, frozenset[str]] = {"python": frozenset({"self", "cls"})}
 
 # Constructors: a member with one of these names, or named like its class.
-CONSTRUCTOR_NAMES: dict[str, frozenset[str]] = {"python": frozenset({"__init__"}), "javascript": frozenset({"constructor"})}
+CONSTRUCTOR_NAMES: dict[str, frozenset[str]] = {"python": frozenset({"__init__", "__new__"}), "javascript": frozenset({"constructor"})}
 CLASS_NAMED_CONSTRUCTORS = frozenset({"java", "cpp"})
+# Python: bases that add no constructor parameters; decorators that generate
+# an ``__init__`` from the class's annotated fields, and the field functions
+# they read defaults from.
+TRIVIAL_BASES = frozenset({"object", "Generic", "typing.Generic", "Protocol", "typing.Protocol", "ABC", "abc.ABC"})
+FIELD_DECORATORS = frozenset(
+    {
+        "dataclass", "dataclasses.dataclass", "attr.s", "attr.attrs", "attrs", "attrs.define", "attrs.frozen",
+        "attrs.mutable", "attr.define", "attr.frozen", "attr.mutable", "define", "frozen", "mutable",
+    }
+)
+FIELD_FUNCTIONS = frozenset(
+    {"field", "dataclasses.field", "attr.ib", "attr.attrib", "attr.field", "attrs.field", "attrib"}
+)
+FIELD_DEFAULTS = ("default", "default_factory", "factory")
 
 # Docstrings: (body field, statement type, string type) of the first statement.
 DOCSTRINGS: dict[str, tuple[str, str, str]] = {"python": ("body", "expression_statement", "string")}
@@ -627,7 +665,7 @@ class _Walker:
         container_kind: str | None,
         depth: int,
         top: bool,
-        constructors: list[Parameters] | None = None,
+        constructors: list[tuple[str, Parameters]] | None = None,
     ) -> None:
         for node in nodes:
             node_type = node.type
@@ -687,7 +725,7 @@ class _Walker:
         container: str | None,
         container_kind: str | None,
         depth: int,
-        constructors: list[Parameters] | None,
+        constructors: list[tuple[str, Parameters]] | None,
     ) -> None:
         if rule.needs_body and _follow(node, rule.body or ("body",)) is None:
             return
@@ -724,20 +762,22 @@ class _Walker:
             parameters = self._parameters(node, rule, declarator_parameters, drop_receiver=kind == "method")
         position = len(self.definitions)
         if kind in ("class", "type") and rule.members is not None and depth < MAX_NESTING:
-            found: list[Parameters] = []
+            found: list[tuple[str, Parameters]] = []
             members = _follow(node, rule.members)
             if members is not None:
                 self._level(members.named_children, name, kind, depth + 1, top=False, constructors=found)
             if rule.parameters:
                 parameters = self._parameters(node, rule, None, drop_receiver=False)
+            elif self.language_id == "python":
+                parameters = self._python_constructor(node, members, found)
             elif found:
-                parameters = _merge(found)
+                parameters = _merge([p for _, p in found])
         elif kind == "class" and rule.parameters:
             parameters = self._parameters(node, rule, None, drop_receiver=False)
 
         if kind == "method" and self._is_constructor(name, own_container, container):
             if constructors is not None and parameters is not None:
-                constructors.append(parameters)
+                constructors.append((name, parameters))
             if name == own_container:  # Java/C++: folded into the class's parameters, not a method of its own
                 return
         start, signature = self._signature(node, rule)
@@ -828,14 +868,23 @@ class _Walker:
         else:
             children = [found]
         names: list[str] = []
+        optional: list[str] = []
         required = 0
         variadic = keywords = False
+        positional_only = 0
+        keyword_from: int | None = None  # names from this index on are keyword-only
         first = True
         for child in children:
             if child.type in COMMENTS:
                 continue
             role = self._role(child)
             if role == SKIP:
+                continue
+            if role == POSITIONAL_MARK:
+                positional_only = len(names)
+                continue
+            if role == KEYWORD_MARK:
+                keyword_from = len(names)
                 continue
             child_names = self._parameter_names(child)
             if first and drop_receiver and child_names and child_names[0] in self._receivers:
@@ -844,6 +893,8 @@ class _Walker:
             first = False
             if role == VARIADIC:
                 variadic = True
+                if keyword_from is None and self.language_id == "python":
+                    keyword_from = len(names)
             elif role == KEYWORDS:
                 keywords = True
             elif role == REQUIRED and _text(self.source, child).strip() == NO_PARAMETERS and len(children) == 1:
@@ -852,7 +903,10 @@ class _Walker:
                 names.extend(child_names)
                 if role == REQUIRED:
                     required += len(child_names)
-        return Parameters(tuple(names), required, variadic, keywords)
+                else:
+                    optional.extend(child_names)
+        keyword_only = len(names) - keyword_from if keyword_from is not None else 0
+        return Parameters(tuple(names), required, variadic, keywords, positional_only, keyword_only, tuple(optional))
 
     def _role(self, node: Node) -> str:
         role = self._roles.get(node.type, REQUIRED if node.type in NAME_TYPES else SKIP)
@@ -894,6 +948,91 @@ class _Walker:
         if current is node and node.named_child_count == 0:
             return []  # C's `...`
         return [_text(self.source, current)] if current is not node else ["_"]
+
+    # -- Python constructors -------------------------------------------------
+
+    def _python_constructor(
+        self, node: Node, body: Node | None, found: list[tuple[str, Parameters]]
+    ) -> Parameters | None:
+        """What a call of the class takes: its ``__init__``, else its ``__new__``,
+        else the fields of a dataclass / attrs class / NamedTuple; no argument for
+        a plain class without bases; None when it inherits a constructor we cannot see."""
+        for wanted in ("__init__", "__new__"):
+            own = [p for n, p in found if n == wanted]
+            if own:
+                return own[0] if len(own) == 1 else _merge(own)
+        superclasses = node.child_by_field_name("superclasses")
+        bases = [c for c in superclasses.named_children if c.type not in COMMENTS] if superclasses is not None else []
+        base_names = [_text(self.source, b).rsplit(".", 1)[-1] for b in bases if b.type != "keyword_argument"]
+        inherits = [b for b in bases if b.type == "keyword_argument" or _text(self.source, b) not in TRIVIAL_BASES]
+        decorators = []
+        if node.parent is not None and node.parent.type == "decorated_definition":
+            decorators = [c for c in node.parent.named_children if c.type == "decorator"]
+        field_class = None
+        for decorator in decorators:
+            expression = decorator.named_child(0) if decorator.named_child_count else None
+            callee = expression.child_by_field_name("function") if expression is not None and expression.type == "call" else expression
+            if callee is not None and _text(self.source, callee) in FIELD_DECORATORS:
+                field_class = expression
+        if "NamedTuple" in base_names and body is not None:
+            return self._python_fields(body, keyword_only=False)
+        if field_class is not None and body is not None:
+            if inherits:
+                return None  # the base's fields come first, and they are not here
+            keyword_only = False
+            if field_class.type == "call":
+                arguments = field_class.child_by_field_name("arguments")
+                keyword_only = arguments is not None and _keyword_value(self.source, arguments, "kw_only") == "True"
+            return self._python_fields(body, keyword_only)
+        if not inherits and not decorators:  # a decorator we do not know may write the constructor
+            return Parameters((), 0, False, False)
+        return None
+
+    def _python_fields(self, body: Node, keyword_only: bool) -> Parameters:
+        """The parameters a dataclass, attrs class or NamedTuple's generated constructor takes."""
+        positional: list[str] = []
+        keyword: list[str] = []
+        optional: list[str] = []
+        for statement in body.named_children:
+            if statement.type != "expression_statement" or statement.named_child_count != 1:
+                continue
+            assignment = statement.named_child(0)
+            if assignment.type != "assignment":
+                continue
+            left = assignment.child_by_field_name("left")
+            annotation = assignment.child_by_field_name("type")
+            right = assignment.child_by_field_name("right")
+            if left is None or left.type != "identifier":
+                continue
+            name = intern(_text(self.source, left))
+            field_call = None
+            if right is not None and right.type == "call":
+                function = right.child_by_field_name("function")
+                if function is not None and _text(self.source, function) in FIELD_FUNCTIONS:
+                    field_call = right.child_by_field_name("arguments")
+            if annotation is None and field_call is None:
+                continue  # a plain class attribute
+            if annotation is not None:
+                written = _text(self.source, annotation)
+                if written.split("[", 1)[0].rsplit(".", 1)[-1] == "ClassVar":
+                    continue
+                if written.rsplit(".", 1)[-1] == "KW_ONLY":
+                    keyword_only = True
+                    continue
+            this_keyword_only = keyword_only
+            has_default = right is not None
+            if field_call is not None:
+                if _keyword_value(self.source, field_call, "init") == "False":
+                    continue
+                kw = _keyword_value(self.source, field_call, "kw_only")
+                if kw is not None:
+                    this_keyword_only = kw == "True"
+                has_default = any(_keyword_value(self.source, field_call, k) is not None for k in FIELD_DEFAULTS)
+            (keyword if this_keyword_only else positional).append(name)
+            if has_default:
+                optional.append(name)
+        names = tuple(positional + keyword)
+        return Parameters(names, len(names) - len(optional), False, False, 0, len(keyword), tuple(optional))
 
     # -- header and doc --------------------------------------------------------
 
@@ -968,14 +1107,32 @@ class _Walker:
         return _first_paragraph(_uncomment(lines))
 
 
+def _keyword_value(source: bytes, arguments: Node, keyword: str) -> str | None:
+    """The text of ``keyword=``'s value in a call's argument list, None when it is not given."""
+    for argument in arguments.named_children:
+        if argument.type == "keyword_argument":
+            name = argument.child_by_field_name("name")
+            value = argument.child_by_field_name("value")
+            if name is not None and value is not None and _text(source, name) == keyword:
+                return _text(source, value)
+    return None
+
+
 def _merge(overloads: list[Parameters]) -> Parameters:
     """One Parameters that accepts every overload's calls (Java/C++ constructors)."""
     longest = max(overloads, key=lambda p: len(p.names))
+    if len(overloads) == 1:
+        return longest
+    required = min(p.required for p in overloads)
     return Parameters(
         names=longest.names,
-        required=min(p.required for p in overloads),
+        required=required,
         variadic=any(p.variadic for p in overloads),
         keywords=any(p.keywords for p in overloads),
+        positional_only=min(p.positional_only for p in overloads),
+        keyword_only=min(p.keyword_only for p in overloads),
+        # an overload's calls may leave out what it does not declare
+        optional=tuple(n for n in longest.names if n in longest.optional or longest.names.index(n) >= required),
     )
 
 

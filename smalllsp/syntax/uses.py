@@ -9,6 +9,7 @@ roles in tables; the walking code is shared.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from tree_sitter import Node
 
@@ -66,6 +67,28 @@ SPREADS: dict[str, frozenset[str]] = {
 
 # Argument node type -> field holding the keyword (Python's name=value).
 KEYWORD_ARGUMENTS: dict[str, dict[str, str]] = {"python": {"keyword_argument": "name"}}
+
+# (node type, field) whose child is not a free name: an attribute after a dot,
+# a keyword argument's name. ``StyleType.bold`` does not use a ``bold`` defined elsewhere.
+MEMBERS: dict[str, dict[str, str]] = {
+    "python": {"attribute": "object"},
+    "javascript": {"member_expression": "object"},
+    "go": {"selector_expression": "operand"},
+    "rust": {"field_expression": "value"},
+    "java": {"field_access": "object"},
+    "c": {"field_expression": "argument"},
+    "cpp": {"field_expression": "argument"},
+}
+MEMBER_NAME_FIELDS: dict[str, dict[str, str]] = {
+    "python": {"attribute": "attribute"},
+    "javascript": {"member_expression": "property"},
+    "go": {"selector_expression": "field"},
+    "rust": {"field_expression": "field"},
+    "java": {"field_access": "field"},
+    "c": {"field_expression": "field"},
+    "cpp": {"field_expression": "field"},
+}
+NOT_NAMES: dict[str, dict[str, str]] = {"python": {"keyword_argument": "name"}}
 
 _ALIASES = {"javascriptreact": "javascript", "typescript": "javascript", "typescriptreact": "javascript"}
 
@@ -159,7 +182,12 @@ def calls_in(language_id: str, root: Node, start: int, end: int) -> list[Call]:
         if name is None:
             continue
         positional, keywords, spread, arguments = _argument_shape(language, node.child_by_field_name(arguments_field))
-        written = start <= name.start_byte < end or any(start <= a.start_byte < end for a in arguments)
+        # the candidate writes the callee, one of its arguments, or closes it (`Syntax(` + `)`)
+        written = (
+            start <= name.start_byte < end
+            or any(start <= a.start_byte < end for a in arguments)
+            or (start < node.end_byte <= end and not node.has_error)
+        )
         if written:
             found.append(Call(_text(name), receiver, positional, keywords, spread, node.start_byte, node.end_byte))
     found.sort(key=lambda c: c.start_byte)
@@ -167,8 +195,11 @@ def calls_in(language_id: str, root: Node, start: int, end: int) -> list[Call]:
 
 
 def names_in(language_id: str, root: Node, start: int, end: int) -> set[str]:
-    """Every bare name (identifier, type, field) that starts in ``start..end``."""
-    kinds = NAMES.get(table_language(language_id), frozenset())
+    """Every free name (identifier, type) that starts in ``start..end``: not
+    the name after a dot (see :func:`members_in`), not a keyword argument's name."""
+    language = table_language(language_id)
+    kinds = NAMES.get(language, frozenset())
+    skipped = {**MEMBER_NAME_FIELDS.get(language, {}), **NOT_NAMES.get(language, {})}
     names = set()
     stack = [root]
     while stack:
@@ -177,5 +208,96 @@ def names_in(language_id: str, root: Node, start: int, end: int) -> set[str]:
             continue
         if node.type in kinds and start <= node.start_byte:
             names.add(_text(node))
-        stack.extend(node.children)
+        field = skipped.get(node.type)
+        left_out = node.child_by_field_name(field) if field is not None else None
+        stack.extend(c for c in node.children if left_out is None or c.id != left_out.id)
     return names
+
+
+def members_in(language_id: str, root: Node, start: int, end: int) -> set[tuple[str, str]]:
+    """(receiver, name) of every ``receiver.name`` whose name starts in ``start..end``."""
+    language = table_language(language_id)
+    receivers = MEMBERS.get(language, {})
+    name_fields = MEMBER_NAME_FIELDS.get(language, {})
+    found = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if not _overlaps(node, start, end):
+            continue
+        stack.extend(node.children)
+        if node.type in receivers:
+            receiver = node.child_by_field_name(receivers[node.type])
+            name = node.child_by_field_name(name_fields[node.type])
+            if receiver is not None and name is not None and start <= name.start_byte:
+                found.add((_text(receiver), _text(name)))
+    return found
+
+
+_OPENERS = {"(": ")", "[": "]", "{": "}"}
+
+
+def unclosed(language_id: str, text: str) -> str:
+    """The brackets that close what ``text`` leaves open, innermost first
+    (``"f(1, [2"`` -> ``"])"``); strings and line comments are skipped roughly."""
+    return "".join(_OPENERS[text[i]] for i in reversed(open_brackets(language_id, text)))
+
+
+_CALLEE_BEFORE = re.compile(r"([A-Za-z_$][\w$]*(?:\s*(?:\.|::)\s*[A-Za-z_$][\w$]*)*)\s*(?:<[^<>()]*>)?\s*$")
+# Words before a name that make its parenthesis a definition's parameters, not a call.
+_DEFINING = frozenset({"def", "class", "function", "fn", "func"})
+_NOT_CALLEES = frozenset({"if", "elif", "while", "for", "return", "switch", "catch", "with", "assert", "not", "and", "or", "in"})
+
+
+def open_calls(language_id: str, text: str) -> list[tuple[str | None, str]]:
+    """(receiver, name) of each call ``text`` leaves open, innermost first:
+    ``"x = a.f(1, g("`` -> ``[(None, "g"), ("a", "f")]``."""
+    found = []
+    for position in reversed(open_brackets(language_id, text)):
+        if text[position] != "(":
+            continue
+        matched = _CALLEE_BEFORE.search(text, 0, position)
+        if matched is None:
+            continue
+        dotted = re.split(r"\s*(?:\.|::)\s*", matched.group(1))
+        name = dotted[-1]
+        word_before = text[: matched.start()].rstrip().rsplit(None, 1)[-1:] if text[: matched.start()].strip() else []
+        if name in _NOT_CALLEES or (word_before and word_before[0] in _DEFINING):
+            continue
+        receiver = ".".join(dotted[:-1]) or None
+        found.append((receiver, name))
+    return found
+
+
+def open_brackets(language_id: str, text: str) -> list[int]:
+    """Where the brackets ``text`` leaves open are, outermost first."""
+    comment = "#" if table_language(language_id) == "python" else "//"
+    stack: list[int] = []
+    quote = ""
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if quote:
+            if c == "\\":
+                i += 2
+                continue
+            if text.startswith(quote, i):
+                i += len(quote)
+                quote = ""
+                continue
+            if c == "\n" and len(quote) == 1:
+                quote = ""
+        elif text.startswith(comment, i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif c in "\"'`":
+            quote = text[i : i + 3] if text[i : i + 3] in ('"""', "'''") else c
+            i += len(quote)
+            continue
+        elif c in _OPENERS:
+            stack.append(i)
+        elif c in ")]}" and stack and _OPENERS[text[stack[-1]]] == c:
+            stack.pop()
+        i += 1
+    return stack

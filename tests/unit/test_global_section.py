@@ -84,10 +84,24 @@ def test_models_without_a_repository_layout_get_other_files_as_comments(index):
 
 def test_typing_within_the_region_keeps_the_global_section_byte_identical(index):
     before = plan_at(index, "shop/checkout.py", "return total", typed="return ch").prompt
-    after = plan_at(index, "shop/checkout.py", "return total", typed="return charge(tot").prompt
+    after = plan_at(index, "shop/checkout.py", "return total", typed="return charg").prompt
     assert before.section == after.section
     head = len(before.section.lead) + 1 + len(before.section.prefix_lead)
     assert before.tokens[:head] == after.tokens[:head]
+
+
+def test_typing_the_arguments_of_one_call_keeps_the_section_byte_identical(index):
+    opened = plan_at(index, "shop/checkout.py", "return total", typed="return charge(").prompt
+    assert [b.kind for b in opened.section.blocks][0] == "callee"
+    for typed in ("return charge(tot", "return charge(total, ", "return charge(total, len(cart", 'return charge(total, "E'):
+        typing = plan_at(index, "shop/checkout.py", "return total", typed=typed).prompt
+        assert typing.section == opened.section, typed
+        head = len(opened.section.lead) + 1 + len(opened.section.prefix_lead)
+        assert typing.tokens[:head] == opened.tokens[:head]
+    # the call closed: no callee any more, the section of plain typing again
+    closed = plan_at(index, "shop/checkout.py", "return total", typed="return charge(total) + ").prompt
+    plain = plan_at(index, "shop/checkout.py", "return total", typed="return ch").prompt
+    assert closed.section == plain.section
 
 
 def test_the_section_stays_within_its_budget_and_the_prompt_within_the_context(index):

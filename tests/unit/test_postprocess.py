@@ -95,3 +95,27 @@ def test_in_a_comment_or_string_one_line_only():
     s = Shape(before="    # compute the", after="", in_string_or_comment=True)
     assert s.single_line
     assert postprocess.finish(" total\n    total = 0", s) == " total"
+
+
+def test_a_comment_alone_after_an_open_call_is_dropped():
+    open_call = shape(before="    result = compute(")
+    assert postprocess.drop_comment_in_open_call("  # type: ignore", open_call) == ""
+    assert postprocess.drop_comment_in_open_call("  # noqa\n    # more", open_call) == ""
+    assert postprocess.drop_comment_in_open_call("// keep going", shape(before="  run(")) == ""
+    # code with a comment, or a comment where no call is open, stays
+    assert postprocess.drop_comment_in_open_call("a, b)  # two", open_call) == "a, b)  # two"
+    assert postprocess.drop_comment_in_open_call("  # type: ignore", shape(before="    x = f()")) == "  # type: ignore"
+    assert postprocess.finish_explained("  # type: ignore", open_call) == ("", "drop_comment_in_open_call")
+
+
+def test_a_run_on_counting_sequence_is_dropped():
+    run_on = ", ".join(str(i) for i in range(1, 36))
+    assert postprocess.drop_counting_run(run_on, shape(before="    s = Syntax(")) == ""
+    assert postprocess.drop_counting_run("2, 4, 6, 8, 10, 12, 14, 16]", shape(before="x = [")) == ""
+    assert postprocess.drop_counting_run("10\n11\n12\n13\n14\n15\n16\n17", shape(before="")) == ""
+    # short runs, repeats and numbers that do not count on stay
+    assert postprocess.drop_counting_run("4, 5, 6, 7, 8, 9, 10]", shape(before="x = [1, 2, 3, ")) == "4, 5, 6, 7, 8, 9, 10]"
+    assert postprocess.drop_counting_run("0, 0, 0, 0, 0, 0, 0, 0, 0)", shape()) == "0, 0, 0, 0, 0, 0, 0, 0, 0)"
+    assert postprocess.drop_counting_run("1, 5, 2, 7, 3, 9, 4, 11, 5]", shape()) == "1, 5, 2, 7, 3, 9, 4, 11, 5]"
+    assert postprocess.drop_counting_run("f(1, 2) + g(3, 4) + h(5, 6) + k(7, 8)", shape()) == "f(1, 2) + g(3, 4) + h(5, 6) + k(7, 8)"
+    assert postprocess.finish_explained(run_on + ")", shape(before="    s = Syntax(")) == ("", "drop_counting_run")

@@ -31,16 +31,18 @@ def test_python_functions_classes_methods_constants():
     assert charge.kind == "function"
     assert charge.signature == 'def charge(amount, currency="EUR") -> Receipt:'
     assert charge.doc == "Charge ``amount`` minor units in ``currency``."
-    assert charge.parameters == Parameters(("amount", "currency"), required=1, variadic=False, keywords=False)
+    assert charge.parameters == Parameters(("amount", "currency"), required=1, variadic=False, keywords=False, optional=("currency",))
     assert (charge.start_line, charge.end_line, charge.container) == (26, 34, None)
 
     refund = by_name(api, "refund")
-    assert refund.parameters == Parameters(("receipt", "reason", "partial"), required=2, variadic=False, keywords=True)
+    assert refund.parameters == Parameters(
+        ("receipt", "reason", "partial"), required=2, variadic=False, keywords=True, keyword_only=2, optional=("partial",)
+    )
 
     ledger = by_name(api, "Ledger")
     assert ledger.kind == "class" and ledger.signature == "class Ledger:"
     assert ledger.doc == "Every receipt, in the order they were issued."
-    assert ledger.parameters == Parameters(("owner", "limit"), required=1, variadic=False, keywords=False)
+    assert ledger.parameters == Parameters(("owner", "limit"), required=1, variadic=False, keywords=False, optional=("limit",))
 
     record = by_name(api, "record")
     assert (record.kind, record.container) == ("method", "Ledger")
@@ -80,11 +82,11 @@ def test_javascript():
     total = by_name(cart, "cartTotal")
     assert total.signature == "export function cartTotal(items, discount = 0)"
     assert total.doc == "Sum of price times quantity over the items.\nPrices are numbers of cents."
-    assert total.parameters == Parameters(("items", "discount"), 1, False, False)
+    assert total.parameters == Parameters(("items", "discount"), 1, False, False, optional=("discount",))
     describe = by_name(cart, "describe")
     assert describe.kind == "function" and describe.parameters == Parameters(("item",), 1, True, False)
     cart_class = by_name(cart, "Cart")
-    assert cart_class.kind == "class" and cart_class.parameters == Parameters(("owner", "items"), 1, False, False)
+    assert cart_class.kind == "class" and cart_class.parameters == Parameters(("owner", "items"), 1, False, False, optional=("items",))
     add = by_name(cart, "add")
     assert (add.kind, add.container, add.doc) == ("method", "Cart", "Add one item, refusing past MAX_ITEMS.")
     assert by_name(cart, "MAX_ITEMS").kind == "constant"
@@ -98,13 +100,13 @@ def test_typescript_and_tsx():
     client = outline_of("web/client.ts")
     charge = by_name(client, "charge")
     assert charge.kind == "method" and charge.container == "BillingClient"
-    assert charge.parameters == Parameters(("amount", "currency"), 1, True, False)  # currency? is optional
+    assert charge.parameters == Parameters(("amount", "currency"), 1, True, False, optional=("currency",))  # currency? is optional
     assert charge.doc == "Charge an amount in minor units."
-    assert by_name(client, "BillingClient").parameters == Parameters(("baseUrl", "timeoutMs"), 1, False, False)
+    assert by_name(client, "BillingClient").parameters == Parameters(("baseUrl", "timeoutMs"), 1, False, False, optional=("timeoutMs",))
     assert by_name(client, "ChargeResult").kind == "type"
     assert by_name(client, "retry").container == "ChargeResult"
     assert by_name(client, "Currency").signature == 'export type Currency = "EUR" | "USD";'
-    assert by_name(client, "formatAmount").parameters == Parameters(("amount", "currency"), 1, False, False)
+    assert by_name(client, "formatAmount").parameters == Parameters(("amount", "currency"), 1, False, False, optional=("currency",))
     badge = outline_of("web/Badge.tsx")
     assert by_name(badge, "Badge").doc == "A small counter badge."
     assert by_name(badge, "BadgeProps").kind == "type"
@@ -151,7 +153,7 @@ def test_java():
     cls = by_name(inventory, "Inventory")
     assert cls.kind == "class" and cls.doc == "Stock levels per product."
     # Two constructors: (warehouse) and (warehouse, capacity); they are not methods of their own.
-    assert cls.parameters == Parameters(("warehouse", "capacity"), 1, False, False)
+    assert cls.parameters == Parameters(("warehouse", "capacity"), 1, False, False, optional=("capacity",))
     assert [d.kind for d in inventory.definitions if d.name == "Inventory"] == ["class"]
     add_all = by_name(inventory, "addAll")
     assert add_all.signature == "public int addAll(String warehouse, String... names)"
@@ -185,7 +187,7 @@ def test_cpp():
     matrix = outline_of("native/matrix.cpp")
     cls = by_name(matrix, "Matrix")
     assert (cls.kind, cls.container) == ("class", "linalg")
-    assert cls.parameters == Parameters(("rows", "cols", "fill"), 2, False, False)
+    assert cls.parameters == Parameters(("rows", "cols", "fill"), 2, False, False, optional=("fill",))
     at = [d for d in matrix.definitions if d.name == "at"]
     assert [d.container for d in at] == ["Matrix", "Matrix"]  # declaration and out-of-line definition
     assert at[1].signature == "double Matrix::at(int row, int col) const"
@@ -198,12 +200,12 @@ def test_cpp():
 @pytest.mark.parametrize(
     ("language_id", "source", "name", "expected"),
     [
-        ("python", b"def f(a, /, b, *, c, d=1, **kw): pass\n", "f", Parameters(("a", "b", "c", "d"), 3, False, True)),
-        ("python", b"g = lambda x, y=2: x\n", "g", Parameters(("x", "y"), 1, False, False)),
-        ("typescript", b"function f(this: A, x?: number, ...r: T[]) {}\n", "f", Parameters(("x",), 0, True, False)),
+        ("python", b"def f(a, /, b, *, c, d=1, **kw): pass\n", "f", Parameters(("a", "b", "c", "d"), 3, False, True, positional_only=1, keyword_only=2, optional=("d",))),
+        ("python", b"g = lambda x, y=2: x\n", "g", Parameters(("x", "y"), 1, False, False, optional=("y",))),
+        ("typescript", b"function f(this: A, x?: number, ...r: T[]) {}\n", "f", Parameters(("x",), 0, True, False, optional=("x",))),
         ("javascript", b"const h = x => x;\n", "h", Parameters(("x",), 1, False, False)),
         ("go", b"package p\nfunc f(a, b int, c ...string) {}\n", "f", Parameters(("a", "b"), 2, True, False)),
-        ("cpp", b"int f(int a, int b = 2, ...);\n", "f", Parameters(("a", "b"), 1, True, False)),
+        ("cpp", b"int f(int a, int b = 2, ...);\n", "f", Parameters(("a", "b"), 1, True, False, optional=("b",))),
         ("java", b"class A { void f(int... xs) {} }\n", "f", Parameters((), 0, True, False)),
     ],
 )

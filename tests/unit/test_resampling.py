@@ -1,0 +1,133 @@
+"""Resampling when the best candidate's call does not bind (completion.resample_unbound).
+
+The layers above the engine run for real (window, global section with the
+callee, workspace index, post-processing, guard, ranking); the engine is a
+scripted stand-in that answers greedy and sampled draws from lists, so what
+is drawn and what must be shown are exact. The real engine's sampling is
+tested in test_llama_runtime; the whole path with the real model in
+tests/e2e/test_call_site.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from smalllsp import completion, guard
+from smalllsp.config import Config
+from smalllsp.context.global_section import Sources
+from smalllsp.context.window import Cursor
+from smalllsp.engine.runtime import Generation, Sampling
+from smalllsp.workspace.index import WorkspaceIndex
+from tests.unit.test_global_section import QWEN, tokenize
+
+ROOT = Path(__file__).parent.parent / "fixtures" / "callee_workspace" / "richlike"
+DOCUMENT = ROOT / "table.py"
+SYNTAX_REASON = (
+    "calls Syntax() with no argument for code; syntax.py defines class Syntax: (code, lexer, *, theme=…, line_numbers=…)"
+)
+
+
+def generation(text: str, logprob: float = -0.5) -> Generation:
+    return Generation(text, [1] * max(1, len(text) // 4), [logprob] * max(1, len(text) // 4), 100, 90, 10, "eog", 0.01)
+
+
+@dataclasses.dataclass
+class ScriptedRuntime:
+    greedy: str
+    sampled: list[str]
+    n_ctx: int = 4096
+    fim = QWEN
+    samplings: list[Sampling] = dataclasses.field(default_factory=list)
+    prompts: list[list[int]] = dataclasses.field(default_factory=list)
+
+    def tokenize(self, text: str) -> list[int]:
+        return tokenize(text)
+
+    def generate(self, prompt, *, max_tokens, stop_at=None, time_budget_s=None, cancelled=lambda: False):
+        self.prompts.append(list(prompt))
+        return generation(self.greedy, -0.1)
+
+    def sample(self, prompt, sampling, *, max_tokens, stop_at=None, time_budget_s=None, cancelled=lambda: False):
+        self.prompts.append(list(prompt))
+        self.samplings.append(sampling)
+        return [generation(text, -0.8 - i / 10) for i, text in enumerate(self.sampled[: sampling.n])]
+
+
+@pytest.fixture(scope="module")
+def index() -> WorkspaceIndex:
+    built = WorkspaceIndex([ROOT])
+    built.build()
+    return built
+
+
+def complete(index, runtime, config=Config(time_budget_ms=60_000), typed="syntax = Syntax("):
+    lines = DOCUMENT.read_text().split("\n")
+    row = next(i for i, line in enumerate(lines) if line.strip() == "return width")
+    lines[row] = "        " + typed
+    cursor = Cursor(lines, row, len(lines[row]))
+    sources = Sources(str(DOCUMENT), "table.py", ROOT.name, index.outline_of(str(DOCUMENT)), index)
+    return completion.generate(runtime, config, "python", cursor, lambda: False, sources)
+
+
+def test_a_call_that_does_not_bind_is_drawn_again_and_the_one_that_binds_is_shown_first(index):
+    runtime = ScriptedRuntime('lexer="python")', ['theme="x")', 'code, "python")', "code, lexer, 3)"])
+    result = complete(index, runtime)
+    assert [s.text for s in result.suggestions] == ['code, "python")', 'lexer="python")']
+    shown = result.suggestions[0].verdict
+    assert shown == guard.Verdict(guard.LOCAL, bound=("Syntax()",), resampled=True)
+    assert shown.as_dict() == {"verdict": "local", "reasons": [], "resampled": True, "bound": ["Syntax()"]}
+    assert result.suggestions[1].verdict.reasons == (SYNTAX_REASON,) and result.suggestions[1].verdict.unbound
+    assert result.resampled == {"drawn": 3, "bound": 1}
+    assert result.stats()["resampled"] == {"drawn": 3, "bound": 1} and result.stats()["samples"] == 4
+    # more candidates from the same prompt, not counting the greedy one again
+    sampling = runtime.samplings[0]
+    assert (sampling.n, sampling.include_greedy) == (Config().resample_unbound, False)  # the engine drew 3 of them
+    assert runtime.prompts[0] == runtime.prompts[1]
+
+
+def test_when_none_binds_the_greedy_one_stays_flagged_with_its_reason(index):
+    runtime = ScriptedRuntime('lexer="python")', ['theme="x")', "1, 2, 3)"])
+    result = complete(index, runtime)
+    assert result.suggestions[0].text == 'lexer="python")'
+    assert result.suggestions[0].verdict.reasons == (SYNTAX_REASON,)
+    assert result.resampled == {"drawn": 2, "bound": 0}
+
+
+def test_under_withhold_the_greedy_one_is_held_back_and_the_one_that_binds_takes_its_place(index):
+    runtime = ScriptedRuntime('lexer="python")', ['code, "python")'])
+    result = complete(index, runtime, Config(time_budget_ms=60_000, cross_file_policy="withhold"))
+    assert [s.text for s in result.suggestions] == ['code, "python")']
+    assert result.dropped == {"withheld": 1}
+    none_binds = complete(index, ScriptedRuntime('lexer="python")', ['theme="x")']), Config(time_budget_ms=60_000, cross_file_policy="withhold"))
+    assert none_binds.suggestions == () and none_binds.dropped == {"withheld": 2}
+
+
+def test_a_call_that_binds_or_a_setting_of_0_draws_nothing_more(index):
+    binds = ScriptedRuntime('code, "python")', ["never drawn"])
+    assert complete(index, binds).resampled is None and binds.samplings == []
+    off = ScriptedRuntime('lexer="python")', ["never drawn"])
+    result = complete(index, off, Config(time_budget_ms=60_000, resample_unbound=0))
+    assert off.samplings == [] and result.resampled is None
+    assert result.suggestions[0].verdict.reasons == (SYNTAX_REASON,)
+    # a model that was not shown the callee (global section off) is flagged for that, not resampled
+    unseen = ScriptedRuntime('lexer="python")', ["never drawn"])
+    blind = complete(index, unseen, Config(time_budget_ms=60_000, global_tokens=0))
+    assert unseen.samplings == [] and blind.suggestions[0].verdict.reasons == (
+        "uses Syntax() from syntax.py, not seen by the model",
+    )
+
+
+def test_no_time_left_in_the_budget_draws_nothing_more(index):
+    runtime = ScriptedRuntime('lexer="python")', ["never drawn"])
+    result = complete(index, runtime, Config(time_budget_ms=0))
+    assert runtime.samplings == [] and result.resampled is None
+
+
+def test_closing_a_call_without_its_required_arguments_does_not_bind(index):
+    result = complete(index, ScriptedRuntime(")", []), Config(time_budget_ms=60_000, resample_unbound=0))
+    assert result.suggestions[0].verdict.reasons == (
+        "calls Syntax() with no argument for code; syntax.py defines class Syntax: (code, lexer, *, theme=…, line_numbers=…)",
+    )
