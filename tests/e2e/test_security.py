@@ -1,4 +1,7 @@
-"""Security: the server runs no code from the workspace, and keeps document text out of its log.
+"""Security: the server runs no code from the workspace, keeps document text and keys out of its log,
+refuses settings that move data off the machine unless they are the user's start-up choice, keeps
+private and out-of-workspace files out of other files' prompts, and leaves no process behind
+(issue 21; the TCP attacks are in test_security_tcp.py).
 
 (Model imports that would leave the store are refused in tests/unit/test_modelstore.py;
 the eval sandbox has tests of its own.)
@@ -6,10 +9,16 @@ the eval sandbox has tests of its own.)
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures.fake_engine_server import SPECIAL, FakeEngine
+
+from .conftest import BODY_EXAMPLE
 from .rawlsp import RawServer
 
 pytestmark = pytest.mark.e2e
@@ -85,12 +94,8 @@ def test_document_text_stays_out_of_the_log_at_info():
 
 # -- settings that move data off the machine or read files ----------------------------------------
 
-import os  # noqa: E402
-import time  # noqa: E402
 
-from tests.fixtures.fake_engine_server import SPECIAL, FakeEngine  # noqa: E402
 
-from .conftest import BODY_EXAMPLE  # noqa: E402
 
 KEY = "sk-user-key-0123456789abcdef"
 AWS = "aws-secret-do-not-send"
@@ -328,7 +333,6 @@ def test_nothing_private_reaches_another_files_prompt_sent_to_the_remote(tmp_pat
 
 # -- no hang on a FIFO, and no process outlives the server -----------------------------------------
 
-import threading  # noqa: E402
 
 
 def descendants(pid: int) -> set[int]:
