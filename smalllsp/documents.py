@@ -173,9 +173,11 @@ class Document:
             self.text = valid_text(change.text)
             self._cr = self._astral = None
 
-    def _replace(self, start: int, end: int, new: str) -> None:
-        cr, astral = self._hints()
-        self._cr, self._astral = cr or "\r" in new, astral or _ASTRAL.search(new) is not None
+    def _replace(self, start: int, end: int, new: str, *, scanned: bool = False) -> None:
+        """``text[start:end] = new``; ``scanned``: the hints already account for ``new``."""
+        if not scanned:
+            cr, astral = self._hints()
+            self._cr, self._astral = cr or "\r" in new, astral or _ASTRAL.search(new) is not None
         self.text = self.text[:start] + new + self.text[end:]
 
     def apply_all(self, changes: Sequence[types.TextDocumentContentChangeEvent], encoding: str) -> None:
@@ -193,7 +195,7 @@ class Document:
             if run is not None:
                 _number, start, end, editor = run
                 run = None
-                self._replace(start, end, editor.text())
+                self._replace(start, end, editor.text(), scanned=True)  # each inserted piece was scanned
 
         for change in changes:
             if (

@@ -63,6 +63,8 @@ RELOAD_SETTINGS = ("model", "n_ctx", "n_threads", "n_gpu_layers", "n_batch", "mo
                    "engine", "remote_url", "remote_api", "remote_model", "remote_api_key_env", "remote_api_key_file",
                    "remote_tls_verify", "remote_ca_bundle", "remote_timeout_ms", "remote_retries")
 SUGGESTION_LABEL = "smalllsp · model suggestion"
+# How long a document's first prompt waits for its outline (parsed off the loop).
+FIRST_OUTLINE_WAIT_S = 2.0
 # Executed by the client when a suggestion is accepted; carries the verdict.
 ACCEPTED_COMMAND = "smalllsp.accepted"
 
@@ -371,6 +373,8 @@ class SmalllspServer(LanguageServer):
         self._refreshes: dict[str, asyncio.TimerHandle] = {}
         self._progress_count = 0
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._outlined: set[str] = set()  # open documents whose outline reached the index
+        self._outline_waiters: dict[str, list[asyncio.Future[None]]] = {}
         self.trees = DocumentTrees(self._tree_parsed, config.max_document_kb * 1024)
 
     def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
@@ -533,12 +537,33 @@ class SmalllspServer(LanguageServer):
     def _outline_ready(self, uri: str, language_id: str, outline: Any) -> None:
         if uri in self.documents:  # not closed while its outline was read
             self.sources.outline_ready(uri, language_id, outline)
+            self._outlined.add(uri)
+        for waiter in self._outline_waiters.pop(uri, []):
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def first_outline(self, uri: str) -> None:
+        """Before a document's first prompt, wait (without blocking the loop, at most
+        FIRST_OUTLINE_WAIT_S) for its outline from the tree thread: the prompt's global
+        section and the guard need the document's own names. Later prompts use the
+        last outline read; a document over max_document_kb has none to wait for."""
+        if uri in self._outlined or uri not in self.documents:
+            return
+        if len(self.documents.get(uri).text) > self.trees.max_bytes:  # code points <= bytes: surely over
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._outline_waiters.setdefault(uri, []).append(waiter)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), FIRST_OUTLINE_WAIT_S)
+        except asyncio.TimeoutError:
+            log.debug("no outline of %s yet: the prompt goes without it", uri)
 
     def close_document(self, uri: str) -> None:
         """Forget ``uri``: its text, tree, cached suggestion, timers. Another URI of
         the same file that stays open keeps the file's place in the index."""
         self.documents.close(uri)
         self.trees.close(uri)
+        self._outlined.discard(uri)
         self.cache.forget(uri)
         self.cancel_warmup(uri)
         handle = self._refreshes.pop(uri, None)
@@ -623,6 +648,7 @@ class SmalllspServer(LanguageServer):
             log.debug("no warm-up: %s", problem.message)
             return
         config = self.config
+        await self.first_outline(uri)
         sources = self.sources.for_document(uri)
         try:
             await self.engine.run(
@@ -649,6 +675,7 @@ class SmalllspServer(LanguageServer):
             self.last_generation = {"source": "cache", "n_prompt": 0, "n_reused": 0, "n_evaluated": 0, "n_generated": 0}
             return cursor, [Shown(c.text, c.note if isinstance(c.note, guard.Verdict) else guard.LOCAL_VERDICT) for c in cached]
         config = self.config
+        await self.first_outline(uri)
         sources = self.sources.for_document(uri)
         try:
             result = await self.engine.run(

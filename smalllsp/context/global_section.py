@@ -34,6 +34,13 @@ import re
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from smalllsp.context.ring import Chunk, similarity
+
+# No token of the model's vocabulary is longer than this many characters, so a
+# text of more than ``budget * MAX_TOKEN_CHARS`` characters cannot fit in
+# ``budget`` tokens: a long line is clipped (or known not to fit) before the
+# tokenizer reads all of it. (Checked: the default model's longest token is
+# 32 characters, a run of spaces and a line break.)
+MAX_TOKEN_CHARS = 64
 from smalllsp.engine.fim import FimTokens
 from smalllsp.syntax import builtins, languages, uses
 from smalllsp.syntax.scope import ENCLOSING, Scope
@@ -330,7 +337,10 @@ def _header_text(sources: Sources, window: Window, budget: int, count: Callable[
         return ""
     end = min(sources.outline.header_end_line, window.first_line, len(window.lines))
     text, used = "", 0
-    for line in window.lines[:end]:
+    for row in range(end):  # line by line: the header of a long file is read only as far as it fits
+        line = window.lines[row]
+        if len(line) >= (budget - used + 1) * MAX_TOKEN_CHARS:
+            break  # cannot fit: never tokenized whole
         used += count(line + "\n")
         if used > budget:
             break

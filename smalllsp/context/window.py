@@ -14,16 +14,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Sequence
 
-from smalllsp.context.global_section import EMPTY, GlobalSection
+from smalllsp.context.global_section import EMPTY, MAX_TOKEN_CHARS, GlobalSection
 from smalllsp.engine.fim import FimTokens
 
 WINDOW_STEP = 32
-# No token of the model's vocabulary is longer than this many characters, so a
-# text of more than ``budget * MAX_TOKEN_CHARS`` characters cannot fit in
-# ``budget`` tokens: a long line is clipped (or known not to fit) before the
-# tokenizer reads all of it. (Qwen2.5's longest tokens are runs of spaces and
-# dashes well under 64 characters.)
-MAX_TOKEN_CHARS = 64
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,9 +12,12 @@ it there, still off the loop).
 
 py-tree-sitter holds the GIL while it parses: the source is handed to the
 parser in :data:`READ_CHUNK` pieces through a callback, so the interpreter
-can switch to the event loop between two pieces (measured on a 1.2 MB
-document: the loop waits at most a few milliseconds instead of the whole
-0.36 s parse).
+can switch to the event loop between two pieces. What it cannot split is
+the balancing of a long flat list at the end of a parse: measured at load
+6.5 on 2 cores, the longest wait of another thread was 16-35 ms while the
+223-295 KiB stdlib modules parsed (0.05-0.14 s), 144 ms for 512 KiB of
+one-line statements, 369 ms for 1 MiB (1.8 s when parsed in one piece). The
+``max_document_kb`` default (512) follows from that.
 
 A document over ``max_bytes`` gets no tree: it is still synced and served
 from a bounded window, and ``parsed`` is told so (tree None) once per
@@ -35,7 +38,7 @@ from smalllsp.syntax import languages
 
 log = logging.getLogger(__name__)
 
-READ_CHUNK = 4096
+READ_CHUNK = 1024
 # The step of the common-prefix scan; the last step is bisected.
 _SCAN = 4096
 

@@ -9,8 +9,11 @@ Threads: a build thread and the watcher's thread write, the completion worker
 reads. Writers parse outside the lock and hold it only to swap entries in;
 entries, outlines and the per-name tuples are immutable and replaced whole,
 so a reader never sees one half-written and never waits long. Open documents
-are an overlay that lookups prefer to the disk; it is parsed lazily, on the
-first lookup after a change, not on every keystroke.
+are an overlay that lookups prefer to the disk: the server hands in each
+one's outline, read off the event loop from the document's own tree
+(:meth:`WorkspaceIndex.set_open_outline`); one given as text
+(:meth:`WorkspaceIndex.set_open_document`) is parsed lazily, on the first
+lookup after a change.
 """
 
 from __future__ import annotations

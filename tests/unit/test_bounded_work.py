@@ -94,7 +94,7 @@ def test_an_edit_on_a_5_mb_line_is_fast_and_exact():
     doc = store.get("file:///min.js")
     assert doc.text == line[:middle] + "V" + line[middle + 1 :] + "\n"
     assert doc.line(0) == doc.text[:-1] and doc.line(1) == "" and doc.line(2) is None
-    assert elapsed < 1.5, f"three edits on a 5 MB line took {elapsed:.2f} s"  # measured 0.09 s
+    assert elapsed < 1.5, f"three edits on a 5 MB line took {elapsed:.2f} s"  # measured 0.1 s with the first scan of the document, 0.02 s per edit after it
 
 
 @pytest.mark.parametrize("text", ["a\r\nb\rc\n\nd😀\n" * 3 + "end", "a\nb\n\nc😀\n" * 4 + "\n", "", "\r\n\r\r\n\n"])
@@ -246,7 +246,7 @@ def test_20000_edits_along_a_5_mb_line_cost_the_line_once():
     store.change(change("file:///min.js", 2, edits), UTF16)
     elapsed = time.perf_counter() - started
     assert store.get("file:///min.js").text == "bar a=1;" * 20_000 + line[160_000:] + "\n"
-    assert elapsed < 2, f"took {elapsed:.2f} s"  # measured 0.05 s; 20,000 copies of the line took 15 s
+    assert elapsed < 2, f"took {elapsed:.2f} s"  # measured 0.14 s, the first scan of the document included; 20,000 copies of the line took 15 s
 
 
 @settings(max_examples=200, deadline=None)
