@@ -134,12 +134,30 @@ def check_first_message(body: bytes, token: str | None) -> tuple[dict[str, Any],
 
 
 class _Writer:
-    """What the protocol writes through: the session's socket."""
+    """What the protocol writes through: the session's socket.
+
+    pygls writes from whatever thread sends a message (a future's callback on
+    the model worker, say). An asyncio transport is not thread-safe: a write
+    from another thread that the socket cannot take at once is left in the
+    transport's buffer with the event loop never woken, and the client waits
+    for ever. So a write off the loop's thread is handed to the loop.
+    """
 
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self._writer = writer
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.get_ident()
 
     def write(self, data: bytes) -> None:
+        if threading.get_ident() != self._thread:
+            try:
+                self._loop.call_soon_threadsafe(self._write, data)
+            except RuntimeError:  # the loop is closed: the session is over
+                pass
+            return
+        self._write(data)
+
+    def _write(self, data: bytes) -> None:
         if not self._writer.is_closing():
             self._writer.write(data)
 
