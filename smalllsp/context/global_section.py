@@ -178,16 +178,23 @@ def callee(sources: Sources, window: Window, language_id: str) -> list["IndexedS
         return []
     line = window.lines[window.cursor_line]
     column = len(line) if window.column is None else window.column
-    first = max(0, window.cursor_line - CALL_LOOKBACK_LINES)
-    text = "".join(l + "\n" for l in window.lines[first : window.cursor_line]) + line[:column]
     imports = sources.outline.imports if sources.outline is not None else ()
     resolver = resolve.Resolver(sources.index, sources.path, language_id, imports)
     own = {d.name for d in sources.outline.definitions} if sources.outline is not None else set()
-    for receiver, name in uses.open_calls(language_id, text):
-        found = _resolve_callee(sources, resolver, language_id, text, receiver, name, own, "\n".join(imports))
-        if found:
-            return found[:MAX_DEFINITIONS_PER_NAME]
-    return []
+    # The cursor line, then the lines above it one at a time (a call written over several lines),
+    # never from inside a triple-quoted string: the scan would read the code as string and the string as code.
+    text = line[:column]
+    row = window.cursor_line
+    while True:
+        calls = uses.open_calls(language_id, text)
+        for receiver, name in calls:
+            found = _resolve_callee(sources, resolver, language_id, text, receiver, name, own, "\n".join(imports))
+            if found:
+                return found[:MAX_DEFINITIONS_PER_NAME]
+        row -= 1
+        if row < max(0, window.cursor_line - CALL_LOOKBACK_LINES) or '"""' in window.lines[row] or "'''" in window.lines[row]:
+            return []
+        text = window.lines[row] + "\n" + text
 
 
 def _resolve_callee(

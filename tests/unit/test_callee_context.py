@@ -91,6 +91,7 @@ def test_a_method_through_an_instance_of_a_known_class(index):
 
 def test_a_call_over_several_lines_and_a_builtin_nested_inside(index):
     assert first(section_at(index, "len(code), ", above="syntax = Syntax(\n    code,"))[:2] == ("callee", "syntax.py")
+    assert first(section_at(index, "code, len(", above="syntax = Syntax("))[:2] == ("callee", "syntax.py")
 
 
 def test_no_callee_outside_a_call_or_for_a_closed_one(index):
@@ -151,3 +152,8 @@ def test_go_methods_through_a_field_of_a_known_struct(guard_index):
     kind, relpath, text = first(section)
     assert (kind, relpath) == ("callee", "server/store.go")
     assert text.endswith("func (s *Store) Get(key string) (Item, error)\n")
+
+
+def test_a_docstring_above_the_call_does_not_hide_it(index):
+    above = 'def inner():\n    """Docs\n    over lines.\n    """'
+    assert first(section_at(index, "    r = Region(", above=above))[:2] == ("callee", "region.py")
