@@ -66,16 +66,25 @@ class OutlinePool:
         lives until the server exits: stopping it earlier would unlink the
         pool's semaphores under it. It ends when the server's end of its pipe
         closes, which no killed worker keeps open.)"""
-        processes = list((getattr(self._executor, "_processes", None) or {}).values())
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        executor = self._executor
+        # shutdown() drops the executor's references to both: take them first.
+        # The dict is the one its manager thread keeps filling (a worker may
+        # still be spawning) and joins at the end, so it is read after the wait.
+        processes = getattr(executor, "_processes", None) or {}
+        manager = getattr(executor, "_executor_manager_thread", None)
+        executor.shutdown(wait=False, cancel_futures=True)
         deadline = time.monotonic() + grace_s
-        for process in processes:
+        if manager is not None:
+            manager.join(grace_s)
+        for process in list(processes.values()):
             process.join(max(0.0, deadline - time.monotonic()))
-        stuck = [process for process in processes if process.is_alive()]
+        stuck = [process for process in list(processes.values()) if process.is_alive()]
         for process in stuck:
             process.kill()
         for process in stuck:
             process.join(1.0)
+        if manager is not None:
+            manager.join(1.0)
         if stuck:
             log.warning("workspace index: killed %d worker process(es) still busy %.1f s after the stop", len(stuck), grace_s)
 
