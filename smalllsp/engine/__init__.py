@@ -72,7 +72,10 @@ class Engine:
                 raise ModelUnavailable(self.error or f"no model loaded (state: {self.state})")
             return fn(self.runtime, cancelled)
 
-        future = self._worker.submit(key, job, background=background)
+        try:
+            future = self._worker.submit(key, job, background=background)
+        except RuntimeError as stopped:  # shutdown stopped the worker while this request waited (for an outline, say)
+            raise Cancelled(str(stopped)) from None
         started = time.perf_counter()
         try:
             result = await asyncio.wrap_future(future)
