@@ -68,27 +68,18 @@ SPREADS: dict[str, frozenset[str]] = {
 # Argument node type -> field holding the keyword (Python's name=value).
 KEYWORD_ARGUMENTS: dict[str, dict[str, str]] = {"python": {"keyword_argument": "name"}}
 
-# (node type, field) whose child is not a free name: an attribute after a dot,
-# a keyword argument's name. ``StyleType.bold`` does not use a ``bold`` defined elsewhere.
-MEMBERS: dict[str, dict[str, str]] = {
-    "python": {"attribute": "object"},
-    "javascript": {"member_expression": "object"},
-    "go": {"selector_expression": "operand"},
-    "rust": {"field_expression": "value"},
-    "java": {"field_access": "object"},
-    "c": {"field_expression": "argument"},
-    "cpp": {"field_expression": "argument"},
+# Member access: node type -> (field of the receiver, field of the name after
+# the dot). The name is not a free name: ``StyleType.bold`` does not use a
+# ``bold`` defined elsewhere.
+MEMBERS: dict[str, dict[str, tuple[str, str]]] = {
+    "python": {"attribute": ("object", "attribute")},
+    "javascript": {"member_expression": ("object", "property")},
+    "go": {"selector_expression": ("operand", "field")},
+    "rust": {"field_expression": ("value", "field")},
+    "java": {"field_access": ("object", "field")},
+    "c": {"field_expression": ("argument", "field")},
+    "cpp": {"field_expression": ("argument", "field")},
 }
-MEMBER_NAME_FIELDS: dict[str, dict[str, str]] = {
-    "python": {"attribute": "attribute"},
-    "javascript": {"member_expression": "property"},
-    "go": {"selector_expression": "field"},
-    "rust": {"field_expression": "field"},
-    "java": {"field_access": "field"},
-    "c": {"field_expression": "field"},
-    "cpp": {"field_expression": "field"},
-}
-NOT_NAMES: dict[str, dict[str, str]] = {"python": {"keyword_argument": "name"}}
 
 _ALIASES = {"javascriptreact": "javascript", "typescript": "javascript", "typescriptreact": "javascript"}
 
@@ -199,7 +190,9 @@ def names_in(language_id: str, root: Node, start: int, end: int) -> set[str]:
     the name after a dot (see :func:`members_in`), not a keyword argument's name."""
     language = table_language(language_id)
     kinds = NAMES.get(language, frozenset())
-    skipped = {**MEMBER_NAME_FIELDS.get(language, {}), **NOT_NAMES.get(language, {})}
+    # the name after a dot, and a keyword argument's name
+    skipped = {kind: name for kind, (_receiver, name) in MEMBERS.get(language, {}).items()}
+    skipped.update(KEYWORD_ARGUMENTS.get(language, {}))
     names = set()
     stack = [root]
     while stack:
@@ -217,8 +210,7 @@ def names_in(language_id: str, root: Node, start: int, end: int) -> set[str]:
 def members_in(language_id: str, root: Node, start: int, end: int) -> set[tuple[str, str]]:
     """(receiver, name) of every ``receiver.name`` whose name starts in ``start..end``."""
     language = table_language(language_id)
-    receivers = MEMBERS.get(language, {})
-    name_fields = MEMBER_NAME_FIELDS.get(language, {})
+    fields = MEMBERS.get(language, {})
     found = set()
     stack = [root]
     while stack:
@@ -226,9 +218,10 @@ def members_in(language_id: str, root: Node, start: int, end: int) -> set[tuple[
         if not _overlaps(node, start, end):
             continue
         stack.extend(node.children)
-        if node.type in receivers:
-            receiver = node.child_by_field_name(receivers[node.type])
-            name = node.child_by_field_name(name_fields[node.type])
+        if node.type in fields:
+            receiver_field, name_field = fields[node.type]
+            receiver = node.child_by_field_name(receiver_field)
+            name = node.child_by_field_name(name_field)
             if receiver is not None and name is not None and start <= name.start_byte:
                 found.add((_text(receiver), _text(name)))
     return found
