@@ -23,24 +23,24 @@ local ACTIONS = {
   dismiss = function(impl, buf) return impl.dismiss(buf) end,
 }
 
+--- Completion-menu plugins whose menu the keys give way to: the module and
+--- its "is the menu open" function.
+local MENUS = { { 'cmp', 'visible' }, { 'blink.cmp', 'is_visible' } }
+
 --- Whether a completion menu is open: the built-in popup menu, or (when the
 --- plugin is loaded: never loaded from here) nvim-cmp's or blink.cmp's.
 function M.menu_open()
   if vim.fn.pumvisible() == 1 then
     return true
   end
-  local cmp = package.loaded['cmp']
-  if type(cmp) == 'table' and type(cmp.visible) == 'function' then
-    local ok, visible = pcall(cmp.visible)
-    if ok and visible then
-      return true
-    end
-  end
-  local blink = package.loaded['blink.cmp']
-  if type(blink) == 'table' and type(blink.is_visible) == 'function' then
-    local ok, visible = pcall(blink.is_visible)
-    if ok and visible then
-      return true
+  for _, menu in ipairs(MENUS) do
+    local plugin = package.loaded[menu[1]]
+    local visible = type(plugin) == 'table' and plugin[menu[2]]
+    if type(visible) == 'function' then
+      local ok, open = pcall(visible)
+      if ok and open then
+        return true
+      end
     end
   end
   return false
