@@ -30,9 +30,11 @@ test: model
 	@command -v npm >/dev/null || echo "make test: npm not found: the VS Code extension tests will be skipped"
 	$(PY) -m pytest -ra
 
-# Lint (pyflakes' checks and syntax errors; the rules are in pyproject.toml).
+# Lint, format and types (the rules are in pyproject.toml).
 check: $(INSTALLED)
 	$(VENV)/bin/ruff check smalllsp tests scripts
+	$(VENV)/bin/ruff format --check smalllsp tests scripts
+	$(VENV)/bin/mypy
 
 editors: model
 	$(PY) -m pytest -ra tests/editors

@@ -71,30 +71,54 @@ FILES = {
 
 # (document, the line the cursor starts, the expected completed line)
 CASES = [
-    ("from shapes.build import make_rectangle\n\n\ndef door(height_mm, width_mm, rotation_deg):\n    return ",
-     "    return make_rectangle(height_mm, width_mm, rotation_deg)"),
-    ("from net.session import open_session\n\n\ndef connect(host, port, retries, use_tls):\n    return ",
-     "    return open_session(port, host, retries, use_tls)"),
-    ("from store.orders import find_orders\n\n\ndef recent(customer_id, since_date, limit):\n    return ",
-     "    return find_orders(customer_id, limit, since_date)"),
-    ("from store.orders import archive_order\n\n\ndef archive(order_id, dry_run, reason_code):\n    return ",
-     "    return archive_order(order_id, reason_code, dry_run)"),
-    ("from text.render import render_template\n\n\ndef page(context, template_name, strict_mode):\n    return ",
-     "    return render_template(template_name, context, strict_mode)"),
-    ("from text.render import slugify_title\n\n\ndef slug(separator, title, max_words):\n    return ",
-     "    return slugify_title(title, max_words, separator)"),
-    ("from metrics.emit import emit_metric\n\n\ndef record(tags_map, metric_name, unit_name, metric_value):\n    return ",
-     "    return emit_metric(metric_name, metric_value, unit_name, tags_map)"),
-    ("from auth.tokens import issue_token\n\n\ndef login(ttl_seconds, user_id, scope_list):\n    return ",
-     "    return issue_token(user_id, scope_list, ttl_seconds)"),
-    ("from shapes.build import make_rectangle\n\n\ndef panel(rotation_deg, width_mm, height_mm):\n    shape = ",
-     "    shape = make_rectangle(height_mm, width_mm, rotation_deg)"),
-    ("from net.session import open_session\n\n\ndef secure(use_tls, retries, host, port):\n    session = ",
-     "    session = open_session(port, host, retries, use_tls)"),
-    ("from store.orders import find_orders\n\n\ndef latest(limit, customer_id, since_date):\n    orders = ",
-     "    orders = find_orders(customer_id, limit, since_date)"),
-    ("from auth.tokens import issue_token\n\n\ndef refresh(scope_list, ttl_seconds, user_id):\n    token = ",
-     "    token = issue_token(user_id, scope_list, ttl_seconds)"),
+    (
+        "from shapes.build import make_rectangle\n\n\ndef door(height_mm, width_mm, rotation_deg):\n    return ",
+        "    return make_rectangle(height_mm, width_mm, rotation_deg)",
+    ),
+    (
+        "from net.session import open_session\n\n\ndef connect(host, port, retries, use_tls):\n    return ",
+        "    return open_session(port, host, retries, use_tls)",
+    ),
+    (
+        "from store.orders import find_orders\n\n\ndef recent(customer_id, since_date, limit):\n    return ",
+        "    return find_orders(customer_id, limit, since_date)",
+    ),
+    (
+        "from store.orders import archive_order\n\n\ndef archive(order_id, dry_run, reason_code):\n    return ",
+        "    return archive_order(order_id, reason_code, dry_run)",
+    ),
+    (
+        "from text.render import render_template\n\n\ndef page(context, template_name, strict_mode):\n    return ",
+        "    return render_template(template_name, context, strict_mode)",
+    ),
+    (
+        "from text.render import slugify_title\n\n\ndef slug(separator, title, max_words):\n    return ",
+        "    return slugify_title(title, max_words, separator)",
+    ),
+    (
+        "from metrics.emit import emit_metric\n\n\ndef record(tags_map, metric_name, unit_name, metric_value):\n    return ",
+        "    return emit_metric(metric_name, metric_value, unit_name, tags_map)",
+    ),
+    (
+        "from auth.tokens import issue_token\n\n\ndef login(ttl_seconds, user_id, scope_list):\n    return ",
+        "    return issue_token(user_id, scope_list, ttl_seconds)",
+    ),
+    (
+        "from shapes.build import make_rectangle\n\n\ndef panel(rotation_deg, width_mm, height_mm):\n    shape = ",
+        "    shape = make_rectangle(height_mm, width_mm, rotation_deg)",
+    ),
+    (
+        "from net.session import open_session\n\n\ndef secure(use_tls, retries, host, port):\n    session = ",
+        "    session = open_session(port, host, retries, use_tls)",
+    ),
+    (
+        "from store.orders import find_orders\n\n\ndef latest(limit, customer_id, since_date):\n    orders = ",
+        "    orders = find_orders(customer_id, limit, since_date)",
+    ),
+    (
+        "from auth.tokens import issue_token\n\n\ndef refresh(scope_list, ttl_seconds, user_id):\n    token = ",
+        "    token = issue_token(user_id, scope_list, ttl_seconds)",
+    ),
 ]
 
 
@@ -118,17 +142,21 @@ def run(model: str) -> dict:
             sources = Sources(str(doc_path), doc_path.name, root.name, outline, index)
             for label, global_tokens in (("off", 0), ("on", Config().global_tokens)):
                 config = Config(global_tokens=global_tokens, time_budget_ms=60_000, max_lines=1)
-                result = completion.generate(runtime, config, "python", cursor, lambda: False, sources)
+                result = completion.generate(
+                    runtime, config, "python", cursor, lambda: False, sources
+                )
                 written = (lines[-1] + result.text).split("\n", 1)[0].rstrip()
                 verdict = result.best.verdict if result.best else guard.LOCAL_VERDICT
-                results[label].append({
-                    "case": number,
-                    "expected": expected.strip(),
-                    "written": written.strip(),
-                    "exact": written == expected,
-                    "verdict": verdict.kind,
-                    "reasons": list(verdict.reasons),
-                })
+                results[label].append(
+                    {
+                        "case": number,
+                        "expected": expected.strip(),
+                        "written": written.strip(),
+                        "exact": written == expected,
+                        "verdict": verdict.kind,
+                        "reasons": list(verdict.reasons),
+                    }
+                )
     runtime.close()
     summary = {
         label: {
@@ -142,14 +170,18 @@ def run(model: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="", help="GGUF file or catalog name (default: the default model)")
+    parser.add_argument(
+        "--model", default="", help="GGUF file or catalog name (default: the default model)"
+    )
     parser.add_argument("--json", help="also write the full results here")
     args = parser.parse_args()
     report = run(args.model)
     for label in ("off", "on"):
         rows = report["results"][label]
-        print(f"global section {label}: exact match {report['summary'][label]['exact_match']:.0%}, "
-              f"flagged cross-file {report['summary'][label]['flagged_cross_file']:.0%}")
+        print(
+            f"global section {label}: exact match {report['summary'][label]['exact_match']:.0%}, "
+            f"flagged cross-file {report['summary'][label]['flagged_cross_file']:.0%}"
+        )
         for row in rows:
             print(f"  {'=' if row['exact'] else 'x'} {row['written']}   [{row['verdict']}]")
     if args.json:

@@ -57,7 +57,9 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed_build(roots: list[str], max_files: int, workers: int) -> tuple[WorkspaceIndex, dict[str, object], float]:
+def timed_build(
+    roots: list[str], max_files: int, workers: int
+) -> tuple[WorkspaceIndex, dict[str, object], float]:
     """A fresh index built; the run's figures; the RSS it added to this process."""
     gc.collect()
     before = rss_mb()
@@ -78,7 +80,9 @@ def timed_build(roots: list[str], max_files: int, workers: int) -> tuple[Workspa
         "load_average_1m_before": round(load, 2),
     }
     if index.stats()["workers"] > 1:  # the largest resident set of any worker so far (Linux: KiB)
-        run["worker_max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+        run["worker_max_rss_mb"] = round(
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
+        )
     return index, run, rss_mb() - before
 
 
@@ -135,14 +139,21 @@ def change_latencies(index: WorkspaceIndex, scratch: Path, changes: int) -> list
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", action="append", help="a project to index (repeatable); default: site-packages")
     parser.add_argument(
-        "--workers", type=int, action="append", help="index_workers to build with (repeatable); default: 1 and 0"
+        "--root", action="append", help="a project to index (repeatable); default: site-packages"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        action="append",
+        help="index_workers to build with (repeatable); default: 1 and 0",
     )
     parser.add_argument("--repeat", type=int, default=3, help="builds per --workers setting")
     parser.add_argument("--changes", type=int, default=20)
     parser.add_argument("--max-files", type=int, default=20000)
-    parser.add_argument("--no-tracemalloc", action="store_true", help="skip the second, traced build")
+    parser.add_argument(
+        "--no-tracemalloc", action="store_true", help="skip the second, traced build"
+    )
     args = parser.parse_args()
     projects = [os.path.abspath(r) for r in (args.root or [sysconfig.get_paths()["purelib"]])]
     with tempfile.TemporaryDirectory(prefix="bench-index-") as scratch:
@@ -154,7 +165,9 @@ def run(projects: list[str], scratch: Path, args: argparse.Namespace) -> dict[st
     settings = args.workers or [1, 0]
     runs: dict[int, list[dict[str, object]]] = {workers: [] for workers in settings}
     index = None
-    rss_growth: dict[str, float] = {}  # each setting's first build's: later builds reuse memory freed before them
+    rss_growth: dict[
+        str, float
+    ] = {}  # each setting's first build's: later builds reuse memory freed before them
     for _ in range(args.repeat):
         for workers in settings:
             index = None
@@ -193,7 +206,8 @@ def run(projects: list[str], scratch: Path, args: argparse.Namespace) -> dict[st
     }
     if not args.no_tracemalloc:
         result["index_memory_mb_tracemalloc"] = {
-            str(workers): round(traced_memory(roots, args.max_files, workers), 1) for workers in settings
+            str(workers): round(traced_memory(roots, args.max_files, workers), 1)
+            for workers in settings
         }
     latencies = sorted(change_latencies(index, scratch, args.changes))
     result["change_visible_s"] = {

@@ -50,7 +50,9 @@ def _child() -> None:
     from smalllsp.server import MessageReader, SmalllspProtocol
 
     out = Path(os.environ["SMALLLSP_LAG_OUT"])
-    rows: list[list] = []  # per body read, in order: [read, handling starts (None: not JSON), method]
+    rows: list[
+        list
+    ] = []  # per body read, in order: [read, handling starts (None: not JSON), method]
 
     # The server's reader reads a whole message in one trip to a pool thread (MessageReader):
     # its end is the message's read time.
@@ -88,8 +90,12 @@ class Client:
         env = {**os.environ, "SMALLLSP_LAG_OUT": str(self.out)}
         self.stderr = open(workdir / "server.log", "wb")
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--child"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self.stderr, env=env, cwd=workdir,
+            [sys.executable, __file__, "--child"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            env=env,
+            cwd=workdir,
         )
         self.sent: list[float] = []  # write time of every message, in order
         self.answers: dict[Any, dict] = {}
@@ -153,9 +159,15 @@ class Client:
         time.sleep(0.05)
         rows = json.loads(self.out.read_text())
         if len(rows) != len(sent):
-            raise RuntimeError(f"the server read {len(rows)} messages, the client wrote {len(sent)}")
+            raise RuntimeError(
+                f"the server read {len(rows)} messages, the client wrote {len(sent)}"
+            )
         # Messages arrive in the order they were written; one that was not JSON is never handled.
-        return [(start - sent[i], start - read, start, method) for i, (read, start, method) in enumerate(rows) if start is not None]
+        return [
+            (start - sent[i], start - read, start, method)
+            for i, (read, start, method) in enumerate(rows)
+            if start is not None
+        ]
 
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -186,19 +198,35 @@ def type_into(client: Client, uri: str, line: int, keys: int, encoding_units=len
     for n in range(keys):
         char = TYPED[n % len(TYPED)]
         version += 1
-        client.notify("textDocument/didChange", {
-            "textDocument": {"uri": uri, "version": version},
-            "contentChanges": [{"range": {"start": {"line": row, "character": column}, "end": {"line": row, "character": column}}, "text": char}],
-        })
+        client.notify(
+            "textDocument/didChange",
+            {
+                "textDocument": {"uri": uri, "version": version},
+                "contentChanges": [
+                    {
+                        "range": {
+                            "start": {"line": row, "character": column},
+                            "end": {"line": row, "character": column},
+                        },
+                        "text": char,
+                    }
+                ],
+            },
+        )
         if char == "\n":
             row, column = row + 1, 0
         else:
             column += 1
         if pending is not None:
             client.notify("$/cancelRequest", {"id": pending})
-        pending = client.request("textDocument/inlineCompletion", {
-            "textDocument": {"uri": uri}, "position": {"line": row, "character": column}, "context": {"triggerKind": 2},
-        })
+        pending = client.request(
+            "textDocument/inlineCompletion",
+            {
+                "textDocument": {"uri": uri},
+                "position": {"line": row, "character": column},
+                "context": {"triggerKind": 2},
+            },
+        )
         if n % STATUS_EVERY == 0:
             client.request("smalllsp/status", None)
         time.sleep(KEY_INTERVAL_S)
@@ -211,13 +239,26 @@ def type_into(client: Client, uri: str, line: int, keys: int, encoding_units=len
 def hostile(client: Client, count: int, big_text: str, workdir: Path) -> None:
     """``count`` malformed and hostile messages; one in ten opens a 200,000-line document (closed later)."""
     small = (workdir / "hostile_small.py").as_uri()
-    client.notify("textDocument/didOpen", {"textDocument": {"uri": small, "languageId": "python", "version": 1, "text": "x = 1\n"}})
+    client.notify(
+        "textDocument/didOpen",
+        {"textDocument": {"uri": small, "languageId": "python", "version": 1, "text": "x = 1\n"}},
+    )
     opened: list[str] = []
     for i in range(count):
         kind = i % 10
         if kind == 0:
             uri = (workdir / f"hostile_big_{i % 40}.py").as_uri()
-            client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": big_text}})
+            client.notify(
+                "textDocument/didOpen",
+                {
+                    "textDocument": {
+                        "uri": uri,
+                        "languageId": "python",
+                        "version": 1,
+                        "text": big_text,
+                    }
+                },
+            )
             opened.append(uri)
             if len(opened) > 3:  # an editor closes what it opened
                 client.notify("textDocument/didClose", {"textDocument": {"uri": opened.pop(0)}})
@@ -226,21 +267,70 @@ def hostile(client: Client, count: int, big_text: str, workdir: Path) -> None:
         elif kind == 2:
             client.send_json({"jsonrpc": "1.0", "id": [i], "method": 5})
         elif kind == 3:
-            client.request("textDocument/inlineCompletion", {"textDocument": {"uri": small}, "position": {"line": 10**9, "character": -1}, "context": {"triggerKind": 2}})
+            client.request(
+                "textDocument/inlineCompletion",
+                {
+                    "textDocument": {"uri": small},
+                    "position": {"line": 10**9, "character": -1},
+                    "context": {"triggerKind": 2},
+                },
+            )
         elif kind == 4:
-            client.notify("textDocument/didChange", {"textDocument": {"uri": small, "version": i},
-                          "contentChanges": [{"range": {"start": {"line": 0, "character": 5}, "end": {"line": 0, "character": 1}}, "text": "y"}]})
+            client.notify(
+                "textDocument/didChange",
+                {
+                    "textDocument": {"uri": small, "version": i},
+                    "contentChanges": [
+                        {
+                            "range": {
+                                "start": {"line": 0, "character": 5},
+                                "end": {"line": 0, "character": 1},
+                            },
+                            "text": "y",
+                        }
+                    ],
+                },
+            )
         elif kind == 5:
-            client.request("textDocument/inlineCompletion", {"textDocument": {"uri": "file:///never/opened.py"}, "position": {"line": 0, "character": 0}, "context": {"triggerKind": 2}})
+            client.request(
+                "textDocument/inlineCompletion",
+                {
+                    "textDocument": {"uri": "file:///never/opened.py"},
+                    "position": {"line": 0, "character": 0},
+                    "context": {"triggerKind": 2},
+                },
+            )
         elif kind == 6:
             client.request(f"unknown/method{i}", {"x": "y" * (i % 100)})
         elif kind == 7:
-            client.notify("textDocument/didChange", {"textDocument": {"uri": small, "version": i},
-                          "contentChanges": [{"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "\ud800" * 3}]})
+            client.notify(
+                "textDocument/didChange",
+                {
+                    "textDocument": {"uri": small, "version": i},
+                    "contentChanges": [
+                        {
+                            "range": {
+                                "start": {"line": 0, "character": 0},
+                                "end": {"line": 0, "character": 0},
+                            },
+                            "text": "\ud800" * 3,
+                        }
+                    ],
+                },
+            )
         elif kind == 8:
-            client.send_json({"jsonrpc": "2.0", "id": f"s{i}", "method": "smalllsp/documentState", "params": [None]})
+            client.send_json(
+                {
+                    "jsonrpc": "2.0",
+                    "id": f"s{i}",
+                    "method": "smalllsp/documentState",
+                    "params": [None],
+                }
+            )
         else:
-            client.notify("textDocument/didClose", {"textDocument": {"uri": f"file:///never/{i}.py"}})
+            client.notify(
+                "textDocument/didClose", {"textDocument": {"uri": f"file:///never/{i}.py"}}
+            )
     for uri in opened:
         client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
     client.notify("textDocument/didClose", {"textDocument": {"uri": small}})
@@ -249,8 +339,13 @@ def hostile(client: Client, count: int, big_text: str, workdir: Path) -> None:
 def summary(lags: list[float]) -> dict[str, float]:
     ordered = sorted(lags)
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-    return {"messages": len(ordered), "p50_ms": round(pick(0.5) * 1000, 2), "p99_ms": round(pick(0.99) * 1000, 2),
-            "max_ms": round(ordered[-1] * 1000, 2), "mean_ms": round(statistics.fmean(ordered) * 1000, 2)}
+    return {
+        "messages": len(ordered),
+        "p50_ms": round(pick(0.5) * 1000, 2),
+        "p99_ms": round(pick(0.99) * 1000, 2),
+        "max_ms": round(ordered[-1] * 1000, 2),
+        "mean_ms": round(statistics.fmean(ordered) * 1000, 2),
+    }
 
 
 def stdlib_module() -> Path:
@@ -277,17 +372,43 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="smalllsp-lag-") as folder:
         workdir = Path(folder)
         client = Client(workdir)
-        report: dict[str, Any] = {"module": str(module), "module_lines": real.count("\n") + 1, "keys": args.keys}
+        report: dict[str, Any] = {
+            "module": str(module),
+            "module_lines": real.count("\n") + 1,
+            "keys": args.keys,
+        }
         try:
-            client.wait(client.request("initialize", {"processId": os.getpid(), "rootUri": None, "capabilities": {},
-                                                       "initializationOptions": {"workspace_index": False}}))
+            client.wait(
+                client.request(
+                    "initialize",
+                    {
+                        "processId": os.getpid(),
+                        "rootUri": None,
+                        "capabilities": {},
+                        "initializationOptions": {"workspace_index": False},
+                    },
+                )
+            )
             client.notify("initialized", {})
             while status(client)["state"] == "loading":
                 time.sleep(0.2)
-            files = {"stdlib": (workdir / module.name).as_uri(), "200k": (workdir / "big_200k.py").as_uri()}
+            files = {
+                "stdlib": (workdir / module.name).as_uri(),
+                "200k": (workdir / "big_200k.py").as_uri(),
+            }
             for name, uri in files.items():
                 text = real if name == "stdlib" else big
-                client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}})
+                client.notify(
+                    "textDocument/didOpen",
+                    {
+                        "textDocument": {
+                            "uri": uri,
+                            "languageId": "python",
+                            "version": 1,
+                            "text": text,
+                        }
+                    },
+                )
                 client.versions[uri] = 1
             time.sleep(5)  # the first warm-ups and trees
             client.flush_lags()
@@ -304,10 +425,14 @@ def main() -> int:
                     row = stdlib_row if name == "stdlib" else 150_000
                     type_into(client, uri, row, args.keys)
                     rows = client.flush_lags()
-                    report[f"{phase}_{name}"] = {**summary([lag for lag, *_ in rows]),
-                                                 "loop_only": summary([loop for _, loop, *_ in rows])}
+                    report[f"{phase}_{name}"] = {
+                        **summary([lag for lag, *_ in rows]),
+                        "loop_only": summary([loop for _, loop, *_ in rows]),
+                    }
             report["rss_end_mb"] = round(client.rss_mb(), 1)
-            report["rss_ratio_after_hostile"] = round(report["rss_after_hostile_mb"] / report["rss_start_mb"], 3)
+            report["rss_ratio_after_hostile"] = round(
+                report["rss_after_hostile_mb"] / report["rss_start_mb"], 3
+            )
         finally:
             client.close()
     report["uptime"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()

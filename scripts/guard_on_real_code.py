@@ -24,7 +24,11 @@ def main() -> int:
     args = parser.parse_args()
     index = WorkspaceIndex([args.package], workers=1)
     index.build()
-    shown = "\n".join(d.signature.split("\n", 1)[0] for p in index.paths() for d in index.outline_of(p).definitions)
+    shown = "\n".join(
+        d.signature.split("\n", 1)[0]
+        for p in index.paths()
+        for d in index.outline_of(p).definitions
+    )
     flags, checked, bound, unchecked = [], 0, 0, collections.Counter()
     started = time.monotonic()
     for path in index.paths():
@@ -40,14 +44,25 @@ def main() -> int:
             if "(" not in body or body.startswith(("def ", "class ", "#", "@")):
                 continue
             context = guard.GuardContext(
-                "python", path, text[:start], text[start + len(body) :], 0,
-                frozenset(d.name for d in outline.definitions), "\n".join(outline.imports), shown, index,
+                "python",
+                path,
+                text[:start],
+                text[start + len(body) :],
+                0,
+                frozenset(d.name for d in outline.definitions),
+                "\n".join(outline.imports),
+                shown,
+                index,
             )
             verdict = guard.judge(context, body)
             checked += 1
             bound += len(verdict.bound)
             unchecked.update(note.split(":")[0][:70] for note in verdict.unchecked)
-            flags += [(index.relpath(path), number, body[:100], r) for r in verdict.reasons if r.startswith("calls ")]
+            flags += [
+                (index.relpath(path), number, body[:100], r)
+                for r in verdict.reasons
+                if r.startswith("calls ")
+            ]
     seconds = time.monotonic() - started
     print(
         f"{args.package.name}: {checked} lines with calls judged, {bound} workspace calls bound, "

@@ -41,7 +41,9 @@ def call_sites(package: str) -> list[tuple[Path, int, int, object, str]]:
     root = Path(importlib.import_module(package).__file__).parent
     found = []
     for path in sorted(root.rglob("*.py")):
-        module_name = ".".join((package, *path.relative_to(root).with_suffix("").parts)).removesuffix(".__init__")
+        module_name = ".".join(
+            (package, *path.relative_to(root).with_suffix("").parts)
+        ).removesuffix(".__init__")
         try:
             module = importlib.import_module(module_name)
             tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -49,7 +51,11 @@ def call_sites(package: str) -> list[tuple[Path, int, int, object, str]]:
             continue
         lines = path.read_text(encoding="utf-8").split("\n")
         for node in ast.walk(tree):
-            if not isinstance(node, ast.Call) or node.lineno != node.end_lineno or not node.args + node.keywords:
+            if (
+                not isinstance(node, ast.Call)
+                or node.lineno != node.end_lineno
+                or not node.args + node.keywords
+            ):
                 continue
             callee = _evaluate(node.func, vars(module))
             if callee is None or not (inspect.isfunction(callee) or inspect.isclass(callee)):
@@ -62,10 +68,14 @@ def call_sites(package: str) -> list[tuple[Path, int, int, object, str]]:
             except (TypeError, ValueError):
                 continue
             line = lines[node.lineno - 1]
-            column = len(line.encode("utf-8")[: node.func.end_col_offset].decode("utf-8", errors="replace"))
+            column = len(
+                line.encode("utf-8")[: node.func.end_col_offset].decode("utf-8", errors="replace")
+            )
             if line[column : column + 1] != "(":
                 continue
-            original = line.encode("utf-8")[node.func.end_col_offset + 1 : node.end_col_offset - 1].decode("utf-8", "replace")
+            original = line.encode("utf-8")[
+                node.func.end_col_offset + 1 : node.end_col_offset - 1
+            ].decode("utf-8", "replace")
             found.append((path, node.lineno - 1, column + 1, callee, original))
     return found
 
@@ -101,10 +111,14 @@ def binds(callee: object, arguments: str | None) -> bool:
     except SyntaxError:
         return False
     assert isinstance(call, ast.Call)
-    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(
+        k.arg is None for k in call.keywords
+    ):
         return True  # *args / **kwargs: Python would decide at run time; count it as binding
     try:
-        inspect.signature(callee).bind(*[None] * len(call.args), **{k.arg: None for k in call.keywords})
+        inspect.signature(callee).bind(
+            *[None] * len(call.args), **{k.arg: None for k in call.keywords}
+        )
     except TypeError:
         return False
     return True
@@ -123,8 +137,12 @@ def main() -> int:
 
     # A small window keeps a cold prompt cheap on a CPU: every site is a new file.
     base = Config(
-        time_budget_ms=args.time_budget_ms, seed=args.seed, max_tokens=64,
-        prefix_tokens=args.prefix_tokens, suffix_tokens=args.prefix_tokens // 4, global_tokens=args.global_tokens,
+        time_budget_ms=args.time_budget_ms,
+        seed=args.seed,
+        max_tokens=64,
+        prefix_tokens=args.prefix_tokens,
+        suffix_tokens=args.prefix_tokens // 4,
+        global_tokens=args.global_tokens,
     )
     runtime = LlamaRuntime(modelstore.resolve(""), base)
     results: dict[str, list[dict]] = {name: [] for name in CONFIGURATIONS}
@@ -144,7 +162,9 @@ def main() -> int:
             for name, changes in CONFIGURATIONS.items():
                 config = Config(**{**vars(base), **changes})
                 started = time.monotonic()
-                result = completion.generate(runtime, config, "python", Cursor(lines, row, column), lambda: False, sources)
+                result = completion.generate(
+                    runtime, config, "python", Cursor(lines, row, column), lambda: False, sources
+                )
                 seconds = time.monotonic() - started
                 best = result.best
                 arguments = arguments_of(best.text) if best else None
@@ -154,7 +174,8 @@ def main() -> int:
                     {
                         "site": f"{package}/{relpath}:{row + 1}",
                         "binds": bound,
-                        "exact": arguments is not None and " ".join(arguments.split()) == " ".join(original.split()),
+                        "exact": arguments is not None
+                        and " ".join(arguments.split()) == " ".join(original.split()),
                         "flagged": bool(verdict and verdict.unbound),
                         "cross_file": bool(verdict and verdict.cross_file),
                         "seconds": seconds,
@@ -163,32 +184,46 @@ def main() -> int:
                     }
                 )
                 row_ = results[name][-1]
-                print(f"{name:24} {row_['site']:40} binds={row_['binds']!s:5} flagged={row_['flagged']!s:5} "
-                      f"{row_['seconds'] * 1000:6.0f} ms {row_['text']!r}", flush=True)
+                print(
+                    f"{name:24} {row_['site']:40} binds={row_['binds']!s:5} flagged={row_['flagged']!s:5} "
+                    f"{row_['seconds'] * 1000:6.0f} ms {row_['text']!r}",
+                    flush=True,
+                )
             index.close_document(str(path))
-    print("| configuration | sites | bind | exact | guard recall (does not bind) | guard precision | binding flagged cross-file | p50 latency | p50 resampled |")
+    print(
+        "| configuration | sites | bind | exact | guard recall (does not bind) | guard precision | binding flagged cross-file | p50 latency | p50 resampled |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, rows in results.items():
         n = len(rows)
         not_binding = [r for r in rows if not r["binds"]]
         flagged = [r for r in rows if r["flagged"]]
-        recall = sum(r["flagged"] for r in not_binding) / len(not_binding) if not_binding else float("nan")
+        recall = (
+            sum(r["flagged"] for r in not_binding) / len(not_binding)
+            if not_binding
+            else float("nan")
+        )
         precision = sum(not r["binds"] for r in flagged) / len(flagged) if flagged else float("nan")
-        local_flagged = sum(r["cross_file"] for r in rows if r["binds"]) / max(1, n - len(not_binding))
+        local_flagged = sum(r["cross_file"] for r in rows if r["binds"]) / max(
+            1, n - len(not_binding)
+        )
         resampled = [r["seconds"] for r in rows if r["resampled"]]
         print(
             f"| {name} | {n} | {sum(r['binds'] for r in rows) / n:.2f} | {sum(r['exact'] for r in rows) / n:.2f} "
             f"| {recall:.2f} ({len(not_binding)}) | {precision:.2f} ({len(flagged)}) | {local_flagged:.2f} "
             f"| {statistics.median(r['seconds'] for r in rows) * 1000:.0f} ms "
-            f"| {statistics.median(resampled) * 1000:.0f} ms ({len(resampled)}) |" if resampled else
-            f"| {name} | {n} | {sum(r['binds'] for r in rows) / n:.2f} | {sum(r['exact'] for r in rows) / n:.2f} "
+            f"| {statistics.median(resampled) * 1000:.0f} ms ({len(resampled)}) |"
+            if resampled
+            else f"| {name} | {n} | {sum(r['binds'] for r in rows) / n:.2f} | {sum(r['exact'] for r in rows) / n:.2f} "
             f"| {recall:.2f} ({len(not_binding)}) | {precision:.2f} ({len(flagged)}) | {local_flagged:.2f} "
             f"| {statistics.median(r['seconds'] for r in rows) * 1000:.0f} ms | - |"
         )
     for name, rows in results.items():
         for r in rows:
             if not r["binds"] or r["flagged"]:
-                print(f"  {name}: {r['site']} binds={r['binds']} flagged={r['flagged']} {r['text']!r}")
+                print(
+                    f"  {name}: {r['site']} binds={r['binds']} flagged={r['flagged']} {r['text']!r}"
+                )
     runtime.close()
     return 0
 

@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.e2e.rawlsp import RawServer  # noqa: E402
 
+
 # ~2,000 tokens of code above the cursor: every prompt fills the window from
 # the first keystroke, so the KV cache is as large at the start as at the end.
 def head(functions: int) -> str:
@@ -79,14 +80,31 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 class Storm:
-    def __init__(self, seconds: float, rate: float, warmup_s: float, cancel_share: float, seed: int, settings: dict | None = None, head_text: str = HEAD, max_pause_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        seconds: float,
+        rate: float,
+        warmup_s: float,
+        cancel_share: float,
+        seed: int,
+        settings: dict | None = None,
+        head_text: str = HEAD,
+        max_pause_s: float = 60.0,
+    ) -> None:
         self.head, self.max_pause_s = head_text, max_pause_s
-        self.seconds, self.rate, self.warmup_s, self.cancel_share = seconds, rate, warmup_s, cancel_share
+        self.seconds, self.rate, self.warmup_s, self.cancel_share = (
+            seconds,
+            rate,
+            warmup_s,
+            cancel_share,
+        )
         self.random = random.Random(seed)
         self.server = RawServer(log_level="WARNING")
         self.settings = {"workspace_index": False, **(settings or {})}
         self.sent: dict[str, float] = {}  # request id -> when sent
-        self.outcomes: dict[str, tuple[str, float]] = {}  # request id -> (result|cancelled|error:code, latency s)
+        self.outcomes: dict[
+            str, tuple[str, float]
+        ] = {}  # request id -> (result|cancelled|error:code, latency s)
         self.samples: list[dict] = []
         self._collector: threading.Thread | None = None
         self._done = threading.Event()
@@ -112,7 +130,10 @@ class Storm:
                 elif answer["error"]["code"] == -32800:
                     self.outcomes[msg_id] = ("cancelled", latency)
                 else:
-                    self.outcomes[msg_id] = (f"error:{answer['error']['code']}:{answer['error']['message'][:80]}", latency)
+                    self.outcomes[msg_id] = (
+                        f"error:{answer['error']['code']}:{answer['error']['message'][:80]}",
+                        latency,
+                    )
             time.sleep(0.005)
 
     def _wait_for(self, msg_id: str, limit_s: float) -> None:
@@ -122,16 +143,31 @@ class Storm:
 
     def _sample(self, label: str) -> None:
         status = self.server.status(timeout=120)
-        self.samples.append({
-            "t": round(time.monotonic() - self.started, 1), "label": label, "rss_mib": round(rss_bytes(self.server.process.pid) / 2**20, 1),
-            "pending_jobs": status["pending_jobs"], "protocol_futures": status["protocol_futures"],
-        })
+        self.samples.append(
+            {
+                "t": round(time.monotonic() - self.started, 1),
+                "label": label,
+                "rss_mib": round(rss_bytes(self.server.process.pid) / 2**20, 1),
+                "pending_jobs": status["pending_jobs"],
+                "protocol_futures": status["protocol_futures"],
+            }
+        )
 
     def run(self) -> dict:
         server = self.server
         assert "result" in server.initialize(self.settings)
         server.wait_loaded()
-        server.notify("textDocument/didOpen", {"textDocument": {"uri": URI, "languageId": "python", "version": 1, "text": self.head + TAIL}})
+        server.notify(
+            "textDocument/didOpen",
+            {
+                "textDocument": {
+                    "uri": URI,
+                    "languageId": "python",
+                    "version": 1,
+                    "text": self.head + TAIL,
+                }
+            },
+        )
         self._collector = threading.Thread(target=self._collect, daemon=True)
         self._collector.start()
         self.started = time.monotonic()
@@ -153,12 +189,26 @@ class Storm:
             if char is None:  # the line is typed: a line break, or start the function again
                 if typed_lines == len(TYPED):
                     version += 1  # undo everything typed: the document stays the same size
-                    server.notify("textDocument/didChange", {"textDocument": {"uri": URI, "version": version}, "contentChanges": [{"text": self.head + TAIL}]})
+                    server.notify(
+                        "textDocument/didChange",
+                        {
+                            "textDocument": {"uri": URI, "version": version},
+                            "contentChanges": [{"text": self.head + TAIL}],
+                        },
+                    )
                     line_no, typed_lines = self.head.count("\n"), 0
                 elif typed_lines:
                     version += 1
                     position = {"line": line_no, "character": column}
-                    server.notify("textDocument/didChange", {"textDocument": {"uri": URI, "version": version}, "contentChanges": [{"range": {"start": position, "end": position}, "text": "\n"}]})
+                    server.notify(
+                        "textDocument/didChange",
+                        {
+                            "textDocument": {"uri": URI, "version": version},
+                            "contentChanges": [
+                                {"range": {"start": position, "end": position}, "text": "\n"}
+                            ],
+                        },
+                    )
                     line_no += 1
                 chars = iter(TYPED[typed_lines])
                 typed_lines += 1
@@ -171,14 +221,33 @@ class Storm:
             next_key = max(next_key + interval, time.monotonic())
             version += 1
             position = {"line": line_no, "character": column}
-            server.notify("textDocument/didChange", {"textDocument": {"uri": URI, "version": version}, "contentChanges": [{"range": {"start": position, "end": position}, "text": char}]})
+            server.notify(
+                "textDocument/didChange",
+                {
+                    "textDocument": {"uri": URI, "version": version},
+                    "contentChanges": [
+                        {"range": {"start": position, "end": position}, "text": char}
+                    ],
+                },
+            )
             column += 1
             n += 1
             msg_id = f"storm-{n}"
             self.sent[msg_id] = time.monotonic()
-            server.send({"id": msg_id, "method": "textDocument/inlineCompletion", "params": {
-                "textDocument": {"uri": URI}, "position": {"line": line_no, "character": column}, "context": {"triggerKind": 2}}})
-            if n > 1 and self.random.random() < self.cancel_share:  # the editor cancels the one before
+            server.send(
+                {
+                    "id": msg_id,
+                    "method": "textDocument/inlineCompletion",
+                    "params": {
+                        "textDocument": {"uri": URI},
+                        "position": {"line": line_no, "character": column},
+                        "context": {"triggerKind": 2},
+                    },
+                }
+            )
+            if (
+                n > 1 and self.random.random() < self.cancel_share
+            ):  # the editor cancels the one before
                 server.notify("$/cancelRequest", {"id": f"storm-{n - 1}"})
         typing_ended = time.monotonic()
         self._done.set()
@@ -200,20 +269,37 @@ class Storm:
         completed = [latency for kind, latency in self.outcomes.values() if kind == "result"]
         cancelled = [latency for kind, latency in self.outcomes.values() if kind == "cancelled"]
         warm = [s for s in self.samples if s["label"] != "warm-up"]
-        growth = None if rss_after_warmup is None else (end["rss_mib"] - rss_after_warmup) / rss_after_warmup
+        growth = (
+            None
+            if rss_after_warmup is None
+            else (end["rss_mib"] - rss_after_warmup) / rss_after_warmup
+        )
         return {
-            "seconds": self.seconds, "rate_per_s": self.rate, "requests": len(self.sent), "answered": len(self.outcomes),
-            "unanswered": len(self.sent) - len(self.outcomes), "outcomes": kinds,
-            "completed_p50_ms": None if not completed else round(statistics.median(completed) * 1000),
+            "seconds": self.seconds,
+            "rate_per_s": self.rate,
+            "requests": len(self.sent),
+            "answered": len(self.outcomes),
+            "unanswered": len(self.sent) - len(self.outcomes),
+            "outcomes": kinds,
+            "completed_p50_ms": None
+            if not completed
+            else round(statistics.median(completed) * 1000),
             "completed_p99_ms": None if not completed else round(percentile(completed, 99) * 1000),
             "completed_max_ms": None if not completed else round(max(completed) * 1000),
-            "cancelled_answer_p99_ms": None if not cancelled else round(percentile(cancelled, 99) * 1000),
-            "rss_after_warmup_mib": rss_after_warmup, "rss_end_mib": end["rss_mib"],
+            "cancelled_answer_p99_ms": None
+            if not cancelled
+            else round(percentile(cancelled, 99) * 1000),
+            "rss_after_warmup_mib": rss_after_warmup,
+            "rss_end_mib": end["rss_mib"],
             "rss_growth_after_warmup": None if growth is None else round(growth, 4),
             "rss_max_after_warmup_mib": max((s["rss_mib"] for s in warm), default=None),
-            "pending_jobs_max": max(s["pending_jobs"] for s in self.samples), "protocol_futures_max": max(s["protocol_futures"] for s in self.samples),
-            "pending_jobs_end": end["pending_jobs"], "protocol_futures_end": end["protocol_futures"],
-            "drain_s": round(drained_s, 1), "load_average": os.getloadavg(), "samples": self.samples,
+            "pending_jobs_max": max(s["pending_jobs"] for s in self.samples),
+            "protocol_futures_max": max(s["protocol_futures"] for s in self.samples),
+            "pending_jobs_end": end["pending_jobs"],
+            "protocol_futures_end": end["protocol_futures"],
+            "drain_s": round(drained_s, 1),
+            "load_average": os.getloadavg(),
+            "samples": self.samples,
         }
 
 
@@ -226,11 +312,17 @@ def failures(report: dict, max_growth: float = 0.05) -> list[str]:
     if bad:
         problems.append(f"answers other than a result or RequestCancelled: {bad}")
     if report["rss_growth_after_warmup"] is None or report["rss_growth_after_warmup"] > max_growth:
-        problems.append(f"RSS grew {report['rss_growth_after_warmup']} after the warm-up (limit {max_growth})")
+        problems.append(
+            f"RSS grew {report['rss_growth_after_warmup']} after the warm-up (limit {max_growth})"
+        )
     if report["pending_jobs_end"] or report["protocol_futures_end"]:
-        problems.append(f"left behind: {report['pending_jobs_end']} pending jobs, {report['protocol_futures_end']} protocol futures")
+        problems.append(
+            f"left behind: {report['pending_jobs_end']} pending jobs, {report['protocol_futures_end']} protocol futures"
+        )
     if report["pending_jobs_max"] > 2:
-        problems.append(f"up to {report['pending_jobs_max']} jobs waited at once (one per document and a warm-up at most)")
+        problems.append(
+            f"up to {report['pending_jobs_max']} jobs waited at once (one per document and a warm-up at most)"
+        )
     if not report["outcomes"].get("result"):
         problems.append("no request completed")
     if report["exit_code"] != 0:
@@ -241,15 +333,36 @@ def failures(report: dict, max_growth: float = 0.05) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=3.0)
-    parser.add_argument("--rate", type=float, default=20.0, help="keystrokes (and requests) a second")
-    parser.add_argument("--warmup", type=float, default=30.0, help="seconds before the RSS baseline is taken")
-    parser.add_argument("--cancel-share", type=float, default=0.3, help="share of requests also cancelled with $/cancelRequest")
+    parser.add_argument(
+        "--rate", type=float, default=20.0, help="keystrokes (and requests) a second"
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=30.0, help="seconds before the RSS baseline is taken"
+    )
+    parser.add_argument(
+        "--cancel-share",
+        type=float,
+        default=0.3,
+        help="share of requests also cancelled with $/cancelRequest",
+    )
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=0, help="the n_threads setting (0: one per core)")
-    parser.add_argument("--max-pause", type=float, default=60.0, help="longest wait for a suggestion at a pause")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="the n_threads setting (0: one per core)"
+    )
+    parser.add_argument(
+        "--max-pause", type=float, default=60.0, help="longest wait for a suggestion at a pause"
+    )
     parser.add_argument("--json", help="also write the report here")
     args = parser.parse_args()
-    storm = Storm(args.minutes * 60, args.rate, args.warmup, args.cancel_share, args.seed, {"n_threads": args.threads}, max_pause_s=args.max_pause)
+    storm = Storm(
+        args.minutes * 60,
+        args.rate,
+        args.warmup,
+        args.cancel_share,
+        args.seed,
+        {"n_threads": args.threads},
+        max_pause_s=args.max_pause,
+    )
     try:
         report = storm.run()
     finally:

@@ -70,7 +70,16 @@ def keystrokes(source: str, type_from: int, limit: int) -> tuple[str, list[Keyst
             column = len(insert.rsplit("\n", 1)[1])
         else:
             column += len(insert)
-        strokes.append(Keystroke(text, line, column, types.TextDocumentContentChangePartial(range=types.Range(start, start), text=insert)))
+        strokes.append(
+            Keystroke(
+                text,
+                line,
+                column,
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(start, start), text=insert
+                ),
+            )
+        )
 
     for index, target in enumerate(to_type):
         indent = target[: len(target) - len(target.lstrip())]
@@ -104,58 +113,89 @@ def summarize(latencies_ms: list[float], generations: list[dict[str, Any]]) -> d
     model_latencies = [ms for ms, g in zip(latencies_ms, generations) if g["source"] == "model"]
     return {
         "requests": len(latencies_ms),
-        "latency_ms": {p: percentile(latencies_ms, q) for p, q in (("p50", 50), ("p90", 90), ("p99", 99))},
-        "model_call_latency_ms": {p: percentile(model_latencies, q) for p, q in (("p50", 50), ("p90", 90))},
-        "tokens_evaluated": {"p50": percentile(evaluated, 50), "p90": percentile(evaluated, 90), "mean": sum(evaluated) / max(len(evaluated), 1)},
+        "latency_ms": {
+            p: percentile(latencies_ms, q) for p, q in (("p50", 50), ("p90", 90), ("p99", 99))
+        },
+        "model_call_latency_ms": {
+            p: percentile(model_latencies, q) for p, q in (("p50", 50), ("p90", 90))
+        },
+        "tokens_evaluated": {
+            "p50": percentile(evaluated, 50),
+            "p90": percentile(evaluated, 90),
+            "mean": sum(evaluated) / max(len(evaluated), 1),
+        },
         "prompt_reused_share": {"p50": percentile(reuse, 50), "p10": percentile(reuse, 10)},
         "model_calls": len(model_calls),
         "suggestion_cache_hits": len(generations) - len(model_calls),
         "kv_prefix_hits": sum(1 for g in model_calls if g["n_reused"] > 0),
         "tokens_per_second": tokens / seconds if seconds else None,
-        "generated_tokens_mean": sum(g["n_generated"] for g in model_calls) / max(len(model_calls), 1),
-        "per_request": [{"latency_ms": round(ms, 1), **g} for ms, g in zip(latencies_ms, generations)],
+        "generated_tokens_mean": sum(g["n_generated"] for g in model_calls)
+        / max(len(model_calls), 1),
+        "per_request": [
+            {"latency_ms": round(ms, 1), **g} for ms, g in zip(latencies_ms, generations)
+        ],
     }
 
 
-async def run_lsp(source_path: Path, start: str, strokes: list[Keystroke], settings: dict[str, Any]) -> dict[str, Any]:
+async def run_lsp(
+    source_path: Path, start: str, strokes: list[Keystroke], settings: dict[str, Any]
+) -> dict[str, Any]:
     """Type the keystrokes through a real ``smalllsp serve`` over stdio."""
     client = LanguageClient("smalllsp-bench", "1")
-    await client.start_io(sys.executable, "-m", "smalllsp", "serve", "--log-level", "WARNING", env=os.environ.copy())
+    await client.start_io(
+        sys.executable, "-m", "smalllsp", "serve", "--log-level", "WARNING", env=os.environ.copy()
+    )
     server = client._server
     drain = asyncio.create_task(_drain(server))
     uri = source_path.resolve().as_uri()
     latencies: list[float] = []
     generations: list[dict[str, Any]] = []
     try:
-        await client.initialize_async(types.InitializeParams(capabilities=CAPABILITIES, initialization_options=settings))
+        await client.initialize_async(
+            types.InitializeParams(capabilities=CAPABILITIES, initialization_options=settings)
+        )
         client.initialized(types.InitializedParams())
         status = await wait_until_loaded(client)
         if status["state"] != "ready":
             raise RuntimeError(f"the server could not load the model: {status['error']}")
         client.text_document_did_open(
-            types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, language_of(source_path), 1, start))
+            types.DidOpenTextDocumentParams(
+                types.TextDocumentItem(uri, language_of(source_path), 1, start)
+            )
         )
         for version, stroke in enumerate(strokes, start=2):
             client.text_document_did_change(
-                types.DidChangeTextDocumentParams(types.VersionedTextDocumentIdentifier(version, uri), [stroke.change])
+                types.DidChangeTextDocumentParams(
+                    types.VersionedTextDocumentIdentifier(version, uri), [stroke.change]
+                )
             )
             started = time.perf_counter()
             await client.text_document_inline_completion_async(
                 types.InlineCompletionParams(
                     text_document=types.TextDocumentIdentifier(uri),
                     position=types.Position(stroke.line, stroke.column),
-                    context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
+                    context=types.InlineCompletionContext(
+                        trigger_kind=types.InlineCompletionTriggerKind.Automatic
+                    ),
                 )
             )
             latencies.append((time.perf_counter() - started) * 1000)
-            generations.append(as_dict(await client.protocol.send_request_async(STATUS_REQUEST, None))["last_generation"])
+            generations.append(
+                as_dict(await client.protocol.send_request_async(STATUS_REQUEST, None))[
+                    "last_generation"
+                ]
+            )
         peak_rss = _peak_rss_kib(server.pid)
         await client.shutdown_async(None)
         client.exit(None)
     finally:
         await client.stop()
         drain.cancel()
-    return {**summarize(latencies, generations), "peak_rss_mib": peak_rss / 1024 if peak_rss else None, "model": status["model"]}
+    return {
+        **summarize(latencies, generations),
+        "peak_rss_mib": peak_rss / 1024 if peak_rss else None,
+        "model": status["model"],
+    }
 
 
 async def _drain(server: Any) -> None:
@@ -174,7 +214,9 @@ def _peak_rss_kib(pid: int) -> int | None:
     return None
 
 
-def replay(strokes: list[Keystroke], model_call: Callable[[Cursor], tuple[list[str], dict[str, Any]]]) -> tuple[list[float], list[dict[str, Any]]]:
+def replay(
+    strokes: list[Keystroke], model_call: Callable[[Cursor], tuple[list[str], dict[str, Any]]]
+) -> tuple[list[float], list[dict[str, Any]]]:
     """Each keystroke through the suggestion cache, then ``model_call(cursor)``
     (which returns the suggestions and their cost): latencies and costs."""
     cache = SuggestionCache()
@@ -194,7 +236,9 @@ def replay(strokes: list[Keystroke], model_call: Callable[[Cursor], tuple[list[s
     return latencies, generations
 
 
-def run_direct(path: Path, config: Config, language_id: str, strokes: list[Keystroke]) -> dict[str, Any]:
+def run_direct(
+    path: Path, config: Config, language_id: str, strokes: list[Keystroke]
+) -> dict[str, Any]:
     """The same keystrokes straight to the pipeline in this process (suggestion
     cache, then the engine), no LSP and no worker thread."""
     runtime = LlamaRuntime(path, config)
@@ -226,16 +270,29 @@ def _iter_rows(report: dict[str, Any]) -> Iterator[tuple[str, ...]]:
         yield row(f"model-call latency {key} (ms)", lambda p: fmt(p["model_call_latency_ms"][key]))
     yield row("tokens evaluated / model call, p50", lambda p: fmt(p["tokens_evaluated"]["p50"]))
     yield row("tokens evaluated / model call, p90", lambda p: fmt(p["tokens_evaluated"]["p90"]))
-    yield row("prompt reused from KV cache, p50 (%)", lambda p: fmt(100 * (p["prompt_reused_share"]["p50"] or 0), 1))
-    yield row("answered from the suggestion cache", lambda p: f"{p['suggestion_cache_hits']}/{p['requests']}")
-    yield row("model calls reusing a KV prefix", lambda p: f"{p['kv_prefix_hits']}/{p['model_calls']}")
+    yield row(
+        "prompt reused from KV cache, p50 (%)",
+        lambda p: fmt(100 * (p["prompt_reused_share"]["p50"] or 0), 1),
+    )
+    yield row(
+        "answered from the suggestion cache",
+        lambda p: f"{p['suggestion_cache_hits']}/{p['requests']}",
+    )
+    yield row(
+        "model calls reusing a KV prefix", lambda p: f"{p['kv_prefix_hits']}/{p['model_calls']}"
+    )
     yield row("tokens/s (evaluated + generated)", lambda p: fmt(p["tokens_per_second"], 1))
     yield row("generated tokens / model call, mean", lambda p: fmt(p["generated_tokens_mean"], 1))
     yield row("peak RSS (MiB)", lambda p: fmt(p["peak_rss_mib"]))
 
 
-PASSES = {"lsp": "LSP end to end", "direct": "engine direct", "peer": "llama-server", "remote": "LSP, remote",
-          "remote_clients": "LSP, remote, N"}
+PASSES = {
+    "lsp": "LSP end to end",
+    "direct": "engine direct",
+    "peer": "llama-server",
+    "remote": "LSP, remote",
+    "remote_clients": "LSP, remote, N",
+}
 
 
 def table(report: dict[str, Any]) -> str:
@@ -244,10 +301,13 @@ def table(report: dict[str, Any]) -> str:
     rows = [header, *_iter_rows(report)]
     width = max(len(r[0]) for r in rows)
     lines = ["  ".join([f"{r[0]:<{width}}", *(f"{cell:>15}" for cell in r[1:])]) for r in rows]
-    for key, label in (("lsp_over_direct_p50", "LSP / direct latency, p50"), ("lsp_over_direct_model_p50", "LSP / direct model-call latency, p50"),
-                       ("lsp_over_peer_model_p50", "LSP / llama-server model-call latency, p50"),
-                       ("remote_over_lsp_p50", "remote / in-process latency, p50"),
-                       ("remote_clients_over_remote_p50", "remote N clients / 1 client latency, p50")):
+    for key, label in (
+        ("lsp_over_direct_p50", "LSP / direct latency, p50"),
+        ("lsp_over_direct_model_p50", "LSP / direct model-call latency, p50"),
+        ("lsp_over_peer_model_p50", "LSP / llama-server model-call latency, p50"),
+        ("remote_over_lsp_p50", "remote / in-process latency, p50"),
+        ("remote_clients_over_remote_p50", "remote N clients / 1 client latency, p50"),
+    ):
         if report.get(key) is not None:
             lines.append(f"{label:<{width}}  {report[key]:>15.3f}")
     return "\n".join(lines)
@@ -268,7 +328,9 @@ def typing_trace(trace: Path, n: int, type_from: int | None) -> tuple[int, str, 
     return start_line, start, strokes
 
 
-def bench(model: str, trace: Path, n: int, type_from: int | None, peer: Path | None = None) -> dict[str, Any]:
+def bench(
+    model: str, trace: Path, n: int, type_from: int | None, peer: Path | None = None
+) -> dict[str, Any]:
     """Run both passes and return the report."""
     start_line, start, strokes = typing_trace(trace, n, type_from)
     config = Config(model=model)
@@ -284,14 +346,18 @@ def bench(model: str, trace: Path, n: int, type_from: int | None, peer: Path | N
         "lsp": lsp,
         "direct": direct,
         "lsp_over_direct_p50": _ratio(lsp["latency_ms"]["p50"], direct["latency_ms"]["p50"]),
-        "lsp_over_direct_model_p50": _ratio(lsp["model_call_latency_ms"]["p50"], direct["model_call_latency_ms"]["p50"]),
+        "lsp_over_direct_model_p50": _ratio(
+            lsp["model_call_latency_ms"]["p50"], direct["model_call_latency_ms"]["p50"]
+        ),
     }
     report["overhead"] = overhead(path, config)
     if peer is not None:
         from smalllsp.bench_peer import run_peer
 
         report["peer"] = run_peer(peer, path, config, strokes)
-        report["lsp_over_peer_model_p50"] = _ratio(lsp["model_call_latency_ms"]["p50"], report["peer"]["model_call_latency_ms"]["p50"])
+        report["lsp_over_peer_model_p50"] = _ratio(
+            lsp["model_call_latency_ms"]["p50"], report["peer"]["model_call_latency_ms"]["p50"]
+        )
     return report
 
 
@@ -325,19 +391,32 @@ def overhead_line(report: dict[str, Any]) -> str:
             f"guard p50 {guarded['p50']} / p99 {guarded['p99']})"
         )
     if "p50_ratio_largest_to_smallest" in report:
-        lines.append(f"p50 ratio, largest file to smallest: {report['p50_ratio_largest_to_smallest']}")
+        lines.append(
+            f"p50 ratio, largest file to smallest: {report['p50_ratio_largest_to_smallest']}"
+        )
     return "\n".join(lines)
 
 
 def write(report: dict[str, Any], json_path: Path | None) -> None:
     if "keystrokes" in report:
-        print(f"{report['keystrokes']} keystrokes typed from line {report['type_from']} of {report['trace']}, model {report['model']}")
+        print(
+            f"{report['keystrokes']} keystrokes typed from line {report['type_from']} of {report['trace']}, model {report['model']}"
+        )
         if "remote_url" in report:
-            print(f"remote engine at {report['remote_url']}" + (f" (llama-server {report['llama_server']})" if "llama_server" in report else "")
-                  + f"; {report['cpu_cores']} CPU cores shared by everything")
+            print(
+                f"remote engine at {report['remote_url']}"
+                + (f" (llama-server {report['llama_server']})" if "llama_server" in report else "")
+                + f"; {report['cpu_cores']} CPU cores shared by everything"
+            )
         print(table(report))
         if "remote_clients" in report:
-            print(f"p50 per client, {report['clients']} typing at once: " + ", ".join("-" if ms is None else f"{ms:.0f} ms" for ms in report["remote_clients"]["per_client_p50_ms"]))
+            print(
+                f"p50 per client, {report['clients']} typing at once: "
+                + ", ".join(
+                    "-" if ms is None else f"{ms:.0f} ms"
+                    for ms in report["remote_clients"]["per_client_p50_ms"]
+                )
+            )
     if "overhead" in report:
         print(overhead_line(report["overhead"]))
     if json_path is not None:
@@ -349,25 +428,45 @@ def write(report: dict[str, Any], json_path: Path | None) -> None:
 CLIENT_LINE_OFFSET = 7
 
 
-async def run_clients(trace: Path, type_from: int, n: int, clients: int, settings: dict[str, Any]) -> dict[str, Any]:
+async def run_clients(
+    trace: Path, type_from: int, n: int, clients: int, settings: dict[str, Any]
+) -> dict[str, Any]:
     """``clients`` editors typing at once, each with its own ``smalllsp serve``, all on one remote engine."""
     sessions = []
     for index in range(clients):
-        _line, start, strokes = typing_trace(trace, n, max(type_from - index * CLIENT_LINE_OFFSET, 0))
+        _line, start, strokes = typing_trace(
+            trace, n, max(type_from - index * CLIENT_LINE_OFFSET, 0)
+        )
         sessions.append(run_lsp(trace, start, strokes, settings))
     runs = await asyncio.gather(*sessions)
     latencies = [r["latency_ms"] for r in runs]
     merged = summarize(
         [row["latency_ms"] for r in runs for row in r["per_request"]],
-        [{k: v for k, v in row.items() if k != "latency_ms"} for r in runs for row in r["per_request"]],
+        [
+            {k: v for k, v in row.items() if k != "latency_ms"}
+            for r in runs
+            for row in r["per_request"]
+        ],
     )
     peaks = [r["peak_rss_mib"] for r in runs if r["peak_rss_mib"]]
-    return {**merged, "clients": clients, "per_client_p50_ms": [l["p50"] for l in latencies], "peak_rss_mib": max(peaks) if peaks else None}
+    return {
+        **merged,
+        "clients": clients,
+        "per_client_p50_ms": [l["p50"] for l in latencies],
+        "peak_rss_mib": max(peaks) if peaks else None,
+    }
 
 
 def bench_remote(
-    model: str, trace: Path, n: int, type_from: int | None, *, url: str | None = None, binary: Path | None = None,
-    clients: int = 1, api: str = "openai",
+    model: str,
+    trace: Path,
+    n: int,
+    type_from: int | None,
+    *,
+    url: str | None = None,
+    binary: Path | None = None,
+    clients: int = 1,
+    api: str = "openai",
 ) -> dict[str, Any]:
     """In-process over LSP, then the same keystrokes with ``engine = remote``: one client, then ``clients`` at once.
 
@@ -382,26 +481,52 @@ def bench_remote(
     start_line, start, strokes = typing_trace(trace, n, type_from)
     config = Config(model=model)
     path = modelstore.resolve(model)
-    report: dict[str, Any] = {"model": path.name, "trace": str(trace), "type_from": start_line, "keystrokes": len(strokes),
-                              "clients": clients, "cpu_cores": os.cpu_count()}
+    report: dict[str, Any] = {
+        "model": path.name,
+        "trace": str(trace),
+        "type_from": start_line,
+        "keystrokes": len(strokes),
+        "clients": clients,
+        "cpu_cores": os.cpu_count(),
+    }
     report["lsp"] = asyncio.run(run_lsp(trace, start, strokes, {"model": str(path)}))
     with contextlib.ExitStack() as stack:
         if url is None:
             if binary is None:
                 raise ValueError("--engine remote needs --remote-url or --llama-server")
-            server = stack.enter_context(LlamaServer(
-                binary, path, n_ctx=config.n_ctx, threads=config.n_threads or os.cpu_count() or 1, parallel=max(clients, 1),
-                cache_reuse=256, flash_attn=config.flash_attn, cache_type=config.cache_type))
+            server = stack.enter_context(
+                LlamaServer(
+                    binary,
+                    path,
+                    n_ctx=config.n_ctx,
+                    threads=config.n_threads or os.cpu_count() or 1,
+                    parallel=max(clients, 1),
+                    cache_reuse=256,
+                    flash_attn=config.flash_attn,
+                    cache_type=config.cache_type,
+                )
+            )
             url = server.url
             report["llama_server"] = " ".join(server.command[1:])
-        settings = {"engine": "remote", "remote_url": url, "remote_api": api, "remote_timeout_ms": 120_000}
+        settings = {
+            "engine": "remote",
+            "remote_url": url,
+            "remote_api": api,
+            "remote_timeout_ms": 120_000,
+        }
         report["remote_url"] = url
         report["remote"] = asyncio.run(run_lsp(trace, start, strokes, settings))
         if clients > 1:
-            report["remote_clients"] = asyncio.run(run_clients(trace, start_line, n, clients, settings))
-            report["remote_clients_over_remote_p50"] = _ratio(report["remote_clients"]["latency_ms"]["p50"], report["remote"]["latency_ms"]["p50"])
+            report["remote_clients"] = asyncio.run(
+                run_clients(trace, start_line, n, clients, settings)
+            )
+            report["remote_clients_over_remote_p50"] = _ratio(
+                report["remote_clients"]["latency_ms"]["p50"], report["remote"]["latency_ms"]["p50"]
+            )
         if "llama_server" in report:
             peak = server.peak_rss_kib()
             report["llama_server_peak_rss_mib"] = peak / 1024 if peak else None
-    report["remote_over_lsp_p50"] = _ratio(report["remote"]["latency_ms"]["p50"], report["lsp"]["latency_ms"]["p50"])
+    report["remote_over_lsp_p50"] = _ratio(
+        report["remote"]["latency_ms"]["p50"], report["lsp"]["latency_ms"]["p50"]
+    )
     return report

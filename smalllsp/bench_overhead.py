@@ -55,13 +55,17 @@ def long_module(n_lines: int) -> list[str]:
     return lines[:n_lines]
 
 
-def measure(runtime: LlamaRuntime, n_lines: int = 5000, requests: int = 200, seed: int = 0) -> dict[str, Any]:
+def measure(
+    runtime: LlamaRuntime, n_lines: int = 5000, requests: int = 200, seed: int = 0
+) -> dict[str, Any]:
     """p50 and p99 in milliseconds of the scope work, the guard, and both."""
     config = Config()
     with tempfile.TemporaryDirectory(prefix="smalllsp-overhead-") as folder:
         root = Path(folder)
         text = "\n".join(long_module(n_lines))
-        document = Document("file:///bench/long_module.py", "python", 1, text)  # as the server holds it: no split
+        document = Document(
+            "file:///bench/long_module.py", "python", 1, text
+        )  # as the server holds it: no split
         lines = Lines(text)
         path = root / "long_module.py"
         path.write_text(text)
@@ -70,7 +74,11 @@ def measure(runtime: LlamaRuntime, n_lines: int = 5000, requests: int = 200, see
         index.build()
         # as the server reads an open document's outline: none over max_document_kb
         source = text.encode("utf-8")
-        outline = symbols.outline("python", source) if len(source) <= config.max_document_kb * 1024 else None
+        outline = (
+            symbols.outline("python", source)
+            if len(source) <= config.max_document_kb * 1024
+            else None
+        )
         sources = Sources(str(path), "long_module.py", root.name, outline, index)
         rng = random.Random(seed)
         body_lines = [i for i, line in enumerate(lines) if line.startswith("    ") and line.strip()]
@@ -79,7 +87,9 @@ def measure(runtime: LlamaRuntime, n_lines: int = 5000, requests: int = 200, see
         scope_ms, guard_ms, verdicts = [], [], {guard.LOCAL: 0, guard.CROSS_FILE: 0}
         for _ in range(requests):
             line = rng.choice(body_lines)
-            cursor = Cursor(document.lines_view(line), line, len(lines[line]))  # as server.cursor() builds it
+            cursor = Cursor(
+                document.lines_view(line), line, len(lines[line])
+            )  # as server.cursor() builds it
             planned = completion.plan(runtime, config, "python", cursor, sources)
             started = time.perf_counter()
             completion.scope_of("python", planned.head, planned.tail)  # as plan() does, timed here
@@ -89,13 +99,20 @@ def measure(runtime: LlamaRuntime, n_lines: int = 5000, requests: int = 200, see
             if shape.errors_with is not None:
                 shape.errors_with(CANDIDATE)
             middle = time.perf_counter()
-            verdict = guard.judge(completion.guard_context("python", planned, sources), CANDIDATE, planned.spliced.tree(CANDIDATE))
+            verdict = guard.judge(
+                completion.guard_context("python", planned, sources),
+                CANDIDATE,
+                planned.spliced.tree(CANDIDATE),
+            )
             done = time.perf_counter()
             scope_ms.append((middle - started) * 1000)
             guard_ms.append((done - middle) * 1000)
             verdicts[verdict.kind] += 1
     total = [a + b for a, b in zip(scope_ms, guard_ms)]
-    row = lambda values: {"p50": round(percentile(values, 50), 2), "p99": round(percentile(values, 99), 2)}  # noqa: E731
+    row = lambda values: {
+        "p50": round(percentile(values, 50), 2),
+        "p99": round(percentile(values, 99), 2),
+    }  # noqa: E731
     return {
         "lines": n_lines,
         "bytes": len(source),

@@ -36,8 +36,12 @@ T_MAX_PREDICT_MS = 1000
 def infill_request(cursor: Cursor) -> dict[str, Any]:
     """llama.vim's ``/infill`` body for this cursor."""
     lines = cursor.lines
-    prefix = "".join(line + "\n" for line in lines[max(0, cursor.line - N_PREFIX_LINES) : cursor.line])
-    suffix = cursor.after + "".join("\n" + line for line in lines[cursor.line + 1 : cursor.line + 1 + N_SUFFIX_LINES])
+    prefix = "".join(
+        line + "\n" for line in lines[max(0, cursor.line - N_PREFIX_LINES) : cursor.line]
+    )
+    suffix = cursor.after + "".join(
+        "\n" + line for line in lines[cursor.line + 1 : cursor.line + 1 + N_SUFFIX_LINES]
+    )
     line = lines[cursor.line]
     return {
         "input_prefix": prefix,
@@ -63,7 +67,9 @@ def _free_port() -> int:
 
 
 def _post(url: str, body: dict[str, Any], timeout: float = 120) -> dict[str, Any]:
-    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
 
@@ -72,7 +78,9 @@ def _wait_healthy(base: str, process: subprocess.Popen, timeout_s: float = 120) 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"llama-server exited with code {process.returncode} before it was ready")
+            raise RuntimeError(
+                f"llama-server exited with code {process.returncode} before it was ready"
+            )
         try:
             with urllib.request.urlopen(base + "/health", timeout=2) as response:
                 if response.status == 200:
@@ -93,16 +101,41 @@ class LlamaServer:
     smalllsp's settings too, so greedy decoding gives the in-process answers.
     """
 
-    def __init__(self, binary: Path, model: Path, *, n_ctx: int, threads: int, parallel: int = 1,
-                 cache_reuse: int = 0, alias: str | None = None, flash_attn: bool = False, cache_type: str = "f16",
-                 log: Path | None = None) -> None:
+    def __init__(
+        self,
+        binary: Path,
+        model: Path,
+        *,
+        n_ctx: int,
+        threads: int,
+        parallel: int = 1,
+        cache_reuse: int = 0,
+        alias: str | None = None,
+        flash_attn: bool = False,
+        cache_type: str = "f16",
+        log: Path | None = None,
+    ) -> None:
         if not binary.is_file():
-            raise ValueError(f"no llama-server binary at {binary} (build one with scripts/build-llama-server)")
+            raise ValueError(
+                f"no llama-server binary at {binary} (build one with scripts/build-llama-server)"
+            )
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.command = [
-            str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(self.port),
-            "-c", str(n_ctx * parallel), "-t", str(threads), "-np", str(parallel), "--no-webui",
+            str(binary),
+            "-m",
+            str(model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "-c",
+            str(n_ctx * parallel),
+            "-t",
+            str(threads),
+            "-np",
+            str(parallel),
+            "--no-webui",
         ]
         if cache_reuse:
             self.command += ["--cache-reuse", str(cache_reuse)]
@@ -110,7 +143,14 @@ class LlamaServer:
             self.command += ["--alias", alias]
         # As in-process (flash_attn, cache_type): with other attention kernels
         # the logits differ in the last digits, and a near tie can go the other way.
-        self.command += ["-fa", "on" if flash_attn else "off", "-ctk", cache_type, "-ctv", cache_type]
+        self.command += [
+            "-fa",
+            "on" if flash_attn else "off",
+            "-ctk",
+            cache_type,
+            "-ctv",
+            cache_type,
+        ]
         self._log = log
         self.process: subprocess.Popen | None = None
 
@@ -144,8 +184,15 @@ class LlamaServer:
 def run_peer(binary: Path, model: Path, config: Config, strokes: list[Keystroke]) -> dict[str, Any]:
     """Type the keystrokes against ``llama-server`` on loopback."""
     threads = config.n_threads or os.cpu_count() or 1
-    with LlamaServer(binary, model, n_ctx=config.n_ctx, threads=threads, cache_reuse=256,
-                     flash_attn=config.flash_attn, cache_type=config.cache_type) as server:
+    with LlamaServer(
+        binary,
+        model,
+        n_ctx=config.n_ctx,
+        threads=threads,
+        cache_reuse=256,
+        flash_attn=config.flash_attn,
+        cache_type=config.cache_type,
+    ) as server:
         base = server.url
 
         def model_call(cursor: Cursor) -> tuple[list[str], dict[str, Any]]:

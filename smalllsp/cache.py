@@ -33,7 +33,9 @@ class SuggestionCache:
         self._entries: dict[str, _Entry] = {}
         self.hits = 0
 
-    def store(self, uri: str, before: str, after: str, suggestions: Sequence[tuple[str, object]]) -> None:
+    def store(
+        self, uri: str, before: str, after: str, suggestions: Sequence[tuple[str, object]]
+    ) -> None:
         """Keep ``(text, note)`` pairs for the document, best first; nothing to keep forgets it."""
         kept = tuple(Cached(text, note) for text, note in suggestions if text)
         if kept:
@@ -50,7 +52,9 @@ class SuggestionCache:
         rests = [
             Cached(s.text[len(typed) :], s.note)
             for s in entry.suggestions
-            if s.text.startswith(typed) and len(typed) < len(s.text) and s.text[len(typed) :].strip()
+            if s.text.startswith(typed)
+            and len(typed) < len(s.text)
+            and s.text[len(typed) :].strip()
         ]
         if rests:
             self.hits += 1

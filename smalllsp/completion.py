@@ -51,10 +51,14 @@ class Completion:
 
     suggestions: tuple[Suggestion, ...]
     generations: tuple[Generation, ...]  # every candidate drawn, in order
-    finished: tuple[str, ...]  # each candidate after post-processing ("" when it was dropped), in the same order
+    finished: tuple[
+        str, ...
+    ]  # each candidate after post-processing ("" when it was dropped), in the same order
     prompt: dict[str, object]  # what went into the prompt
     dropped: dict[str, int]  # candidates left out, by reason (a filter's name, "withheld")
-    resampled: dict[str, int] | None = None  # drawn again because a call did not bind: {"drawn", "bound"}
+    resampled: dict[str, int] | None = (
+        None  # drawn again because a call did not bind: {"drawn", "bound"}
+    )
 
     @property
     def best(self) -> Suggestion | None:
@@ -87,7 +91,9 @@ class Plan:
     head: str  # the text before the cursor the syntax checks parse
     head_first_line: int  # the document line ``head`` starts on
     tail: str  # the text after the cursor they parse
-    chain: tuple[scope.Scope, ...] | None  # enclosing scopes (lines relative to ``head``); None without a grammar
+    chain: (
+        tuple[scope.Scope, ...] | None
+    )  # enclosing scopes (lines relative to ``head``); None without a grammar
     spliced: languages.SplicedParser  # parses of head + candidate + tail, shared by the checks
 
 
@@ -143,19 +149,21 @@ def syntax_head(cursor: Cursor, placement: Placement, typed: str | None = None) 
     """
     start = placement.first_line
     floor = max(0, start - SYNTAX_LOOKBACK_LINES)
-    while start > floor and not (cursor.lines[start].strip() and not cursor.lines[start][:1].isspace()):
+    while start > floor and not (
+        cursor.lines[start].strip() and not cursor.lines[start][:1].isspace()
+    ):
         start -= 1
     extra = "".join(line + "\n" for line in cursor.lines[start : placement.first_line])
     return start, extra + placement.prefix_text + (cursor.before if typed is None else typed)
-
-
 
 
 def scope_of(language_id: str, head: str, tail: str) -> tuple[scope.Scope, ...] | None:
     """The scopes enclosing the cursor, read from the window (not the whole document)."""
     before_lines = head.split("\n")
     window = head + tail
-    return scope.scope_chain(language_id, window.split("\n"), len(before_lines) - 1, len(before_lines[-1]))
+    return scope.scope_chain(
+        language_id, window.split("\n"), len(before_lines) - 1, len(before_lines[-1])
+    )
 
 
 class PromptTooLong(ValueError):
@@ -168,7 +176,13 @@ def typed_budget(config: Config, n_ctx: int) -> int:
     return max(0, min(config.prefix_tokens, (n_ctx - config.max_tokens - FIM_OVERHEAD) // 2))
 
 
-def plan(runtime: Runtime, config: Config, language_id: str, cursor: Cursor, sources: Sources = NO_SOURCES) -> Plan:
+def plan(
+    runtime: Runtime,
+    config: Config,
+    language_id: str,
+    cursor: Cursor,
+    sources: Sources = NO_SOURCES,
+) -> Plan:
     """The window, the enclosing scopes, the global section and the prompt for ``cursor``.
 
     The typed part of the cursor line is clipped at its start to
@@ -180,21 +194,36 @@ def plan(runtime: Runtime, config: Config, language_id: str, cursor: Cursor, sou
     code = clip_tokens(code, typed_budget(config, runtime.n_ctx), runtime.tokenize, keep="end")
     line_text = cursor.lines[cursor.line]
     prompt_cursor = dataclasses.replace(
-        cursor, lines=WithLine(cursor.lines, cursor.line, code + line_text[cursor.column :]), column=len(code)
+        cursor,
+        lines=WithLine(cursor.lines, cursor.line, code + line_text[cursor.column :]),
+        column=len(code),
     )
     global_tokens, prefix_tokens, suffix_tokens = fit_budgets(
         config, runtime.n_ctx - len(runtime.tokenize(code)) - FIM_OVERHEAD
     )
-    placement = place_window(prompt_cursor, runtime.tokenize, prefix_tokens=prefix_tokens, suffix_tokens=suffix_tokens)
+    placement = place_window(
+        prompt_cursor, runtime.tokenize, prefix_tokens=prefix_tokens, suffix_tokens=suffix_tokens
+    )
     head_first_line, head = syntax_head(prompt_cursor, placement, code + whitespace)
     tail = placement.suffix_text
     chain = scope_of(language_id, head, tail)
     in_document = tuple(
-        dataclasses.replace(s, start_line=s.start_line + head_first_line, end_line=s.end_line + head_first_line)
+        dataclasses.replace(
+            s, start_line=s.start_line + head_first_line, end_line=s.end_line + head_first_line
+        )
         for s in chain or ()
     )
-    window = Window(cursor.lines, cursor.line, placement.first_line, placement.last_line, in_document, cursor.column)
-    section = build_global(sources, window, language_id, runtime.fim, runtime.tokenize, global_tokens)
+    window = Window(
+        cursor.lines,
+        cursor.line,
+        placement.first_line,
+        placement.last_line,
+        in_document,
+        cursor.column,
+    )
+    section = build_global(
+        sources, window, language_id, runtime.fim, runtime.tokenize, global_tokens
+    )
     prompt = assemble(prompt_cursor, placement, runtime.fim, runtime.tokenize, section)
     if len(prompt.tokens) + config.max_tokens > runtime.n_ctx:
         raise PromptTooLong(
@@ -202,7 +231,15 @@ def plan(runtime: Runtime, config: Config, language_id: str, cursor: Cursor, sou
         )
     if chain:
         log.debug("scope: %s", " > ".join(s.kind for s in chain))
-    return Plan(prompt, whitespace, head, head_first_line, tail, chain, languages.SplicedParser(language_id, head, tail))
+    return Plan(
+        prompt,
+        whitespace,
+        head,
+        head_first_line,
+        tail,
+        chain,
+        languages.SplicedParser(language_id, head, tail),
+    )
 
 
 # The post-processing reads the cursor line's start (its indentation) and the
@@ -222,7 +259,10 @@ def _shortened(text: str, keep: str) -> str:
 
 def shape_for(config: Config, language_id: str, cursor: Cursor, planned: Plan) -> postprocess.Shape:
     """What the post-processing needs to know: the line around the cursor, its scope, the syntax checks."""
-    below = [_shortened(line, "start") for line in cursor.lines[cursor.line + 1 : cursor.line + 1 + LOOKAHEAD_LINES]]
+    below = [
+        _shortened(line, "start")
+        for line in cursor.lines[cursor.line + 1 : cursor.line + 1 + LOOKAHEAD_LINES]
+    ]
     before, after = _shortened(cursor.before, "end"), _shortened(cursor.after, "start")
     head, tail, chain, spliced = planned.head, planned.tail, planned.chain, planned.spliced
     if spliced.parser is None:
@@ -234,8 +274,13 @@ def shape_for(config: Config, language_id: str, cursor: Cursor, planned: Plan) -
         max_lines=config.max_lines,
         errors_with=lambda candidate: languages.count_errors(spliced.tree(candidate).root_node),
         scope_end=(
-            (lambda candidate: scope.scope_cut(language_id, head, candidate, tail, spliced.tree(candidate)))
-            if chain is not None else None
+            (
+                lambda candidate: scope.scope_cut(
+                    language_id, head, candidate, tail, spliced.tree(candidate)
+                )
+            )
+            if chain is not None
+            else None
         ),
         in_string_or_comment=scope.inside_string_or_comment(chain),
     )
@@ -251,7 +296,9 @@ def guard_context(language_id: str, planned: Plan, sources: Sources) -> guard.Gu
         head=planned.head,
         tail=planned.tail,
         head_first_line=planned.head_first_line,
-        document_names=frozenset(d.name for d in outline.definitions) if outline is not None else frozenset(),
+        document_names=frozenset(d.name for d in outline.definitions)
+        if outline is not None
+        else frozenset(),
         imports="\n".join(outline.imports) if outline is not None else "",
         prompt_text=prompt.section.text() + prompt.prefix_text + prompt.suffix_text,
         index=sources.index,
@@ -259,10 +306,19 @@ def guard_context(language_id: str, planned: Plan, sources: Sources) -> guard.Gu
 
 
 def draw(
-    runtime: Runtime, config: Config, tokens: list[int], stop_at: Callable[[str], int | None], cancelled: Callable[[], bool]
+    runtime: Runtime,
+    config: Config,
+    tokens: list[int],
+    stop_at: Callable[[str], int | None],
+    cancelled: Callable[[], bool],
 ) -> list[Generation]:
     """The model's candidates for the prompt: one greedy answer, or ``samples`` drawn from one reading of it."""
-    limits = dict(max_tokens=config.max_tokens, stop_at=stop_at, time_budget_s=config.time_budget_ms / 1000, cancelled=cancelled)
+    limits = dict(
+        max_tokens=config.max_tokens,
+        stop_at=stop_at,
+        time_budget_s=config.time_budget_ms / 1000,
+        cancelled=cancelled,
+    )
     if config.samples <= 1:
         return [runtime.generate(tokens, **limits)]
     sampling = Sampling(
@@ -300,7 +356,9 @@ def sift(
             continue
         if policy == "allow":
             verdict = guard.LOCAL_VERDICT
-        candidates.append(ranking.Candidate(text, generation.mean_logprob, index, (generation, verdict)))
+        candidates.append(
+            ranking.Candidate(text, generation.mean_logprob, index, (generation, verdict))
+        )
     return candidates, dict(dropped)
 
 
@@ -334,36 +392,70 @@ def generate(
     def judge(text: str) -> guard.Verdict:
         if planned.spliced.parser is None:
             return guard.LOCAL_VERDICT
-        return guard.judge(guard_context(language_id, planned, sources), text, planned.spliced.tree(text))
+        return guard.judge(
+            guard_context(language_id, planned, sources), text, planned.spliced.tree(text)
+        )
 
     def finish(generation: Generation) -> tuple[str, str | None]:
-        return postprocess.finish_explained(heal(generation.text, whitespace, blank_line=blank_line), shape)
+        return postprocess.finish_explained(
+            heal(generation.text, whitespace, blank_line=blank_line), shape
+        )
 
     finished = [finish(g) for g in generations]
     candidates, dropped = sift(generations, finished, judge, config.cross_file_policy)
     ranked = ranking.rank(candidates)
     # A call that does not bind: spend what is left of the budget on candidates that may (see resample_unbound).
-    again = resample_unbound(runtime, config, planned.prompt.tokens, stop_at, cancelled, finish, judge, finished, ranked, started)
+    again = resample_unbound(
+        runtime,
+        config,
+        planned.prompt.tokens,
+        stop_at,
+        cancelled,
+        finish,
+        judge,
+        finished,
+        ranked,
+        started,
+    )
     resampled = None
     if again is not None:
         more, more_finished, ranked, more_dropped, resampled = again
         generations, finished = [*generations, *more], [*finished, *more_finished]
         dropped = dict(Counter(dropped) + Counter(more_dropped))
     suggestions = tuple(
-        Suggestion(r.text, r.candidate.payload[0].text, r.candidate.payload[0], r.candidate.payload[1], r.support, r.agreement)
+        Suggestion(
+            r.text,
+            r.candidate.payload[0].text,
+            r.candidate.payload[0],
+            r.candidate.payload[1],
+            r.support,
+            r.agreement,
+        )
         for r in ranked
     )
     result = Completion(
-        suggestions, tuple(generations), tuple(text for text, _ in finished), planned.prompt.describe(), dropped, resampled
+        suggestions,
+        tuple(generations),
+        tuple(text for text, _ in finished),
+        planned.prompt.describe(),
+        dropped,
+        resampled,
     )
     first, best = generations[0], result.best
     log.info(
         "completion: %d prompt tokens (%d global, %d reused, %d evaluated), %d candidate(s), %d generated tokens, "
         "%.0f ms, %d suggestion(s)%s; best: %d chars, %s%s",
-        first.n_prompt, planned.prompt.section.n_tokens, first.n_reused, first.n_evaluated, len(generations),
-        sum(len(g.tokens) for g in generations), first.seconds * 1000, len(suggestions),
+        first.n_prompt,
+        planned.prompt.section.n_tokens,
+        first.n_reused,
+        first.n_evaluated,
+        len(generations),
+        sum(len(g.tokens) for g in generations),
+        first.seconds * 1000,
+        len(suggestions),
         "".join(f", {n} {why}" for why, n in dropped.items()),
-        len(best.text) if best else 0, best.verdict.kind if best else "-",
+        len(best.text) if best else 0,
+        best.verdict.kind if best else "-",
         "".join(f"; {r}" for r in best.verdict.reasons) if best else "",
     )
     return result
@@ -380,7 +472,10 @@ def resample_unbound(
     drawn: list[tuple[str, str | None]],
     ranked: list[ranking.Ranked[tuple[Generation, guard.Verdict]]],
     started: float,
-) -> tuple[list[Generation], list[tuple[str, str | None]], list, dict[str, int], dict[str, int]] | None:
+) -> (
+    tuple[list[Generation], list[tuple[str, str | None]], list, dict[str, int], dict[str, int]]
+    | None
+):
     """More candidates when the best one calls into the workspace with arguments that do not bind.
 
     The guard's binding check is exact and free, so spare budget goes to
@@ -410,7 +505,14 @@ def resample_unbound(
         include_greedy=False,
         budget_s=left,
     )
-    more = runtime.sample(tokens, sampling, max_tokens=config.max_tokens, stop_at=stop_at, time_budget_s=left, cancelled=cancelled)
+    more = runtime.sample(
+        tokens,
+        sampling,
+        max_tokens=config.max_tokens,
+        stop_at=stop_at,
+        time_budget_s=left,
+        cancelled=cancelled,
+    )
     finished = [finish(g) for g in more]
     candidates, dropped = sift(more, finished, judge, config.cross_file_policy)
     offset = len(drawn)
@@ -421,7 +523,10 @@ def resample_unbound(
     if not binding:
         return more, finished, ranked, dropped, report
     marked = [
-        dataclasses.replace(c, payload=(c.payload[0], dataclasses.replace(c.payload[1], resampled=True))) for c in binding
+        dataclasses.replace(
+            c, payload=(c.payload[0], dataclasses.replace(c.payload[1], resampled=True))
+        )
+        for c in binding
     ]
     return more, finished, [*ranking.rank(marked), *ranked], dropped, report
 
@@ -443,7 +548,12 @@ def warm(
     """
     prompt = plan(runtime, config, language_id, cursor, sources).prompt
     generation = runtime.generate(prompt.tokens, max_tokens=0, cancelled=cancelled)
-    log.info("warm-up: %d prompt tokens (%d global, %d reused, %d evaluated), %.0f ms",
-             generation.n_prompt, prompt.section.n_tokens, generation.n_reused, generation.n_evaluated,
-             generation.seconds * 1000)
+    log.info(
+        "warm-up: %d prompt tokens (%d global, %d reused, %d evaluated), %.0f ms",
+        generation.n_prompt,
+        prompt.section.n_tokens,
+        generation.n_reused,
+        generation.n_evaluated,
+        generation.seconds * 1000,
+    )
     return generation

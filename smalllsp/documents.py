@@ -123,9 +123,13 @@ class Document:
         if bounds is None:
             if clamp:
                 return len(self.text)
-            raise PositionError(f"line {position.line} is past the end of {self.uri} ({self.line_count()} lines)")
+            raise PositionError(
+                f"line {position.line} is past the end of {self.uri} ({self.line_count()} lines)"
+            )
         start, end = bounds
-        return start + column_to_index(self.text[start:end], position.character, encoding, astral=self._hints()[1])
+        return start + column_to_index(
+            self.text[start:end], position.character, encoding, astral=self._hints()[1]
+        )
 
     def position(self, offset: int, encoding: str) -> types.Position:
         """LSP position of a code-point offset in :attr:`text` (counted at C speed)."""
@@ -158,7 +162,11 @@ class Document:
         view = self._view
         if view is None or view.text is not self.text or not view.near(near):
             bounds = self._line_bounds(near) if near > 0 else None
-            view = self._view = Lines(self.text, near, bounds[0], cr=self._hints()[0]) if bounds else Lines(self.text, cr=self._hints()[0])
+            view = self._view = (
+                Lines(self.text, near, bounds[0], cr=self._hints()[0])
+                if bounds
+                else Lines(self.text, cr=self._hints()[0])
+            )
         return view
 
     def apply(self, change: types.TextDocumentContentChangeEvent, encoding: str) -> None:
@@ -180,7 +188,9 @@ class Document:
             self._cr, self._astral = cr or "\r" in new, astral or _ASTRAL.search(new) is not None
         self.text = self.text[:start] + new + self.text[end:]
 
-    def apply_all(self, changes: Sequence[types.TextDocumentContentChangeEvent], encoding: str) -> None:
+    def apply_all(
+        self, changes: Sequence[types.TextDocumentContentChangeEvent], encoding: str
+    ) -> None:
         """Apply a ``didChange``'s events in order.
 
         A run of events that stay on one line without adding a line break
@@ -188,14 +198,18 @@ class Document:
         (:class:`_LineEditor`) and puts it back once: 20,000 edits on a 5 MB
         line cost the line once plus the edits, not 20,000 copies of it.
         """
-        run: tuple[int, int, int, _LineEditor] | None = None  # line number, its start and end, its editor
+        run: tuple[int, int, int, _LineEditor] | None = (
+            None  # line number, its start and end, its editor
+        )
 
         def flush() -> None:
             nonlocal run
             if run is not None:
                 _number, start, end, editor = run
                 run = None
-                self._replace(start, end, editor.text(), scanned=True)  # each inserted piece was scanned
+                self._replace(
+                    start, end, editor.text(), scanned=True
+                )  # each inserted piece was scanned
 
         for change in changes:
             if (
@@ -203,7 +217,8 @@ class Document:
                 and change.range.start.line == change.range.end.line >= 0
                 and change.range.start.character >= 0
                 and change.range.end.character >= 0
-                and "\n" not in change.text and "\r" not in change.text
+                and "\n" not in change.text
+                and "\r" not in change.text
             ):
                 number = change.range.start.line
                 if run is None or run[0] != number:
@@ -212,15 +227,26 @@ class Document:
                     if bounds is None:  # past the end: the general path appends
                         self.apply(change, encoding)
                         continue
-                    run = (number, bounds[0], bounds[1], _LineEditor(self.text[bounds[0] : bounds[1]]))
+                    run = (
+                        number,
+                        bounds[0],
+                        bounds[1],
+                        _LineEditor(self.text[bounds[0] : bounds[1]]),
+                    )
                 editor = run[3]
                 new = valid_text(change.text)
                 self._astral = astral = self._hints()[1] or _ASTRAL.search(new) is not None
                 start, end = change.range.start.character, change.range.end.character
-                if editor.ascii and new.isascii() or encoding == types.PositionEncodingKind.Utf32 or (
-                    encoding == types.PositionEncodingKind.Utf16 and not astral
+                if (
+                    editor.ascii
+                    and new.isascii()
+                    or encoding == types.PositionEncodingKind.Utf32
+                    or (encoding == types.PositionEncodingKind.Utf16 and not astral)
                 ):
-                    first, last = min(start, editor.length), min(end, editor.length)  # columns are indices
+                    first, last = (
+                        min(start, editor.length),
+                        min(end, editor.length),
+                    )  # columns are indices
                 else:
                     line = editor.text()
                     first = column_to_index(line, start, encoding, astral=astral)
@@ -295,7 +321,9 @@ def _line_start(text: str, line: int, *, cr: bool | None = None) -> int | None:
     if line == 0:
         return 0
     pos, remaining, size = 0, line, len(text)
-    plain = not cr if cr is not None else "\r" not in text  # only \n: one count per block, then a find per line
+    plain = (
+        not cr if cr is not None else "\r" not in text
+    )  # only \n: one count per block, then a find per line
     while pos < size:
         end = min(pos + _BLOCK, size)
         while end < size and text[end - 1] == "\r":  # a \r\n stays in one block
@@ -328,7 +356,9 @@ class Lines(Sequence[str]):
 
     FAR = 8192  # lines: farther from the kept ones, a line is looked up on its own
 
-    def __init__(self, text: str, anchor_line: int = 0, anchor_start: int = 0, *, cr: bool | None = None) -> None:
+    def __init__(
+        self, text: str, anchor_line: int = 0, anchor_start: int = 0, *, cr: bool | None = None
+    ) -> None:
         self.text = text
         self._cr = ("\r" in text) if cr is None else cr
         self._count: int | None = None
@@ -339,7 +369,11 @@ class Lines(Sequence[str]):
 
     def __len__(self) -> int:
         if self._count is None:
-            self._count = (self.text.count("\n") if not self._cr else _count_breaks(self.text, 0, len(self.text))) + 1
+            self._count = (
+                self.text.count("\n")
+                if not self._cr
+                else _count_breaks(self.text, 0, len(self.text))
+            ) + 1
         return self._count
 
     def near(self, line: int) -> bool:
@@ -379,7 +413,9 @@ class Lines(Sequence[str]):
                 return self._down[-1]
             if lo - len(self._up) - self.FAR <= item < lo:
                 while lo - len(self._up) > item:
-                    self._up.append(self._previous_start(self._up[-1] if self._up else self._down[0]))
+                    self._up.append(
+                        self._previous_start(self._up[-1] if self._up else self._down[0])
+                    )
                 return self._up[-1]
         return _line_start(self.text, item, cr=self._cr)
 
@@ -390,7 +426,7 @@ class Lines(Sequence[str]):
         match = _LINE_BREAK.search(self.text, start)
         return len(self.text) if match is None else match.start()
 
-    def __getitem__(self, item):  # type: ignore[override]
+    def __getitem__(self, item):
         if isinstance(item, slice):
             first, last, step = item.indices(len(self))
             if step != 1:
@@ -412,7 +448,11 @@ class Lines(Sequence[str]):
             if start is None:
                 return
             following = self._next_start(start)
-            end = self._end(start) if following is None else following - (2 if self.text[following - 2 : following] == "\r\n" else 1)
+            end = (
+                self._end(start)
+                if following is None
+                else following - (2 if self.text[following - 2 : following] == "\r\n" else 1)
+            )
             yield self.text[start:end]
             start = following
 
@@ -429,7 +469,7 @@ class WithLine(Sequence[str]):
     def __len__(self) -> int:
         return len(self._lines)
 
-    def __getitem__(self, item):  # type: ignore[override]
+    def __getitem__(self, item):
         if isinstance(item, slice):
             return [self[i] for i in range(*item.indices(len(self)))]
         if item < 0:

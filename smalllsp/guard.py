@@ -49,9 +49,13 @@ class Verdict:
     kind: str  # LOCAL or CROSS_FILE
     reasons: tuple[str, ...] = ()
     unchecked: tuple[str, ...] = ()  # workspace calls the guard could not check, and why
-    bound: tuple[str, ...] = ()  # workspace calls whose arguments were bound to their definition ("Syntax()")
+    bound: tuple[
+        str, ...
+    ] = ()  # workspace calls whose arguments were bound to their definition ("Syntax()")
     unbound: bool = False  # a workspace call's arguments do not bind (one of the reasons says how)
-    resampled: bool = False  # drawn again because the first candidate's call did not bind; this one binds
+    resampled: bool = (
+        False  # drawn again because the first candidate's call did not bind; this one binds
+    )
 
     @property
     def cross_file(self) -> bool:
@@ -110,7 +114,9 @@ def judge(context: GuardContext, candidate: str, tree: Tree | None = None) -> Ve
 
     window_outline = symbols.outline(context.language_id, source, tree)
     defined_here = context.document_names | _names_defined(window_outline)
-    resolver = resolve.Resolver(context.index, context.path, context.language_id, context.imports.split("\n"))
+    resolver = resolve.Resolver(
+        context.index, context.path, context.language_id, context.imports.split("\n")
+    )
     before = context.head + candidate
     reasons: list[str] = []
     unchecked: list[str] = []
@@ -142,10 +148,14 @@ def judge(context: GuardContext, candidate: str, tree: Tree | None = None) -> Ve
     unchecked = [n for n in unchecked if n != BOUND]
     if reasons:
         return Verdict(CROSS_FILE, tuple(reasons), tuple(unchecked), tuple(bound), unbound)
-    return Verdict(LOCAL, (), tuple(unchecked), tuple(bound)) if unchecked or bound else LOCAL_VERDICT
+    return (
+        Verdict(LOCAL, (), tuple(unchecked), tuple(bound)) if unchecked or bound else LOCAL_VERDICT
+    )
 
 
-def _calls(context: GuardContext, tree: Tree, head: bytes, body: bytes, start: int, end: int) -> list[uses.Call]:
+def _calls(
+    context: GuardContext, tree: Tree, head: bytes, body: bytes, start: int, end: int
+) -> list[uses.Call]:
     """The calls the candidate writes; a call it leaves open (``Syntax(1, 2, 3``,
     which parses as no call at all) is read as if closed right after it."""
     found = uses.calls_in(context.language_id, tree.root_node, start, end)
@@ -159,7 +169,11 @@ def _calls(context: GuardContext, tree: Tree, head: bytes, body: bytes, start: i
     assert p is not None
     closed = p.parse(head + body + closers.encode("utf-8") + b"\n")
     seen = {(c.start_byte, c.name) for c in found}
-    extra = [c for c in uses.calls_in(context.language_id, closed.root_node, start, end) if (c.start_byte, c.name) not in seen]
+    extra = [
+        c
+        for c in uses.calls_in(context.language_id, closed.root_node, start, end)
+        if (c.start_byte, c.name) not in seen
+    ]
     return sorted(found + extra, key=lambda c: c.start_byte)
 
 
@@ -190,17 +204,23 @@ def _where(found: Sequence["IndexedSymbol"]) -> str:
     return ", ".join(paths)
 
 
-def _candidates_for_call(context: GuardContext, call: uses.Call, found: list["IndexedSymbol"]) -> list["IndexedSymbol"]:
+def _candidates_for_call(
+    context: GuardContext, call: uses.Call, found: list["IndexedSymbol"]
+) -> list["IndexedSymbol"]:
     """The definitions a call can mean: methods for ``obj.name()``, functions
     and classes for ``name()`` or ``module.name()``."""
-    module_receiver = call.receiver is not None and _imported(context, _receiver_root(call.receiver))
+    module_receiver = call.receiver is not None and _imported(
+        context, _receiver_root(call.receiver)
+    )
     if call.receiver is None:
         wanted = [s for s in found if s.definition.kind != "method"]
     elif module_receiver:
         wanted = found
     else:
         wanted = [s for s in found if s.definition.kind == "method"]
-    imported_from = [s for s in wanted if _module_stem(s.relpath) and _imported(context, _module_stem(s.relpath))]
+    imported_from = [
+        s for s in wanted if _module_stem(s.relpath) and _imported(context, _module_stem(s.relpath))
+    ]
     return imported_from or wanted
 
 
@@ -229,7 +249,10 @@ def _judge_call(
         if resolution.kind == resolve.EXTERNAL:
             return None, None  # imported from a library, not from this workspace
         if resolution.kind == resolve.MISSING:
-            return None, f"{call.name}() is imported from {resolution.module}, where the index finds no definition of it"
+            return (
+                None,
+                f"{call.name}() is imported from {resolution.module}, where the index finds no definition of it",
+            )
         if resolution.kind == resolve.WORKSPACE:
             found = [s for s in resolution.symbols if s.path != context.path]
             if not found:
@@ -243,19 +266,31 @@ def _judge_call(
         if resolution.kind == resolve.EXTERNAL:
             return None, None
         if resolution.kind == resolve.MISSING:
-            return None, f"{call.receiver}.{call.name}() is not defined in {resolution.module} as the index has it"
+            return (
+                None,
+                f"{call.receiver}.{call.name}() is not defined in {resolution.module} as the index has it",
+            )
         if resolution.kind == resolve.WORKSPACE:
             found = list(resolution.symbols)
         else:
-            klass = resolve.receiver_class(context.language_id, before, _receiver_root(call.receiver))
+            klass = resolve.receiver_class(
+                context.language_id, before, _receiver_root(call.receiver)
+            )
             if klass is not None and call.receiver.isidentifier():
                 if klass in defined_here:
                     return None, None
-                methods = [s for s in _elsewhere(context, call.name) if s.definition.container == klass]
+                methods = [
+                    s for s in _elsewhere(context, call.name) if s.definition.container == klass
+                ]
                 if not methods:
-                    classes = [s for s in _elsewhere(context, klass) if s.definition.kind == "class"]
+                    classes = [
+                        s for s in _elsewhere(context, klass) if s.definition.kind == "class"
+                    ]
                     if classes:
-                        return None, f"{call.receiver}.{call.name}(): {klass} in {_where(classes)} defines no {call.name} (inherited?), not checked"
+                        return (
+                            None,
+                            f"{call.receiver}.{call.name}(): {klass} in {_where(classes)} defines no {call.name} (inherited?), not checked",
+                        )
                     return None, None
                 found = methods
             else:
@@ -273,11 +308,17 @@ def _judge_call(
         return f"uses {call.name}() from {_where(found)}, not seen by the model", None
     checked = [s for s in shown if s.definition.parameters is not None]
     if not checked:
-        return None, f"{call.name}() from {_where(shown)}: its parameters are not known, the arguments were not checked"
+        return (
+            None,
+            f"{call.name}() from {_where(shown)}: its parameters are not known, the arguments were not checked",
+        )
     problems = [bind(s.definition.parameters, call) for s in checked]
     if all(problems):
         first = checked[0]
-        return f"calls {call.name}() with {problems[0]}; {first.relpath} defines {_signature_of(first)}", None
+        return (
+            f"calls {call.name}() with {problems[0]}; {first.relpath} defines {_signature_of(first)}",
+            None,
+        )
     return None, BOUND
 
 
@@ -291,7 +332,11 @@ def bind(parameters: symbols.Parameters, call: uses.Call) -> str | None:
     slots = parameters.positional
     if call.positional > len(slots) and not parameters.variadic:
         keyword_only = parameters.names[len(slots) :]
-        also = f"; {', '.join(keyword_only)} {'is' if len(keyword_only) == 1 else 'are'} keyword-only" if keyword_only else ""
+        also = (
+            f"; {', '.join(keyword_only)} {'is' if len(keyword_only) == 1 else 'are'} keyword-only"
+            if keyword_only
+            else ""
+        )
         return f"{_plural(call.positional, 'positional argument')} (it takes {len(slots)}{also})"
     filled = set(slots[: call.positional])
     positional_only = parameters.names[: parameters.positional_only]
@@ -345,7 +390,12 @@ def describe_parameters(parameters: symbols.Parameters) -> str:
 
 
 def _judge_name(
-    context: GuardContext, language: str, name: str, defined_here: frozenset[str], candidate: str, resolver: resolve.Resolver
+    context: GuardContext,
+    language: str,
+    name: str,
+    defined_here: frozenset[str],
+    candidate: str,
+    resolver: resolve.Resolver,
 ) -> str | None:
     """A name the candidate uses without calling it (a constant, a class, a type)."""
     resolution = resolver.resolve(name)
@@ -359,7 +409,11 @@ def _judge_name(
     if name in defined_here or builtins.is_builtin(language, name) or len(name) < 2:
         return None
     # A bare name is not a class's member (a field, a method) elsewhere.
-    found = [s for s in _elsewhere(context, name) if s.definition.kind != "method" and s.definition.container is None]
+    found = [
+        s
+        for s in _elsewhere(context, name)
+        if s.definition.kind != "method" and s.definition.container is None
+    ]
     if not found:
         return None
     # A name the document already uses (a local variable, a parameter) is its
@@ -371,7 +425,9 @@ def _judge_name(
     return f"uses {name} from {_where(found)}, not seen by the model"
 
 
-def _judge_member(context: GuardContext, receiver: str, name: str, resolver: resolve.Resolver) -> str | None:
+def _judge_member(
+    context: GuardContext, receiver: str, name: str, resolver: resolve.Resolver
+) -> str | None:
     """``module.NAME`` where the module is a workspace file: the name as the module defines it.
     An attribute of anything else (``StyleType.bold``, ``self.items``) is not a workspace name."""
     resolution = resolver.resolve(name, receiver)
@@ -380,11 +436,17 @@ def _judge_member(context: GuardContext, receiver: str, name: str, resolver: res
         if found and not any(_shown(context, s) for s in found):
             return f"uses {receiver}.{name} from {_where(found)}, not seen by the model"
         return None
-    if resolution.kind != resolve.UNBOUND or resolver.bindings or not _imported(context, _receiver_root(receiver)):
+    if (
+        resolution.kind != resolve.UNBOUND
+        or resolver.bindings
+        or not _imported(context, _receiver_root(receiver))
+    ):
         return None
     # Languages whose imports the resolver does not read (Go, Rust, ...): a package's member.
     found = [s for s in _elsewhere(context, name) if s.definition.kind != "method"]
-    found = [s for s in found if _module_stem(s.relpath) == _receiver_root(receiver) or len(found) == 1]
+    found = [
+        s for s in found if _module_stem(s.relpath) == _receiver_root(receiver) or len(found) == 1
+    ]
     if found and not any(_shown(context, s) for s in found):
         return f"uses {receiver}.{name} from {_where(found)}, not seen by the model"
     return None
@@ -421,13 +483,19 @@ def _signature_changes(
             continue
         where = _where_paths(context, users)
         if old.name != new.name:
-            reasons.append(f"renames {old.name}() to {new.name}(), which {where} use{'s' if len(users) == 1 else ''}")
+            reasons.append(
+                f"renames {old.name}() to {new.name}(), which {where} use{'s' if len(users) == 1 else ''}"
+            )
         else:
-            reasons.append(f"changes the parameters of {old.name}(), which {where} use{'s' if len(users) == 1 else ''}")
+            reasons.append(
+                f"changes the parameters of {old.name}(), which {where} use{'s' if len(users) == 1 else ''}"
+            )
     return reasons
 
 
-def _saved_counterpart(saved: Sequence[symbols.Definition], new: symbols.Definition, line: int) -> symbols.Definition | None:
+def _saved_counterpart(
+    saved: Sequence[symbols.Definition], new: symbols.Definition, line: int
+) -> symbols.Definition | None:
     """The saved definition the new header replaces: same name and container, else the one on its line."""
     for old in saved:
         if old.name == new.name and old.container == new.container:

@@ -72,7 +72,9 @@ def configure(output: str) -> ClientLogHandler | None:
     if output != "client":
         return None
     handler = ClientLogHandler(stderr)
-    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))  # the editor adds its own time and level
+    handler.setFormatter(
+        logging.Formatter("%(name)s: %(message)s")
+    )  # the editor adds its own time and level
     logger = logging.getLogger(LOGGER)
     logger.addHandler(handler)
     logger.propagate = False
@@ -82,4 +84,6 @@ def configure(output: str) -> ClientLogHandler | None:
 def set_level(level: str) -> None:
     logging.getLogger(LOGGER).setLevel(level.upper())
     # pygls logs every message (document text included) at INFO.
-    logging.getLogger("pygls").setLevel(logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING)
+    logging.getLogger("pygls").setLevel(
+        logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
+    )

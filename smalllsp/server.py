@@ -46,7 +46,13 @@ from smalllsp.cache import KEY_LINES, SuggestionCache, bounded_key
 from smalllsp.config import Config
 from smalllsp.context.sources import ContextSources, path_of
 from smalllsp.context.window import Cursor
-from smalllsp.documents import DocumentStore, PositionError, column_to_index, index_to_column, split_lines
+from smalllsp.documents import (
+    DocumentStore,
+    PositionError,
+    column_to_index,
+    index_to_column,
+    split_lines,
+)
 from smalllsp.engine import Cancelled, Engine, ModelUnavailable
 from smalllsp.engine import loader
 from smalllsp.syntax import symbols
@@ -59,9 +65,26 @@ STATUS_REQUEST = "smalllsp/status"
 # a client, or a test, can check that the server's copy is in step with its own.
 DOCUMENT_STATE_REQUEST = "smalllsp/documentState"
 # Settings read when the model loads: changing one reloads it.
-RELOAD_SETTINGS = ("model", "n_ctx", "n_threads", "n_gpu_layers", "n_batch", "moe_placement", "flash_attn", "cache_type",
-                   "engine", "remote_url", "remote_api", "remote_model", "remote_api_key_env", "remote_api_key_file",
-                   "remote_tls_verify", "remote_ca_bundle", "remote_timeout_ms", "remote_retries")
+RELOAD_SETTINGS = (
+    "model",
+    "n_ctx",
+    "n_threads",
+    "n_gpu_layers",
+    "n_batch",
+    "moe_placement",
+    "flash_attn",
+    "cache_type",
+    "engine",
+    "remote_url",
+    "remote_api",
+    "remote_model",
+    "remote_api_key_env",
+    "remote_api_key_file",
+    "remote_tls_verify",
+    "remote_ca_bundle",
+    "remote_timeout_ms",
+    "remote_retries",
+)
 SUGGESTION_LABEL = "smalllsp · model suggestion"
 # How long a document's first prompt waits for its outline (parsed off the loop).
 FIRST_OUTLINE_WAIT_S = 2.0
@@ -98,7 +121,10 @@ class _UnreadableLogged(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        return not (record.msg == "Unable to handle message" and isinstance(error, (ValueError, RecursionError)))
+        return not (
+            record.msg == "Unable to handle message"
+            and isinstance(error, (ValueError, RecursionError))
+        )
 
 
 logging.getLogger("pygls.server").addFilter(_UnreadableLogged())
@@ -147,7 +173,12 @@ class SmalllspProtocol(LanguageServerProtocol):
             log.exception("could not handle a message")
             msg_id = message.get("id") if isinstance(message, dict) else None
             if _valid_id(msg_id) and isinstance(message.get("method"), str):
-                self._send_response(msg_id, error=JsonRpcInternalError(message="could not handle the message").to_response_error())
+                self._send_response(
+                    msg_id,
+                    error=JsonRpcInternalError(
+                        message="could not handle the message"
+                    ).to_response_error(),
+                )
             return
         if structured is not None:
             super().handle_message(structured)
@@ -155,26 +186,52 @@ class SmalllspProtocol(LanguageServerProtocol):
     def _checked(self, message: Any) -> Any:
         """The structured message, or None when it was answered or dropped here."""
         if not isinstance(message, dict):
-            return self._invalid(None, f"a message must be a JSON object, got {type(message).__name__}")
+            return self._invalid(
+                None, f"a message must be a JSON object, got {type(message).__name__}"
+            )
         has_id = "id" in message
         msg_id = message.get("id")
-        if "method" not in message:  # a response: never answered, or a client that answers errors would loop with us
-            if not (has_id and _valid_id(msg_id) and message.get("jsonrpc") == self.VERSION and ("result" in message or "error" in message)):
-                log.warning("dropped a message that is neither a request, a notification nor a response")
+        if (
+            "method" not in message
+        ):  # a response: never answered, or a client that answers errors would loop with us
+            if not (
+                has_id
+                and _valid_id(msg_id)
+                and message.get("jsonrpc") == self.VERSION
+                and ("result" in message or "error" in message)
+            ):
+                log.warning(
+                    "dropped a message that is neither a request, a notification nor a response"
+                )
                 return None
             return self._structure(message, None)
         if has_id and not _valid_id(msg_id):
-            return self._invalid(None, f"a request id must be an integer or a string, got {type(msg_id).__name__}")
+            return self._invalid(
+                None, f"a request id must be an integer or a string, got {type(msg_id).__name__}"
+            )
         if message.get("jsonrpc") != self.VERSION:
             return self._invalid(msg_id, 'a message must have "jsonrpc": "2.0"', answer=has_id)
         method = message["method"]
         if not isinstance(method, str):
-            return self._invalid(msg_id, f"a method must be a string, got {type(method).__name__}", answer=has_id)
-        if "params" in message and message["params"] is not None and not isinstance(message["params"], (dict, list)):
+            return self._invalid(
+                msg_id, f"a method must be a string, got {type(method).__name__}", answer=has_id
+            )
+        if (
+            "params" in message
+            and message["params"] is not None
+            and not isinstance(message["params"], (dict, list))
+        ):
             if has_id:
-                self._send_response(msg_id, error=JsonRpcInvalidParams(message=f"invalid {method} request: params must be an object or an array").to_response_error())
+                self._send_response(
+                    msg_id,
+                    error=JsonRpcInvalidParams(
+                        message=f"invalid {method} request: params must be an object or an array"
+                    ).to_response_error(),
+                )
             else:
-                log.warning("dropped a %s notification: params must be an object or an array", method)
+                log.warning(
+                    "dropped a %s notification: params must be an object or an array", method
+                )
             return None
         if has_id and _is_notification(method):
             return self._invalid(msg_id, f"{method} is a notification; it cannot have an id")
@@ -183,13 +240,23 @@ class SmalllspProtocol(LanguageServerProtocol):
             return self._structure(message, method)
         if not self._initialize_seen and method != types.INITIALIZE:
             if has_id:
-                self._send_response(msg_id, error=JsonRpcServerNotInitialized(message=f"{method} before initialize").to_response_error())
+                self._send_response(
+                    msg_id,
+                    error=JsonRpcServerNotInitialized(
+                        message=f"{method} before initialize"
+                    ).to_response_error(),
+                )
             else:
                 log.warning("dropped a %s notification sent before initialize", method)
             return None
         if self._shutdown:
             if has_id:
-                self._send_response(msg_id, error=JsonRpcInvalidRequest(message=f"{method} after shutdown").to_response_error())
+                self._send_response(
+                    msg_id,
+                    error=JsonRpcInvalidRequest(
+                        message=f"{method} after shutdown"
+                    ).to_response_error(),
+                )
             else:
                 log.warning("dropped a %s notification sent after shutdown", method)
             return None
@@ -203,7 +270,12 @@ class SmalllspProtocol(LanguageServerProtocol):
                 log.warning("dropped an initialize notification (initialize is a request)")
                 return None
             if self._initialize_seen:
-                self._send_response(msg_id, error=JsonRpcInvalidRequest(message="initialize may be sent only once").to_response_error())
+                self._send_response(
+                    msg_id,
+                    error=JsonRpcInvalidRequest(
+                        message="initialize may be sent only once"
+                    ).to_response_error(),
+                )
                 return None
         structured = self._structure(message, method)
         if structured is not None and method == types.INITIALIZE:
@@ -213,7 +285,9 @@ class SmalllspProtocol(LanguageServerProtocol):
     def _invalid(self, msg_id: Any, why: str, *, answer: bool = True) -> None:
         log.warning("invalid JSON-RPC message: %s", why)
         if answer:
-            self._send_response(msg_id, error=JsonRpcInvalidRequest(message=why).to_response_error())
+            self._send_response(
+                msg_id, error=JsonRpcInvalidRequest(message=why).to_response_error()
+            )
         return None
 
     def _structure(self, message: dict, method: str | None) -> Any:
@@ -237,7 +311,12 @@ class SmalllspProtocol(LanguageServerProtocol):
                 log.warning("dropped a response the server cannot read: %s", detail)
             elif "id" in message:
                 log.warning("invalid %s request: %s", method, detail)
-                self._send_response(message["id"], error=JsonRpcInvalidParams(message=f"invalid {method} request: {detail}").to_response_error())
+                self._send_response(
+                    message["id"],
+                    error=JsonRpcInvalidParams(
+                        message=f"invalid {method} request: {detail}"
+                    ).to_response_error(),
+                )
             else:
                 log.warning("dropped a %s notification: %s", method, detail)
             return None
@@ -245,7 +324,9 @@ class SmalllspProtocol(LanguageServerProtocol):
     def answer_unreadable(self, error: BaseException) -> None:
         """A body that is not JSON (or nests too deep): ParseError, with a null id (JSON-RPC 2.0)."""
         log.warning("a message that is not JSON: %s", error)
-        self._send_response(None, error=JsonRpcParseError(message=f"not JSON: {error}").to_response_error())
+        self._send_response(
+            None, error=JsonRpcParseError(message=f"not JSON: {error}").to_response_error()
+        )
 
     def _execute_handler(self, msg_id, handler, callback, args=None, kwargs=None):
         def forget_then(future, _callback=callback):
@@ -270,7 +351,9 @@ class SmalllspProtocol(LanguageServerProtocol):
             self._request_futures.pop(msg_id, None)
             log.error("request %s failed", msg_id, exc_info=error)
             message = f"smalllsp could not answer: {type(error).__name__} (the server log has the details)"
-            self._send_response(msg_id, error=JsonRpcInternalError(message=message).to_response_error())
+            self._send_response(
+                msg_id, error=JsonRpcInternalError(message=message).to_response_error()
+            )
             return
         super()._send_handler_result(future, msg_id=msg_id)
 
@@ -332,7 +415,9 @@ class MessageReader(StdinAsyncReader):
     def readline(self) -> Any:
         if self._lines:
             return self._done(self._lines.popleft())
-        if self._body is not None:  # a body pygls did not ask for (a header it did not match): drop it
+        if (
+            self._body is not None
+        ):  # a body pygls did not ask for (a header it did not match): drop it
             self._body = None
         return self.loop.run_in_executor(self.executor, self._read_message_then_line)
 
@@ -349,12 +434,18 @@ class MessageReader(StdinAsyncReader):
 
 class SmalllspServer(LanguageServer):
     def __init__(
-        self, config: Config, client_log: logsetup.ClientLogHandler | None = None, *, allow_remote_settings: bool = False
+        self,
+        config: Config,
+        client_log: logsetup.ClientLogHandler | None = None,
+        *,
+        allow_remote_settings: bool = False,
     ) -> None:
         super().__init__("smalllsp", __version__, protocol_cls=SmalllspProtocol)
         self.config = config
         self.client_log = client_log
-        self._reported: set[str] = set()  # settings problems already told: each is told once a session
+        self._reported: set[str] = (
+            set()
+        )  # settings problems already told: each is told once a session
         # user_only settings (config.Setting.user_only) come from the user's start-up
         # choice: the environment, the command line and initializationOptions. A
         # change by workspace/didChangeConfiguration is refused unless this is set.
@@ -405,7 +496,10 @@ class SmalllspServer(LanguageServer):
 
     def tell(self, kind: types.MessageType, message: str) -> None:
         """Show ``message`` to the user and log it."""
-        level = {types.MessageType.Error: logging.ERROR, types.MessageType.Warning: logging.WARNING}.get(kind, logging.INFO)
+        level = {
+            types.MessageType.Error: logging.ERROR,
+            types.MessageType.Warning: logging.WARNING,
+        }.get(kind, logging.INFO)
         log.log(level, "%s", message)
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
@@ -420,12 +514,17 @@ class SmalllspServer(LanguageServer):
         Messages name settings, never their values.
         """
         if values is not None and not isinstance(values, dict):
-            self.tell(types.MessageType.Warning, f"smalllsp: settings must be an object, got {type(values).__name__}")
+            self.tell(
+                types.MessageType.Warning,
+                f"smalllsp: settings must be an object, got {type(values).__name__}",
+            )
             return False
         old = self.config
         merged, problems = old.merged(values)
         for problem in problems:
-            if problem not in self._reported:  # VS Code sends the same settings at start and on every change
+            if (
+                problem not in self._reported
+            ):  # VS Code sends the same settings at start and on every change
                 self._reported.add(problem)
                 self.tell(types.MessageType.Warning, f"smalllsp: {problem}")
         refused = [] if at_start or self.allow_remote_settings else old.user_only_changes(merged)
@@ -450,7 +549,9 @@ class SmalllspServer(LanguageServer):
         logsetup.set_level(self.config.log_level)
         self.sources.ring.resize(self.config.ring_chunks, self.config.ring_chunk_lines)
         self.sources.private_patterns = self.config.private_patterns()
-        if self.config != old:  # a cached suggestion was made under the old settings (global_tokens, policy, model...)
+        if (
+            self.config != old
+        ):  # a cached suggestion was made under the old settings (global_tokens, policy, model...)
             self.cache.clear()
         self.trees.max_bytes = self.config.max_document_kb * 1024
         return any(getattr(old, name) != getattr(self.config, name) for name in RELOAD_SETTINGS)
@@ -466,7 +567,9 @@ class SmalllspServer(LanguageServer):
             return
         progress = self.progress("smalllsp: loading model", what)
         loop = asyncio.get_running_loop()
-        notify = partial(loop.call_soon_threadsafe, self.tell, types.MessageType.Warning)  # a remote engine down / back
+        notify = partial(
+            loop.call_soon_threadsafe, self.tell, types.MessageType.Warning
+        )  # a remote engine down / back
         self.loading = self.engine.load(partial(loader.open_runtime, config, notify))
         self.loading.add_done_callback(lambda _future: progress.end())
         self.loading.add_done_callback(self._loaded)
@@ -483,7 +586,9 @@ class SmalllspServer(LanguageServer):
             folders = [self.workspace.root_path]
         folders = [r for r in folders if r]
         roots = folders if self.config.workspace_index else []
-        progress = self.progress("smalllsp: indexing workspace", ", ".join(roots)) if roots else None
+        progress = (
+            self.progress("smalllsp: indexing workspace", ", ".join(roots)) if roots else None
+        )
         loop = asyncio.get_running_loop()
 
         def report(done: int, total: int | None, message: str) -> None:
@@ -511,7 +616,9 @@ class SmalllspServer(LanguageServer):
         if handle is not None:
             handle.cancel()
         loop = asyncio.get_running_loop()
-        self._refreshes[uri] = loop.call_later(delay_s, lambda: asyncio.ensure_future(self._refresh(uri, edited_line)))
+        self._refreshes[uri] = loop.call_later(
+            delay_s, lambda: asyncio.ensure_future(self._refresh(uri, edited_line))
+        )
 
     async def _refresh(self, uri: str, edited_line: int | None) -> None:
         self._refreshes.pop(uri, None)
@@ -524,11 +631,15 @@ class SmalllspServer(LanguageServer):
         if edited_line is None:
             return
         try:
-            await self._loop.run_in_executor(None, self.sources.refresh, uri, doc.language_id, doc.text, edited_line)
+            await self._loop.run_in_executor(
+                None, self.sources.refresh, uri, doc.language_id, doc.text, edited_line
+            )
         except Exception:  # the ring is an aid: the next refresh tries again
             log.exception("could not keep a chunk of %s", uri)
 
-    def _tree_parsed(self, uri: str, language_id: str, version: int, source: bytes, tree: Any) -> None:
+    def _tree_parsed(
+        self, uri: str, language_id: str, version: int, source: bytes, tree: Any
+    ) -> None:
         """The tree thread parsed ``uri``: read its outline there, hand it to the loop."""
         outline = symbols.outline(language_id, source, tree) if tree is not None else None
         if self._loop is not None and not self._loop.is_closed():
@@ -549,7 +660,9 @@ class SmalllspServer(LanguageServer):
         last outline read; a document over max_document_kb has none to wait for."""
         if uri in self._outlined or uri not in self.documents:
             return
-        if len(self.documents.get(uri).text) > self.trees.max_bytes:  # code points <= bytes: surely over
+        if (
+            len(self.documents.get(uri).text) > self.trees.max_bytes
+        ):  # code points <= bytes: surely over
             return
         waiter = asyncio.get_running_loop().create_future()
         self._outline_waiters.setdefault(uri, []).append(waiter)
@@ -570,9 +683,18 @@ class SmalllspServer(LanguageServer):
         if handle is not None:
             handle.cancel()
         path = path_of(uri)
-        twin = next((other for other in self.documents.uris() if path is not None and path_of(other) == path), None)
+        twin = next(
+            (
+                other
+                for other in self.documents.uris()
+                if path is not None and path_of(other) == path
+            ),
+            None,
+        )
         if twin is not None:
-            self.schedule_refresh(twin, 0, edited_line=None)  # its outline takes the closed one's place
+            self.schedule_refresh(
+                twin, 0, edited_line=None
+            )  # its outline takes the closed one's place
         else:
             self.sources.closed(uri)
 
@@ -580,10 +702,14 @@ class SmalllspServer(LanguageServer):
         if future.cancelled() or isinstance(future.exception(), Cancelled):
             return  # a newer load (settings changed again) took its place
         if future.exception() is not None:
-            self.tell(types.MessageType.Error, f"smalllsp: cannot use the model: {future.exception()}")
+            self.tell(
+                types.MessageType.Error, f"smalllsp: cannot use the model: {future.exception()}"
+            )
             return
         runtime = future.result()
-        for warning in getattr(runtime, "warnings", ()):  # e.g. it fell back from the GPU to the CPU
+        for warning in getattr(
+            runtime, "warnings", ()
+        ):  # e.g. it fell back from the GPU to the CPU
             self.tell(types.MessageType.Warning, warning)
         self.window_log_message(
             types.LogMessageParams(
@@ -604,10 +730,14 @@ class SmalllspServer(LanguageServer):
         except KeyError as exc:
             raise JsonRpcInvalidParams(message=str(exc.args[0])) from None
         if position.line < 0 or position.character < 0:
-            raise JsonRpcInvalidParams(message=f"negative position {position.line}:{position.character}")
+            raise JsonRpcInvalidParams(
+                message=f"negative position {position.line}:{position.character}"
+            )
         line = doc.line(position.line)
         if line is None:
-            raise JsonRpcInvalidParams(message=f"line {position.line} is past the end of {uri} ({doc.line_count()} lines)")
+            raise JsonRpcInvalidParams(
+                message=f"line {position.line} is past the end of {uri} ({doc.line_count()} lines)"
+            )
         column = column_to_index(line, position.character, self.encoding)
         return doc.language_id, Cursor(doc.lines_view(position.line), position.line, column)
 
@@ -626,7 +756,9 @@ class SmalllspServer(LanguageServer):
         if not self.config.warmup or self.engine.state not in ("loading", "ready"):
             return
         loop = asyncio.get_running_loop()
-        self._warmups[uri] = loop.call_later(delay_s, lambda: asyncio.ensure_future(self._warm(uri, position)))
+        self._warmups[uri] = loop.call_later(
+            delay_s, lambda: asyncio.ensure_future(self._warm(uri, position))
+        )
 
     def cancel_warmup(self, uri: str) -> None:
         handle = self._warmups.pop(uri, None)
@@ -653,7 +785,9 @@ class SmalllspServer(LanguageServer):
         try:
             await self.engine.run(
                 uri,
-                lambda runtime, cancelled: completion.warm(runtime, config, language_id, cursor, cancelled, sources),
+                lambda runtime, cancelled: completion.warm(
+                    runtime, config, language_id, cursor, cancelled, sources
+                ),
                 background=True,
             )
         except (Cancelled, ModelUnavailable) as reason:
@@ -672,22 +806,35 @@ class SmalllspServer(LanguageServer):
         before, after = self.cache_key(uri, cursor)
         cached = self.cache.lookup(uri, before, after)
         if cached:
-            self.last_generation = {"source": "cache", "n_prompt": 0, "n_reused": 0, "n_evaluated": 0, "n_generated": 0}
-            return cursor, [Shown(c.text, c.note if isinstance(c.note, guard.Verdict) else guard.LOCAL_VERDICT) for c in cached]
+            self.last_generation = {
+                "source": "cache",
+                "n_prompt": 0,
+                "n_reused": 0,
+                "n_evaluated": 0,
+                "n_generated": 0,
+            }
+            return cursor, [
+                Shown(c.text, c.note if isinstance(c.note, guard.Verdict) else guard.LOCAL_VERDICT)
+                for c in cached
+            ]
         config = self.config
         await self.first_outline(uri)
         sources = self.sources.for_document(uri)
         try:
             result = await self.engine.run(
                 uri,
-                lambda runtime, cancelled: completion.generate(runtime, config, language_id, cursor, cancelled, sources),
+                lambda runtime, cancelled: completion.generate(
+                    runtime, config, language_id, cursor, cancelled, sources
+                ),
             )
         except Cancelled as exc:
             raise JsonRpcRequestCancelled(message=str(exc)) from None
         except ModelUnavailable as exc:
             log.info("no completion: %s", exc)
             return cursor, []
-        except completion.PromptTooLong as exc:  # answered empty, with the reason in the log and the status
+        except (
+            completion.PromptTooLong
+        ) as exc:  # answered empty, with the reason in the log and the status
             log.warning("no completion for %s: %s", uri, exc)
             self.last_generation = {"source": "none", "reason": str(exc)}
             return cursor, []
@@ -729,7 +876,10 @@ class Progress:
         if self._enabled:
             server.work_done_progress.create(token)
             server.work_done_progress.begin(
-                token, types.WorkDoneProgressBegin(title=title, message=message or None, cancellable=False)
+                token,
+                types.WorkDoneProgressBegin(
+                    title=title, message=message or None, cancellable=False
+                ),
             )
 
     def report(self, done: int, total: int | None, message: str) -> None:
@@ -739,12 +889,15 @@ class Progress:
         self._last = now
         percentage = min(100, done * 100 // total) if total else None
         self._server.work_done_progress.report(
-            self._token, types.WorkDoneProgressReport(message=message or None, percentage=percentage)
+            self._token,
+            types.WorkDoneProgressReport(message=message or None, percentage=percentage),
         )
 
     def end(self, message: str = "") -> None:
         if self._enabled and not self._ended:
-            self._server.work_done_progress.end(self._token, types.WorkDoneProgressEnd(message=message or None))
+            self._server.work_done_progress.end(
+                self._token, types.WorkDoneProgressEnd(message=message or None)
+            )
         self._ended = True
 
 
@@ -755,7 +908,10 @@ def _index_summary(status: dict[str, Any]) -> str:
 
 
 def create_server(
-    config: Config, client_log: logsetup.ClientLogHandler | None = None, *, allow_remote_settings: bool = False
+    config: Config,
+    client_log: logsetup.ClientLogHandler | None = None,
+    *,
+    allow_remote_settings: bool = False,
 ) -> SmalllspServer:
     server = SmalllspServer(config, client_log, allow_remote_settings=allow_remote_settings)
 
@@ -764,7 +920,9 @@ def create_server(
         if ls.client_log is not None:  # LSP allows window/logMessage while initialize is answered
             loop = asyncio.get_running_loop()
             ls.client_log.attach(
-                lambda kind, message: loop.call_soon_threadsafe(ls.window_log_message, types.LogMessageParams(type=kind, message=message))
+                lambda kind, message: loop.call_soon_threadsafe(
+                    ls.window_log_message, types.LogMessageParams(type=kind, message=message)
+                )
             )
         ls.apply_settings(params.initialization_options, at_start=True)
 
@@ -774,7 +932,9 @@ def create_server(
         ls.start_index()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    def did_change_configuration(ls: SmalllspServer, params: types.DidChangeConfigurationParams) -> None:
+    def did_change_configuration(
+        ls: SmalllspServer, params: types.DidChangeConfigurationParams
+    ) -> None:
         if ls.apply_settings(params.settings):
             ls.load_model()
 
@@ -793,10 +953,16 @@ def create_server(
             return
         uri = params.text_document.uri
         last = params.content_changes[-1] if params.content_changes else None
-        end = _position_after(last, ls.encoding) if isinstance(last, types.TextDocumentContentChangePartial) else None
+        end = (
+            _position_after(last, ls.encoding)
+            if isinstance(last, types.TextDocumentContentChangePartial)
+            else None
+        )
         if end is not None:
             ls.schedule_warmup(uri, end, ls.config.warmup_delay_ms / 1000)
-        ls.schedule_refresh(uri, ls.config.warmup_delay_ms / 1000, edited_line=end.line if end is not None else None)
+        ls.schedule_refresh(
+            uri, ls.config.warmup_delay_ms / 1000, edited_line=end.line if end is not None else None
+        )
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: SmalllspServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -806,12 +972,18 @@ def create_server(
     def document_state(ls: SmalllspServer, params: Any) -> dict[str, Any]:
         uri = getattr(params, "uri", None)
         if not isinstance(uri, str):
-            raise JsonRpcInvalidParams(message=f"{DOCUMENT_STATE_REQUEST} expects {{'uri': string}}")
+            raise JsonRpcInvalidParams(
+                message=f"{DOCUMENT_STATE_REQUEST} expects {{'uri': string}}"
+            )
         if uri not in ls.documents:
             return {"uri": uri, "open": False}
         doc = ls.documents.get(uri)
         return {
-            "uri": uri, "open": True, "version": doc.version, "language_id": doc.language_id, "length": len(doc.text),
+            "uri": uri,
+            "open": True,
+            "version": doc.version,
+            "language_id": doc.language_id,
+            "length": len(doc.text),
             "sha256": hashlib.sha256(doc.text.encode("utf-8")).hexdigest(),
         }
 
@@ -822,15 +994,25 @@ def create_server(
         _cursor, shown = await ls.suggest(params.text_document.uri, params.position)
         here = types.Range(params.position, params.position)
         return types.InlineCompletionList(
-            items=[types.InlineCompletionItem(insert_text=s.text, range=here, command=accepted_command(s.verdict)) for s in shown]
+            items=[
+                types.InlineCompletionItem(
+                    insert_text=s.text, range=here, command=accepted_command(s.verdict)
+                )
+                for s in shown
+            ]
         )
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[]))
-    async def completion_item(ls: SmalllspServer, params: types.CompletionParams) -> types.CompletionList:
+    async def completion_item(
+        ls: SmalllspServer, params: types.CompletionParams
+    ) -> types.CompletionList:
         cursor, shown = await ls.suggest(params.text_document.uri, params.position)
         return types.CompletionList(
             is_incomplete=True,
-            items=[completion_item_for(cursor, params.position, s.text, ls.encoding, s.verdict, rank) for rank, s in enumerate(shown)],
+            items=[
+                completion_item_for(cursor, params.position, s.text, ls.encoding, s.verdict, rank)
+                for rank, s in enumerate(shown)
+            ],
         )
 
     @server.feature(STATUS_REQUEST)
@@ -853,9 +1035,13 @@ def create_server(
     @server.command(ACCEPTED_COMMAND)
     def accepted(ls: SmalllspServer, *arguments: Any) -> None:
         """The client inserted a suggestion; count it by verdict (nothing leaves the machine)."""
-        verdict = arguments[0].get("verdict") if arguments and isinstance(arguments[0], dict) else None
+        verdict = (
+            arguments[0].get("verdict") if arguments and isinstance(arguments[0], dict) else None
+        )
         if verdict not in ls.accepted:
-            raise JsonRpcInvalidParams(message=f"{ACCEPTED_COMMAND} expects [{{'verdict': 'local' | 'cross-file'}}], got {list(arguments)!r}")
+            raise JsonRpcInvalidParams(
+                message=f"{ACCEPTED_COMMAND} expects [{{'verdict': 'local' | 'cross-file'}}], got {list(arguments)!r}"
+            )
         ls.accepted[verdict] += 1
 
     @server.feature(types.SHUTDOWN)
@@ -872,7 +1058,9 @@ def accepted_command(verdict: guard.Verdict) -> types.Command:
     shows its title (the verdict) next to a flagged suggestion."""
     title = "smalllsp: local"
     if verdict.cross_file:
-        title = "smalllsp: cross-file — " + (verdict.reasons[0] if verdict.reasons else "depends on other files")
+        title = "smalllsp: cross-file — " + (
+            verdict.reasons[0] if verdict.reasons else "depends on other files"
+        )
     return types.Command(title=title, command=ACCEPTED_COMMAND, arguments=[verdict.as_dict()])
 
 
@@ -890,11 +1078,16 @@ def completion_item_for(
     suggestion, so the client's own filtering by the word keeps the item.
     """
     word_start = cursor.column
-    while word_start > 0 and (cursor.before[word_start - 1].isalnum() or cursor.before[word_start - 1] == "_"):
+    while word_start > 0 and (
+        cursor.before[word_start - 1].isalnum() or cursor.before[word_start - 1] == "_"
+    ):
         word_start -= 1
     word = cursor.before[word_start:]
     line = cursor.lines[cursor.line]
-    start = types.Position(position.line, position.character - _units_between(line, word_start, cursor.column, encoding))
+    start = types.Position(
+        position.line,
+        position.character - _units_between(line, word_start, cursor.column, encoding),
+    )
     first_line = text.strip().split("\n", 1)[0]
     documentation = f"```\n{word + text}\n```"
     if verdict.cross_file:
@@ -903,7 +1096,9 @@ def completion_item_for(
         label=(word + first_line)[:80] or first_line[:80],
         kind=types.CompletionItemKind.Snippet,
         detail=SUGGESTION_LABEL + (" (cross-file)" if verdict.cross_file else ""),
-        label_details=types.CompletionItemLabelDetails(description="smalllsp · cross-file" if verdict.cross_file else "smalllsp"),
+        label_details=types.CompletionItemLabelDetails(
+            description="smalllsp · cross-file" if verdict.cross_file else "smalllsp"
+        ),
         documentation=types.MarkupContent(kind=types.MarkupKind.Markdown, value=documentation),
         command=accepted_command(verdict),
         filter_text=word + text,
@@ -913,7 +1108,9 @@ def completion_item_for(
     )
 
 
-def _position_after(change: types.TextDocumentContentChangePartial, encoding: str) -> types.Position:
+def _position_after(
+    change: types.TextDocumentContentChangePartial, encoding: str
+) -> types.Position:
     """Where the cursor is after typing ``change`` (the end of the inserted text)."""
     start = change.range.start
     inserted = split_lines(change.text)

@@ -58,7 +58,9 @@ def is_loopback(host: str) -> bool:
         infos = socket.getaddrinfo(host, None)
     except OSError:
         return False
-    return bool(infos) and all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
+    return bool(infos) and all(
+        ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos
+    )
 
 
 def parse_headers(block: bytes, max_body: int = MAX_BODY_BYTES) -> int:
@@ -80,7 +82,9 @@ def parse_headers(block: bytes, max_body: int = MAX_BODY_BYTES) -> int:
     return length
 
 
-async def read_frame(reader: asyncio.StreamReader, timeout_s: float, max_body: int = MAX_BODY_BYTES) -> bytes | None:
+async def read_frame(
+    reader: asyncio.StreamReader, timeout_s: float, max_body: int = MAX_BODY_BYTES
+) -> bytes | None:
     """One frame's body; None at a clean end of the stream between frames.
 
     Waits for a frame to begin for as long as it takes (an editor may be idle
@@ -105,7 +109,9 @@ async def read_frame(reader: asyncio.StreamReader, timeout_s: float, max_body: i
 
 
 def error_frame(message: str, msg_id: Any = None) -> bytes:
-    body = json.dumps({"jsonrpc": "2.0", "id": msg_id, "error": {"code": INVALID_REQUEST, "message": message}}).encode()
+    body = json.dumps(
+        {"jsonrpc": "2.0", "id": msg_id, "error": {"code": INVALID_REQUEST, "message": message}}
+    ).encode()
     return b"Content-Length: %d\r\n\r\n" % len(body) + body
 
 
@@ -119,8 +125,14 @@ def check_first_message(body: bytes, token: str | None) -> tuple[dict[str, Any],
         message = json.loads(body)
     except (ValueError, RecursionError):
         return {}, "the first message must be an initialize request (it is not JSON)"
-    if not isinstance(message, dict) or message.get("method") != "initialize" or "id" not in message:
-        return message if isinstance(message, dict) else {}, "the first message must be an initialize request"
+    if (
+        not isinstance(message, dict)
+        or message.get("method") != "initialize"
+        or "id" not in message
+    ):
+        return message if isinstance(
+            message, dict
+        ) else {}, "the first message must be an initialize request"
     params = message.get("params")
     options = params.get("initializationOptions") if isinstance(params, dict) else None
     given = None
@@ -168,8 +180,16 @@ class _Writer:
 class TcpServer:
     """Listens on ``host:port`` and serves one session; :meth:`run` returns when it ends."""
 
-    def __init__(self, server: Any, host: str, port: int, *, token: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 max_body: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        server: Any,
+        host: str,
+        port: int,
+        *,
+        token: str | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_body: int = MAX_BODY_BYTES,
+    ) -> None:
         self.server = server
         self.host, self.port = host, port
         self.token = token
@@ -192,9 +212,13 @@ class TcpServer:
     async def run(self) -> None:
         self._done = asyncio.Event()
         self.server._stop_event = threading.Event()
-        listener = await asyncio.start_server(self._connected, self.host, self.port, limit=MAX_HEADER_BYTES)
+        listener = await asyncio.start_server(
+            self._connected, self.host, self.port, limit=MAX_HEADER_BYTES
+        )
         addresses = ", ".join(str(s.getsockname()[:2]) for s in listener.sockets)
-        log.info("listening on %s for one client%s", addresses, " (token required)" if self.token else "")
+        log.info(
+            "listening on %s for one client%s", addresses, " (token required)" if self.token else ""
+        )
         async with listener:
             await self._done.wait()
         for writer in list(self._pending):
@@ -215,13 +239,17 @@ class TcpServer:
             self._refuse(writer, "another client is connected (one client per server)")
             return
         if len(self._pending) >= MAX_PENDING:
-            self._refuse(writer, f"{MAX_PENDING} connections are already waiting to start a session")
+            self._refuse(
+                writer, f"{MAX_PENDING} connections are already waiting to start a session"
+            )
             return
         self._pending.add(writer)
         peer = writer.get_extra_info("peername")
         try:
             try:
-                body = await asyncio.wait_for(read_frame(reader, self.timeout_s, self.max_body), self.timeout_s)
+                body = await asyncio.wait_for(
+                    read_frame(reader, self.timeout_s, self.max_body), self.timeout_s
+                )
             except TimeoutError:
                 self._refuse(writer, f"no complete first message within {self.timeout_s:g} s")
                 return
@@ -229,7 +257,9 @@ class TcpServer:
                 self._refuse(writer, str(problem))
                 return
             except (ConnectionError, OSError) as problem:
-                log.info("a TCP connection from %s failed before its first message: %s", peer, problem)
+                log.info(
+                    "a TCP connection from %s failed before its first message: %s", peer, problem
+                )
                 writer.close()
                 return
             if body is None:
@@ -239,10 +269,16 @@ class TcpServer:
                 return
             message, why = check_first_message(body, self.token)
             if why is not None:
-                self._refuse(writer, why, message.get("id") if isinstance(message.get("id"), (int, str)) else None)
+                self._refuse(
+                    writer,
+                    why,
+                    message.get("id") if isinstance(message.get("id"), (int, str)) else None,
+                )
                 return
             if self._session is not None:
-                self._refuse(writer, "another client is connected (one client per server)", message.get("id"))
+                self._refuse(
+                    writer, "another client is connected (one client per server)", message.get("id")
+                )
                 return
             self._session = writer
         finally:
@@ -258,7 +294,9 @@ class TcpServer:
             assert self._done is not None
             self._done.set()
 
-    async def _serve_session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, first: dict[str, Any]) -> None:
+    async def _serve_session(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, first: dict[str, Any]
+    ) -> None:
         protocol = self.server.protocol
         protocol.set_writer(_Writer(writer))
         if not self._handle(protocol, first):
@@ -293,7 +331,9 @@ class TcpServer:
             protocol.handle_message(message)
         except SystemExit:  # pygls's exit handler
             return False
-        except Exception as problem:  # the protocol answers what it can; one message never ends the session
+        except (
+            Exception
+        ) as problem:  # the protocol answers what it can; one message never ends the session
             log.exception("could not handle a message")
             self.server.report_server_error(problem, JsonRpcException)
         return True

@@ -108,7 +108,12 @@ class GlobalSection:
     def describe(self) -> list[dict[str, object]]:
         """Each block's kind, path and size; the callee's with its text (a few lines), to tell what was shown."""
         return [
-            {"kind": b.kind, "path": b.relpath, "tokens": b.n_tokens, **({"text": b.text} if b.kind == "callee" else {})}
+            {
+                "kind": b.kind,
+                "path": b.relpath,
+                "tokens": b.n_tokens,
+                **({"text": b.text} if b.kind == "callee" else {}),
+            }
             for b in self.blocks
         ]
 
@@ -156,19 +161,27 @@ def build_global(
     header = _header_text(sources, window, min(left, budget // HEADER_SHARE), count)
     left -= count(header) if header else 0
 
-    definitions, shown, left = _definitions(sources, window, language_id, left, count, skip=callee_shown)
+    definitions, shown, left = _definitions(
+        sources, window, language_id, left, count, skip=callee_shown
+    )
     chunks, left = _chunks(sources, window, left, count)
     shown |= callee_shown
 
-    current = [Block(k, relpath, t, count(t)) for k, t in (("header", header), ("scope", scope)) if t]
+    current = [
+        Block(k, relpath, t, count(t)) for k, t in (("header", header), ("scope", scope)) if t
+    ]
     others = [*callee_blocks, *chunks, *definitions]
     while True:
-        section = _assemble(others, current, sources.repo, own_path, fim if repo_layout else None, comment, tokenize)
+        section = _assemble(
+            others, current, sources.repo, own_path, fim if repo_layout else None, comment, tokenize
+        )
         if section.n_tokens <= budget or not others:
             break
         # per-token estimates fell short (comment markers): drop the oldest chunk first, the callee last
         others.pop(next((i for i, b in enumerate(others) if b.kind != "callee"), 0))
-    return dataclasses.replace(section, shown=frozenset(n for n in shown if any(b.relpath == n[0] for b in others)))
+    return dataclasses.replace(
+        section, shown=frozenset(n for n in shown if any(b.relpath == n[0] for b in others))
+    )
 
 
 def callee(sources: Sources, window: Window, language_id: str) -> list["IndexedSymbol"]:
@@ -188,11 +201,17 @@ def callee(sources: Sources, window: Window, language_id: str) -> list["IndexedS
     while True:
         calls = uses.open_calls(language_id, text)
         for receiver, name in calls:
-            found = _resolve_callee(sources, resolver, language_id, text, receiver, name, own, "\n".join(imports))
+            found = _resolve_callee(
+                sources, resolver, language_id, text, receiver, name, own, "\n".join(imports)
+            )
             if found:
                 return found[:MAX_DEFINITIONS_PER_NAME]
         row -= 1
-        if row < max(0, window.cursor_line - CALL_LOOKBACK_LINES) or '"""' in window.lines[row] or "'''" in window.lines[row]:
+        if (
+            row < max(0, window.cursor_line - CALL_LOOKBACK_LINES)
+            or '"""' in window.lines[row]
+            or "'''" in window.lines[row]
+        ):
             return []
         text = window.lines[row] + "\n" + text
 
@@ -227,7 +246,12 @@ def _resolve_callee(
         return [] if klass in own else [s for s in elsewhere if s.definition.container == klass]
     if not resolver.bindings and re.search(rf"\b{re.escape(root)}\b", imports):
         # a package's function in a language whose imports the resolver does not read (Go: billing.Charge)
-        return [s for s in elsewhere if s.definition.kind != "method" and root in s.relpath.split("/")[-2:] + [_stem(s.relpath)]]
+        return [
+            s
+            for s in elsewhere
+            if s.definition.kind != "method"
+            and root in s.relpath.split("/")[-2:] + [_stem(s.relpath)]
+        ]
     methods = [s for s in elsewhere if s.definition.kind == "method"]
     return methods if len({(s.path, s.definition.container) for s in methods}) == 1 else []
 
@@ -259,20 +283,28 @@ def render_callee(index: "WorkspaceIndex | None", symbol: "IndexedSymbol") -> st
     language_id = languages.EXTENSIONS.get("." + symbol.relpath.rsplit(".", 1)[-1], "")
     python = language_id == "python"
     comment = languages.line_comment(language_id)
-    doc = [line.strip() for line in definition.doc.strip().split("\n")[:CALLEE_DOC_LINES] if line.strip()]
+    doc = [
+        line.strip()
+        for line in definition.doc.strip().split("\n")[:CALLEE_DOC_LINES]
+        if line.strip()
+    ]
     constructor = None
     if definition.kind == "class" and index is not None:
         members = [
             s.definition
             for name in (*CONSTRUCTORS, definition.name)
             for s in index.definitions(name)
-            if s.path == symbol.path and s.definition.container == definition.name and s.definition.kind == "method"
+            if s.path == symbol.path
+            and s.definition.container == definition.name
+            and s.definition.kind == "method"
         ]
         constructor = members[0] if members else None
     lines: list[str] = []
     indent = ""
     if definition.container:
-        lines.append(f"class {definition.container}:" if python else f"{comment} in {definition.container}")
+        lines.append(
+            f"class {definition.container}:" if python else f"{comment} in {definition.container}"
+        )
         indent = "    " if python else ""
     if not python:
         lines += [f"{indent}{comment} {line}" for line in doc]
@@ -282,10 +314,15 @@ def render_callee(index: "WorkspaceIndex | None", symbol: "IndexedSymbol") -> st
         if doc:
             lines.append(body + '"""' + ("\n" + body).join(doc) + '"""')
         if constructor is not None:
-            lines += [body + line.strip() if i else body + line for i, line in enumerate(constructor.signature.rstrip().split("\n"))]
+            lines += [
+                body + line.strip() if i else body + line
+                for i, line in enumerate(constructor.signature.rstrip().split("\n"))
+            ]
             lines.append(body + "    ...")
         elif definition.kind == "class" and definition.parameters is not None:
-            lines.append(f"{body}# called as {definition.name}({describe_parameters(definition.parameters)})")
+            lines.append(
+                f"{body}# called as {definition.name}({describe_parameters(definition.parameters)})"
+            )
         elif not doc:
             lines.append(body + "...")
     elif constructor is not None:
@@ -333,7 +370,9 @@ def _scope_text(window: Window) -> str:
     lines = [
         window.lines[s.start_line] + "\n"
         for s in window.chain
-        if s.kind in ENCLOSING and s.start_line < window.first_line and s.start_line < len(window.lines)
+        if s.kind in ENCLOSING
+        and s.start_line < window.first_line
+        and s.start_line < len(window.lines)
     ]
     return "".join(lines)
 
@@ -395,10 +434,14 @@ def _definitions(
     for name in dict.fromkeys([*names_near(window), *imported]):
         if name in own or len(name) < 3 or builtins.is_builtin(language, name):
             continue
-        found = [s for s in _pick(sources, name, imports) if (s.relpath, s.definition.name) not in skip]
+        found = [
+            s for s in _pick(sources, name, imports) if (s.relpath, s.definition.name) not in skip
+        ]
         for symbol in found:
-            cost = count(render_definition(symbol.definition, symbol.relpath)) + 2 + (
-                0 if symbol.relpath in seen_files else count(f"{symbol.relpath}\n") + 1
+            cost = (
+                count(render_definition(symbol.definition, symbol.relpath))
+                + 2
+                + (0 if symbol.relpath in seen_files else count(f"{symbol.relpath}\n") + 1)
             )
             if cost > budget:
                 continue
@@ -467,14 +510,19 @@ def render_file(definitions: Sequence["Definition"], relpath: str) -> str:
     return "".join(parts)
 
 
-def _chunks(sources: Sources, window: Window, budget: int, count: Callable[[str], int]) -> tuple[list[Block], int]:
+def _chunks(
+    sources: Sources, window: Window, budget: int, count: Callable[[str], int]
+) -> tuple[list[Block], int]:
     """Chunks of other recently used files that fit, newest first, shown oldest first."""
     if not sources.chunks or budget <= 0:
         return [], budget
     window_text = "".join(l + "\n" for l in window.lines[window.first_line : window.last_line + 1])
     kept = []
     for chunk in reversed(sources.chunks):
-        if chunk.path == sources.path or similarity(chunk.text, window_text) > CHUNK_WINDOW_SIMILARITY:
+        if (
+            chunk.path == sources.path
+            or similarity(chunk.text, window_text) > CHUNK_WINDOW_SIMILARITY
+        ):
             continue
         cost = count(f"{chunk.relpath}\n{chunk.text}") + 1
         if cost > budget:

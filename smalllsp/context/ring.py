@@ -63,8 +63,10 @@ class ChunkRing:
         chunk = Chunk(path, relpath, first, text)
         with self._lock:
             kept = [
-                c for c in self._chunks
-                if not (c.path == path and c.first_line == first) and similarity(c.text, text) < SIMILAR
+                c
+                for c in self._chunks
+                if not (c.path == path and c.first_line == first)
+                and similarity(c.text, text) < SIMILAR
             ]
             kept.append(chunk)
             self._chunks = tuple(kept[-self.capacity :])

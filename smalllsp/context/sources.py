@@ -71,10 +71,16 @@ class ContextSources:
         (workspace_index off), for the boundary of open documents.
         """
         self.roots = [Path(r) for r in roots if Path(r).is_dir()]
-        folders = [r for r in (boundary_roots if boundary_roots is not None else roots) if Path(r).is_dir()]
+        folders = [
+            r for r in (boundary_roots if boundary_roots is not None else roots) if Path(r).is_dir()
+        ]
         self.boundary = Boundary(folders, self.private_patterns)
         self.index = WorkspaceIndex(
-            self.roots, max_files=max_files, max_file_bytes=max_file_bytes, workers=workers, private_patterns=self.private_patterns
+            self.roots,
+            max_files=max_files,
+            max_file_bytes=max_file_bytes,
+            workers=workers,
+            private_patterns=self.private_patterns,
         )
         if not self.roots:
             self.state = "ready"
@@ -88,7 +94,9 @@ class ContextSources:
                 watcher = WorkspaceWatcher(self.index, self.roots)
                 watcher.start()  # walks the tree to add its watches: off the event loop
                 self._watcher = watcher
-            except OSError as problem:  # e.g. the inotify watch limit: index once, without live updates
+            except (
+                OSError
+            ) as problem:  # e.g. the inotify watch limit: index once, without live updates
                 log.warning("no live updates of the workspace index: %s", problem)
             try:
                 self.index.build(progress=progress, cancelled=self._stopping.is_set)
@@ -121,7 +129,11 @@ class ContextSources:
         reason = self.boundary.private_reason(path)
         if reason is not None:  # its text stays its own: out of the ring and the overlay
             if path not in self._private:
-                log.info("%s is private (%s): it lends nothing to other files' prompts", self.relpath(path), reason)
+                log.info(
+                    "%s is private (%s): it lends nothing to other files' prompts",
+                    self.relpath(path),
+                    reason,
+                )
             self.ring.forget(path)
             if self.index is not None:
                 self.index.close_document(path)
@@ -162,7 +174,9 @@ class ContextSources:
         """The snapshot a request's global section and guard work from."""
         path = path_of(uri)
         if path is None:
-            return Sources(None, uri.rsplit("/", 1)[-1], "untitled", None, self.index, self.ring.chunks())
+            return Sources(
+                None, uri.rsplit("/", 1)[-1], "untitled", None, self.index, self.ring.chunks()
+            )
         root = self.index.root_of(path) if self.index is not None else None
         repo = root.name if root is not None else os.path.basename(os.path.dirname(path))
         if path in self._private:

@@ -147,7 +147,11 @@ def place_window(
     after = clip_tokens(whole_after, max(suffix_tokens, 0), tokenize, keep="start")
     after_tokens = count(after)
     clipped = len(after) < len(whole_after)  # the line alone fills the suffix
-    fitted_below = 0 if clipped else _fit_lines(cursor.lines, below, max(suffix_tokens - after_tokens, 0), count)
+    fitted_below = (
+        0
+        if clipped
+        else _fit_lines(cursor.lines, below, max(suffix_tokens - after_tokens, 0), count)
+    )
     last = cursor.line + fitted_below
     suffix_text = after + "".join("\n" + line for line in cursor.lines[cursor.line + 1 : last + 1])
     return Placement(first, last, prefix_text, suffix_text)
@@ -163,10 +167,18 @@ def assemble(
     """The prompt's tokens: the global section, then the window in llama.vim's layout."""
     prefix_ids = tokenize(placement.prefix_text)
     suffix_ids = tokenize(placement.suffix_text)
-    tokens = fim.layout([*section.prefix_lead, *prefix_ids], suffix_ids, tokenize(cursor.before), lead=section.lead)
+    tokens = fim.layout(
+        [*section.prefix_lead, *prefix_ids], suffix_ids, tokenize(cursor.before), lead=section.lead
+    )
     return Prompt(
-        tokens, placement.first_line, placement.last_line, placement.prefix_text, placement.suffix_text,
-        len(prefix_ids), len(suffix_ids), section,
+        tokens,
+        placement.first_line,
+        placement.last_line,
+        placement.prefix_text,
+        placement.suffix_text,
+        len(prefix_ids),
+        len(suffix_ids),
+        section,
     )
 
 
@@ -179,5 +191,7 @@ def build_prompt(
     suffix_tokens: int,
 ) -> Prompt:
     """The FIM prompt for ``cursor`` within the two token budgets, without a global section."""
-    placement = place_window(cursor, tokenize, prefix_tokens=prefix_tokens, suffix_tokens=suffix_tokens)
+    placement = place_window(
+        cursor, tokenize, prefix_tokens=prefix_tokens, suffix_tokens=suffix_tokens
+    )
     return assemble(cursor, placement, fim, tokenize)

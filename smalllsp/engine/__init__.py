@@ -58,7 +58,9 @@ class Engine:
 
         return asyncio.wrap_future(self._worker.submit(LOAD_KEY, job))
 
-    async def run(self, key: str, fn: Callable[[Any, Callable[[], bool]], Any], *, background: bool = False) -> Any:
+    async def run(
+        self, key: str, fn: Callable[[Any, Callable[[], bool]], Any], *, background: bool = False
+    ) -> Any:
         """Run ``fn(runtime, cancelled)`` on the worker; the latest job per key wins.
 
         ``background`` jobs (warm-ups) give way to every other job.
@@ -74,7 +76,9 @@ class Engine:
 
         try:
             future = self._worker.submit(key, job, background=background)
-        except RuntimeError as stopped:  # shutdown stopped the worker while this request waited (for an outline, say)
+        except (
+            RuntimeError
+        ) as stopped:  # shutdown stopped the worker while this request waited (for an outline, say)
             raise Cancelled(str(stopped)) from None
         started = time.perf_counter()
         try:
@@ -101,7 +105,9 @@ class Engine:
             "load_seconds": getattr(runtime, "load_seconds", None),
             "model_mib": round(runtime.model_bytes / 2**20, 1) if runtime else None,
             "kv_cache_mib": round(runtime.kv_bytes / 2**20, 1) if runtime else None,
-            "moe": None if runtime is None or runtime.moe is None else {
+            "moe": None
+            if runtime is None or runtime.moe is None
+            else {
                 "experts": runtime.moe.expert_count,
                 "experts_per_token": runtime.moe.expert_used_count,
                 "layers": runtime.moe.block_count,

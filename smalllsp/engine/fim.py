@@ -88,7 +88,11 @@ class FimTokens:
     file_sep: int | None = None
 
     def layout(
-        self, prefix: Sequence[int], suffix: Sequence[int], middle: Sequence[int], lead: Sequence[int] = ()
+        self,
+        prefix: Sequence[int],
+        suffix: Sequence[int],
+        middle: Sequence[int],
+        lead: Sequence[int] = (),
     ) -> list[int]:
         """The prompt: FIM tokens around the three parts.
 
@@ -119,7 +123,15 @@ def resolve(
         stops = frozenset(i for i in (lookup(t) for t in template.stops) if i is not None)
         repo = lookup(template.repo_name) if template.repo_name else None
         sep = lookup(template.file_sep) if template.file_sep else None
-        return FimTokens(template, ids[0], ids[1], ids[2], stops | ({sep} if sep is not None else set()), repo, sep)
+        return FimTokens(
+            template,
+            ids[0],
+            ids[1],
+            ids[2],
+            stops | ({sep} if sep is not None else set()),
+            repo,
+            sep,
+        )
     families = ", ".join(t.family for t in templates)
     raise NoFimTokensError(
         f"model {model_name} has no fill-in-the-middle tokens; smalllsp supports these families: {families}"

@@ -50,7 +50,9 @@ def cache_type_id(config: Config) -> int:
     if config.cache_type not in CACHE_TYPES:
         raise ModelError(f"cache_type {config.cache_type!r} is not one of {', '.join(CACHE_TYPES)}")
     if config.cache_type != "f16" and not config.flash_attn:
-        raise ModelError(f"cache_type {config.cache_type!r} needs flash_attn = true (llama.cpp quantizes the V cache only with flash attention)")
+        raise ModelError(
+            f"cache_type {config.cache_type!r} needs flash_attn = true (llama.cpp quantizes the V cache only with flash attention)"
+        )
     return CACHE_TYPES[config.cache_type]
 
 
@@ -66,7 +68,9 @@ def check_model_file(path: Path) -> None:
     except OSError as exc:
         raise ModelError(f"model file {path} cannot be read: {exc}") from exc
     if magic != GGUF_MAGIC:
-        raise ModelError(f"model file {path} is not a GGUF file (it starts with {magic!r}, not {GGUF_MAGIC!r})")
+        raise ModelError(
+            f"model file {path} is not a GGUF file (it starts with {magic!r}, not {GGUF_MAGIC!r})"
+        )
     try:
         header = gguf_header.read_header(path)
     except (ValueError, OSError) as exc:
@@ -128,7 +132,9 @@ def check_memory(path: Path, config: Config, *, gpu_free: int | None = None) -> 
     weights, kv = memory_needed_bytes(path, config)
     needed = weights + kv + CPU_COMPUTE_MARGIN
     if needed > available + (gpu_free or 0):
-        where = f"{_gib(available)} of free memory" + (f" and {_gib(gpu_free)} of free GPU memory" if gpu_free else "")
+        where = f"{_gib(available)} of free memory" + (
+            f" and {_gib(gpu_free)} of free GPU memory" if gpu_free else ""
+        )
         raise ModelError(
             f"model {path.name} needs about {_gib(needed)} of memory (weights {_gib(weights)}, KV cache {_gib(kv)} "
             f"for n_ctx {config.n_ctx}), but there is {where}: choose a smaller model or quantization, or a smaller n_ctx"
@@ -153,7 +159,9 @@ def kv_cache_bytes(model: object, n_ctx: int, cache_type: str) -> int:
     import llama_cpp
 
     n_head = llama_cpp.llama_model_n_head(model)
-    kv_width = llama_cpp.llama_model_n_embd(model) // n_head * llama_cpp.llama_model_n_head_kv(model)
+    kv_width = (
+        llama_cpp.llama_model_n_embd(model) // n_head * llama_cpp.llama_model_n_head_kv(model)
+    )
     values = 2 * llama_cpp.llama_model_n_layer(model) * n_ctx * kv_width
     return int(values * BYTES_PER_KV_VALUE[cache_type])
 
@@ -162,7 +170,9 @@ def kv_cache_bytes(model: object, n_ctx: int, cache_type: str) -> int:
 COMPUTE_BUFFER_MARGIN = 512 * 2**20
 
 
-def plan_moe_placement(path: Path, config: Config) -> tuple[placement.MoeInfo | None, int, list[str]]:
+def plan_moe_placement(
+    path: Path, config: Config
+) -> tuple[placement.MoeInfo | None, int, list[str]]:
     """The MoE facts of ``path``, how many layers keep their experts in CPU memory, and the override patterns.
 
     ``auto`` moves experts only when there is a GPU to save memory on: on a
@@ -181,14 +191,20 @@ def plan_moe_placement(path: Path, config: Config) -> tuple[placement.MoeInfo | 
     if config.moe_placement.strip().lower() == "auto" and not gpu:
         return moe, moe.block_count, []
     free = placement.free_vram_bytes() if gpu else None
-    kv_estimate = config.n_ctx * moe.block_count * 2 * 1024  # bytes per position per layer, generous for MoE coders
+    kv_estimate = (
+        config.n_ctx * moe.block_count * 2 * 1024
+    )  # bytes per position per layer, generous for MoE coders
     try:
-        layers = placement.choose_cpu_layers(config.moe_placement, moe, free, kv_estimate + COMPUTE_BUFFER_MARGIN)
+        layers = placement.choose_cpu_layers(
+            config.moe_placement, moe, free, kv_estimate + COMPUTE_BUFFER_MARGIN
+        )
     except ValueError as exc:
         raise ModelError(str(exc)) from exc
     if layers == 0:
         return moe, 0, []
-    patterns = placement.expert_patterns("all" if layers >= moe.block_count else list(range(layers)))
+    patterns = placement.expert_patterns(
+        "all" if layers >= moe.block_count else list(range(layers))
+    )
     return moe, layers, patterns
 
 
@@ -227,7 +243,9 @@ def parallel_sequences(n: int) -> Iterator[None]:
         low.llama_context_default_params = original
 
 
-def sample_token(logits: np.ndarray, temperature: float, top_p: float, rng: np.random.Generator) -> int:
+def sample_token(
+    logits: np.ndarray, temperature: float, top_p: float, rng: np.random.Generator
+) -> int:
     """One token drawn from the top-k/top-p nucleus of ``logits`` at ``temperature``."""
     k = min(TOP_K, logits.size)
     top = np.argpartition(logits, -k)[-k:]
@@ -284,7 +302,10 @@ class LlamaRuntime:
         attempts = [config.n_gpu_layers]
         if offload:  # out of GPU memory: fewer layers, then the CPU
             meta = gguf_header.read_header(path).metadata
-            attempts = gpu_layer_attempts(config.n_gpu_layers, int(meta.get(f"{meta.get('general.architecture')}.block_count", 0) or 0) + 1)
+            attempts = gpu_layer_attempts(
+                config.n_gpu_layers,
+                int(meta.get(f"{meta.get('general.architecture')}.block_count", 0) or 0) + 1,
+            )
         failures: list[str] = []
         for n_gpu_layers in attempts:
             try:
@@ -292,11 +313,22 @@ class LlamaRuntime:
                 break
             except ModelError as problem:
                 if n_gpu_layers == attempts[-1]:
-                    raise ModelError(f"{problem} (also failed with {'; '.join(failures)})") if failures else problem
+                    raise (
+                        ModelError(f"{problem} (also failed with {'; '.join(failures)})")
+                        if failures
+                        else problem
+                    )
                 failures.append(f"n_gpu_layers {n_gpu_layers}: {problem}")
-                log.warning("%s did not load with n_gpu_layers %d (out of GPU memory?): %s; trying fewer", path.name, n_gpu_layers, problem)
+                log.warning(
+                    "%s did not load with n_gpu_layers %d (out of GPU memory?): %s; trying fewer",
+                    path.name,
+                    n_gpu_layers,
+                    problem,
+                )
         if failures:
-            where = "on the CPU only" if n_gpu_layers == 0 else f"with {n_gpu_layers} layers on the GPU"
+            where = (
+                "on the CPU only" if n_gpu_layers == 0 else f"with {n_gpu_layers} layers on the GPU"
+            )
             self.warnings.append(
                 f"smalllsp: {path.name} did not fit on the GPU with n_gpu_layers = {config.n_gpu_layers} (out of GPU memory?); "
                 f"it runs {where}, so completions are slower. Lower n_ctx or n_gpu_layers, or free GPU memory."
@@ -313,25 +345,41 @@ class LlamaRuntime:
         self.fim = fim.resolve(self._special_token, self.name)
         n_layers = llama_cpp.llama_model_n_layer(self.llm.model)
         gpu = llama_cpp.llama_supports_gpu_offload()
-        self.gpu_layers = (n_layers if n_gpu_layers < 0 else min(n_gpu_layers, n_layers)) if gpu else 0
+        self.gpu_layers = (
+            (n_layers if n_gpu_layers < 0 else min(n_gpu_layers, n_layers)) if gpu else 0
+        )
         self.device = f"gpu ({self.gpu_layers}/{n_layers} layers)" if self.gpu_layers else "cpu"
         self.model_bytes = int(llama_cpp.llama_model_size(self.llm.model))
         self.kv_bytes = kv_cache_bytes(self.llm.model, self.n_ctx, config.cache_type)
         if self.moe is not None:
             log.info(
                 "%s is a Mixture-of-Experts model: %d experts, %d used per token; experts of %d of %d layers in CPU memory (moe_placement %s)",
-                self.name, self.moe.expert_count, self.moe.expert_used_count, self.moe_cpu_layers, self.moe.block_count, config.moe_placement,
+                self.name,
+                self.moe.expert_count,
+                self.moe.expert_used_count,
+                self.moe_cpu_layers,
+                self.moe.block_count,
+                config.moe_placement,
             )
         log.info(
             "loaded %s in %.2fs: %d context, FIM family %s, %s, %d threads, flash_attn %s, KV cache %s; "
             "weights %.0f MiB, KV cache %.0f MiB",
-            self.name, self.load_seconds, self.n_ctx, self.fim.template.family, self.device,
-            self.llm.context_params.n_threads, config.flash_attn, config.cache_type,
-            self.model_bytes / 2**20, self.kv_bytes / 2**20,
+            self.name,
+            self.load_seconds,
+            self.n_ctx,
+            self.fim.template.family,
+            self.device,
+            self.llm.context_params.n_threads,
+            config.flash_attn,
+            config.cache_type,
+            self.model_bytes / 2**20,
+            self.kv_bytes / 2**20,
         )
 
     @staticmethod
-    def _load(llama_cpp, path: Path, config: Config, kv_type: int, n_gpu_layers: int, patterns: list[str]):
+    def _load(
+        llama_cpp, path: Path, config: Config, kv_type: int, n_gpu_layers: int, patterns: list[str]
+    ):
         """One llama.cpp load with ``n_gpu_layers`` on the GPU; ModelError if it fails."""
         printed = io.StringIO()
         try:
@@ -363,7 +411,9 @@ class LlamaRuntime:
             llama_log.debug("%s", printed.getvalue())
         if patterns and not overrides.applied:
             llm.close()
-            raise ModelError(f"the MoE expert placement did not reach llama.cpp while loading {path}")
+            raise ModelError(
+                f"the MoE expert placement did not reach llama.cpp while loading {path}"
+            )
         return llm
 
     # -- vocabulary -----------------------------------------------------------------
@@ -405,7 +455,9 @@ class LlamaRuntime:
         pointer = llama_cpp.llama_get_logits_ith(self.llm.ctx, -1)
         return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))
 
-    def _read_prompt(self, prompt: Sequence[int], max_tokens: int, cancelled: Callable[[], bool]) -> int:
+    def _read_prompt(
+        self, prompt: Sequence[int], max_tokens: int, cancelled: Callable[[], bool]
+    ) -> int:
         """Evaluate ``prompt`` into sequence 0 after the prefix the cache already holds; the tokens reused.
 
         The last prompt token is always evaluated: its logits start the answer.
@@ -413,7 +465,9 @@ class LlamaRuntime:
         if not prompt:
             raise ValueError("empty prompt")
         if len(prompt) + max_tokens > self.n_ctx:
-            raise ValueError(f"prompt of {len(prompt)} tokens + {max_tokens} to generate exceeds the context of {self.n_ctx}")
+            raise ValueError(
+                f"prompt of {len(prompt)} tokens + {max_tokens} to generate exceeds the context of {self.n_ctx}"
+            )
         n_reused = min(self._reusable_prefix(prompt), len(prompt) - 1)
         self.llm.n_tokens = n_reused
         for start in range(n_reused, len(prompt), PROMPT_CHUNK):
@@ -485,15 +539,26 @@ class LlamaRuntime:
         n_reused = self._read_prompt(prompt, max_tokens, cancelled)
         # The candidates share the prompt's cells; each needs room for its own answer.
         room = max(1, (self.n_ctx - len(prompt)) // max_tokens)
-        n = self.step_costs.affordable(min(sampling.n, room), time.perf_counter() - started, sampling.budget_s)
+        n = self.step_costs.affordable(
+            min(sampling.n, room), time.perf_counter() - started, sampling.budget_s
+        )
         if n < sampling.n:
-            log.debug("drawing %d of %d candidates: the rest would not fit the latency budget or the context", n, sampling.n)
+            log.debug(
+                "drawing %d of %d candidates: the rest would not fit the latency budget or the context",
+                n,
+                sampling.n,
+            )
         base = len(prompt)
         decoding_started = time.perf_counter()
         steps = 0
         memory = llama_cpp.llama_get_memory(self.llm.ctx)
-        rngs = [np.random.default_rng(None if sampling.seed is None else sampling.seed + i) for i in range(n)]
-        answers = [_Continuation(self, max_tokens, stop_at, time_budget_s, started) for _ in range(n)]
+        rngs = [
+            np.random.default_rng(None if sampling.seed is None else sampling.seed + i)
+            for i in range(n)
+        ]
+        answers = [
+            _Continuation(self, max_tokens, stop_at, time_budget_s, started) for _ in range(n)
+        ]
         batch = llama_cpp.llama_batch_init(n, 0, 1)
         try:
             for seq in range(1, n):
@@ -508,7 +573,11 @@ class LlamaRuntime:
                 feed = []
                 for seq, logits in rows.items():
                     greedy = seq == 0 and sampling.include_greedy
-                    token = int(np.argmax(logits)) if greedy else sample_token(logits, sampling.temperature, sampling.top_p, rngs[seq])
+                    token = (
+                        int(np.argmax(logits))
+                        if greedy
+                        else sample_token(logits, sampling.temperature, sampling.top_p, rngs[seq])
+                    )
                     if not answers[seq].take(token, logits):
                         feed.append((seq, token))
                 if not feed:
@@ -522,9 +591,13 @@ class LlamaRuntime:
                 batch.n_tokens = len(feed)
                 status = llama_cpp.llama_decode(self.llm.ctx, batch)
                 if status != 0:
-                    raise RuntimeError(f"llama_decode failed ({status}) with {len(feed)} candidates at position {position}")
+                    raise RuntimeError(
+                        f"llama_decode failed ({status}) with {len(feed)} candidates at position {position}"
+                    )
                 rows = {
-                    seq: np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self.llm.ctx, j), shape=(self.n_vocab,))
+                    seq: np.ctypeslib.as_array(
+                        llama_cpp.llama_get_logits_ith(self.llm.ctx, j), shape=(self.n_vocab,)
+                    )
                     for j, (seq, _token) in enumerate(feed)
                 }
                 position += 1
@@ -580,7 +653,9 @@ class _Continuation:
         cut = self._stop_at(self.text) if self._stop_at is not None else None
         if cut is not None:
             self.text, self.reason, self.done = self.text[:cut], "stop_rule", True
-        elif self._deadline is not None and (self._over_time or time.perf_counter() > self._deadline):
+        elif self._deadline is not None and (
+            self._over_time or time.perf_counter() > self._deadline
+        ):
             self._over_time = True
             if "\n" in piece:
                 self.text = self.text[: len(self.text) - len(piece) + piece.index("\n")]

@@ -73,7 +73,9 @@ def read_moe_info(path: Path | str) -> MoeInfo | None:
     expert_used = meta.get(f"{arch}.expert_used_count")
     block_count = meta.get(f"{arch}.block_count")
     if expert_used is None or block_count is None:
-        raise ValueError(f"{path} declares {expert_count} experts but lacks {arch}.expert_used_count or {arch}.block_count")
+        raise ValueError(
+            f"{path} declares {expert_count} experts but lacks {arch}.expert_used_count or {arch}.block_count"
+        )
 
     per_layer = [0] * int(block_count)
     total = 0
@@ -85,10 +87,14 @@ def read_moe_info(path: Path | str) -> MoeInfo | None:
             continue
         layer = int(match.group(1))
         if layer >= len(per_layer):
-            raise ValueError(f"{path}: tensor {tensor.name} is beyond {arch}.block_count {block_count}")
+            raise ValueError(
+                f"{path}: tensor {tensor.name} is beyond {arch}.block_count {block_count}"
+            )
         per_layer[layer] += size
     if not any(per_layer):
-        raise ValueError(f"{path} declares {expert_count} experts but has no expert tensors matching {EXPERT_REGEX}")
+        raise ValueError(
+            f"{path} declares {expert_count} experts but has no expert tensors matching {EXPERT_REGEX}"
+        )
     return MoeInfo(
         architecture=str(arch),
         expert_count=int(expert_count),
@@ -119,7 +125,9 @@ def expert_patterns(cpu_layers: Sequence[int] | Literal["all"]) -> list[str]:
     return [rf"blk\.{layer}{EXPERT_REGEX}" for layer in sorted(set(layers))]
 
 
-def choose_cpu_layers(policy: str, info: MoeInfo, free_vram_bytes: int | None, other_bytes_estimate: int) -> int:
+def choose_cpu_layers(
+    policy: str, info: MoeInfo, free_vram_bytes: int | None, other_bytes_estimate: int
+) -> int:
     """How many layers, counted from the first, keep their experts in CPU memory.
 
     ``policy``: ``gpu`` (none), ``cpu`` (all), an integer N (the first N,
@@ -151,9 +159,13 @@ def choose_cpu_layers(policy: str, info: MoeInfo, free_vram_bytes: int | None, o
     try:
         count = int(text)
     except ValueError:
-        raise ValueError(f"MoE placement policy must be one of {', '.join(POLICIES)} or a number of layers, not {policy!r}") from None
+        raise ValueError(
+            f"MoE placement policy must be one of {', '.join(POLICIES)} or a number of layers, not {policy!r}"
+        ) from None
     if count < 0:
-        raise ValueError(f"MoE placement: the number of layers with experts on the CPU cannot be negative ({policy!r})")
+        raise ValueError(
+            f"MoE placement: the number of layers with experts on the CPU cannot be negative ({policy!r})"
+        )
     return min(count, layers)
 
 
@@ -209,7 +221,11 @@ def free_vram_bytes() -> int | None:
     registry.ggml_backend_dev_get.restype = ctypes.c_void_p
     base.ggml_backend_dev_type.argtypes = [ctypes.c_void_p]
     base.ggml_backend_dev_type.restype = ctypes.c_int
-    base.ggml_backend_dev_memory.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_size_t)]
+    base.ggml_backend_dev_memory.argtypes = [
+        ctypes.c_void_p,
+        ctypes.POINTER(ctypes.c_size_t),
+        ctypes.POINTER(ctypes.c_size_t),
+    ]
     base.ggml_backend_dev_memory.restype = None
 
     found = False
@@ -272,7 +288,9 @@ def tensor_overrides(patterns: Sequence[str]) -> Iterator[OverrideHandle]:
         return
     limit = llama_cpp.llama_max_tensor_buft_overrides()
     if len(handle.patterns) >= limit:
-        raise ValueError(f"{len(handle.patterns)} tensor overrides; llama.cpp accepts at most {limit - 1}")
+        raise ValueError(
+            f"{len(handle.patterns)} tensor overrides; llama.cpp accepts at most {limit - 1}"
+        )
     if not _active.acquire(blocking=False):
         raise RuntimeError("tensor_overrides is already active: one model load at a time")
     try:

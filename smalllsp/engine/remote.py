@@ -43,7 +43,7 @@ from smalllsp.engine.worker import Cancelled
 log = logging.getLogger(__name__)
 
 # Tokenized both here and on the server at start-up: a different vocabulary shows.
-PROBE_TEXT = 'def área(x):\n    return {"k": [x ** 2, \'\\t\']}  # ≠ 𝄞\n'
+PROBE_TEXT = "def área(x):\n    return {\"k\": [x ** 2, '\\t']}  # ≠ 𝄞\n"
 TOKENIZE_CACHE_SIZE = 8192
 
 __all__ = ["RemoteRuntime", "RemoteUnavailable", "ModelMismatch", "RemoteError", "RemoteSetupError"]
@@ -101,7 +101,9 @@ class ServerVocab:
         self._http = http
         self._llama = llama_cpp_server
         self._model = model
-        self._cache: collections.OrderedDict[tuple[str, bool], list[int]] = collections.OrderedDict()
+        self._cache: collections.OrderedDict[tuple[str, bool], list[int]] = (
+            collections.OrderedDict()
+        )
         self.calls = 0
         self.n_vocab: int | None = None
         self.source = "the server's /tokenize"
@@ -120,7 +122,9 @@ class ServerVocab:
         answer = self._http.request_json("POST", "/tokenize", body)
         tokens = answer.get("tokens") if isinstance(answer, dict) else None
         if not isinstance(tokens, list) or not all(isinstance(t, int) for t in tokens):
-            raise RemoteError(f"{self._http.describe('/tokenize')} answered without a list of token ids: {str(answer)[:200]!r}")
+            raise RemoteError(
+                f"{self._http.describe('/tokenize')} answered without a list of token ids: {str(answer)[:200]!r}"
+            )
         self._cache[key] = tokens
         if len(self._cache) > TOKENIZE_CACHE_SIZE:
             self._cache.popitem(last=False)
@@ -163,7 +167,11 @@ class Update:
 
 def _timings(event: dict[str, Any]) -> tuple[int | None, int | None]:
     timings = event.get("timings")
-    if isinstance(timings, dict) and isinstance(timings.get("cache_n"), int) and isinstance(timings.get("prompt_n"), int):
+    if (
+        isinstance(timings, dict)
+        and isinstance(timings.get("cache_n"), int)
+        and isinstance(timings.get("prompt_n"), int)
+    ):
         return timings["cache_n"], timings["prompt_n"]
     usage = event.get("usage")
     if isinstance(usage, dict) and isinstance(usage.get("prompt_tokens"), int):
@@ -190,7 +198,9 @@ def llama_server_updates(event: dict[str, Any]) -> list[Update]:
         pieces = [Piece(None, "", None) for _ in tokens[:-1]] + [Piece(token, content, logprob)]
     finish = None
     if event.get("stop"):
-        finish = {"eos": "eog", "limit": "max_tokens", "word": "stop_rule"}.get(str(event.get("stop_type")), "max_tokens")
+        finish = {"eos": "eog", "limit": "max_tokens", "word": "stop_rule"}.get(
+            str(event.get("stop_type")), "max_tokens"
+        )
     cached, evaluated = _timings(event)
     return [Update(int(event.get("index", 0)), pieces, finish, cached, evaluated)]
 
@@ -208,7 +218,9 @@ def openai_updates(event: dict[str, Any]) -> list[Update]:
         text = choice.get("text") or ""
         ids, logprobs = _openai_logprobs(choice.get("logprobs"))
         if ids:
-            pieces = [Piece(t, "", lp) for t, lp in zip(ids[:-1], logprobs[:-1])] + [Piece(ids[-1], text, logprobs[-1])]
+            pieces = [Piece(t, "", lp) for t, lp in zip(ids[:-1], logprobs[:-1])] + [
+                Piece(ids[-1], text, logprobs[-1])
+            ]
         else:
             pieces = [Piece(None, text, None)] if text else []
         reason = choice.get("finish_reason")
@@ -227,7 +239,10 @@ def _openai_logprobs(logprobs: Any) -> tuple[list[int | None], list[float | None
         return [c.get("id") for c in content], [c.get("logprob") for c in content]
     tokens = logprobs.get("tokens")
     if isinstance(tokens, list):  # vLLM with return_tokens_as_token_ids: "token_id:123"
-        ids = [int(t.split(":", 1)[1]) if isinstance(t, str) and t.startswith("token_id:") else None for t in tokens]
+        ids = [
+            int(t.split(":", 1)[1]) if isinstance(t, str) and t.startswith("token_id:") else None
+            for t in tokens
+        ]
         values = logprobs.get("token_logprobs") or [None] * len(tokens)
         return ids, list(values)
     return [], []
@@ -239,15 +254,29 @@ def _openai_logprobs(logprobs: Any) -> tuple[list[int | None], list[float | None
 class Candidate:
     """One completion as it streams in, stopped by the in-process engine's rules."""
 
-    def __init__(self, stops: frozenset[int], is_eog: Callable[[int], bool | None], max_tokens: int,
-                 stop_at: StopAt | None, time_budget_s: float | None, started: float) -> None:
+    def __init__(
+        self,
+        stops: frozenset[int],
+        is_eog: Callable[[int], bool | None],
+        max_tokens: int,
+        stop_at: StopAt | None,
+        time_budget_s: float | None,
+        started: float,
+    ) -> None:
         self.text = ""
         self.tokens: list[int] = []
         self.logprobs: list[float] = []
         self.reason: str | None = None
-        self._last_unknown_empty = False  # the last token: empty text, and no vocabulary here to say it is not an end
+        self._last_unknown_empty = (
+            False  # the last token: empty text, and no vocabulary here to say it is not an end
+        )
         self._stops, self._is_eog = stops, is_eog
-        self._max_tokens, self._stop_at, self._budget, self._started = max_tokens, stop_at, time_budget_s, started
+        self._max_tokens, self._stop_at, self._budget, self._started = (
+            max_tokens,
+            stop_at,
+            time_budget_s,
+            started,
+        )
         self._over_time = False
 
     def take(self, piece: Piece) -> None:
@@ -256,10 +285,16 @@ class Candidate:
         if piece.token is not None and (piece.token in self._stops or self._is_eog(piece.token)):
             self.reason = "eog"
             return
-        self._last_unknown_empty = piece.token is not None and not piece.text and self._is_eog(piece.token) is None
+        self._last_unknown_empty = (
+            piece.token is not None and not piece.text and self._is_eog(piece.token) is None
+        )
         if piece.token is not None:
             self.tokens.append(piece.token)
-            self.logprobs.append(float(piece.logprob) if piece.logprob is not None and math.isfinite(piece.logprob) else 0.0)
+            self.logprobs.append(
+                float(piece.logprob)
+                if piece.logprob is not None and math.isfinite(piece.logprob)
+                else 0.0
+            )
         self.text += piece.text
         cut = self._stop_at(self.text) if self._stop_at is not None else None
         if cut is not None:
@@ -292,7 +327,13 @@ class Candidate:
 class RemoteRuntime:
     """A model served by llama-server or vLLM. Called from the engine's worker thread only."""
 
-    def __init__(self, config: Config, *, notify: Callable[[str], None] | None = None, environ: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        notify: Callable[[str], None] | None = None,
+        environ: dict[str, str] | None = None,
+    ) -> None:
         started = time.perf_counter()
         self._notify = notify or (lambda message: None)
         self._healthy = True
@@ -318,8 +359,14 @@ class RemoteRuntime:
         self.kv_bytes = 0
         log.info(
             "remote engine: %s serves %s (%s API at %s), %d context, FIM family %s, tokens from %s; checked in %.2fs",
-            self.server_kind, self.name, self.api, self.http.describe(self.route), self.n_ctx,
-            self.fim.template.family, self.vocab.source if self.vocab else "?", self.load_seconds,
+            self.server_kind,
+            self.name,
+            self.api,
+            self.http.describe(self.route),
+            self.n_ctx,
+            self.fim.template.family,
+            self.vocab.source if self.vocab else "?",
+            self.load_seconds,
         )
 
     # -- start-up checks --------------------------------------------------------------
@@ -328,7 +375,9 @@ class RemoteRuntime:
         props = self._props()
         self.server_kind = "llama-server" if props is not None else "OpenAI-compatible server"
         if self.api == "llama-server" and props is None:
-            raise ModelMismatch(f"remote_api = llama-server, but {self.http.endpoint.origin} is not a llama-server (no /props); use remote_api = openai")
+            raise ModelMismatch(
+                f"remote_api = llama-server, but {self.http.endpoint.origin} is not a llama-server (no /props); use remote_api = openai"
+            )
         served = self._served_models()
         self.name = self._check_name(config.remote_model, served)
         self.path = self.http.describe(self.route)
@@ -345,8 +394,13 @@ class RemoteRuntime:
             self.max_n = None
         self.n_ctx = config.n_ctx
         if isinstance(server_ctx, int) and server_ctx > 0 and server_ctx < config.n_ctx:
-            log.warning("remote engine: the server's context per request is %d tokens, less than n_ctx %d: prompts are built for %d "
-                        "(and differ from the in-process ones); give the server -c n_ctx x slots", server_ctx, config.n_ctx, server_ctx)
+            log.warning(
+                "remote engine: the server's context per request is %d tokens, less than n_ctx %d: prompts are built for %d "
+                "(and differ from the in-process ones); give the server -c n_ctx x slots",
+                server_ctx,
+                config.n_ctx,
+                server_ctx,
+            )
             self.n_ctx = server_ctx
         server_vocab = ServerVocab(self.http, props is not None, self.name)
         if config.model.strip():
@@ -355,7 +409,9 @@ class RemoteRuntime:
             try:
                 path = modelstore.resolve(config.model)
             except modelstore.StoreError as problem:
-                raise RemoteSetupError(f"model = {config.model!r} (the local vocabulary for the remote engine): {problem}") from None
+                raise RemoteSetupError(
+                    f"model = {config.model!r} (the local vocabulary for the remote engine): {problem}"
+                ) from None
             self.vocab = LocalVocab(path)
             self._check_vocabulary(server_vocab, meta.get("n_vocab"), path.name)
         else:
@@ -363,7 +419,9 @@ class RemoteRuntime:
         try:
             self.fim = fim.resolve(self.vocab.special_token, self.name)
         except fim.NoFimTokensError as problem:
-            raise ModelMismatch(f"the model served at {self.http.endpoint.origin}: {problem}") from None
+            raise ModelMismatch(
+                f"the model served at {self.http.endpoint.origin}: {problem}"
+            ) from None
 
     def _props(self) -> dict[str, Any] | None:
         """llama-server's /props, or None from a server that has none (vLLM)."""
@@ -378,8 +436,12 @@ class RemoteRuntime:
     def _served_models(self) -> list[dict[str, Any]]:
         answer = self.http.request_json("GET", "/v1/models")
         data = answer.get("data") if isinstance(answer, dict) else None
-        if not isinstance(data, list) or not all(isinstance(m, dict) and isinstance(m.get("id"), str) for m in data):
-            raise RemoteError(f"{self.http.describe('/v1/models')} answered without a model list: {str(answer)[:200]!r}")
+        if not isinstance(data, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("id"), str) for m in data
+        ):
+            raise RemoteError(
+                f"{self.http.describe('/v1/models')} answered without a model list: {str(answer)[:200]!r}"
+            )
         return data
 
     def _check_name(self, wanted: str, served: list[dict[str, Any]]) -> str:
@@ -388,10 +450,17 @@ class RemoteRuntime:
         if wanted:
             if wanted in names:
                 return wanted
-            raise ModelMismatch(f"remote_model is {wanted!r}, but {self.http.endpoint.origin} serves {ids}")
+            raise ModelMismatch(
+                f"remote_model is {wanted!r}, but {self.http.endpoint.origin} serves {ids}"
+            )
         if len(served) != 1:
-            raise ModelMismatch(f"{self.http.endpoint.origin} serves {ids}: set remote_model to the one to use")
-        log.info("remote engine: remote_model is not set; using the only model served: %s", served[0]["id"])
+            raise ModelMismatch(
+                f"{self.http.endpoint.origin} serves {ids}: set remote_model to the one to use"
+            )
+        log.info(
+            "remote engine: remote_model is not set; using the only model served: %s",
+            served[0]["id"],
+        )
         return served[0]["id"]
 
     def _check_vocabulary(self, server: ServerVocab, server_n_vocab: Any, local_name: str) -> None:
@@ -400,17 +469,26 @@ class RemoteRuntime:
         assert isinstance(local, LocalVocab)
         where = self.http.endpoint.origin
         if isinstance(server_n_vocab, int) and server_n_vocab != local.n_vocab:
-            raise ModelMismatch(f"the model served at {where} has {server_n_vocab} tokens, {local_name} has {local.n_vocab}: not the same model")
+            raise ModelMismatch(
+                f"the model served at {where} has {server_n_vocab} tokens, {local_name} has {local.n_vocab}: not the same model"
+            )
         local_fim = fim.resolve(local.special_token, local_name)
         template = local_fim.template
-        for label, text, mine in (("prefix", template.prefix, local_fim.prefix), ("suffix", template.suffix, local_fim.suffix),
-                                  ("middle", template.middle, local_fim.middle)):
+        for label, text, mine in (
+            ("prefix", template.prefix, local_fim.prefix),
+            ("suffix", template.suffix, local_fim.suffix),
+            ("middle", template.middle, local_fim.middle),
+        ):
             theirs = server.special_token(text)
             if theirs != mine:
-                raise ModelMismatch(f"the FIM {label} token {text} is {mine} in {local_name} but {theirs} on {where}: not the same model")
+                raise ModelMismatch(
+                    f"the FIM {label} token {text} is {mine} in {local_name} but {theirs} on {where}: not the same model"
+                )
         mine, theirs = local.tokenize(PROBE_TEXT), server.tokenize(PROBE_TEXT)
         if mine != theirs:
-            raise ModelMismatch(f"{where} tokenizes text differently from {local_name} ({len(theirs)} vs {len(mine)} tokens for a probe): not the same model")
+            raise ModelMismatch(
+                f"{where} tokenizes text differently from {local_name} ({len(theirs)} vs {len(mine)} tokens for a probe): not the same model"
+            )
 
     # -- the Runtime contract ---------------------------------------------------------
 
@@ -428,7 +506,11 @@ class RemoteRuntime:
         cancelled: Callable[[], bool] = lambda: False,
     ) -> Generation:
         """Greedy decoding of one continuation, streamed and stopped by the same rules as in-process."""
-        return self._guarded(lambda: self._complete(prompt, 1, 0.0, 1.0, None, max_tokens, stop_at, time_budget_s, cancelled))[0]
+        return self._guarded(
+            lambda: self._complete(
+                prompt, 1, 0.0, 1.0, None, max_tokens, stop_at, time_budget_s, cancelled
+            )
+        )[0]
 
     def sample(
         self,
@@ -458,7 +540,17 @@ class RemoteRuntime:
             while len(drawn) < wanted:
                 batch = min(wanted - len(drawn), self.max_n or wanted)
                 seed = None if sampling.seed is None else sampling.seed + greedy + len(drawn)
-                drawn += self._complete(prompt, batch, sampling.temperature, sampling.top_p, seed, max_tokens, stop_at, time_budget_s, stop)
+                drawn += self._complete(
+                    prompt,
+                    batch,
+                    sampling.temperature,
+                    sampling.top_p,
+                    seed,
+                    max_tokens,
+                    stop_at,
+                    time_budget_s,
+                    stop,
+                )
             return drawn
 
         def guarded(call: Callable[[], list[Generation]]) -> Callable[[], list[Generation]]:
@@ -468,14 +560,19 @@ class RemoteRuntime:
                 except BaseException:
                     failed.set()
                     raise
+
             return run
 
         def draw_greedy() -> list[Generation]:
-            return self._complete(prompt, 1, 0.0, 1.0, None, max_tokens, stop_at, time_budget_s, stop)
+            return self._complete(
+                prompt, 1, 0.0, 1.0, None, max_tokens, stop_at, time_budget_s, stop
+            )
 
         if not greedy or not wanted:
             return self._guarded(draw_greedy if greedy else draw_sampled)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="smalllsp-remote-greedy") as pool:
+        with concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="smalllsp-remote-greedy"
+        ) as pool:
             first = pool.submit(guarded(draw_greedy))
             second = _settled(pool_free(guarded(draw_sampled)))
             outcomes = (_settled(first), second)
@@ -514,22 +611,51 @@ class RemoteRuntime:
             raise RemoteUnavailable(f"remote engine: {problem}") from None
         if not self._healthy and self.http.requests > sent:  # an answer, not a cache hit
             self._healthy = True
-            self._notify(f"smalllsp: the remote engine at {self.http.endpoint.origin} answers again")
+            self._notify(
+                f"smalllsp: the remote engine at {self.http.endpoint.origin} answers again"
+            )
         return result
 
-    def _body(self, prompt: list[int], n: int, temperature: float, top_p: float, seed: int | None, max_tokens: int) -> dict[str, Any]:
+    def _body(
+        self,
+        prompt: list[int],
+        n: int,
+        temperature: float,
+        top_p: float,
+        seed: int | None,
+        max_tokens: int,
+    ) -> dict[str, Any]:
         llama = self.server_kind == "llama-server"
-        predict = max_tokens if max_tokens > 0 or llama else 1  # a warm-up: llama-server reads the prompt for n_predict 0
+        predict = (
+            max_tokens if max_tokens > 0 or llama else 1
+        )  # a warm-up: llama-server reads the prompt for n_predict 0
         sampling: dict[str, Any] = {"temperature": temperature, "top_p": top_p}
         if temperature > 0:
             sampling.update(top_k=0, min_p=0.0)  # only nucleus sampling, as in-process
         if seed is not None:
             sampling["seed"] = seed
         if self.api == "llama-server":
-            return {"prompt": prompt, "n_predict": predict, "n_cmpl": n, "stream": True, "cache_prompt": True,
-                    "n_probs": 1, "return_tokens": True, "timings_per_token": True, **sampling}
-        body: dict[str, Any] = {"model": self.name, "prompt": prompt, "max_tokens": predict, "n": n, "stream": True,
-                                "logprobs": 1, "stream_options": {"include_usage": True}, **sampling}
+            return {
+                "prompt": prompt,
+                "n_predict": predict,
+                "n_cmpl": n,
+                "stream": True,
+                "cache_prompt": True,
+                "n_probs": 1,
+                "return_tokens": True,
+                "timings_per_token": True,
+                **sampling,
+            }
+        body: dict[str, Any] = {
+            "model": self.name,
+            "prompt": prompt,
+            "max_tokens": predict,
+            "n": n,
+            "stream": True,
+            "logprobs": 1,
+            "stream_options": {"include_usage": True},
+            **sampling,
+        }
         if llama:
             body.update(cache_prompt=True, timings_per_token=True)
         else:
@@ -537,34 +663,55 @@ class RemoteRuntime:
         return body
 
     def _complete(
-        self, prompt: Sequence[int], n: int, temperature: float, top_p: float, seed: int | None,
-        max_tokens: int, stop_at: StopAt | None, time_budget_s: float | None, cancelled: Callable[[], bool],
+        self,
+        prompt: Sequence[int],
+        n: int,
+        temperature: float,
+        top_p: float,
+        seed: int | None,
+        max_tokens: int,
+        stop_at: StopAt | None,
+        time_budget_s: float | None,
+        cancelled: Callable[[], bool],
     ) -> list[Generation]:
         started = time.perf_counter()
         prompt = [int(t) for t in prompt]
         if not prompt:
             raise ValueError("empty prompt")
         if len(prompt) + max_tokens > self.n_ctx:
-            raise ValueError(f"prompt of {len(prompt)} tokens + {max_tokens} to generate exceeds the context of {self.n_ctx}")
+            raise ValueError(
+                f"prompt of {len(prompt)} tokens + {max_tokens} to generate exceeds the context of {self.n_ctx}"
+            )
         is_eog = self.vocab.is_eog if self.vocab is not None else (lambda token: None)
-        candidates = [Candidate(self.fim.stops, is_eog, max_tokens, stop_at, time_budget_s, started) for _ in range(n)]
+        candidates = [
+            Candidate(self.fim.stops, is_eog, max_tokens, stop_at, time_budget_s, started)
+            for _ in range(n)
+        ]
         n_cached: int | None = None
         n_evaluated: int | None = None
         parse = llama_server_updates if self.api == "llama-server" else openai_updates
-        events = self.http.stream(self.route, self._body(prompt, n, temperature, top_p, seed, max_tokens), cancelled=cancelled)
+        events = self.http.stream(
+            self.route,
+            self._body(prompt, n, temperature, top_p, seed, max_tokens),
+            cancelled=cancelled,
+        )
         try:
             for event in events:
                 try:
                     updates = parse(event)
                 except (ValueError, TypeError, AttributeError) as problem:
-                    raise RemoteError(f"{self.http.describe(self.route)} sent an event smalllsp cannot read ({problem}): {str(event)[:200]!r}") from None
+                    raise RemoteError(
+                        f"{self.http.describe(self.route)} sent an event smalllsp cannot read ({problem}): {str(event)[:200]!r}"
+                    ) from None
                 for update in updates:
                     if update.n_cached is not None:
                         n_cached, n_evaluated = update.n_cached, update.n_evaluated
                     if update.index == -1:
                         continue
                     if not 0 <= update.index < n:
-                        raise RemoteError(f"{self.http.describe(self.route)} sent candidate {update.index} of {n}")
+                        raise RemoteError(
+                            f"{self.http.describe(self.route)} sent candidate {update.index} of {n}"
+                        )
                     candidate = candidates[update.index]
                     if max_tokens > 0:
                         for piece in update.pieces:
@@ -581,12 +728,23 @@ class RemoteRuntime:
             raise Cancelled("cancelled while the remote engine was generating")
         unfinished = [i for i, c in enumerate(candidates) if c.reason is None]
         if unfinished:
-            raise RemoteError(f"{self.http.describe(self.route)} ended the stream before candidate {unfinished[0]} was finished")
+            raise RemoteError(
+                f"{self.http.describe(self.route)} ended the stream before candidate {unfinished[0]} was finished"
+            )
         seconds = time.perf_counter() - started
         reused = n_cached if n_cached is not None else 0
         evaluated = n_evaluated if n_evaluated is not None else len(prompt) - reused
         return [
-            Generation(c.text, c.tokens, c.logprobs, len(prompt), reused, evaluated, c.reason or "max_tokens", seconds)
+            Generation(
+                c.text,
+                c.tokens,
+                c.logprobs,
+                len(prompt),
+                reused,
+                evaluated,
+                c.reason or "max_tokens",
+                seconds,
+            )
             for c in candidates
         ]
 
@@ -610,10 +768,15 @@ def _settled(future: concurrent.futures.Future) -> Callable[[], Any]:
 
         def fail() -> Any:
             raise error
+
         return fail
     return lambda: result
 
 
 def _names_of(model: dict[str, Any]) -> list[str]:
     aliases = model.get("aliases")
-    return [model["id"], *(a for a in aliases if isinstance(a, str))] if isinstance(aliases, list) else [model["id"]]
+    return (
+        [model["id"], *(a for a in aliases if isinstance(a, str))]
+        if isinstance(aliases, list)
+        else [model["id"]]
+    )

@@ -78,9 +78,13 @@ def parse_url(url: str) -> Endpoint:
         raise RemoteSetupError("engine = remote needs remote_url (e.g. http://gpu-box:8080)")
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise RemoteSetupError(f"remote_url must be http://HOST[:PORT] or https://HOST[:PORT], got {url!r}")
+        raise RemoteSetupError(
+            f"remote_url must be http://HOST[:PORT] or https://HOST[:PORT], got {url!r}"
+        )
     if parts.username or parts.password:
-        raise RemoteSetupError("remote_url must not carry credentials; use remote_api_key_env or remote_api_key_file")
+        raise RemoteSetupError(
+            "remote_url must not carry credentials; use remote_api_key_env or remote_api_key_file"
+        )
     base = parts.path.rstrip("/")
     if base.endswith("/v1"):
         base = base[: -len("/v1")]
@@ -88,7 +92,9 @@ def parse_url(url: str) -> Endpoint:
     return Endpoint(parts.scheme, parts.hostname, port, base)
 
 
-def read_api_key(env_name: str, key_file: str, environ: Mapping[str, str] | None = None) -> str | None:
+def read_api_key(
+    env_name: str, key_file: str, environ: Mapping[str, str] | None = None
+) -> str | None:
     """The API key from the environment variable, else from the file; None when neither is set.
 
     The file must be a regular file of at most 4 KiB holding one line (opened
@@ -98,7 +104,9 @@ def read_api_key(env_name: str, key_file: str, environ: Mapping[str, str] | None
     environ = os.environ if environ is None else environ
     try:
         if env_name and environ.get(env_name, "").strip():
-            return safeio.check_secret_text(environ[env_name], f"the variable {env_name} (remote_api_key_env)")
+            return safeio.check_secret_text(
+                environ[env_name], f"the variable {env_name} (remote_api_key_env)"
+            )
         if key_file:
             return safeio.read_secret_file(str(Path(key_file).expanduser()), "remote_api_key_file")
     except safeio.SecretFileError as problem:
@@ -121,7 +129,9 @@ def tls_context(verify: bool, ca_bundle: str) -> ssl.SSLContext:
         try:
             return ssl.create_default_context(cafile=str(path))
         except (ssl.SSLError, OSError) as exc:
-            raise RemoteSetupError(f"remote_ca_bundle {path} is not a usable PEM bundle: {exc}") from None
+            raise RemoteSetupError(
+                f"remote_ca_bundle {path} is not a usable PEM bundle: {exc}"
+            ) from None
     return ssl.create_default_context()
 
 
@@ -184,8 +194,13 @@ class HttpClient:
         retries: int = 2,
     ) -> None:
         self.endpoint = parse_url(url)
-        self._context = tls_context(tls_verify, ca_bundle) if self.endpoint.scheme == "https" else None
-        self._headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+        self._context = (
+            tls_context(tls_verify, ca_bundle) if self.endpoint.scheme == "https" else None
+        )
+        self._headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+        }
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self.timeout_s = timeout_s
@@ -199,13 +214,21 @@ class HttpClient:
     def _connect(self, timeout: float) -> http.client.HTTPConnection:
         ep = self.endpoint
         if self._context is not None:
-            return http.client.HTTPSConnection(ep.host, ep.port, timeout=timeout, context=self._context)
+            return http.client.HTTPSConnection(
+                ep.host, ep.port, timeout=timeout, context=self._context
+            )
         return http.client.HTTPConnection(ep.host, ep.port, timeout=timeout)
 
     # -- one attempt ------------------------------------------------------------------
 
     def _send(
-        self, method: str, route: str, body: Any, deadline: float, reuse: bool, watch: "_Watch | None"
+        self,
+        method: str,
+        route: str,
+        body: Any,
+        deadline: float,
+        reuse: bool,
+        watch: "_Watch | None",
     ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         """Send once; the open response (its status may be an error)."""
         timeout = max(0.05, deadline - time.monotonic())
@@ -228,8 +251,14 @@ class HttpClient:
             raise
 
     def _attempts(
-        self, method: str, route: str, body: Any, cancelled: Callable[[], bool], deadline: float,
-        reuse: bool, watch: "_Watch | None" = None,
+        self,
+        method: str,
+        route: str,
+        body: Any,
+        cancelled: Callable[[], bool],
+        deadline: float,
+        reuse: bool,
+        watch: "_Watch | None" = None,
     ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         """Send with retries; the first answer that is neither 429 nor 5xx."""
         attempt = 0
@@ -238,15 +267,29 @@ class HttpClient:
                 raise Cancelled("cancelled before the remote engine answered")
             problem: str
             try:
-                connection, response = self._send(method, route, body, deadline, reuse and attempt == 0, watch)
+                connection, response = self._send(
+                    method, route, body, deadline, reuse and attempt == 0, watch
+                )
             except (OSError, http.client.HTTPException) as exc:
                 if watch is not None and watch.reason == "cancelled":
                     raise Cancelled("cancelled before the remote engine answered") from None
-                if (watch is not None and watch.reason == "timeout") or isinstance(exc, (socket.timeout, TimeoutError)):
-                    raise RemoteError(f"{self.describe(route)} did not answer within {self.timeout_s:g} s (remote_timeout_ms)") from None
+                if (watch is not None and watch.reason == "timeout") or isinstance(
+                    exc, (socket.timeout, TimeoutError)
+                ):
+                    raise RemoteError(
+                        f"{self.describe(route)} did not answer within {self.timeout_s:g} s (remote_timeout_ms)"
+                    ) from None
                 if isinstance(exc, ssl.SSLError):
-                    raise RemoteError(f"TLS with {self.endpoint.origin} failed: {exc.reason or exc}") from None
-                if reuse and attempt == 0 and isinstance(exc, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)):
+                    raise RemoteError(
+                        f"TLS with {self.endpoint.origin} failed: {exc.reason or exc}"
+                    ) from None
+                if (
+                    reuse
+                    and attempt == 0
+                    and isinstance(
+                        exc, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+                    )
+                ):
                     reuse = False  # a kept-alive connection the server had closed meanwhile
                     continue
                 problem = _describe_oserror(exc)
@@ -260,12 +303,21 @@ class HttpClient:
             if attempt > self.retries or time.monotonic() + pause >= deadline:
                 tries = f" (after {attempt} attempts)" if attempt > 1 else ""
                 raise RemoteError(f"{self.describe(route)}: {problem}{tries}")
-            log.info("remote engine: %s: %s; retrying in %.2f s", self.describe(route), problem, pause)
+            log.info(
+                "remote engine: %s: %s; retrying in %.2f s", self.describe(route), problem, pause
+            )
             _sleep(pause, cancelled)
 
     # -- public -----------------------------------------------------------------------
 
-    def request_json(self, method: str, route: str, body: Any = None, *, cancelled: Callable[[], bool] = lambda: False) -> Any:
+    def request_json(
+        self,
+        method: str,
+        route: str,
+        body: Any = None,
+        *,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> Any:
         """One JSON call (with retries); raises :class:`RemoteError` on a non-2xx answer or non-JSON."""
         deadline = time.monotonic() + self.timeout_s
         connection, response = self._attempts(method, route, body, cancelled, deadline, reuse=True)
@@ -273,10 +325,15 @@ class HttpClient:
             raw = response.read()
         except (OSError, http.client.HTTPException) as exc:
             connection.close()
-            raise RemoteError(f"{self.describe(route)}: the answer was cut off ({_describe_oserror(exc)})") from None
+            raise RemoteError(
+                f"{self.describe(route)}: the answer was cut off ({_describe_oserror(exc)})"
+            ) from None
         if response.status >= 400:
             connection.close()
-            raise RemoteError(f"{self.describe(route)} answered HTTP {response.status} {response.reason}: {_quote(raw)}", response.status)
+            raise RemoteError(
+                f"{self.describe(route)} answered HTTP {response.status} {response.reason}: {_quote(raw)}",
+                response.status,
+            )
         if response.will_close:
             connection.close()
         else:
@@ -284,9 +341,13 @@ class HttpClient:
         try:
             return json.loads(raw)
         except ValueError:
-            raise RemoteError(f"{self.describe(route)} answered something that is not JSON: {_quote(raw)}") from None
+            raise RemoteError(
+                f"{self.describe(route)} answered something that is not JSON: {_quote(raw)}"
+            ) from None
 
-    def stream(self, route: str, body: Any, *, cancelled: Callable[[], bool]) -> Iterator[dict[str, Any]]:
+    def stream(
+        self, route: str, body: Any, *, cancelled: Callable[[], bool]
+    ) -> Iterator[dict[str, Any]]:
         """POST ``body`` and yield each server-sent event's JSON; ``[DONE]`` ends it.
 
         Closing the generator, a cancel or the deadline closes the connection,
@@ -297,16 +358,23 @@ class HttpClient:
         watch = _Watch(cancelled, deadline)
         connection: http.client.HTTPConnection | None = None
         try:
-            connection, response = self._attempts("POST", route, body, cancelled, deadline, reuse=False, watch=watch)
+            connection, response = self._attempts(
+                "POST", route, body, cancelled, deadline, reuse=False, watch=watch
+            )
             if response.status >= 400:
-                raise RemoteError(f"{self.describe(route)} answered HTTP {response.status} {response.reason}: {_quote(_read_some(response))}", response.status)
+                raise RemoteError(
+                    f"{self.describe(route)} answered HTTP {response.status} {response.reason}: {_quote(_read_some(response))}",
+                    response.status,
+                )
             kind = response.getheader("Content-Type", "")
             if "text/event-stream" not in kind:
                 raw = response.read()
                 try:
                     event = json.loads(raw)
                 except ValueError:
-                    raise RemoteError(f"{self.describe(route)} answered {kind or 'no content type'}, not a stream: {_quote(raw)}") from None
+                    raise RemoteError(
+                        f"{self.describe(route)} answered {kind or 'no content type'}, not a stream: {_quote(raw)}"
+                    ) from None
                 yield _checked(event, raw, self.describe(route))
                 return
             for data in _sse_data(response):
@@ -315,14 +383,20 @@ class HttpClient:
                 try:
                     event = json.loads(data)
                 except ValueError:
-                    raise RemoteError(f"{self.describe(route)} sent an event that is not JSON: {_quote(data.encode())}") from None
+                    raise RemoteError(
+                        f"{self.describe(route)} sent an event that is not JSON: {_quote(data.encode())}"
+                    ) from None
                 yield _checked(event, data.encode(), self.describe(route))
         except (OSError, http.client.HTTPException, ValueError) as exc:
             if watch.reason == "cancelled":
                 raise Cancelled("cancelled while the remote engine was generating") from None
             if watch.reason == "timeout" or isinstance(exc, (socket.timeout, TimeoutError)):
-                raise RemoteError(f"{self.describe(route)} did not finish within {self.timeout_s:g} s (remote_timeout_ms)") from None
-            raise RemoteError(f"{self.describe(route)}: the stream broke off ({_describe_oserror(exc)})") from None
+                raise RemoteError(
+                    f"{self.describe(route)} did not finish within {self.timeout_s:g} s (remote_timeout_ms)"
+                ) from None
+            raise RemoteError(
+                f"{self.describe(route)}: the stream broke off ({_describe_oserror(exc)})"
+            ) from None
         finally:
             watch.stop()
             if connection is not None:
@@ -331,7 +405,9 @@ class HttpClient:
         if watch.reason == "cancelled":
             raise Cancelled("cancelled while the remote engine was generating")
         if watch.reason == "timeout":
-            raise RemoteError(f"{self.describe(route)} did not finish within {self.timeout_s:g} s (remote_timeout_ms)")
+            raise RemoteError(
+                f"{self.describe(route)} did not finish within {self.timeout_s:g} s (remote_timeout_ms)"
+            )
 
     def close(self) -> None:
         if self._idle is not None:
@@ -369,7 +445,9 @@ def _checked(event: Any, raw: bytes, where: str) -> dict[str, Any]:
     if not isinstance(event, dict):
         raise RemoteError(f"{where} sent JSON that is not an object: {_quote(raw)}")
     if "error" in event:
-        raise RemoteError(f"{where} reported an error: {_quote(json.dumps(event['error']).encode())}")
+        raise RemoteError(
+            f"{where} reported an error: {_quote(json.dumps(event['error']).encode())}"
+        )
     return event
 
 

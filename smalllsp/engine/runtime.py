@@ -20,7 +20,9 @@ from smalllsp.engine.fim import FimTokens
 class Generation:
     text: str
     tokens: list[int]
-    logprobs: list[float]  # of each generated token, under the model's own distribution (temperature 1)
+    logprobs: list[
+        float
+    ]  # of each generated token, under the model's own distribution (temperature 1)
     n_prompt: int
     n_reused: int
     n_evaluated: int
@@ -87,7 +89,9 @@ class StepCosts:
 
     def record(self, k: int, seconds_per_step: float, steps: int) -> None:
         old = self._seconds.get(k)
-        self._seconds[k] = seconds_per_step if old is None else old + self.SMOOTHING * (seconds_per_step - old)
+        self._seconds[k] = (
+            seconds_per_step if old is None else old + self.SMOOTHING * (seconds_per_step - old)
+        )
         self.steps += self.SMOOTHING * (steps - self.steps)
 
     def estimate(self, k: int) -> float | None:

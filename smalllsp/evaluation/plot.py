@@ -22,19 +22,28 @@ def plot(results: list[dict[str, Any]], output: Path) -> Path:
         raise RuntimeError("the plot needs matplotlib: pip install 'smalllsp[eval]'") from exc
 
     kinds = sorted({c["kind"] for r in results for c in r["configurations"]})
-    figure, axes = plt.subplots(1, max(1, len(kinds)), figsize=(6 * max(1, len(kinds)), 4.5), squeeze=False)
+    figure, axes = plt.subplots(
+        1, max(1, len(kinds)), figsize=(6 * max(1, len(kinds)), 4.5), squeeze=False
+    )
     for axis, kind in zip(axes[0], kinds):
         for result in results:
             points = sorted(
                 (c["latency_ms"]["p50"], 100 * c["pass@1"], c["samples"])
-                for c in result["configurations"] if c["kind"] == kind and c["latency_ms"]["p50"] is not None
+                for c in result["configurations"]
+                if c["kind"] == kind and c["latency_ms"]["p50"] is not None
             )
             if not points:
                 continue
             xs, ys, labels = zip(*points)
             axis.plot(xs, ys, marker="o", label=result["model"])
             for x, y, n in points:
-                axis.annotate("greedy" if n == 1 else f"n={n}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+                axis.annotate(
+                    "greedy" if n == 1 else f"n={n}",
+                    (x, y),
+                    textcoords="offset points",
+                    xytext=(4, 4),
+                    fontsize=8,
+                )
         tasks = {c["tasks"] for r in results for c in r["configurations"] if c["kind"] == kind}
         axis.set_title(f"HumanEval {kind} infilling ({', '.join(map(str, sorted(tasks)))} tasks)")
         axis.set_xlabel("p50 latency per completion (ms)")

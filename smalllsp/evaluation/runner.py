@@ -62,7 +62,13 @@ def complete(runtime: Runtime, config: Config, task: InfillTask) -> Completed:
     """One completion, timed the way an editor sees it after a pause: the server's warm-up has
     already read the prompt into the KV cache (untimed here), the request pays for the rest."""
     text, cursor = document_for(task)
-    sources = Sources(None, task.problem.task_id.replace("/", "_") + ".py", "humaneval", symbols.outline("python", text.encode()), None)
+    sources = Sources(
+        None,
+        task.problem.task_id.replace("/", "_") + ".py",
+        "humaneval",
+        symbols.outline("python", text.encode()),
+        None,
+    )
     completion.warm(runtime, config, "python", cursor, lambda: False, sources)
     started = time.perf_counter()
     result = completion.generate(runtime, config, "python", cursor, lambda: False, sources)
@@ -114,15 +120,29 @@ def run_configurations(
             done[i].append(complete(runtime, config, task))
             peaks[i] = max(peaks[i], peak_rss_mib() or 0.0)
         if number % 10 == 0 or number == len(tasks):
-            progress(f"  {number}/{len(tasks)}: p50 ms " + ", ".join(
-                f"n={c.samples} {metrics.percentile([d.latency_ms for d in rows], 50):.0f}" for c, rows in zip(configs, done)
-            ))
-    programs = [d.task.program(text) for rows in done for d in rows for text in (d.shown, *d.candidates) if text]
+            progress(
+                f"  {number}/{len(tasks)}: p50 ms "
+                + ", ".join(
+                    f"n={c.samples} {metrics.percentile([d.latency_ms for d in rows], 50):.0f}"
+                    for c, rows in zip(configs, done)
+                )
+            )
+    programs = [
+        d.task.program(text)
+        for rows in done
+        for d in rows
+        for text in (d.shown, *d.candidates)
+        if text
+    ]
     outcomes = dict(zip(programs, sandbox.run_programs(programs, limits)))
-    return [summarize(config, rows, outcomes, peak) for config, rows, peak in zip(configs, done, peaks)]
+    return [
+        summarize(config, rows, outcomes, peak) for config, rows, peak in zip(configs, done, peaks)
+    ]
 
 
-def summarize(config: Config, done: Sequence[Completed], outcomes: dict[str, sandbox.Outcome], peak_rss: float) -> dict[str, Any]:
+def summarize(
+    config: Config, done: Sequence[Completed], outcomes: dict[str, sandbox.Outcome], peak_rss: float
+) -> dict[str, Any]:
     """The scores of one configuration, and its per-task rows."""
 
     def passes(d: Completed, text: str) -> bool:
@@ -130,19 +150,21 @@ def summarize(config: Config, done: Sequence[Completed], outcomes: dict[str, san
 
     per_task = []
     for d in done:
-        per_task.append({
-            "task_id": d.task.task_id,
-            "shown": d.shown,
-            "expected": d.task.middle,
-            "passed": passes(d, d.shown),
-            "reason": outcomes[d.task.program(d.shown)].reason if d.shown else "no suggestion",
-            "exact_match": metrics.exact_match(d.shown, d.task.middle),
-            "edit_similarity": metrics.edit_similarity(d.shown, d.task.middle),
-            "candidates": len(d.candidates),
-            "candidates_passed": sum(passes(d, text) for text in d.candidates),
-            "latency_ms": round(d.latency_ms, 1),
-            "n_evaluated": d.n_evaluated,
-        })
+        per_task.append(
+            {
+                "task_id": d.task.task_id,
+                "shown": d.shown,
+                "expected": d.task.middle,
+                "passed": passes(d, d.shown),
+                "reason": outcomes[d.task.program(d.shown)].reason if d.shown else "no suggestion",
+                "exact_match": metrics.exact_match(d.shown, d.task.middle),
+                "edit_similarity": metrics.edit_similarity(d.shown, d.task.middle),
+                "candidates": len(d.candidates),
+                "candidates_passed": sum(passes(d, text) for text in d.candidates),
+                "latency_ms": round(d.latency_ms, 1),
+                "n_evaluated": d.n_evaluated,
+            }
+        )
     latencies = [d.latency_ms for d in done]
 
     def mean(values: Sequence[float]) -> float:
@@ -155,8 +177,15 @@ def summarize(config: Config, done: Sequence[Completed], outcomes: dict[str, san
         "tasks": len(per_task),
         "pass@1": mean([r["passed"] for r in per_task]),
         # over the candidates drawn: one sample's chance, and any of them (the unbiased estimator)
-        "pass@1_per_sample": mean([metrics.pass_at_k(r["candidates"], r["candidates_passed"], 1) for r in per_task]),
-        "pass@n": mean([metrics.pass_at_k(r["candidates"], r["candidates_passed"], r["candidates"]) for r in per_task]),
+        "pass@1_per_sample": mean(
+            [metrics.pass_at_k(r["candidates"], r["candidates_passed"], 1) for r in per_task]
+        ),
+        "pass@n": mean(
+            [
+                metrics.pass_at_k(r["candidates"], r["candidates_passed"], r["candidates"])
+                for r in per_task
+            ]
+        ),
         "exact_match": mean([r["exact_match"] for r in per_task]),
         "edit_similarity": mean([r["edit_similarity"] for r in per_task]),
         "no_suggestion": sum(1 for row in per_task if not row["shown"]),
@@ -194,7 +223,10 @@ def evaluate(
         progress(f"{kind}: {len(tasks)} tasks, samples {', '.join(str(n) for n in samples)}")
         load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         for row in run_configurations(runtime, configs, tasks, limits, progress):
-            row["load_average"] = [load_before, os.getloadavg()[0] if hasattr(os, "getloadavg") else None]
+            row["load_average"] = [
+                load_before,
+                os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+            ]
             configurations.append({"kind": kind, **row})
             progress(
                 f"{kind} samples={row['samples']}: pass@1 {100 * row['pass@1']:.1f}%, pass@n {100 * row['pass@n']:.1f}%, "

@@ -26,14 +26,14 @@ import sys
 import tempfile
 from typing import Sequence
 
-NO_NETWORK = '''\
+NO_NETWORK = """\
 def _smalllsp_no_network(*args, **kwargs):
     raise OSError("the network is off in the smalllsp eval sandbox")
 import socket as _smalllsp_socket
 for _name in ("socket", "create_connection", "getaddrinfo", "socketpair", "fromfd", "create_server"):
     setattr(_smalllsp_socket, _name, _smalllsp_no_network)
 del _name, _smalllsp_socket
-'''
+"""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,7 +60,12 @@ def network_namespace_available() -> bool:
     if shutil.which("unshare") is None:
         return False
     try:
-        return subprocess.run(["unshare", "-rn", "--", "true"], capture_output=True, timeout=10).returncode == 0
+        return (
+            subprocess.run(
+                ["unshare", "-rn", "--", "true"], capture_output=True, timeout=10
+            ).returncode
+            == 0
+        )
     except (OSError, subprocess.SubprocessError):
         return False
 
@@ -88,8 +93,14 @@ def run_program(source: str, limits: Limits = Limits()) -> Outcome:
             command = ["unshare", "-rn", "--", *command]
         env = {"PATH": os.defpath, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
         process = subprocess.Popen(
-            command, cwd=directory, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, start_new_session=True, preexec_fn=functools.partial(_limit, limits),
+            command,
+            cwd=directory,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=functools.partial(_limit, limits),
         )
         try:
             _out, err = process.communicate(timeout=limits.timeout_s)
@@ -111,7 +122,9 @@ def run_program(source: str, limits: Limits = Limits()) -> Outcome:
     return Outcome(False, "failed", detail)
 
 
-def run_programs(sources: Sequence[str], limits: Limits = Limits(), workers: int | None = None) -> list[Outcome]:
+def run_programs(
+    sources: Sequence[str], limits: Limits = Limits(), workers: int | None = None
+) -> list[Outcome]:
     """Run every program (identical ones once), ``workers`` at a time; outcomes in the order given."""
     unique = list(dict.fromkeys(sources))
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:

@@ -73,7 +73,9 @@ def common_suffix(a: str, b: str, limit: int) -> int:
     """Length of the longest common suffix of ``a`` and ``b``, at most ``limit``."""
     n = min(len(a), len(b), limit)
     i = 0
-    while i + _SCAN <= n and a[len(a) - i - _SCAN : len(a) - i] == b[len(b) - i - _SCAN : len(b) - i]:
+    while (
+        i + _SCAN <= n and a[len(a) - i - _SCAN : len(a) - i] == b[len(b) - i - _SCAN : len(b) - i]
+    ):
         i += _SCAN
     lo, hi = i, min(i + _SCAN, n)
     while lo < hi:
@@ -104,8 +106,12 @@ def edit_between(old: str, new: str) -> dict[str, object] | None:
     old_end_byte, old_end_point = _point(old, len(old) - suffix)
     new_end_byte, new_end_point = _point(new, len(new) - suffix)
     return dict(
-        start_byte=start_byte, old_end_byte=old_end_byte, new_end_byte=new_end_byte,
-        start_point=start_point, old_end_point=old_end_point, new_end_point=new_end_point,
+        start_byte=start_byte,
+        old_end_byte=old_end_byte,
+        new_end_byte=new_end_byte,
+        start_point=start_point,
+        old_end_point=old_end_point,
+        new_end_point=new_end_point,
     )
 
 
@@ -126,7 +132,9 @@ class DocumentTrees:
     def __init__(self, parsed: Parsed, max_bytes: int) -> None:
         self._parsed = parsed
         self.max_bytes = max_bytes
-        self._pending: collections.OrderedDict[str, tuple[str, int, str]] = collections.OrderedDict()
+        self._pending: collections.OrderedDict[str, tuple[str, int, str]] = (
+            collections.OrderedDict()
+        )
         self._states: dict[str, _State] = {}
         self._open: set[str] = set()
         self._too_big: set[str] = set()  # documents the log said were over the limit
@@ -175,8 +183,12 @@ class DocumentTrees:
 
     def status(self) -> dict[str, int]:
         with self._cond:
-            return {"trees": sum(1 for s in self._states.values() if s.tree is not None), "waiting": len(self._pending),
-                    "parses": self.parses, "reparses": self.reparses}
+            return {
+                "trees": sum(1 for s in self._states.values() if s.tree is not None),
+                "waiting": len(self._pending),
+                "parses": self.parses,
+                "reparses": self.reparses,
+            }
 
     # -- the background thread ------------------------------------------------
 
@@ -201,16 +213,22 @@ class DocumentTrees:
             self._parsers[language_id] = languages.parser(language_id)
         return self._parsers[language_id]
 
-    def _parse(self, uri: str, language_id: str, version: int, text: str, old: _State | None) -> None:
+    def _parse(
+        self, uri: str, language_id: str, version: int, text: str, old: _State | None
+    ) -> None:
         parser = self._parser(language_id)
         source = text.encode("utf-8", errors="replace")
         tree: Tree | None = None
         if len(source) > self.max_bytes:
             if uri not in self._too_big:
                 self._too_big.add(uri)
-                log.info("%s is %d KB, over max_document_kb (%d KB): served from a window around the cursor, "
-                         "without a syntax tree or an outline of the whole document", uri, len(source) // 1024,
-                         self.max_bytes // 1024)
+                log.info(
+                    "%s is %d KB, over max_document_kb (%d KB): served from a window around the cursor, "
+                    "without a syntax tree or an outline of the whole document",
+                    uri,
+                    len(source) // 1024,
+                    self.max_bytes // 1024,
+                )
         elif parser is not None:
             if old is not None and old.tree is not None and old.language_id == language_id:
                 edit = edit_between(old.text, text)

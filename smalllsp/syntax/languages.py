@@ -111,7 +111,9 @@ class SplicedParser:
         if tree is None:
             if len(self._trees) >= self._keep:
                 self._trees.pop(next(iter(self._trees)))
-            tree = self._trees[candidate] = self.parser.parse(self.head + candidate.encode("utf-8") + self.tail)
+            tree = self._trees[candidate] = self.parser.parse(
+                self.head + candidate.encode("utf-8") + self.tail
+            )
         return tree
 
 

@@ -151,7 +151,9 @@ def _chain(language_id: str, node: Node | None, lines: list[str]) -> tuple[Scope
     return tuple(reversed(chain))
 
 
-def scope_chain(language_id: str, lines: list[str], line: int, column: int) -> tuple[Scope, ...] | None:
+def scope_chain(
+    language_id: str, lines: list[str], line: int, column: int
+) -> tuple[Scope, ...] | None:
     """The scopes enclosing the cursor, outermost first; None without a grammar.
 
     ``column`` is a code-point index into ``lines[line]``.
@@ -190,7 +192,9 @@ def inside_string_or_comment(chain: tuple[Scope, ...] | None) -> bool:
     return bool(chain) and chain[-1].kind in ("string", "comment")
 
 
-def scope_cut(language_id: str, head: str, candidate: str, tail: str, tree: Tree | None = None) -> int | None:
+def scope_cut(
+    language_id: str, head: str, candidate: str, tail: str, tree: Tree | None = None
+) -> int | None:
     """Where ``candidate``, spliced between ``head`` and ``tail``, leaves the
     class or function that encloses its first character (an index into
     ``candidate``), or None when it stays inside, or no grammar applies.
@@ -208,7 +212,9 @@ def scope_cut(language_id: str, head: str, candidate: str, tail: str, tree: Tree
         tree = p.parse(head_bytes + candidate_bytes + tail.encode("utf-8"))
     first = len(head_bytes) + (len(candidate_bytes) - len(candidate.lstrip().encode("utf-8")))
     node = tree.root_node.descendant_for_byte_range(first, first)
-    while node is not None and not (_kind(language_id, node) in ENCLOSING and node.start_byte < len(head_bytes)):
+    while node is not None and not (
+        _kind(language_id, node) in ENCLOSING and node.start_byte < len(head_bytes)
+    ):
         node = node.parent
     if node is None:
         return None

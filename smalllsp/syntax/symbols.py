@@ -28,17 +28,27 @@ from smalllsp.syntax import languages
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Parameters:
-    names: tuple[str, ...]  # declared parameter names in order, without self/cls (Python) or a Go receiver
+    names: tuple[
+        str, ...
+    ]  # declared parameter names in order, without self/cls (Python) or a Go receiver
     required: int  # how many a call must pass (no default value, not variadic, not optional `x?`)
     variadic: bool  # accepts any number of extra positional arguments (*args, ...rest, C/Java varargs, Go ...T)
     keywords: bool  # accepts any keyword argument (Python **kwargs)
     positional_only: int = 0  # the first n names cannot be passed by keyword (Python's `/`)
-    keyword_only: int = 0  # the last n names can only be passed by keyword (after Python's `*` or `*args`)
+    keyword_only: int = (
+        0  # the last n names can only be passed by keyword (after Python's `*` or `*args`)
+    )
     optional: tuple[str, ...] = ()  # the names that have a default value (or are optional, `x?`)
 
     def __reduce__(self) -> tuple:
         return Parameters, (
-            self.names, self.required, self.variadic, self.keywords, self.positional_only, self.keyword_only, self.optional
+            self.names,
+            self.required,
+            self.variadic,
+            self.keywords,
+            self.positional_only,
+            self.keyword_only,
+            self.optional,
         )
 
     @property
@@ -66,7 +76,14 @@ class Definition:
         # Positional and interned: a worker process's outlines arrive by pickle,
         # and the default for slotted dataclasses costs 4 times as much.
         return _definition, (
-            self.name, self.kind, self.signature, self.doc, self.start_line, self.end_line, self.container, self.parameters
+            self.name,
+            self.kind,
+            self.signature,
+            self.doc,
+            self.start_line,
+            self.end_line,
+            self.container,
+            self.parameters,
         )
 
 
@@ -75,25 +92,57 @@ class Outline:
     language_id: str
     definitions: tuple[Definition, ...]  # in source order; top level and class members
     imports: tuple[str, ...]  # the text of each import/include/use statement, in order
-    header_end_line: int  # 0-based line after the header block (docstring, imports, constants); 0 when none
-    references: frozenset[str]  # identifiers the file uses, outside comments and strings, without keywords
+    header_end_line: (
+        int  # 0-based line after the header block (docstring, imports, constants); 0 when none
+    )
+    references: frozenset[
+        str
+    ]  # identifiers the file uses, outside comments and strings, without keywords
 
     def __reduce__(self) -> tuple:
-        return _outline, (self.language_id, self.definitions, self.imports, self.header_end_line, self.references)
+        return _outline, (
+            self.language_id,
+            self.definitions,
+            self.imports,
+            self.header_end_line,
+            self.references,
+        )
 
 
 def _definition(
-    name: str, kind: str, signature: str, doc: str, start: int, end: int, container: str | None, parameters: Parameters | None
+    name: str,
+    kind: str,
+    signature: str,
+    doc: str,
+    start: int,
+    end: int,
+    container: str | None,
+    parameters: Parameters | None,
 ) -> Definition:
     """A Definition from a pickle, its names interned as the parser's are."""
-    return Definition(intern(name), intern(kind), signature, doc, start, end, container and intern(container), parameters)
+    return Definition(
+        intern(name),
+        intern(kind),
+        signature,
+        doc,
+        start,
+        end,
+        container and intern(container),
+        parameters,
+    )
 
 
 def _outline(
-    language_id: str, definitions: tuple, imports: tuple, header_end_line: int, references: frozenset
+    language_id: str,
+    definitions: tuple,
+    imports: tuple,
+    header_end_line: int,
+    references: frozenset,
 ) -> Outline:
     """An Outline from a pickle: the references interned again, shared with every other file's."""
-    return Outline(language_id, definitions, imports, header_end_line, frozenset(map(intern, references)))
+    return Outline(
+        language_id, definitions, imports, header_end_line, frozenset(map(intern, references))
+    )
 
 
 SIGNATURE_CHARS = 300
@@ -120,12 +169,20 @@ class Rule:
     kind: str
     name: tuple[str, ...] = ("name",)  # fields tried at each step from the node down to its name
     parameters: tuple[Path, ...] = (("parameters",),)  # alternative paths to the parameter list
-    body: Path | None = ("body",)  # the signature stops where it starts; None: the signature is the whole node
+    body: Path | None = (
+        "body",
+    )  # the signature stops where it starts; None: the signature is the whole node
     members: Path | None = None  # where class-likes, namespaces and impls hold their members
     kind_by: tuple[Path, dict[str, str]] | None = None  # (path, node type there -> kind)
-    declarator_kind: str | None = None  # kind when a function declarator lies on the way to the name (C)
-    requires: tuple[frozenset[str], ...] = ()  # modifier words the node must carry, any one set (Java's static final)
-    container: Path | None = None  # path to the node whose first type name is the container (Go receiver)
+    declarator_kind: str | None = (
+        None  # kind when a function declarator lies on the way to the name (C)
+    )
+    requires: tuple[
+        frozenset[str], ...
+    ] = ()  # modifier words the node must carry, any one set (Java's static final)
+    container: Path | None = (
+        None  # path to the node whose first type name is the container (Go receiver)
+    )
     also: Path | None = None  # a further definition inside this one (C's typedef struct {...})
     needs_body: bool = False  # a reference like `struct point p;` defines nothing
 
@@ -184,7 +241,11 @@ RULES: dict[str, dict[str, Rule]] = {
         "method_declaration": Rule("function", container=("receiver",)),
         "type_declaration": WRAPPER,
         "type_spec": Rule(
-            "type", parameters=(), body=None, members=("type",), kind_by=(("type",), {"struct_type": "class"})
+            "type",
+            parameters=(),
+            body=None,
+            members=("type",),
+            kind_by=(("type",), {"struct_type": "class"}),
         ),
         "type_alias": Rule("type", parameters=(), body=None),
         "method_elem": Rule("function", body=None),
@@ -216,9 +277,15 @@ RULES: dict[str, dict[str, Rule]] = {
         "method_declaration": Rule("function"),
         "constructor_declaration": Rule("function"),
         "field_declaration": Rule(
-            "constant", name=("declarator", "name"), parameters=(), body=None, requires=(frozenset({"static", "final"}),)
+            "constant",
+            name=("declarator", "name"),
+            parameters=(),
+            body=None,
+            requires=(frozenset({"static", "final"}),),
         ),
-        "constant_declaration": Rule("constant", name=("declarator", "name"), parameters=(), body=None),
+        "constant_declaration": Rule(
+            "constant", name=("declarator", "name"), parameters=(), body=None
+        ),
     },
     "c": {
         "function_definition": Rule("function", name=("declarator",), parameters=()),
@@ -238,7 +305,9 @@ RULES: dict[str, dict[str, Rule]] = {
             declarator_kind="function",
             requires=CONSTANT_QUALIFIERS,
         ),
-        "type_definition": Rule("type", name=("declarator",), parameters=(), body=None, also=("type",)),
+        "type_definition": Rule(
+            "type", name=("declarator",), parameters=(), body=None, also=("type",)
+        ),
         "struct_specifier": Rule("class", parameters=(), body=None, needs_body=True),
         "union_specifier": Rule("class", parameters=(), body=None, needs_body=True),
         "enum_specifier": Rule("type", parameters=(), body=None, needs_body=True),
@@ -312,17 +381,28 @@ QUALIFIED = {"qualified_identifier": ("scope", "name")}
 # Declarators that make a C/C++ declaration a function; their parameters field.
 FUNCTION_DECLARATORS = frozenset({"function_declarator"})
 # Children holding modifier words (static, final, const, constexpr, pub).
-MODIFIER_TYPES = frozenset({"modifiers", "type_qualifier", "storage_class_specifier", "visibility_modifier"})
+MODIFIER_TYPES = frozenset(
+    {"modifiers", "type_qualifier", "storage_class_specifier", "visibility_modifier"}
+)
 # Decorations before a definition: not part of its header, skipped when looking for its doc comment.
 DECORATIONS = frozenset({"decorator", "attribute_item", "marker_annotation", "annotation"})
 COMMENTS = frozenset({"comment", "line_comment", "block_comment"})
 # Node types of a parameter list.
-PARAMETER_LISTS = frozenset({"parameters", "formal_parameters", "parameter_list", "lambda_parameters", "preproc_params"})
+PARAMETER_LISTS = frozenset(
+    {"parameters", "formal_parameters", "parameter_list", "lambda_parameters", "preproc_params"}
+)
 # The kinds whose members are methods.
 CLASS_LIKE = frozenset({"class", "type", "impl"})
 
 # Parameter roles.
-REQUIRED, OPTIONAL, VARIADIC, KEYWORDS, SKIP, INNER = "required", "optional", "variadic", "keywords", "skip", "inner"
+REQUIRED, OPTIONAL, VARIADIC, KEYWORDS, SKIP, INNER = (
+    "required",
+    "optional",
+    "variadic",
+    "keywords",
+    "skip",
+    "inner",
+)
 # Markers in a parameter list: the names before ``/`` are positional-only, those after ``*`` keyword-only.
 POSITIONAL_MARK, KEYWORD_MARK = "positional-mark", "keyword-mark"
 # Parameter node type -> role; INNER: the role of its pattern (or first named
@@ -351,8 +431,17 @@ PARAMETER_ROLES: dict[str, dict[str, str]] = {
     },
     "go": {"parameter_declaration": REQUIRED, "variadic_parameter_declaration": VARIADIC},
     "rust": {"parameter": REQUIRED, "self_parameter": SKIP, "variadic_parameter": VARIADIC},
-    "java": {"formal_parameter": REQUIRED, "spread_parameter": VARIADIC, "receiver_parameter": SKIP},
-    "c": {"parameter_declaration": REQUIRED, "variadic_parameter": VARIADIC, "identifier": REQUIRED, "...": VARIADIC},
+    "java": {
+        "formal_parameter": REQUIRED,
+        "spread_parameter": VARIADIC,
+        "receiver_parameter": SKIP,
+    },
+    "c": {
+        "parameter_declaration": REQUIRED,
+        "variadic_parameter": VARIADIC,
+        "identifier": REQUIRED,
+        "...": VARIADIC,
+    },
 }
 PARAMETER_ROLES["cpp"] = {
     **PARAMETER_ROLES["c"],
@@ -371,16 +460,33 @@ NO_PARAMETERS = "void"
 IMPLICIT_RECEIVERS: dict[str, frozenset[str]] = {"python": frozenset({"self", "cls"})}
 
 # Constructors: a member with one of these names, or named like its class.
-CONSTRUCTOR_NAMES: dict[str, frozenset[str]] = {"python": frozenset({"__init__", "__new__"}), "javascript": frozenset({"constructor"})}
+CONSTRUCTOR_NAMES: dict[str, frozenset[str]] = {
+    "python": frozenset({"__init__", "__new__"}),
+    "javascript": frozenset({"constructor"}),
+}
 CLASS_NAMED_CONSTRUCTORS = frozenset({"java", "cpp"})
 # Python: bases that add no constructor parameters; decorators that generate
 # an ``__init__`` from the class's annotated fields, and the field functions
 # they read defaults from.
-TRIVIAL_BASES = frozenset({"object", "Generic", "typing.Generic", "Protocol", "typing.Protocol", "ABC", "abc.ABC"})
+TRIVIAL_BASES = frozenset(
+    {"object", "Generic", "typing.Generic", "Protocol", "typing.Protocol", "ABC", "abc.ABC"}
+)
 FIELD_DECORATORS = frozenset(
     {
-        "dataclass", "dataclasses.dataclass", "attr.s", "attr.attrs", "attrs", "attrs.define", "attrs.frozen",
-        "attrs.mutable", "attr.define", "attr.frozen", "attr.mutable", "define", "frozen", "mutable",
+        "dataclass",
+        "dataclasses.dataclass",
+        "attr.s",
+        "attr.attrs",
+        "attrs",
+        "attrs.define",
+        "attrs.frozen",
+        "attrs.mutable",
+        "attr.define",
+        "attr.frozen",
+        "attr.mutable",
+        "define",
+        "frozen",
+        "mutable",
     }
 )
 FIELD_FUNCTIONS = frozenset(
@@ -443,7 +549,9 @@ LEXERS: dict[str, bytes] = {
         _PY_PREFIX + _DQ,
         _PY_PREFIX + _SQ,
     ),
-    "javascript": _lexer(rb"([A-Za-z_$\x80-\xff][\w$\x80-\xff]*)", _C_COMMENT, _DQ, _SQ, rb"`(?:\\[\s\S]|[^`\\])*`"),
+    "javascript": _lexer(
+        rb"([A-Za-z_$\x80-\xff][\w$\x80-\xff]*)", _C_COMMENT, _DQ, _SQ, rb"`(?:\\[\s\S]|[^`\\])*`"
+    ),
     "go": _lexer(_IDENTIFIER, _C_COMMENT, _DQ, rb"`[^`]*`", _CHAR),
     "rust": _lexer(
         rb"([A-Za-z_\x80-\xff][\w\x80-\xff]*+)(?![\"'#])",
@@ -589,12 +697,16 @@ def outline(language_id: str, source: bytes, tree: Tree | None = None) -> Outlin
     )
 
 
-def references(language_id: str, source: bytes, lexer: re.Pattern[bytes] | None = None) -> frozenset[str]:
+def references(
+    language_id: str, source: bytes, lexer: re.Pattern[bytes] | None = None
+) -> frozenset[str]:
     """Identifiers ``source`` uses outside comments and strings, without keywords."""
     if lexer is None:
         lexer = _compiled_for(language_id)[1]
     words = set(lexer.findall(source))
-    if words and isinstance(next(iter(words)), tuple):  # patterns with back-references return groups
+    if words and isinstance(
+        next(iter(words)), tuple
+    ):  # patterns with back-references return groups
         words = {groups[0] for groups in words}
     words.discard(b"")
     keywords = _table(language_id, RESERVED_WORDS) or frozenset()
@@ -676,7 +788,9 @@ class _Walker:
             if rule is None and node_type == "ERROR":
                 rule = WRAPPER  # a file being edited: what parses inside the error still counts
             if rule is not None and rule.kind == "wrapper":
-                self._level(self._wrapped(node), container, container_kind, depth, top, constructors)
+                self._level(
+                    self._wrapped(node), container, container_kind, depth, top, constructors
+                )
                 continue
             if rule is not None:
                 self._define(node, rule, container, container_kind, depth, constructors)
@@ -714,7 +828,12 @@ class _Walker:
             return False
         _, statement, string = self._docstring
         parent = node.parent
-        return node.type == string and parent is not None and parent.type == statement and parent.named_child_count == 1
+        return (
+            node.type == string
+            and parent is not None
+            and parent.type == statement
+            and parent.named_child_count == 1
+        )
 
     # -- one definition -------------------------------------------------------
 
@@ -753,19 +872,25 @@ class _Walker:
             own_container = _text(self.source, receiver) if receiver is not None else container
         elif scope is not None:
             own_container = scope
-        is_member = own_container is not None and (container_kind in CLASS_LIKE or rule.container is not None or scope)
+        is_member = own_container is not None and (
+            container_kind in CLASS_LIKE or rule.container is not None or scope
+        )
         if kind == "function" and is_member:
             kind = "method"
 
         parameters = None
         if kind in ("function", "method"):
-            parameters = self._parameters(node, rule, declarator_parameters, drop_receiver=kind == "method")
+            parameters = self._parameters(
+                node, rule, declarator_parameters, drop_receiver=kind == "method"
+            )
         position = len(self.definitions)
         if kind in ("class", "type") and rule.members is not None and depth < MAX_NESTING:
             found: list[tuple[str, Parameters]] = []
             members = _follow(node, rule.members)
             if members is not None:
-                self._level(members.named_children, name, kind, depth + 1, top=False, constructors=found)
+                self._level(
+                    members.named_children, name, kind, depth + 1, top=False, constructors=found
+                )
             if rule.parameters:
                 parameters = self._parameters(node, rule, None, drop_receiver=False)
             elif self.language_id == "python":
@@ -778,7 +903,9 @@ class _Walker:
         if kind == "method" and self._is_constructor(name, own_container, container):
             if constructors is not None and parameters is not None:
                 constructors.append((name, parameters))
-            if name == own_container:  # Java/C++: folded into the class's parameters, not a method of its own
+            if (
+                name == own_container
+            ):  # Java/C++: folded into the class's parameters, not a method of its own
                 return
         start, signature = self._signature(node, rule)
         definition = Definition(
@@ -795,7 +922,11 @@ class _Walker:
         if rule.also is not None:
             inner = _follow(node, rule.also)
             inner_rule = self.rules.get(inner.type) if inner is not None else None
-            if inner is not None and inner_rule is not None and inner_rule.kind not in ("wrapper", "impl", "namespace"):
+            if (
+                inner is not None
+                and inner_rule is not None
+                and inner_rule.kind not in ("wrapper", "impl", "namespace")
+            ):
                 self._define(inner, inner_rule, container, container_kind, depth, constructors)
 
     def _container(self, node: Node, rule: Rule, container: str | None, depth: int) -> None:
@@ -815,9 +946,13 @@ class _Walker:
     def _is_constructor(self, name: str, own_container: str | None, container: str | None) -> bool:
         if name in self._constructor_names:
             return True
-        return self._class_named_constructors and own_container is not None and name == own_container
+        return (
+            self._class_named_constructors and own_container is not None and name == own_container
+        )
 
-    def _name(self, node: Node, fields: tuple[str, ...]) -> tuple[Node | None, str | None, Node | None]:
+    def _name(
+        self, node: Node, fields: tuple[str, ...]
+    ) -> tuple[Node | None, str | None, Node | None]:
         """The name node, the scope of a qualified name, and the parameters of a
         function declarator met on the way (C: ``int (*f)(int)``, ``Store::get``)."""
         scope = None
@@ -854,7 +989,9 @@ class _Walker:
 
     # -- parameters --------------------------------------------------------
 
-    def _parameters(self, node: Node, rule: Rule, declarator_list: Node | None, drop_receiver: bool) -> Parameters | None:
+    def _parameters(
+        self, node: Node, rule: Rule, declarator_list: Node | None, drop_receiver: bool
+    ) -> Parameters | None:
         found = declarator_list
         if found is None:
             for path in rule.parameters:
@@ -864,7 +1001,9 @@ class _Walker:
         if found is None:
             return None
         if found.type in PARAMETER_LISTS:
-            children = [c for c in found.children if c.is_named or c.type in self._roles]  # C++'s bare `...`
+            children = [
+                c for c in found.children if c.is_named or c.type in self._roles
+            ]  # C++'s bare `...`
         else:
             children = [found]
         names: list[str] = []
@@ -897,7 +1036,11 @@ class _Walker:
                     keyword_from = len(names)
             elif role == KEYWORDS:
                 keywords = True
-            elif role == REQUIRED and _text(self.source, child).strip() == NO_PARAMETERS and len(children) == 1:
+            elif (
+                role == REQUIRED
+                and _text(self.source, child).strip() == NO_PARAMETERS
+                and len(children) == 1
+            ):
                 continue
             else:
                 names.extend(child_names)
@@ -906,17 +1049,29 @@ class _Walker:
                 else:
                     optional.extend(child_names)
         keyword_only = len(names) - keyword_from if keyword_from is not None else 0
-        return Parameters(tuple(names), required, variadic, keywords, positional_only, keyword_only, tuple(optional))
+        return Parameters(
+            tuple(names),
+            required,
+            variadic,
+            keywords,
+            positional_only,
+            keyword_only,
+            tuple(optional),
+        )
 
     def _role(self, node: Node) -> str:
         role = self._roles.get(node.type, REQUIRED if node.type in NAME_TYPES else SKIP)
         if role != INNER:
             return role
-        inner = node.child_by_field_name("pattern") or (node.named_child(0) if node.named_child_count else None)
+        inner = node.child_by_field_name("pattern") or (
+            node.named_child(0) if node.named_child_count else None
+        )
         role = self._roles.get(inner.type, REQUIRED) if inner is not None else REQUIRED
         if role == INNER:
             role = REQUIRED
-        if role == REQUIRED and any(node.child_by_field_name(f) is not None for f in DEFAULT_FIELDS):
+        if role == REQUIRED and any(
+            node.child_by_field_name(f) is not None for f in DEFAULT_FIELDS
+        ):
             role = OPTIONAL
         return role
 
@@ -937,7 +1092,11 @@ class _Walker:
                 following = next((c for c in current.named_children if c.type in VALUE_NAMES), None)
                 if following is None:
                     following = next(
-                        (c for c in current.named_children if c.type in self._roles or c.type.endswith("declarator")),
+                        (
+                            c
+                            for c in current.named_children
+                            if c.type in self._roles or c.type.endswith("declarator")
+                        ),
                         None,
                     )
             if following is None:
@@ -962,16 +1121,30 @@ class _Walker:
             if own:
                 return own[0] if len(own) == 1 else _merge(own)
         superclasses = node.child_by_field_name("superclasses")
-        bases = [c for c in superclasses.named_children if c.type not in COMMENTS] if superclasses is not None else []
-        base_names = [_text(self.source, b).rsplit(".", 1)[-1] for b in bases if b.type != "keyword_argument"]
-        inherits = [b for b in bases if b.type == "keyword_argument" or _text(self.source, b) not in TRIVIAL_BASES]
+        bases = (
+            [c for c in superclasses.named_children if c.type not in COMMENTS]
+            if superclasses is not None
+            else []
+        )
+        base_names = [
+            _text(self.source, b).rsplit(".", 1)[-1] for b in bases if b.type != "keyword_argument"
+        ]
+        inherits = [
+            b
+            for b in bases
+            if b.type == "keyword_argument" or _text(self.source, b) not in TRIVIAL_BASES
+        ]
         decorators = []
         if node.parent is not None and node.parent.type == "decorated_definition":
             decorators = [c for c in node.parent.named_children if c.type == "decorator"]
         field_class = None
         for decorator in decorators:
             expression = decorator.named_child(0) if decorator.named_child_count else None
-            callee = expression.child_by_field_name("function") if expression is not None and expression.type == "call" else expression
+            callee = (
+                expression.child_by_field_name("function")
+                if expression is not None and expression.type == "call"
+                else expression
+            )
             if callee is not None and _text(self.source, callee) in FIELD_DECORATORS:
                 field_class = expression
         if "NamedTuple" in base_names and body is not None:
@@ -982,7 +1155,10 @@ class _Walker:
             keyword_only = False
             if field_class.type == "call":
                 arguments = field_class.child_by_field_name("arguments")
-                keyword_only = arguments is not None and _keyword_value(self.source, arguments, "kw_only") == "True"
+                keyword_only = (
+                    arguments is not None
+                    and _keyword_value(self.source, arguments, "kw_only") == "True"
+                )
             return self._python_fields(body, keyword_only)
         if not inherits and not decorators:  # a decorator we do not know may write the constructor
             return Parameters((), 0, False, False)
@@ -1027,12 +1203,16 @@ class _Walker:
                 kw = _keyword_value(self.source, field_call, "kw_only")
                 if kw is not None:
                     this_keyword_only = kw == "True"
-                has_default = any(_keyword_value(self.source, field_call, k) is not None for k in FIELD_DEFAULTS)
+                has_default = any(
+                    _keyword_value(self.source, field_call, k) is not None for k in FIELD_DEFAULTS
+                )
             (keyword if this_keyword_only else positional).append(name)
             if has_default:
                 optional.append(name)
         names = tuple(positional + keyword)
-        return Parameters(names, len(names) - len(optional), False, False, 0, len(keyword), tuple(optional))
+        return Parameters(
+            names, len(names) - len(optional), False, False, 0, len(keyword), tuple(optional)
+        )
 
     # -- header and doc --------------------------------------------------------
 
@@ -1089,15 +1269,27 @@ class _Walker:
                 break
             parent = anchor.parent
             parent_rule = self.rules.get(parent.type) if parent is not None else None
-            if parent_rule is not None and parent_rule.kind == "wrapper" and parent.parent is not None:
+            if (
+                parent_rule is not None
+                and parent_rule.kind == "wrapper"
+                and parent.parent is not None
+            ):
                 anchor = parent
                 top_row = min(top_row, anchor.start_point.row)
                 continue
             break
         lines: list[str] = []
-        while previous is not None and previous.type in COMMENTS and previous.end_point.row >= top_row - 1:
+        while (
+            previous is not None
+            and previous.type in COMMENTS
+            and previous.end_point.row >= top_row - 1
+        ):
             before = previous.prev_sibling
-            if before is not None and before.type not in COMMENTS and before.end_point.row == previous.start_point.row:
+            if (
+                before is not None
+                and before.type not in COMMENTS
+                and before.end_point.row == previous.start_point.row
+            ):
                 break  # a trailing comment of the line before
             lines[:0] = _text(self.source, previous).splitlines()
             top_row = previous.start_point.row
@@ -1132,7 +1324,9 @@ def _merge(overloads: list[Parameters]) -> Parameters:
         positional_only=min(p.positional_only for p in overloads),
         keyword_only=min(p.keyword_only for p in overloads),
         # an overload's calls may leave out what it does not declare
-        optional=tuple(n for n in longest.names if n in longest.optional or longest.names.index(n) >= required),
+        optional=tuple(
+            n for n in longest.names if n in longest.optional or longest.names.index(n) >= required
+        ),
     )
 
 

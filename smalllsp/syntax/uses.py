@@ -18,10 +18,16 @@ from tree_sitter import Node
 # field holding the argument list).
 CALLS: dict[str, dict[str, tuple[str, str]]] = {
     "python": {"call": ("function", "arguments")},
-    "javascript": {"call_expression": ("function", "arguments"), "new_expression": ("constructor", "arguments")},
+    "javascript": {
+        "call_expression": ("function", "arguments"),
+        "new_expression": ("constructor", "arguments"),
+    },
     "go": {"call_expression": ("function", "arguments")},
     "rust": {"call_expression": ("function", "arguments")},
-    "java": {"method_invocation": ("", "arguments"), "object_creation_expression": ("type", "arguments")},
+    "java": {
+        "method_invocation": ("", "arguments"),
+        "object_creation_expression": ("type", "arguments"),
+    },
     "c": {"call_expression": ("function", "arguments")},
     "cpp": {"call_expression": ("function", "arguments"), "new_expression": ("type", "arguments")},
 }
@@ -81,7 +87,11 @@ MEMBERS: dict[str, dict[str, tuple[str, str]]] = {
     "cpp": {"field_expression": ("argument", "field")},
 }
 
-_ALIASES = {"javascriptreact": "javascript", "typescript": "javascript", "typescriptreact": "javascript"}
+_ALIASES = {
+    "javascriptreact": "javascript",
+    "typescript": "javascript",
+    "typescriptreact": "javascript",
+}
 
 
 def table_language(language_id: str) -> str:
@@ -125,13 +135,19 @@ def callee_of(language: str, node: Node) -> tuple[str | None, Node | None]:
     return receiver, None
 
 
-def _argument_shape(language: str, arguments: Node | None) -> tuple[int, tuple[str, ...], bool, list[Node]]:
+def _argument_shape(
+    language: str, arguments: Node | None
+) -> tuple[int, tuple[str, ...], bool, list[Node]]:
     if arguments is None:
         return 0, (), False, []
     positional, keywords, spread = 0, [], False
     keyword_fields = KEYWORD_ARGUMENTS.get(language, {})
     spreads = SPREADS.get(language, frozenset())
-    children = [c for c in arguments.named_children if c.type not in ("comment", "line_comment", "block_comment")]
+    children = [
+        c
+        for c in arguments.named_children
+        if c.type not in ("comment", "line_comment", "block_comment")
+    ]
     for child in children:
         if child.type in spreads:
             spread = True
@@ -172,7 +188,9 @@ def calls_in(language_id: str, root: Node, start: int, end: int) -> list[Call]:
         receiver, name = callee_of(language, callee)
         if name is None:
             continue
-        positional, keywords, spread, arguments = _argument_shape(language, node.child_by_field_name(arguments_field))
+        positional, keywords, spread, arguments = _argument_shape(
+            language, node.child_by_field_name(arguments_field)
+        )
         # the candidate writes the callee, one of its arguments, or closes it (`Syntax(` + `)`)
         written = (
             start <= name.start_byte < end
@@ -180,7 +198,17 @@ def calls_in(language_id: str, root: Node, start: int, end: int) -> list[Call]:
             or (start < node.end_byte <= end and not node.has_error)
         )
         if written:
-            found.append(Call(_text(name), receiver, positional, keywords, spread, node.start_byte, node.end_byte))
+            found.append(
+                Call(
+                    _text(name),
+                    receiver,
+                    positional,
+                    keywords,
+                    spread,
+                    node.start_byte,
+                    node.end_byte,
+                )
+            )
     found.sort(key=lambda c: c.start_byte)
     return found
 
@@ -236,10 +264,28 @@ def unclosed(language_id: str, text: str) -> str:
     return "".join(_OPENERS[text[i]] for i in reversed(open_brackets(language_id, text)))
 
 
-_CALLEE_BEFORE = re.compile(r"([A-Za-z_$][\w$]*(?:\s*(?:\.|::)\s*[A-Za-z_$][\w$]*)*)\s*(?:<[^<>()]*>)?\s*$")
+_CALLEE_BEFORE = re.compile(
+    r"([A-Za-z_$][\w$]*(?:\s*(?:\.|::)\s*[A-Za-z_$][\w$]*)*)\s*(?:<[^<>()]*>)?\s*$"
+)
 # Words before a name that make its parenthesis a definition's parameters, not a call.
 _DEFINING = frozenset({"def", "class", "function", "fn", "func"})
-_NOT_CALLEES = frozenset({"if", "elif", "while", "for", "return", "switch", "catch", "with", "assert", "not", "and", "or", "in"})
+_NOT_CALLEES = frozenset(
+    {
+        "if",
+        "elif",
+        "while",
+        "for",
+        "return",
+        "switch",
+        "catch",
+        "with",
+        "assert",
+        "not",
+        "and",
+        "or",
+        "in",
+    }
+)
 
 
 def open_calls(language_id: str, text: str) -> list[tuple[str | None, str]]:
@@ -254,7 +300,11 @@ def open_calls(language_id: str, text: str) -> list[tuple[str | None, str]]:
             continue
         dotted = re.split(r"\s*(?:\.|::)\s*", matched.group(1))
         name = dotted[-1]
-        word_before = text[: matched.start()].rstrip().rsplit(None, 1)[-1:] if text[: matched.start()].strip() else []
+        word_before = (
+            text[: matched.start()].rstrip().rsplit(None, 1)[-1:]
+            if text[: matched.start()].strip()
+            else []
+        )
         if name in _NOT_CALLEES or (word_before and word_before[0] in _DEFINING):
             continue
         receiver = ".".join(dotted[:-1]) or None

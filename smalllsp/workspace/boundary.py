@@ -64,7 +64,11 @@ class Boundary:
         """Why ``path`` must stay out of other files' prompts; None when it may be shared."""
         path = os.path.abspath(path)
         root = self.root_of(path)
-        parts = path[len(root) + 1 :].split(os.sep) if root is not None and path != root else [os.path.basename(path)]
+        parts = (
+            path[len(root) + 1 :].split(os.sep)
+            if root is not None and path != root
+            else [os.path.basename(path)]
+        )
         for part in parts:
             if (pattern := private_pattern(part, self.patterns)) is not None:
                 return f"private file ({pattern})"

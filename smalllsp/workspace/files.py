@@ -16,8 +16,16 @@ from smalllsp.syntax.symbols import Outline
 
 BINARY_PROBE_BYTES = 8192  # a NUL byte in this many first bytes makes a file binary
 SKIP_REASONS = (
-    "ignored", "too large", "binary", "unreadable", "vanished", "not utf-8", "symlinked directory",
-    "private", "outside the workspace", "not a regular file",
+    "ignored",
+    "too large",
+    "binary",
+    "unreadable",
+    "vanished",
+    "not utf-8",
+    "symlinked directory",
+    "private",
+    "outside the workspace",
+    "not a regular file",
 )
 
 
@@ -60,7 +68,9 @@ def read_source(path: str, max_bytes: int, roots: Sequence[str] = ()) -> tuple[b
     if roots:
         real = os.path.realpath(path)
         if not any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots):
-            raise Unindexable("outside the workspace", "a symlink to a place outside the workspace roots")
+            raise Unindexable(
+                "outside the workspace", "a symlink to a place outside the workspace roots"
+            )
         path = real
     try:
         data, status = safeio.read_regular(path, max_bytes, follow_symlinks=not roots)
@@ -77,7 +87,9 @@ def read_source(path: str, max_bytes: int, roots: Sequence[str] = ()) -> tuple[b
     return data, status.st_size, status.st_mtime_ns
 
 
-def outline_file(path: str, language_id: str, max_bytes: int, roots: Sequence[str] = ()) -> ParsedFile:
+def outline_file(
+    path: str, language_id: str, max_bytes: int, roots: Sequence[str] = ()
+) -> ParsedFile:
     """Read and outline one file; never raises for a file that cannot be indexed."""
     try:
         data, size, mtime_ns = read_source(path, max_bytes, roots)

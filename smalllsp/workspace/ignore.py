@@ -50,7 +50,9 @@ SKIPPED_DIRS = frozenset(
 )
 # Build output, skipped by name unless it holds an __init__.py (then it is a
 # Python package that happens to be called `build`).
-BUILD_DIRS = frozenset({"build", "dist", "target", "out", "_build", "cmake-build-debug", "cmake-build-release"})
+BUILD_DIRS = frozenset(
+    {"build", "dist", "target", "out", "_build", "cmake-build-debug", "cmake-build-release"}
+)
 PACKAGE_MARKER = "__init__.py"
 # Virtual environments: any directory holding one of these entries...
 VENV_MARKERS = frozenset({"pyvenv.cfg", "conda-meta"})
@@ -70,7 +72,9 @@ def skipped_dir_reason(path: str, holds: Callable[[str], bool]) -> str | None:
         return "build output"
     if any(holds(marker) for marker in VENV_MARKERS):
         return "virtual environment"
-    if name in VENV_NAMES and any(os.path.exists(os.path.join(path, script)) for script in ACTIVATE_SCRIPTS):
+    if name in VENV_NAMES and any(
+        os.path.exists(os.path.join(path, script)) for script in ACTIVATE_SCRIPTS
+    ):
         return "virtual environment"
     return None
 
@@ -121,7 +125,9 @@ class GitIgnores:
         return tuple(reversed(chain))
 
 
-def git_ignored(path: str, is_dir: bool, chain: tuple[tuple[str, pathspec.GitIgnoreSpec], ...]) -> bool:
+def git_ignored(
+    path: str, is_dir: bool, chain: tuple[tuple[str, pathspec.GitIgnoreSpec], ...]
+) -> bool:
     """Whether the .gitignore rules in ``chain`` (outermost first) leave ``path`` out."""
     for directory, spec in reversed(chain):
         relative = path[len(directory) + 1 :].replace(os.sep, "/")
@@ -156,7 +162,9 @@ class IgnoreRules:
             is_dir = not is_last or os.path.isdir(current)
             if is_dir:
                 directory = current
-                reason = skipped_dir_reason(current, lambda name: os.path.lexists(os.path.join(directory, name)))
+                reason = skipped_dir_reason(
+                    current, lambda name: os.path.lexists(os.path.join(directory, name))
+                )
                 if reason is not None:
                     return reason
             if git_ignored(current, is_dir, chain):

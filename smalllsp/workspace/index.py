@@ -35,7 +35,9 @@ from smalllsp.workspace.files import SKIP_REASONS, ParsedFile, Unindexable, lang
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 0.1
-POOL_MIN_FILES = 500  # fewer files to read than this: worker processes would take longer to start than they save
+POOL_MIN_FILES = (
+    500  # fewer files to read than this: worker processes would take longer to start than they save
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +85,9 @@ class WorkspaceIndex:
         self._rules = {root: ignore.IgnoreRules(root) for root in self.roots}
         self._lock = threading.Lock()
         self._files: dict[str, _Entry] = {}
-        self._names: dict[str, tuple[str, ...]] = {}  # definition name -> paths of the files (disk) defining it
+        self._names: dict[
+            str, tuple[str, ...]
+        ] = {}  # definition name -> paths of the files (disk) defining it
         self._overlays: dict[str, _Overlay] = {}
         self._skipped = dict.fromkeys(SKIP_REASONS, 0)
         self._bytes_read = 0
@@ -141,7 +145,9 @@ class WorkspaceIndex:
         for path, root, language_id in to_read:
             if cancelled():
                 break
-            self._apply(files.outline_file(path, language_id, self.max_file_bytes, self._real_roots), root)
+            self._apply(
+                files.outline_file(path, language_id, self.max_file_bytes, self._real_roots), root
+            )
             indexed(path)
         if not cancelled():
             stale = [path for path in list(self._files) if path not in seen]
@@ -152,7 +158,9 @@ class WorkspaceIndex:
             self._build_seconds = elapsed
             self._build_files = len(seen)
             self._build_workers = workers
-        reporter.report(len(seen), total, f"indexed {len(seen)} files in {elapsed:.1f} s", force=True)
+        reporter.report(
+            len(seen), total, f"indexed {len(seen)} files in {elapsed:.1f} s", force=True
+        )
         stats = self.stats()
         log.info(
             "workspace index: %d files, %d definitions in %.2f s (%.0f files/s, %s); skipped %s%s",
@@ -170,7 +178,9 @@ class WorkspaceIndex:
         if files_to_read < POOL_MIN_FILES:
             return 1
         wanted = self.workers if self.workers > 0 else parallel.auto_workers()
-        return max(1, min(wanted, -(-files_to_read // parallel.BATCH_FILES)))  # no more than batches
+        return max(
+            1, min(wanted, -(-files_to_read // parallel.BATCH_FILES))
+        )  # no more than batches
 
     def _read_in_pool(
         self,
@@ -184,11 +194,15 @@ class WorkspaceIndex:
         root_of = {path: root for path, root, _ in jobs}
         try:
             with parallel.OutlinePool(workers, self.max_file_bytes, self._real_roots) as pool:
-                for batch in pool.outline(((path, language_id) for path, _, language_id in jobs), cancelled):
+                for batch in pool.outline(
+                    ((path, language_id) for path, _, language_id in jobs), cancelled
+                ):
                     for parsed in batch:
                         self._apply(parsed, root_of.pop(parsed.path))
                         indexed(parsed.path)
-        except Exception as problem:  # no processes here (a sandbox, a limit) or one died: the thread goes on
+        except (
+            Exception
+        ) as problem:  # no processes here (a sandbox, a limit) or one died: the thread goes on
             log.warning(
                 "workspace index: worker processes failed (%s: %s); indexing the other %d files in the server process",
                 type(problem).__name__,
@@ -249,7 +263,9 @@ class WorkspaceIndex:
                     self._skip("private", entry.path)
                     continue
                 if is_dir:
-                    if entry.name in ignore.SKIPPED_DIRS or ignore.git_ignored(entry.path, True, chain):
+                    if entry.name in ignore.SKIPPED_DIRS or ignore.git_ignored(
+                        entry.path, True, chain
+                    ):
                         self._skip("ignored", entry.path)
                     elif entry.path not in other_roots:
                         subdirectories.append(entry.path)
@@ -287,7 +303,9 @@ class WorkspaceIndex:
 
     def _index_file(self, path: str, root: str, language_id: str) -> None:
         if not self._unchanged(path):
-            self._apply(files.outline_file(path, language_id, self.max_file_bytes, self._real_roots), root)
+            self._apply(
+                files.outline_file(path, language_id, self.max_file_bytes, self._real_roots), root
+            )
 
     def _apply(self, parsed: ParsedFile, root: str) -> None:
         """Store a file's outline, or count why it was left out and forget it."""
@@ -298,7 +316,10 @@ class WorkspaceIndex:
                 self._drop(parsed.path)
             return
         relpath = parsed.path[len(root) + 1 :].replace(os.sep, "/")
-        self._store(_Entry(parsed.path, relpath, parsed.outline, parsed.size, parsed.mtime_ns), parsed.bytes_read)
+        self._store(
+            _Entry(parsed.path, relpath, parsed.outline, parsed.size, parsed.mtime_ns),
+            parsed.bytes_read,
+        )
 
     def _store(self, entry: _Entry, bytes_read: int) -> None:
         with self._lock:
@@ -355,7 +376,9 @@ class WorkspaceIndex:
             return
         reason = rules.ignored_reason(path)
         parts = path[len(str(root)) + 1 :].split(os.sep)
-        if reason is None and any(boundary.private_pattern(part, self.private_patterns) for part in parts):
+        if reason is None and any(
+            boundary.private_pattern(part, self.private_patterns) for part in parts
+        ):
             reason = "private"
         if reason is not None or not os.path.isfile(path):
             self.remove_path(path)
@@ -363,7 +386,9 @@ class WorkspaceIndex:
         if path not in self._files and len(self._files) >= self.max_files:
             with self._lock:
                 self._truncated = True
-            log.warning("workspace index: %s not indexed: the index holds index_max_files files", path)
+            log.warning(
+                "workspace index: %s not indexed: the index holds index_max_files files", path
+            )
             return
         self._index_file(path, str(root), language_id)
 
@@ -371,7 +396,9 @@ class WorkspaceIndex:
         """Index what is under ``directory`` now and drop what is no longer there."""
         parts = directory[len(root) + 1 :].split(os.sep) if directory != root else []
         private = any(boundary.private_pattern(part, self.private_patterns) for part in parts)
-        if directory != root and (private or self._rules[root].ignored_reason(directory) is not None):
+        if directory != root and (
+            private or self._rules[root].ignored_reason(directory) is not None
+        ):
             self.remove_path(directory)
             return
         candidates: list[tuple[str, str, str]] = []
@@ -420,7 +447,9 @@ class WorkspaceIndex:
     def _overlay_outline(self, path: str, overlay: _Overlay) -> Outline | None:
         if overlay.parsed:
             return overlay.outline
-        outline = symbols.outline(overlay.language_id, overlay.text.encode("utf-8", errors="replace"))
+        outline = symbols.outline(
+            overlay.language_id, overlay.text.encode("utf-8", errors="replace")
+        )
         with self._lock:
             if self._overlays.get(path) is overlay:  # not replaced by a newer text meanwhile
                 self._overlays[path] = dataclasses.replace(overlay, outline=outline, parsed=True)
@@ -446,7 +475,9 @@ class WorkspaceIndex:
             outline = self._overlay_outline(path, overlay)
             if outline is not None:
                 relpath = self.relpath(path)
-                found.extend(IndexedSymbol(path, relpath, d) for d in outline.definitions if d.name == name)
+                found.extend(
+                    IndexedSymbol(path, relpath, d) for d in outline.definitions if d.name == name
+                )
         found.sort(key=lambda symbol: (symbol.relpath, symbol.definition.start_line))
         return found
 
@@ -460,7 +491,11 @@ class WorkspaceIndex:
         with self._lock:
             entries = list(self._files.values())
             overlays = dict(self._overlays)
-        found = {entry.path for entry in entries if entry.path not in overlays and name in entry.outline.references}
+        found = {
+            entry.path
+            for entry in entries
+            if entry.path not in overlays and name in entry.outline.references
+        }
         for path, overlay in overlays.items():
             outline = self._overlay_outline(path, overlay)
             if outline is not None and name in outline.references:
@@ -529,4 +564,3 @@ class _Progress:
         if force or now - self.last >= PROGRESS_INTERVAL_S:
             self.last = now
             self.progress(done, total, message)
-

@@ -24,9 +24,15 @@ from smalllsp.workspace.files import ParsedFile, outline_file
 
 log = logging.getLogger(__name__)
 
-BATCH_FILES = 16  # files per task: small enough to cancel quickly, large enough that IPC costs little
-IN_FLIGHT_PER_WORKER = 2  # tasks queued per worker: it never waits for work, and a stop has little to wait for
-WORKER_NICENESS = 5  # indexing is background work: the completion worker keeps priority for the cores
+BATCH_FILES = (
+    16  # files per task: small enough to cancel quickly, large enough that IPC costs little
+)
+IN_FLIGHT_PER_WORKER = (
+    2  # tasks queued per worker: it never waits for work, and a stop has little to wait for
+)
+WORKER_NICENESS = (
+    5  # indexing is background work: the completion worker keeps priority for the cores
+)
 MAX_AUTO_WORKERS = 8
 STOP_GRACE_S = 1.0  # how long a stop waits for busy workers before it kills them
 
@@ -86,7 +92,11 @@ class OutlinePool:
         if manager is not None:
             manager.join(1.0)
         if stuck:
-            log.warning("workspace index: killed %d worker process(es) still busy %.1f s after the stop", len(stuck), grace_s)
+            log.warning(
+                "workspace index: killed %d worker process(es) still busy %.1f s after the stop",
+                len(stuck),
+                grace_s,
+            )
 
     def outline(
         self, jobs: Iterable[tuple[str, str]], cancelled: Callable[[], bool] = lambda: False
@@ -109,7 +119,9 @@ class OutlinePool:
         def submit() -> None:
             batch = take()
             if batch:
-                running.add(self._executor.submit(outline_batch, batch, self.max_file_bytes, self.roots))
+                running.add(
+                    self._executor.submit(outline_batch, batch, self.max_file_bytes, self.roots)
+                )
 
         for _ in range(limit):
             submit()
@@ -131,7 +143,9 @@ class OutlinePool:
                 yield results
 
 
-def outline_batch(jobs: list[tuple[str, str]], max_file_bytes: int, roots: tuple[str, ...] = ()) -> list[ParsedFile]:
+def outline_batch(
+    jobs: list[tuple[str, str]], max_file_bytes: int, roots: tuple[str, ...] = ()
+) -> list[ParsedFile]:
     """Runs in a worker: each file's outline or why it was left out."""
     return [outline_file(path, language_id, max_file_bytes, roots) for path, language_id in jobs]
 

@@ -39,7 +39,9 @@ class Binding:
 
     local: str  # the name the document uses
     module: str  # the module, as written: "rich.console", ".console", "..", "./format"
-    symbol: str | None  # the imported name for `from m import symbol`; None when the name is the module itself
+    symbol: (
+        str | None
+    )  # the imported name for `from m import symbol`; None when the name is the module itself
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,7 +58,10 @@ UNBOUND_RESOLUTION = Resolution(UNBOUND)
 
 _PY_FROM = re.compile(r"^\s*from\s+(\.*[\w.]*)\s+import\s+(.+)$", re.S)
 _PY_IMPORT = re.compile(r"^\s*import\s+(.+)$", re.S)
-_JS_NAMED = re.compile(r"^\s*import\s+(?:type\s+)?(?:(\w+)\s*,?\s*)?(?:\{([^}]*)\}|\*\s+as\s+(\w+))?\s*from\s*['\"]([^'\"]+)['\"]", re.S)
+_JS_NAMED = re.compile(
+    r"^\s*import\s+(?:type\s+)?(?:(\w+)\s*,?\s*)?(?:\{([^}]*)\}|\*\s+as\s+(\w+))?\s*from\s*['\"]([^'\"]+)['\"]",
+    re.S,
+)
 
 
 def bindings(language_id: str, imports: "tuple[str, ...] | list[str]") -> dict[str, Binding]:
@@ -125,7 +130,13 @@ def _js_bindings(statement: str) -> list[Binding]:
 class Resolver:
     """Resolves the names of one document against the workspace index."""
 
-    def __init__(self, index: "WorkspaceIndex | None", path: str | None, language_id: str, imports: "tuple[str, ...] | list[str]") -> None:
+    def __init__(
+        self,
+        index: "WorkspaceIndex | None",
+        path: str | None,
+        language_id: str,
+        imports: "tuple[str, ...] | list[str]",
+    ) -> None:
         self.index = index
         self.path = path
         self.language_id = language_id
@@ -146,7 +157,17 @@ class Resolver:
             if base.endswith((".js", ".jsx", ".mjs")):  # TypeScript imports ./api.js for ./api.ts
                 stems.append(base.rsplit(".", 1)[0])
             for stem in stems:
-                for suffix in ("", ".ts", ".tsx", ".js", ".jsx", ".mjs", "/index.ts", "/index.tsx", "/index.js"):
+                for suffix in (
+                    "",
+                    ".ts",
+                    ".tsx",
+                    ".js",
+                    ".jsx",
+                    ".mjs",
+                    "/index.ts",
+                    "/index.tsx",
+                    "/index.js",
+                ):
                     if (suffix or stem == base) and self._indexed(stem + suffix):
                         return stem + suffix
         return None
@@ -172,7 +193,12 @@ class Resolver:
                 bases.append(os.path.join(root, "src"))
         for base in bases:
             stem = os.path.join(base, *parts)
-            for candidate in (stem + ".py", stem + ".pyi", os.path.join(stem, "__init__.py"), os.path.join(stem, "__init__.pyi")):
+            for candidate in (
+                stem + ".py",
+                stem + ".pyi",
+                os.path.join(stem, "__init__.py"),
+                os.path.join(stem, "__init__.pyi"),
+            ):
                 if self._indexed(candidate):
                     return candidate
         return None
@@ -192,7 +218,9 @@ class Resolver:
             if binding is None:
                 return UNBOUND_RESOLUTION
             if binding.symbol is None:
-                return Resolution(EXTERNAL, module=binding.module)  # a module called like a function
+                return Resolution(
+                    EXTERNAL, module=binding.module
+                )  # a module called like a function
             return self._symbol_in(binding.module, binding.symbol, self.path, binding.module)
         parts = re.split(r"\s*\.\s*", receiver.strip())
         binding = self.bindings.get(parts[0])
@@ -200,9 +228,19 @@ class Resolver:
             return UNBOUND_RESOLUTION
         file = self._module_of_binding(binding)
         if file is None:
-            if binding.symbol is not None and self._symbol_in(binding.module, binding.symbol, self.path, binding.module).kind == WORKSPACE:
-                return UNBOUND_RESOLUTION  # an imported class or object: the caller types the method
-            return Resolution(EXTERNAL, module=binding.module) if not self._is_workspace_module(binding) else Resolution(MISSING, module=binding.module)
+            if (
+                binding.symbol is not None
+                and self._symbol_in(binding.module, binding.symbol, self.path, binding.module).kind
+                == WORKSPACE
+            ):
+                return (
+                    UNBOUND_RESOLUTION  # an imported class or object: the caller types the method
+                )
+            return (
+                Resolution(EXTERNAL, module=binding.module)
+                if not self._is_workspace_module(binding)
+                else Resolution(MISSING, module=binding.module)
+            )
         for part in parts[1:]:  # rich.filesize.decimal: a submodule of the bound package
             inner = self._submodule(file, part)
             if inner is None:
@@ -232,7 +270,9 @@ class Resolver:
                 return candidate
         return None
 
-    def _symbol_in(self, module: str, symbol: str, from_path: str | None, written: str) -> Resolution:
+    def _symbol_in(
+        self, module: str, symbol: str, from_path: str | None, written: str
+    ) -> Resolution:
         file = self.module_file(module, from_path)
         if file is None:
             return Resolution(EXTERNAL, module=written)
@@ -241,7 +281,11 @@ class Resolver:
     def _symbol_in_file(self, file: str, symbol: str, written: str, depth: int) -> Resolution:
         """``symbol`` defined at the top level of ``file``, or re-exported by it."""
         assert self.index is not None
-        found = tuple(s for s in self.index.definitions(symbol) if s.path == file and s.definition.container is None)
+        found = tuple(
+            s
+            for s in self.index.definitions(symbol)
+            if s.path == file and s.definition.container is None
+        )
         if found:
             return Resolution(WORKSPACE, found, written)
         outline = self.index.outline_of(file)

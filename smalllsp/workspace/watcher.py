@@ -48,14 +48,18 @@ EVENTS = [
     DirMovedEvent,
 ]
 MAX_DELAY_S = 0.5  # a stream of events (a build writing files) still reaches the index this often
-RECHECK_S = 1.0  # how often the workspace folders are checked for being deleted, moved away, or back
+RECHECK_S = (
+    1.0  # how often the workspace folders are checked for being deleted, moved away, or back
+)
 UPDATE, REMOVE = "update", "remove"
 
 
 class WorkspaceWatcher:
     """A watchdog observer over the roots that debounces events and applies them to the index."""
 
-    def __init__(self, index: WorkspaceIndex, roots: Sequence[str | Path], *, debounce_s: float = 0.1) -> None:
+    def __init__(
+        self, index: WorkspaceIndex, roots: Sequence[str | Path], *, debounce_s: float = 0.1
+    ) -> None:
         self.index = index
         self.roots = tuple(os.path.abspath(os.fspath(root)) for root in roots)
         self.debounce_s = debounce_s
@@ -66,8 +70,12 @@ class WorkspaceWatcher:
         self._observer: Observer | None = None
         self._handler: _Handler | None = None
         self._watches: dict[str, object] = {}  # root -> its watchdog watch
-        self._identities: dict[str, tuple[int, int] | None] = {}  # root -> (device, inode) of the folder watched
-        self._lost: set[str] = set()  # roots deleted or moved away: watched again once they are back
+        self._identities: dict[
+            str, tuple[int, int] | None
+        ] = {}  # root -> (device, inode) of the folder watched
+        self._lost: set[str] = (
+            set()
+        )  # roots deleted or moved away: watched again once they are back
         self._thread: threading.Thread | None = None
         self.applied = 0  # operations applied to the index (for status and tests)
         self.failures = 0  # operations that raised (logged)
@@ -78,7 +86,9 @@ class WorkspaceWatcher:
         handler = self._handler = _Handler(self)
         for root in self.roots:
             self._identities[root] = _identity(root)
-            self._watches[root] = observer.schedule(handler, root, recursive=True, event_filter=EVENTS)
+            self._watches[root] = observer.schedule(
+                handler, root, recursive=True, event_filter=EVENTS
+            )
         try:
             observer.start()
         except OSError as problem:
@@ -109,7 +119,10 @@ class WorkspaceWatcher:
         if isinstance(event, DirDeletedEvent) and os.fsdecode(event.src_path) in self.roots:
             with self._condition:  # its inode may come back at once with a new folder: mark it now
                 if os.fsdecode(event.src_path) not in self._lost:
-                    log.warning("workspace watcher: %s was deleted; it is watched again if it comes back", os.fsdecode(event.src_path))
+                    log.warning(
+                        "workspace watcher: %s was deleted; it is watched again if it comes back",
+                        os.fsdecode(event.src_path),
+                    )
                     self._lost.add(os.fsdecode(event.src_path))
         if isinstance(event, (FileMovedEvent, DirMovedEvent)):
             self._queue(os.fsdecode(event.src_path), REMOVE)
@@ -146,14 +159,19 @@ class WorkspaceWatcher:
             identity = _identity(root)
             if root not in self._lost and identity != self._identities.get(root):
                 # gone, or replaced by another folder of the same name (deleted and recreated)
-                log.warning("workspace watcher: %s was deleted or moved away; it is watched again if it comes back", root)
+                log.warning(
+                    "workspace watcher: %s was deleted or moved away; it is watched again if it comes back",
+                    root,
+                )
                 self._lost.add(root)
                 self._unschedule(observer, root)
                 self._queue_locked(root, REMOVE)
             if root in self._lost and identity is not None:
                 self._unschedule(observer, root)
                 try:
-                    self._watches[root] = observer.schedule(self._handler, root, recursive=True, event_filter=EVENTS)
+                    self._watches[root] = observer.schedule(
+                        self._handler, root, recursive=True, event_filter=EVENTS
+                    )
                 except OSError as problem:  # gone again, or not readable: try at the next check
                     log.warning("workspace watcher: cannot watch %s again yet: %s", root, problem)
                     continue
@@ -173,7 +191,9 @@ class WorkspaceWatcher:
     def _under_skipped_dir(self, path: str) -> bool:
         for root in self.roots:
             if path.startswith(root + os.sep):
-                return any(part in ignore.SKIPPED_DIRS for part in path[len(root) + 1 :].split(os.sep))
+                return any(
+                    part in ignore.SKIPPED_DIRS for part in path[len(root) + 1 :].split(os.sep)
+                )
         return False
 
     def _run(self) -> None:
@@ -203,7 +223,9 @@ class WorkspaceWatcher:
                 else:
                     self.index.update_path(path)
                 self.applied += 1
-            except Exception:  # one bad path must not stop the watcher; it is logged with its traceback
+            except (
+                Exception
+            ):  # one bad path must not stop the watcher; it is logged with its traceback
                 self.failures += 1
                 log.exception("workspace watcher: could not %s %s", operation, path)
 

@@ -24,7 +24,10 @@ SERVER = [sys.executable, "-m", "smalllsp", "serve"]
 # These tests read what the server logged from its stderr; the default
 # (log_output = client, records as window/logMessage) has a test of its own.
 os.environ.setdefault("SMALLLSP_LOG_OUTPUT", "stderr")
-PRESETS = {"neovim": types.PositionEncodingKind.Utf8, "visual-studio-code": types.PositionEncodingKind.Utf16}
+PRESETS = {
+    "neovim": types.PositionEncodingKind.Utf8,
+    "visual-studio-code": types.PositionEncodingKind.Utf16,
+}
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -38,7 +41,9 @@ def default_model_installed():
 def capabilities(preset: str) -> types.ClientCapabilities:
     """A client preset plus inline completion, which the presets do not advertise."""
     caps = client_capabilities(preset)
-    caps.text_document.inline_completion = types.InlineCompletionClientCapabilities(dynamic_registration=False)
+    caps.text_document.inline_completion = types.InlineCompletionClientCapabilities(
+        dynamic_registration=False
+    )
     return caps
 
 
@@ -47,7 +52,9 @@ def capabilities(preset: str) -> types.ClientCapabilities:
 TEST_SETTINGS = {"time_budget_ms": 120_000}
 
 
-async def initialize(client: LanguageClient, preset: str = "visual-studio-code", options: dict | None = None) -> types.InitializeResult:
+async def initialize(
+    client: LanguageClient, preset: str = "visual-studio-code", options: dict | None = None
+) -> types.InitializeResult:
     return await client.initialize_session(
         types.InitializeParams(
             capabilities=capabilities(preset),
@@ -80,9 +87,13 @@ async def connect_tcp(client, port: int, attempts: int = 100) -> None:
     pytest.fail("the server never listened")
 
 
-def open_document(client: LanguageClient, text: str, name: str = "example.py", language: str = "python") -> str:
+def open_document(
+    client: LanguageClient, text: str, name: str = "example.py", language: str = "python"
+) -> str:
     uri = (Path("/tmp/smalllsp-e2e") / name).as_uri()
-    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, language, 1, text)))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, language, 1, text))
+    )
     return uri
 
 
@@ -90,7 +101,9 @@ def inline_params(uri: str, line: int, character: int) -> types.InlineCompletion
     return types.InlineCompletionParams(
         text_document=types.TextDocumentIdentifier(uri),
         position=types.Position(line, character),
-        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
+        context=types.InlineCompletionContext(
+            trigger_kind=types.InlineCompletionTriggerKind.Automatic
+        ),
     )
 
 
@@ -101,7 +114,9 @@ def splice(text: str, line: int, index: int, insert: str) -> str:
 
 
 def adds_no_syntax_errors(text: str, line: int, index: int, insert: str) -> bool:
-    return syntax_errors("python", splice(text, line, index, insert)) <= syntax_errors("python", text)
+    return syntax_errors("python", splice(text, line, index, insert)) <= syntax_errors(
+        "python", text
+    )
 
 
 # A function with an empty body at line 5, column 4.

@@ -26,12 +26,23 @@ class ServerGone(AssertionError):
 
 
 class RawServer:
-    def __init__(self, *args: str, log_level: str = "INFO", env: dict[str, str] | None = None, cwd: str | None = None) -> None:
-        self.stderr = tempfile.NamedTemporaryFile("w+b", prefix="smalllsp-stderr-", suffix=".log", delete=False)
+    def __init__(
+        self,
+        *args: str,
+        log_level: str = "INFO",
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
+    ) -> None:
+        self.stderr = tempfile.NamedTemporaryFile(
+            "w+b", prefix="smalllsp-stderr-", suffix=".log", delete=False
+        )
         self.process = subprocess.Popen(
             [sys.executable, "-m", "smalllsp", "serve", "--log-level", log_level, *args],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
-            env={**os.environ, **(env or {})}, cwd=cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
         )
         self._answers: dict[str, list[dict]] = {}
         self._cond = threading.Condition()
@@ -74,7 +85,9 @@ class RawServer:
         with self._cond:
             while not self._answers.get(key):
                 if self.eof:
-                    raise ServerGone(f"the server closed its output before answering {msg_id!r} (exit {self.process.poll()})")
+                    raise ServerGone(
+                        f"the server closed its output before answering {msg_id!r} (exit {self.process.poll()})"
+                    )
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise AssertionError(f"no answer to {msg_id!r} within {timeout} s")
@@ -126,7 +139,15 @@ class RawServer:
     # -- session ---------------------------------------------------------------
 
     def initialize(self, options: dict | None = None, capabilities: dict | None = None) -> dict:
-        answer = self.request("initialize", {"processId": None, "rootUri": None, "capabilities": capabilities or {}, "initializationOptions": options or {}})
+        answer = self.request(
+            "initialize",
+            {
+                "processId": None,
+                "rootUri": None,
+                "capabilities": capabilities or {},
+                "initializationOptions": options or {},
+            },
+        )
         self.notify("initialized", {})
         return answer
 

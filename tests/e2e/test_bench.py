@@ -12,8 +12,21 @@ pytestmark = pytest.mark.e2e
 def test_bench_reports_both_passes(tmp_path):
     out = tmp_path / "bench.json"
     result = subprocess.run(
-        [sys.executable, "-m", "smalllsp", "bench", "--n", "6", "--type-from", "84", "--json", str(out)],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "smalllsp",
+            "bench",
+            "--n",
+            "6",
+            "--type-from",
+            "84",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     assert "LSP end to end" in result.stdout and "engine direct" in result.stdout

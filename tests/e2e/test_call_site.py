@@ -40,14 +40,18 @@ def open_make(client, workspace: Path, call: str) -> str:
     path = workspace / "report.py"
     path.write_text(text)
     uri = path.as_uri()
-    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, text)))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, text))
+    )
     return uri
 
 
 async def test_the_callee_comes_first_and_a_call_that_does_not_bind_is_flagged(client, workspace):
     await start(client, workspace, {"resample_unbound": 0})
     uri = open_make(client, workspace, "Syntax(")
-    result = await client.text_document_inline_completion_async(inline_params(uri, 8, len("    return Syntax(")))
+    result = await client.text_document_inline_completion_async(
+        inline_params(uri, 8, len("    return Syntax("))
+    )
     status = await status_of(client)
     blocks = status["last_generation"]["prompt"]["global_blocks"]
     # the prompt sent: Syntax's constructor first, before the other imported definitions
@@ -57,7 +61,9 @@ async def test_the_callee_comes_first_and_a_call_that_does_not_bind_is_flagged(c
         "text": 'class Syntax:\n    """Source code, highlighted."""\n'
         '    def __init__(self, code, lexer, *, theme="monokai", line_numbers=False):\n        ...\n',
     }
-    assert blocks[0]["tokens"] > 0 and [b["kind"] for b in blocks[1:]] == ["definitions"] * (len(blocks) - 1)
+    assert blocks[0]["tokens"] > 0 and [b["kind"] for b in blocks[1:]] == ["definitions"] * (
+        len(blocks) - 1
+    )
     assert "syntax.py" not in [b["path"] for b in blocks[1:]]  # shown once
 
     # the 0.5B model writes keyword arguments only and leaves out `code`
@@ -78,7 +84,9 @@ async def test_the_callee_comes_first_and_a_call_that_does_not_bind_is_flagged(c
 async def test_a_nested_call_is_bound_too(client, workspace):
     await start(client, workspace, {"resample_unbound": 0})
     uri = open_make(client, workspace, "Console(")
-    result = await client.text_document_inline_completion_async(inline_params(uri, 8, len("    return Console(")))
+    result = await client.text_document_inline_completion_async(
+        inline_params(uri, 8, len("    return Console("))
+    )
     status = await status_of(client)
     first = status["last_generation"]["prompt"]["global_blocks"][0]
     assert (first["kind"], first["path"]) == ("callee", "console.py")
@@ -100,13 +108,24 @@ async def test_a_nested_call_is_bound_too(client, workspace):
 async def test_resampling_shows_a_candidate_whose_call_binds(client, workspace):
     await start(client, workspace, {"seed": 1})
     uri = open_make(client, workspace, "Syntax(")
-    result = await client.text_document_inline_completion_async(inline_params(uri, 8, len("    return Syntax(")))
+    result = await client.text_document_inline_completion_async(
+        inline_params(uri, 8, len("    return Syntax("))
+    )
     status = await status_of(client)
     generation = status["last_generation"]
-    assert generation["samples"] == 5 and generation["resampled"]["drawn"] == 4 and generation["resampled"]["bound"] >= 1
+    assert (
+        generation["samples"] == 5
+        and generation["resampled"]["drawn"] == 4
+        and generation["resampled"]["bound"] >= 1
+    )
     # first: a drawn candidate whose call binds, marked; last: the greedy one, still flagged
     first, last = result.items[0], result.items[-1]
-    assert first.command.arguments[0] == {"verdict": "local", "reasons": [], "resampled": True, "bound": ["Syntax()"]}
+    assert first.command.arguments[0] == {
+        "verdict": "local",
+        "reasons": [],
+        "resampled": True,
+        "bound": ["Syntax()"],
+    }
     assert generation["verdict"] == first.command.arguments[0]
     assert last.insert_text == 'lexer=make_lexer(code), theme="monokai", line_numbers=False)'
     assert last.command.arguments[0]["reasons"] == [

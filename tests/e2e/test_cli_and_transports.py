@@ -13,7 +13,15 @@ from pygls.lsp.client import LanguageClient
 from smalllsp.lspclient import as_dict
 from smalllsp.server import STATUS_REQUEST
 
-from .conftest import BODY_EXAMPLE, adds_no_syntax_errors, connect_tcp, free_port, initialize, inline_params, open_document
+from .conftest import (
+    BODY_EXAMPLE,
+    adds_no_syntax_errors,
+    connect_tcp,
+    free_port,
+    initialize,
+    inline_params,
+    open_document,
+)
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,11 +30,26 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_complete_prints_a_real_suggestion_for_the_demo_file():
     demo = ROOT / "examples" / "demo.py"
     result = subprocess.run(
-        [sys.executable, "-m", "smalllsp", "complete", str(demo), "--line", "7", "--character", "4", "--repeat", "2", "--json"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "smalllsp",
+            "complete",
+            str(demo),
+            "--line",
+            "7",
+            "--character",
+            "4",
+            "--repeat",
+            "2",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout[result.stdout.index("{"):])
+    report = json.loads(result.stdout[result.stdout.index("{") :])
     suggestion = report["suggestions"][0]
     assert suggestion.strip()
     assert adds_no_syntax_errors(demo.read_text(), 7, 4, suggestion)
@@ -37,16 +60,26 @@ def test_complete_prints_a_real_suggestion_for_the_demo_file():
 async def test_serve_over_tcp():
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "smalllsp", "serve", "--tcp", f"127.0.0.1:{port}"], stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "smalllsp", "serve", "--tcp", f"127.0.0.1:{port}"],
+        stderr=subprocess.DEVNULL,
     )
     client = LanguageClient("tcp-test", "1")
     try:
         await connect_tcp(client, port)
-        await asyncio.wait_for(client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities())), 120)
+        await asyncio.wait_for(
+            client.initialize_async(
+                types.InitializeParams(capabilities=types.ClientCapabilities())
+            ),
+            120,
+        )
         client.initialized(types.InitializedParams())
         uri = "file:///tmp/tcp.py"
-        client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, BODY_EXAMPLE)))
-        answer = await asyncio.wait_for(client.text_document_inline_completion_async(inline_params(uri, 5, 4)), 300)
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, BODY_EXAMPLE))
+        )
+        answer = await asyncio.wait_for(
+            client.text_document_inline_completion_async(inline_params(uri, 5, 4)), 300
+        )
         assert answer.items and answer.items[0].insert_text.strip()
         await asyncio.wait_for(client.shutdown_async(None), 60)
         client.exit(None)
@@ -70,7 +103,11 @@ async def test_a_long_editing_session_leaves_no_futures_behind(client):
         client.text_document_did_change(
             types.DidChangeTextDocumentParams(
                 types.VersionedTextDocumentIdentifier(version, uri),
-                [types.TextDocumentContentChangePartial(range=types.Range(types.Position(1, 0), types.Position(1, 0)), text="a")],
+                [
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(types.Position(1, 0), types.Position(1, 0)), text="a"
+                    )
+                ],
             )
         )
     status = as_dict(await client.protocol.send_request_async(STATUS_REQUEST, None))
@@ -100,7 +137,13 @@ def test_serve_takes_the_flags_lsp_clients_append():
 
 @pytest.mark.parametrize("flag", ["--node-ipc", "--pipe=/tmp/x.sock", "--socket=5007"])
 def test_serve_refuses_transports_it_does_not_speak_with_a_clear_reason(flag):
-    result = subprocess.run([sys.executable, "-m", "smalllsp", "serve", flag], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        [sys.executable, "-m", "smalllsp", "serve", flag],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
     assert result.returncode == 2
     assert f"{flag.split('=')[0]} is not supported" in result.stderr
     assert "--stdio" in result.stderr
@@ -115,15 +158,29 @@ def test_the_log_goes_to_the_client_with_its_levels_and_stderr_stays_quiet():
     try:
         raw.initialize({"no_such_setting": 1, "globl_tokens": 3})
         raw.wait_loaded()
-        logged = [n["params"] for n in raw.drain_notifications() if n.get("method") == "window/logMessage"]
-        assert any(p["type"] == 3 and p["message"].startswith("smalllsp") and "loaded in" in p["message"] for p in logged), logged
+        logged = [
+            n["params"] for n in raw.drain_notifications() if n.get("method") == "window/logMessage"
+        ]
+        assert any(
+            p["type"] == 3 and p["message"].startswith("smalllsp") and "loaded in" in p["message"]
+            for p in logged
+        ), logged
         warnings = [p["message"] for p in logged if p["type"] == 2]
-        assert "smalllsp.server: smalllsp: unknown setting 'globl_tokens' (did you mean 'global_tokens'?)" in warnings, warnings
+        assert (
+            "smalllsp.server: smalllsp: unknown setting 'globl_tokens' (did you mean 'global_tokens'?)"
+            in warnings
+        ), warnings
         assert sum("no_such_setting" in w for w in warnings) == 1, warnings
         raw.notify("workspace/didChangeConfiguration", {"settings": {"no_such_setting": 1}})
         raw.status()
-        again = [n["params"]["message"] for n in raw.drain_notifications() if n.get("method") in ("window/logMessage", "window/showMessage")]
-        assert not any("no_such_setting" in m for m in again), again  # told once a session, not at every change
+        again = [
+            n["params"]["message"]
+            for n in raw.drain_notifications()
+            if n.get("method") in ("window/logMessage", "window/showMessage")
+        ]
+        assert not any("no_such_setting" in m for m in again), (
+            again
+        )  # told once a session, not at every change
         assert " INFO " not in raw.log()
     finally:
         raw.close()

@@ -66,7 +66,9 @@ def open_pay(client, workspace: Path) -> str:
     path = workspace / "shop" / "pay.py"
     path.write_text(PAY)
     uri = path.as_uri()
-    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, PAY)))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, PAY))
+    )
     return uri
 
 
@@ -124,10 +126,14 @@ async def test_with_the_definition_in_the_global_section_the_same_call_is_local(
 async def test_a_run_on_past_the_function_is_cut_by_the_stop_rule(client, tmp_path):
     await start(client, tmp_path, {})
     uri = (tmp_path / "area.py").as_uri()
-    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, RUNS_ON)))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, RUNS_ON))
+    )
     result = await client.text_document_inline_completion_async(inline_params(uri, 5, 4))
     assert len(result.items) == 1
     text = result.items[0].insert_text
     assert text.strip() and "def " not in text and "__main__" not in text and "```" not in text
     status = await status_of(client)
-    assert status["last_generation"]["stop_reason"] == "stop_rule", status["last_generation"]  # stopped, not trimmed
+    assert status["last_generation"]["stop_reason"] == "stop_rule", status[
+        "last_generation"
+    ]  # stopped, not trimmed

@@ -11,12 +11,30 @@ pytestmark = pytest.mark.e2e
 
 def test_eval_scores_a_few_single_line_tasks_and_plots_them(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "smalllsp", "eval", "--tasks", "single-line", "--limit", "4", "--samples", "1,2",
-         "--seed", "2", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "smalllsp",
+            "eval",
+            "--tasks",
+            "single-line",
+            "--limit",
+            "4",
+            "--samples",
+            "1,2",
+            "--seed",
+            "2",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads((tmp_path / "eval-qwen2.5-coder-0.5b-instruct-q4_k_m-single-line.json").read_text())
+    result = json.loads(
+        (tmp_path / "eval-qwen2.5-coder-0.5b-instruct-q4_k_m-single-line.json").read_text()
+    )
     greedy, sampled = result["configurations"]
     assert (greedy["kind"], greedy["samples"], greedy["tasks"]) == ("single-line", 1, 4)
     assert (sampled["samples"], sampled["tasks"]) == (2, 4)
@@ -34,6 +52,10 @@ def test_eval_scores_a_few_single_line_tasks_and_plots_them(tmp_path):
 
 def test_eval_refuses_bad_options(tmp_path):
     for options in (["--tasks", "random-span"], ["--samples", "0,9"]):
-        done = subprocess.run([sys.executable, "-m", "smalllsp", "eval", *options, "--out", str(tmp_path)], capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "smalllsp", "eval", *options, "--out", str(tmp_path)],
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 2 and "smalllsp eval" in done.stderr, done.stderr
         assert not list(tmp_path.iterdir())  # nothing written

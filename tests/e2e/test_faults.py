@@ -40,8 +40,20 @@ def serve_with_model(path) -> RawServer:
 
 
 def still_answers_without_a_model(raw: RawServer) -> None:
-    raw.notify("textDocument/didOpen", {"textDocument": {"uri": "file:///f.py", "languageId": "python", "version": 1, "text": "def f():\n    \n"}})
-    answer = raw.request("textDocument/inlineCompletion", {"textDocument": {"uri": "file:///f.py"}, **INLINE})
+    raw.notify(
+        "textDocument/didOpen",
+        {
+            "textDocument": {
+                "uri": "file:///f.py",
+                "languageId": "python",
+                "version": 1,
+                "text": "def f():\n    \n",
+            }
+        },
+    )
+    answer = raw.request(
+        "textDocument/inlineCompletion", {"textDocument": {"uri": "file:///f.py"}, **INLINE}
+    )
     assert answer["result"] == {"items": []}
     assert raw.status()["state"] == "failed"
     assert raw.close() == 0
@@ -56,7 +68,9 @@ def test_a_model_too_large_for_memory_is_refused_naming_the_size(tmp_path):
     raw = serve_with_model(huge)
     try:
         message = shown_error(raw)
-        assert "huge-model.gguf needs about 1024.3" in message and "GiB of memory" in message, message
+        assert "huge-model.gguf needs about 1024.3" in message and "GiB of memory" in message, (
+            message
+        )
         assert "free memory" in message and "smaller model" in message
         still_answers_without_a_model(raw)
     finally:
@@ -77,7 +91,10 @@ def test_a_truncated_model_is_refused_with_the_sizes(tmp_path):
         raw.kill()
 
 
-LONG = "".join(f"def function_{i}(value):\n    return value * {i} + {i * 7}\n\n\n" for i in range(150)) + "def last(value):\n    \n"
+LONG = (
+    "".join(f"def function_{i}(value):\n    return value * {i} + {i * 7}\n\n\n" for i in range(150))
+    + "def last(value):\n    \n"
+)
 
 
 def test_a_client_that_disconnects_mid_generation_leaves_a_clean_exit():
@@ -85,11 +102,32 @@ def test_a_client_that_disconnects_mid_generation_leaves_a_clean_exit():
     try:
         raw.initialize({"workspace_index": False, "time_budget_ms": 120_000})
         raw.wait_loaded()
-        raw.notify("textDocument/didOpen", {"textDocument": {"uri": "file:///long.py", "languageId": "python", "version": 1, "text": LONG}})
-        raw.send({"id": "in-flight", "method": "textDocument/inlineCompletion", "params": {
-            "textDocument": {"uri": "file:///long.py"}, "position": {"line": LONG.count("\n"), "character": 4}, "context": {"triggerKind": 1}}})
+        raw.notify(
+            "textDocument/didOpen",
+            {
+                "textDocument": {
+                    "uri": "file:///long.py",
+                    "languageId": "python",
+                    "version": 1,
+                    "text": LONG,
+                }
+            },
+        )
+        raw.send(
+            {
+                "id": "in-flight",
+                "method": "textDocument/inlineCompletion",
+                "params": {
+                    "textDocument": {"uri": "file:///long.py"},
+                    "position": {"line": LONG.count("\n"), "character": 4},
+                    "context": {"triggerKind": 1},
+                },
+            }
+        )
         deadline = time.monotonic() + 30
-        while raw.status()["pending_jobs"] and time.monotonic() < deadline:  # the worker has taken it
+        while (
+            raw.status()["pending_jobs"] and time.monotonic() < deadline
+        ):  # the worker has taken it
             time.sleep(0.05)
         raw.process.stdin.close()  # the editor went away: no shutdown, no exit
         started = time.monotonic()
@@ -110,12 +148,33 @@ def test_exit_after_shutdown_with_a_request_in_flight():
     try:
         raw.initialize({"workspace_index": False, "time_budget_ms": 120_000})
         raw.wait_loaded()
-        raw.notify("textDocument/didOpen", {"textDocument": {"uri": "file:///long.py", "languageId": "python", "version": 1, "text": LONG}})
-        raw.send({"id": "in-flight", "method": "textDocument/inlineCompletion", "params": {
-            "textDocument": {"uri": "file:///long.py"}, "position": {"line": LONG.count("\n"), "character": 4}, "context": {"triggerKind": 1}}})
+        raw.notify(
+            "textDocument/didOpen",
+            {
+                "textDocument": {
+                    "uri": "file:///long.py",
+                    "languageId": "python",
+                    "version": 1,
+                    "text": LONG,
+                }
+            },
+        )
+        raw.send(
+            {
+                "id": "in-flight",
+                "method": "textDocument/inlineCompletion",
+                "params": {
+                    "textDocument": {"uri": "file:///long.py"},
+                    "position": {"line": LONG.count("\n"), "character": 4},
+                    "context": {"triggerKind": 1},
+                },
+            }
+        )
         assert "result" in raw.request("shutdown")
         answer = raw.answer("in-flight")  # answered, not left hanging: cancelled by the shutdown
-        assert answer.get("error", {}).get("code") == -32800 or "result" in answer, json.dumps(answer)[:300]
+        assert answer.get("error", {}).get("code") == -32800 or "result" in answer, json.dumps(
+            answer
+        )[:300]
         raw.notify("exit", None)
         assert raw.process.wait(30) == 0
     finally:

@@ -36,7 +36,11 @@ FUZZ = settings(
     deadline=None,
     derandomize=SCALE == 1,
     database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
 )
 # A marker in every document the fuzzer opens: it must never reach the log at INFO.
 MARKER = "fuzz-secret-4d1e"
@@ -47,11 +51,20 @@ SENT = {"messages": 0, "started": time.monotonic()}
 @pytest.fixture(scope="module")
 def server():
     raw = RawServer(log_level="INFO")
-    answer = raw.initialize({
-        # short prompts and answers: the fuzzer tests the protocol, and CI machines are busy
-        "max_tokens": 8, "max_lines": 2, "prefix_tokens": 128, "suffix_tokens": 32, "global_tokens": 0,
-        "warmup": False, "workspace_index": False, "time_budget_ms": 60_000, "n_threads": 1,
-    })
+    answer = raw.initialize(
+        {
+            # short prompts and answers: the fuzzer tests the protocol, and CI machines are busy
+            "max_tokens": 8,
+            "max_lines": 2,
+            "prefix_tokens": 128,
+            "suffix_tokens": 32,
+            "global_tokens": 0,
+            "warmup": False,
+            "workspace_index": False,
+            "time_budget_ms": 60_000,
+            "n_threads": 1,
+        }
+    )
     assert "result" in answer, answer
     assert raw.wait_loaded()["state"] == "ready"
     yield raw
@@ -59,7 +72,14 @@ def server():
     code = raw.close()
     report = os.environ.get("SMALLLSP_FUZZ_REPORT")
     if report:
-        Path(report).write_text(json.dumps({"messages": SENT["messages"], "seconds": round(time.monotonic() - SENT["started"], 1)}))
+        Path(report).write_text(
+            json.dumps(
+                {
+                    "messages": SENT["messages"],
+                    "seconds": round(time.monotonic() - SENT["started"], 1),
+                }
+            )
+        )
     assert code == 0
     assert MARKER not in log, "document text reached the log at INFO"
     assert "Traceback" not in log, log[-4000:]
@@ -84,20 +104,42 @@ def still_serving(server: RawServer) -> dict:
 
 # -- JSON values and envelopes ----------------------------------------------------
 
-text = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=40)  # surrogates, NUL, astral
-scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**63) | st.floats(allow_nan=False) | text
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4), max_leaves=12)
+text = st.text(
+    alphabet=st.characters(codec=None, exclude_categories=()), max_size=40
+)  # surrogates, NUL, astral
+scalars = (
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63) | st.floats(allow_nan=False) | text
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4),
+    max_leaves=12,
+)
 
 REQUESTS = [
-    "textDocument/inlineCompletion", "textDocument/completion", "smalllsp/status", "smalllsp/documentState",
-    "workspace/executeCommand", "initialize", "textDocument/hover", "$/unknown",
+    "textDocument/inlineCompletion",
+    "textDocument/completion",
+    "smalllsp/status",
+    "smalllsp/documentState",
+    "workspace/executeCommand",
+    "initialize",
+    "textDocument/hover",
+    "$/unknown",
 ]
 NOTIFICATIONS = [
-    "textDocument/didOpen", "textDocument/didChange", "textDocument/didClose", "$/cancelRequest",
-    "initialized", "$/setTrace", "workspace/didChangeWorkspaceFolders", "window/workDoneProgress/cancel",
+    "textDocument/didOpen",
+    "textDocument/didChange",
+    "textDocument/didClose",
+    "$/cancelRequest",
+    "initialized",
+    "$/setTrace",
+    "workspace/didChangeWorkspaceFolders",
+    "window/workDoneProgress/cancel",
 ]
 methods = st.sampled_from(REQUESTS + NOTIFICATIONS) | st.text(max_size=20)
-positions = st.fixed_dictionaries({"line": st.integers(-5, 2**40) | scalars, "character": st.integers(-5, 2**40) | scalars})
+positions = st.fixed_dictionaries(
+    {"line": st.integers(-5, 2**40) | scalars, "character": st.integers(-5, 2**40) | scalars}
+)
 FUZZ_URI = "file:///fuzz/untracked.py"
 
 
@@ -106,15 +148,43 @@ def lsp_params(draw, method: str):
     """Params shaped like the method's, with any field missing, mistyped or out of range."""
     document = {"uri": draw(st.sampled_from([FUZZ_URI, "file:///fuzz/never-opened.py", ""]) | text)}
     shapes = {
-        "textDocument/inlineCompletion": {"textDocument": document, "position": draw(positions), "context": {"triggerKind": draw(st.integers(0, 3) | scalars)}},
+        "textDocument/inlineCompletion": {
+            "textDocument": document,
+            "position": draw(positions),
+            "context": {"triggerKind": draw(st.integers(0, 3) | scalars)},
+        },
         "textDocument/completion": {"textDocument": document, "position": draw(positions)},
         "smalllsp/documentState": {"uri": document["uri"]},
-        "textDocument/didOpen": {"textDocument": {**document, "languageId": draw(text), "version": draw(st.integers() | scalars), "text": MARKER + draw(text)}},
-        "textDocument/didChange": {"textDocument": {**document, "version": draw(st.integers() | scalars)}, "contentChanges": draw(st.lists(
-            st.fixed_dictionaries({"text": st.just(MARKER) | text}, optional={"range": st.fixed_dictionaries({"start": positions, "end": positions}) | json_values}), max_size=3) | json_values)},
+        "textDocument/didOpen": {
+            "textDocument": {
+                **document,
+                "languageId": draw(text),
+                "version": draw(st.integers() | scalars),
+                "text": MARKER + draw(text),
+            }
+        },
+        "textDocument/didChange": {
+            "textDocument": {**document, "version": draw(st.integers() | scalars)},
+            "contentChanges": draw(
+                st.lists(
+                    st.fixed_dictionaries(
+                        {"text": st.just(MARKER) | text},
+                        optional={
+                            "range": st.fixed_dictionaries({"start": positions, "end": positions})
+                            | json_values
+                        },
+                    ),
+                    max_size=3,
+                )
+                | json_values
+            ),
+        },
         "textDocument/didClose": {"textDocument": document},
         "$/cancelRequest": {"id": draw(scalars)},
-        "workspace/executeCommand": {"command": draw(st.just("smalllsp.accepted") | text), "arguments": draw(json_values)},
+        "workspace/executeCommand": {
+            "command": draw(st.just("smalllsp.accepted") | text),
+            "arguments": draw(json_values),
+        },
     }
     params = shapes.get(method)
     if params is None or draw(st.integers(0, 9)) == 0:
@@ -137,7 +207,11 @@ def envelopes(draw):
     jsonrpc = draw(st.sampled_from(["2.0", "2.0", "2.0", "1.0", 2, None, "absent"]))
     if jsonrpc != "absent":
         message["jsonrpc"] = jsonrpc
-    id_kind = draw(st.sampled_from(["int", "str", "absent", "absent", "null", "float", "bool", "list", "object"]))
+    id_kind = draw(
+        st.sampled_from(
+            ["int", "str", "absent", "absent", "null", "float", "bool", "list", "object"]
+        )
+    )
     shape = draw(st.integers(0, 19))
     if shape == 0:
         message["method"] = draw(scalars)
@@ -152,7 +226,15 @@ def envelopes(draw):
 
 
 def unique_id(kind: str, n: int):
-    return {"int": 10_000_000 + n, "str": f"fuzz-{n}", "null": None, "float": n + 0.5, "bool": bool(n % 2), "list": [n], "object": {"n": n}}[kind]
+    return {
+        "int": 10_000_000 + n,
+        "str": f"fuzz-{n}",
+        "null": None,
+        "float": n + 0.5,
+        "bool": bool(n % 2),
+        "list": [n],
+        "object": {"n": n},
+    }[kind]
 
 
 @settings(FUZZ, max_examples=150 * SCALE)
@@ -173,7 +255,11 @@ def test_any_envelope_is_answered_or_dropped_and_the_server_keeps_serving(server
             pass  # a response: logged and dropped, whatever its id
         elif id_kind in ("null", "float", "bool", "list", "object"):
             nulls += 1
-        elif readable_id and message.get("jsonrpc") == "2.0" and not isinstance(message.get("method"), str):
+        elif (
+            readable_id
+            and message.get("jsonrpc") == "2.0"
+            and not isinstance(message.get("method"), str)
+        ):
             expected.append((message["id"], {-32600}))
         elif readable_id:
             expected.append((message["id"], None))
@@ -193,9 +279,17 @@ def test_any_envelope_is_answered_or_dropped_and_the_server_keeps_serving(server
 
 
 @settings(FUZZ, max_examples=100 * SCALE)
-@given(body=st.binary(min_size=1, max_size=200) | st.text(min_size=1, max_size=200).map(str.encode) | st.builds(
-    lambda value, cut: json.dumps({"jsonrpc": "2.0", "id": 1, "method": "smalllsp/status", "params": value}).encode()[:cut],
-    json_values, st.integers(1, 60)))
+@given(
+    body=st.binary(min_size=1, max_size=200)
+    | st.text(min_size=1, max_size=200).map(str.encode)
+    | st.builds(
+        lambda value, cut: json.dumps(
+            {"jsonrpc": "2.0", "id": 1, "method": "smalllsp/status", "params": value}
+        ).encode()[:cut],
+        json_values,
+        st.integers(1, 60),
+    )
+)
 def test_bodies_that_are_not_json_get_a_parse_error(server, body):
     try:
         parsed = json.loads(body)
@@ -210,7 +304,11 @@ def test_bodies_that_are_not_json_get_a_parse_error(server, body):
 
 def test_deep_nesting_and_a_frame_that_is_not_utf8(server):
     send(server, b"[" * 100_000 + b"]" * 100_000, raw_bytes=True)
-    send(server, b'{"jsonrpc": "2.0", "id": "bad-utf8", "method": "smalllsp/status", "params": "\xff\xfe"}', raw_bytes=True)
+    send(
+        server,
+        b'{"jsonrpc": "2.0", "id": "bad-utf8", "method": "smalllsp/status", "params": "\xff\xfe"}',
+        raw_bytes=True,
+    )
     still_serving(server)
     assert [a["error"]["code"] for a in server.take_null_id_answers()] == [-32700, -32700]
 
@@ -253,14 +351,30 @@ def sha(text: str) -> str:
     return hashlib.sha256(SURROGATE.sub("\ufffd", text).encode("utf-8")).hexdigest()
 
 
-doc_text = st.lists(st.characters(codec=None, exclude_categories=()) | st.sampled_from(["\n", "\r\n", "\r", "    ", "def f(x):", "😀", "é"]), max_size=30).map("".join)
-small_positions = st.fixed_dictionaries({"line": st.integers(0, 8) | st.integers(-3, 2**31 - 1), "character": st.integers(0, 12) | st.integers(-3, 2**31 - 1)})
-change = st.fixed_dictionaries({"text": doc_text}, optional={"range": st.fixed_dictionaries({"start": small_positions, "end": small_positions})})
+doc_text = st.lists(
+    st.characters(codec=None, exclude_categories=())
+    | st.sampled_from(["\n", "\r\n", "\r", "    ", "def f(x):", "😀", "é"]),
+    max_size=30,
+).map("".join)
+small_positions = st.fixed_dictionaries(
+    {
+        "line": st.integers(0, 8) | st.integers(-3, 2**31 - 1),
+        "character": st.integers(0, 12) | st.integers(-3, 2**31 - 1),
+    }
+)
+change = st.fixed_dictionaries(
+    {"text": doc_text},
+    optional={"range": st.fixed_dictionaries({"start": small_positions, "end": small_positions})},
+)
 operations = st.one_of(
     st.tuples(st.just("change"), st.lists(change, min_size=1, max_size=3)),
     st.tuples(st.just("bad-change"), json_values),
     st.tuples(st.just("complete"), small_positions),
-    st.tuples(st.just("reopen"), doc_text, st.sampled_from(["python", "zz-unknown", "", "plaintext", "rust"]) | text),
+    st.tuples(
+        st.just("reopen"),
+        doc_text,
+        st.sampled_from(["python", "zz-unknown", "", "plaintext", "rust"]) | text,
+    ),
 )
 
 
@@ -273,15 +387,21 @@ class DocumentModel:
     def apply(self, changes: list[dict], version: int) -> None:
         for item in changes:  # negative positions: the server drops the notification
             for end in ("start", "end"):
-                if "range" in item and (item["range"][end]["line"] < 0 or item["range"][end]["character"] < 0):
+                if "range" in item and (
+                    item["range"][end]["line"] < 0 or item["range"][end]["character"] < 0
+                ):
                     return
         text = self.text
         for item in changes:
             if "range" not in item:
                 text = as_sent(item["text"])
                 continue
-            start = model_offset(text, item["range"]["start"]["line"], item["range"]["start"]["character"])
-            end = model_offset(text, item["range"]["end"]["line"], item["range"]["end"]["character"])
+            start = model_offset(
+                text, item["range"]["start"]["line"], item["range"]["start"]["character"]
+            )
+            end = model_offset(
+                text, item["range"]["end"]["line"], item["range"]["end"]["character"]
+            )
             if end < start:
                 return  # the server refuses the whole batch, and keeps what it had
             text = text[:start] + as_sent(item["text"]) + text[end:]
@@ -300,22 +420,82 @@ def assert_in_step(server: RawServer, model: DocumentModel) -> None:
 def test_documents_stay_in_step_through_bad_changes_and_positions(server, initial, steps):
     uri = f"file:///fuzz/tracked-{SENT['messages']}.py"
     model = DocumentModel(uri, MARKER + as_sent(initial), 1)
-    send(server, {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": model.text}}})
+    send(
+        server,
+        {
+            "jsonrpc": "2.0",
+            "method": "textDocument/didOpen",
+            "params": {
+                "textDocument": {
+                    "uri": uri,
+                    "languageId": "python",
+                    "version": 1,
+                    "text": model.text,
+                }
+            },
+        },
+    )
     requests = []
     for step in steps:
         kind = step[0]
         if kind == "change":
             version = model.version + 1
-            send(server, {"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {"textDocument": {"uri": uri, "version": version}, "contentChanges": step[1]}})
+            send(
+                server,
+                {
+                    "jsonrpc": "2.0",
+                    "method": "textDocument/didChange",
+                    "params": {
+                        "textDocument": {"uri": uri, "version": version},
+                        "contentChanges": step[1],
+                    },
+                },
+            )
             model.apply(step[1], version)
         elif kind == "bad-change":
-            send(server, {"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {"textDocument": {"uri": uri, "version": "x"}, "contentChanges": step[1]}})
+            send(
+                server,
+                {
+                    "jsonrpc": "2.0",
+                    "method": "textDocument/didChange",
+                    "params": {
+                        "textDocument": {"uri": uri, "version": "x"},
+                        "contentChanges": step[1],
+                    },
+                },
+            )
         elif kind == "reopen":
             model = DocumentModel(uri, MARKER + as_sent(step[1]), model.version + 1)
-            send(server, {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {"uri": uri, "languageId": step[2], "version": model.version, "text": model.text}}})
+            send(
+                server,
+                {
+                    "jsonrpc": "2.0",
+                    "method": "textDocument/didOpen",
+                    "params": {
+                        "textDocument": {
+                            "uri": uri,
+                            "languageId": step[2],
+                            "version": model.version,
+                            "text": model.text,
+                        }
+                    },
+                },
+            )
         else:
             msg_id = f"complete-{SENT['messages']}"
-            send(server, {"jsonrpc": "2.0", "id": msg_id, "method": "textDocument/inlineCompletion", "params": {"textDocument": {"uri": uri}, "position": step[1], "context": {"triggerKind": 1}}})
+            send(
+                server,
+                {
+                    "jsonrpc": "2.0",
+                    "id": msg_id,
+                    "method": "textDocument/inlineCompletion",
+                    "params": {
+                        "textDocument": {"uri": uri},
+                        "position": step[1],
+                        "context": {"triggerKind": 1},
+                    },
+                },
+            )
             requests.append((msg_id, step[1], BREAK.split(model.text)))
     for msg_id, position, lines in requests:
         answer = server.answer(msg_id, timeout=120)
@@ -325,16 +505,47 @@ def test_documents_stay_in_step_through_bad_changes_and_positions(server, initia
             continue
         code = answer["error"]["code"]
         negative = position["line"] < 0 or position["character"] < 0
-        assert code == -32800 or (code == -32602 and (negative or position["line"] >= len(lines))), (answer, position, len(lines))
+        assert code == -32800 or (
+            code == -32602 and (negative or position["line"] >= len(lines))
+        ), (answer, position, len(lines))
     assert_in_step(server, model)
-    send(server, {"jsonrpc": "2.0", "method": "textDocument/didClose", "params": {"textDocument": {"uri": uri}}})
+    send(
+        server,
+        {
+            "jsonrpc": "2.0",
+            "method": "textDocument/didClose",
+            "params": {"textDocument": {"uri": uri}},
+        },
+    )
     still_serving(server)
 
 
 def test_a_correct_completion_after_all_that_is_a_real_suggestion(server):
     uri = "file:///fuzz/after.py"
-    send(server, {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": "def add(a, b):\n    \n"}}})
-    answer = server.request("textDocument/inlineCompletion", {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 4}, "context": {"triggerKind": 1}}, timeout=120)
+    send(
+        server,
+        {
+            "jsonrpc": "2.0",
+            "method": "textDocument/didOpen",
+            "params": {
+                "textDocument": {
+                    "uri": uri,
+                    "languageId": "python",
+                    "version": 1,
+                    "text": "def add(a, b):\n    \n",
+                }
+            },
+        },
+    )
+    answer = server.request(
+        "textDocument/inlineCompletion",
+        {
+            "textDocument": {"uri": uri},
+            "position": {"line": 1, "character": 4},
+            "context": {"triggerKind": 1},
+        },
+        timeout=120,
+    )
     assert answer["result"]["items"] and "return" in answer["result"]["items"][0]["insertText"]
     status = still_serving(server)
     assert status["pending_jobs"] == 0 and status["documents"] <= 3
@@ -344,29 +555,112 @@ def test_a_correct_completion_after_all_that_is_a_real_suggestion(server):
 
 
 def test_a_10_mb_document_binary_content_and_unknown_languages(server):
-    big = MARKER + "\n" + "".join(f"def function_{i}(value):\n    return value * {i}\n\n" for i in range(10_000_000 // 40))
+    big = (
+        MARKER
+        + "\n"
+        + "".join(
+            f"def function_{i}(value):\n    return value * {i}\n\n" for i in range(10_000_000 // 40)
+        )
+    )
     assert len(big) >= 10_000_000
     uri = "file:///fuzz/big.py"
     started = time.monotonic()
-    send(server, {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": big}}})
+    send(
+        server,
+        {
+            "jsonrpc": "2.0",
+            "method": "textDocument/didOpen",
+            "params": {
+                "textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": big}
+            },
+        },
+    )
     model = DocumentModel(uri, big, 1)
     last_line = len(BREAK.split(big)) - 1
-    for version, (line, text) in enumerate([(last_line, "def tail(x):\n    "), (0, "# top\n"), (last_line // 2, "\x00")], start=2):
-        change = {"range": {"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}}, "text": text}
-        send(server, {"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]}})
+    for version, (line, text) in enumerate(
+        [(last_line, "def tail(x):\n    "), (0, "# top\n"), (last_line // 2, "\x00")], start=2
+    ):
+        change = {
+            "range": {
+                "start": {"line": line, "character": 0},
+                "end": {"line": line, "character": 0},
+            },
+            "text": text,
+        }
+        send(
+            server,
+            {
+                "jsonrpc": "2.0",
+                "method": "textDocument/didChange",
+                "params": {
+                    "textDocument": {"uri": uri, "version": version},
+                    "contentChanges": [change],
+                },
+            },
+        )
         model.apply([change], version)
     assert_in_step(server, model)
-    assert time.monotonic() - started < 30  # opening and editing 10 MB (each change used to scan every line in Python)
-    answer = server.request("textDocument/inlineCompletion", {"textDocument": {"uri": uri}, "position": {"line": last_line + 2, "character": 4}, "context": {"triggerKind": 1}}, timeout=180)
+    assert (
+        time.monotonic() - started < 30
+    )  # opening and editing 10 MB (each change used to scan every line in Python)
+    answer = server.request(
+        "textDocument/inlineCompletion",
+        {
+            "textDocument": {"uri": uri},
+            "position": {"line": last_line + 2, "character": 4},
+            "context": {"triggerKind": 1},
+        },
+        timeout=180,
+    )
     assert isinstance(answer["result"]["items"], list)
-    send(server, {"jsonrpc": "2.0", "method": "textDocument/didClose", "params": {"textDocument": {"uri": uri}}})
+    send(
+        server,
+        {
+            "jsonrpc": "2.0",
+            "method": "textDocument/didClose",
+            "params": {"textDocument": {"uri": uri}},
+        },
+    )
 
-    for language, body in (("python", "\x00\x01\x02\ufffe\x7f binary\x00\n\x1b[31m"), ("zz-no-such-language", "fn main() {\n    \n}\n"), ("", "x = 1\n")):
+    for language, body in (
+        ("python", "\x00\x01\x02\ufffe\x7f binary\x00\n\x1b[31m"),
+        ("zz-no-such-language", "fn main() {\n    \n}\n"),
+        ("", "x = 1\n"),
+    ):
         uri = f"file:///fuzz/odd-{len(language)}"
-        send(server, {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": MARKER + body}}})
-        answer = server.request("textDocument/inlineCompletion", {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 4}, "context": {"triggerKind": 1}}, timeout=120)
+        send(
+            server,
+            {
+                "jsonrpc": "2.0",
+                "method": "textDocument/didOpen",
+                "params": {
+                    "textDocument": {
+                        "uri": uri,
+                        "languageId": language,
+                        "version": 1,
+                        "text": MARKER + body,
+                    }
+                },
+            },
+        )
+        answer = server.request(
+            "textDocument/inlineCompletion",
+            {
+                "textDocument": {"uri": uri},
+                "position": {"line": 1, "character": 4},
+                "context": {"triggerKind": 1},
+            },
+            timeout=120,
+        )
         assert isinstance(answer["result"]["items"], list), answer
-        send(server, {"jsonrpc": "2.0", "method": "textDocument/didClose", "params": {"textDocument": {"uri": uri}}})
+        send(
+            server,
+            {
+                "jsonrpc": "2.0",
+                "method": "textDocument/didClose",
+                "params": {"textDocument": {"uri": uri}},
+            },
+        )
     still_serving(server)
 
 
@@ -376,18 +670,48 @@ def test_a_10_mb_document_binary_content_and_unknown_languages(server):
 def test_before_initialize_and_after_shutdown():
     raw = RawServer(log_level="INFO")
     try:
-        early = raw.request("textDocument/inlineCompletion", {"textDocument": {"uri": FUZZ_URI}, "position": {"line": 0, "character": 0}, "context": {"triggerKind": 1}})
+        early = raw.request(
+            "textDocument/inlineCompletion",
+            {
+                "textDocument": {"uri": FUZZ_URI},
+                "position": {"line": 0, "character": 0},
+                "context": {"triggerKind": 1},
+            },
+        )
         assert early["error"]["code"] == -32002
-        raw.notify("textDocument/didOpen", {"textDocument": {"uri": FUZZ_URI, "languageId": "python", "version": 1, "text": "x = 1\n"}})
+        raw.notify(
+            "textDocument/didOpen",
+            {
+                "textDocument": {
+                    "uri": FUZZ_URI,
+                    "languageId": "python",
+                    "version": 1,
+                    "text": "x = 1\n",
+                }
+            },
+        )
         assert raw.request("smalllsp/status")["error"]["code"] == -32002
         assert "result" in raw.initialize({"workspace_index": False})
         again = raw.request("initialize", {"capabilities": {}})
         assert again["error"]["code"] == -32600
-        assert raw.request("smalllsp/documentState", {"uri": FUZZ_URI})["result"] == {"uri": FUZZ_URI, "open": False}
+        assert raw.request("smalllsp/documentState", {"uri": FUZZ_URI})["result"] == {
+            "uri": FUZZ_URI,
+            "open": False,
+        }
         assert "result" in raw.request("shutdown")
         late = raw.request("smalllsp/status")
         assert late["error"]["code"] == -32600 and "shutdown" in late["error"]["message"]
-        raw.notify("textDocument/didOpen", {"textDocument": {"uri": FUZZ_URI, "languageId": "python", "version": 1, "text": "x = 1\n"}})
+        raw.notify(
+            "textDocument/didOpen",
+            {
+                "textDocument": {
+                    "uri": FUZZ_URI,
+                    "languageId": "python",
+                    "version": 1,
+                    "text": "x = 1\n",
+                }
+            },
+        )
         raw.notify("exit", None)
         assert raw.process.wait(20) == 0
         assert "Traceback" not in raw.log()

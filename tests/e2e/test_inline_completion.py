@@ -10,7 +10,14 @@ from smalllsp.lspclient import as_dict
 from smalllsp.server import STATUS_REQUEST
 from smalllsp.postprocess import indent_width
 
-from .conftest import BODY_EXAMPLE, PRESETS, adds_no_syntax_errors, initialize, inline_params, open_document
+from .conftest import (
+    BODY_EXAMPLE,
+    PRESETS,
+    adds_no_syntax_errors,
+    initialize,
+    inline_params,
+    open_document,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -37,7 +44,9 @@ async def test_completion_of_a_function_body_stays_in_the_block_and_parses(clien
     assert text.strip(), "empty suggestion"
     assert answer.items[0].range == types.Range(types.Position(5, 4), types.Position(5, 4))
     full_lines = ("    " + text).split("\n")
-    assert all(indent_width(line) >= 4 for line in full_lines if line.strip()), f"left the function body: {text!r}"
+    assert all(indent_width(line) >= 4 for line in full_lines if line.strip()), (
+        f"left the function body: {text!r}"
+    )
     assert "```" not in text and "__main__" not in text
     assert adds_no_syntax_errors(BODY, 5, 4, text), f"adds syntax errors: {text!r}"
 
@@ -83,7 +92,11 @@ async def test_typing_along_reuses_the_document_state(client):
     client.text_document_did_change(
         types.DidChangeTextDocumentParams(
             types.VersionedTextDocumentIdentifier(2, uri),
-            [types.TextDocumentContentChangePartial(range=types.Range(types.Position(5, 4), types.Position(5, 4)), text="return ")],
+            [
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(types.Position(5, 4), types.Position(5, 4)), text="return "
+                )
+            ],
         )
     )
     answer = await client.text_document_inline_completion_async(inline_params(uri, 5, 11))
@@ -108,7 +121,9 @@ async def test_a_keystroke_reevaluates_only_what_was_typed_on_the_line(client):
         await client.text_document_inline_completion_async(inline_params(uri, 5, column + 1))
         warm = (await status(client))["last_generation"]
         assert warm["source"] == "model"
-        typed_tokens = column + 1 - 4 + 1  # at most a token per typed character, plus the indentation
+        typed_tokens = (
+            column + 1 - 4 + 1
+        )  # at most a token per typed character, plus the indentation
         assert warm["n_evaluated"] <= typed_tokens, warm
         assert warm["n_reused"] >= warm["n_prompt"] - typed_tokens
 
@@ -116,7 +131,11 @@ async def test_a_keystroke_reevaluates_only_what_was_typed_on_the_line(client):
 async def test_typing_along_a_suggestion_is_answered_from_the_cache(client):
     await initialize(client)
     uri = open_document(client, BODY)
-    first = (await client.text_document_inline_completion_async(inline_params(uri, 5, 4))).items[0].insert_text
+    first = (
+        (await client.text_document_inline_completion_async(inline_params(uri, 5, 4)))
+        .items[0]
+        .insert_text
+    )
     assert len(first) > 2, first
     type_at(client, uri, 5, 4, first[:2], version=2)
     answer = await client.text_document_inline_completion_async(inline_params(uri, 5, 6))
@@ -130,13 +149,21 @@ async def test_a_settings_change_empties_the_suggestion_cache(client):
     model) must not be shown from the cache after they change."""
     await initialize(client)
     uri = open_document(client, BODY)
-    first = (await client.text_document_inline_completion_async(inline_params(uri, 5, 4))).items[0].insert_text
+    first = (
+        (await client.text_document_inline_completion_async(inline_params(uri, 5, 4)))
+        .items[0]
+        .insert_text
+    )
     assert len(first) > 2, first
-    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"global_tokens": 0}))
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"global_tokens": 0})
+    )
     type_at(client, uri, 5, 4, first[:2], version=2)
     await client.text_document_inline_completion_async(inline_params(uri, 5, 6))
     state = await status(client)
-    assert state["last_generation"]["source"] == "model" and state["suggestion_cache_hits"] == 0, state
+    assert state["last_generation"]["source"] == "model" and state["suggestion_cache_hits"] == 0, (
+        state
+    )
 
 
 def type_at(client, uri, line, column, text, version):
@@ -158,7 +185,9 @@ async def test_opening_a_document_warms_the_cache(client):
     uri = open_document(client, BODY)
     for _ in range(100):  # the warm-up runs in the background after didOpen
         await asyncio.sleep(0.1)
-        if (await status(client))["pending_jobs"] == 0 and (await status(client))["state"] == "ready":
+        if (await status(client))["pending_jobs"] == 0 and (await status(client))[
+            "state"
+        ] == "ready":
             break
     await asyncio.sleep(1.0)
     await client.text_document_inline_completion_async(inline_params(uri, 5, 4))

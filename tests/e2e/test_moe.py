@@ -17,8 +17,15 @@ async def test_the_server_places_experts_and_answers(client, tmp_path, policy, c
     await initialize(client, options={"model": str(path), "moe_placement": policy, "max_tokens": 8})
     uri = open_document(client, "def f(x):\n    \n")
     answer = await client.text_document_inline_completion_async(inline_params(uri, 1, 4))
-    assert isinstance(answer.items, (list, tuple))  # random weights: any text, or none, but an answer
+    assert isinstance(
+        answer.items, (list, tuple)
+    )  # random weights: any text, or none, but an answer
     state = await status(client)
     assert state["state"] == "ready", state["error"]
-    assert state["moe"] == {"experts": 4, "experts_per_token": 2, "layers": 2, "layers_with_experts_in_cpu_memory": cpu_layers}
+    assert state["moe"] == {
+        "experts": 4,
+        "experts_per_token": 2,
+        "layers": 2,
+        "layers_with_experts_in_cpu_memory": cpu_layers,
+    }
     assert state["last_generation"]["source"] == "model"

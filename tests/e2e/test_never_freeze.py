@@ -58,9 +58,15 @@ def big_document() -> str:
 def server(tmp_path_factory):
     workspace = tmp_path_factory.mktemp("never-freeze")
     raw = RawServer(log_level="INFO", cwd=str(workspace))
-    answer = raw.initialize({
-        "time_budget_ms": 120_000, "max_tokens": 48, "prefix_tokens": 256, "suffix_tokens": 64, "global_tokens": 256,
-    })
+    answer = raw.initialize(
+        {
+            "time_budget_ms": 120_000,
+            "max_tokens": 48,
+            "prefix_tokens": 256,
+            "suffix_tokens": 64,
+            "global_tokens": 256,
+        }
+    )
     assert "result" in answer, answer
     assert raw.wait_loaded()["state"] == "ready"
     raw.workspace = workspace
@@ -82,7 +88,11 @@ def send_request(server: RawServer, method: str, params: dict) -> str:
 
 
 def inline(uri: str, line: int, character: int) -> dict:
-    return {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}, "context": {"triggerKind": 2}}
+    return {
+        "textDocument": {"uri": uri},
+        "position": {"line": line, "character": character},
+        "context": {"triggerKind": 2},
+    }
 
 
 def document_state(server: RawServer, uri: str) -> dict:
@@ -91,7 +101,10 @@ def document_state(server: RawServer, uri: str) -> dict:
 
 def open_doc(server: RawServer, name: str, text: str, language: str = "python") -> str:
     uri = (server.workspace / name).as_uri()
-    server.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}})
+    server.notify(
+        "textDocument/didOpen",
+        {"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}},
+    )
     return uri
 
 
@@ -107,10 +120,21 @@ def test_a_200k_line_document_being_edited_never_stops_the_server_answering(serv
     for i in range(20):  # spread over the document, each replacing one line
         row = i * (BIG_LINES // 20) + 3
         new = f"    pi = 3.1416  # edit {i}"
-        server.notify("textDocument/didChange", {
-            "textDocument": {"uri": big, "version": i + 2},
-            "contentChanges": [{"range": {"start": {"line": row, "character": 0}, "end": {"line": row, "character": len(lines[row])}}, "text": new}],
-        })
+        server.notify(
+            "textDocument/didChange",
+            {
+                "textDocument": {"uri": big, "version": i + 2},
+                "contentChanges": [
+                    {
+                        "range": {
+                            "start": {"line": row, "character": 0},
+                            "end": {"line": row, "character": len(lines[row])},
+                        },
+                        "text": new,
+                    }
+                ],
+            },
+        )
         lines[row] = new
         waits.append(timed_status(server))
         if i % 5 == 0:  # a request of the small document meanwhile, superseding the one in flight
@@ -136,13 +160,19 @@ def test_a_200k_line_document_being_edited_never_stops_the_server_answering(serv
     assert items, f"no suggestion near the end of the big document: {big_answer}"
     suggestion = items[0]["insertText"]
     body = ("    " + suggestion).split("\n")
-    assert all(line.startswith("    ") for line in body if line.strip()), f"left the function: {suggestion!r}"
+    assert all(line.startswith("    ") for line in body if line.strip()), (
+        f"left the function: {suggestion!r}"
+    )
     assert "def unrelated" not in suggestion and "__main__" not in suggestion
     status = server.status()
-    assert status["last_generation"]["prompt"]["window_lines"][1] >= row  # the window is the cursor's
+    assert (
+        status["last_generation"]["prompt"]["window_lines"][1] >= row
+    )  # the window is the cursor's
     assert status["trees"]["trees"] == 1  # the small one: the big one is over max_document_kb
     assert "over max_document_kb" in server.log() and server.log().count("big.py is ") == 1
-    print(f"status waits: max {max(waits):.3f} s, mean {sum(waits) / len(waits):.3f} s over {len(waits)}")
+    print(
+        f"status waits: max {max(waits):.3f} s, mean {sum(waits) / len(waits):.3f} s over {len(waits)}"
+    )
     assert max(waits) < STATUS_BOUND_S, waits
     server.notify("textDocument/didClose", {"textDocument": {"uri": big}})
     server.notify("textDocument/didClose", {"textDocument": {"uri": small}})
@@ -153,24 +183,45 @@ def test_an_edit_on_a_5_mb_line_and_20000_edits_in_one_did_change(server):
     line = "var a=1;" * (5 * 1024 * 1024 // 8)
     uri = open_doc(server, "bundle.js", line + "\n", "javascript")
     middle = len(line) // 2
-    server.notify("textDocument/didChange", {
-        "textDocument": {"uri": uri, "version": 2},
-        "contentChanges": [{"range": {"start": {"line": 0, "character": middle}, "end": {"line": 0, "character": middle + 1}}, "text": "V"}],
-    })
+    server.notify(
+        "textDocument/didChange",
+        {
+            "textDocument": {"uri": uri, "version": 2},
+            "contentChanges": [
+                {
+                    "range": {
+                        "start": {"line": 0, "character": middle},
+                        "end": {"line": 0, "character": middle + 1},
+                    },
+                    "text": "V",
+                }
+            ],
+        },
+    )
     wait = timed_status(server)
     print(f"status after an edit on a 5 MB line: {wait:.3f} s")
     expected = line[:middle] + "V" + line[middle + 1 :] + "\n"
     assert document_state(server, uri)["sha256"] == hashlib.sha256(expected.encode()).hexdigest()
     assert wait < STATUS_BOUND_S
 
-    edits = [{"range": {"start": {"line": 0, "character": k}, "end": {"line": 0, "character": k + 1}}, "text": "b"}
-             for k in range(0, 160_000, 8)]  # 20,000 edits: every "v" of the first 20,000 statements
+    edits = [
+        {
+            "range": {"start": {"line": 0, "character": k}, "end": {"line": 0, "character": k + 1}},
+            "text": "b",
+        }
+        for k in range(0, 160_000, 8)
+    ]  # 20,000 edits: every "v" of the first 20,000 statements
     assert len(edits) == 20_000
-    server.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 3}, "contentChanges": edits})
+    server.notify(
+        "textDocument/didChange",
+        {"textDocument": {"uri": uri, "version": 3}, "contentChanges": edits},
+    )
     wait = timed_status(server)
     expected = "bar a=1;" * 20_000 + expected[160_000:]
     state = document_state(server, uri)
-    assert state["version"] == 3 and state["sha256"] == hashlib.sha256(expected.encode()).hexdigest()
+    assert (
+        state["version"] == 3 and state["sha256"] == hashlib.sha256(expected.encode()).hexdigest()
+    )
     print(f"status after 20,000 edits in one didChange: {wait:.3f} s")
     assert wait < STATUS_BOUND_S
     server.notify("textDocument/didClose", {"textDocument": {"uri": uri}})

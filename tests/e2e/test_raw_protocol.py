@@ -13,7 +13,9 @@ class RawClient:
     def __init__(self):
         self.process = subprocess.Popen(
             [sys.executable, "-m", "smalllsp", "serve", "--log-level", "WARNING"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
 
     def send(self, message: dict) -> None:
@@ -48,15 +50,34 @@ def raw():
     client.send({"id": 1, "method": "initialize", "params": {"capabilities": {}}})
     client.answer_to(1)
     client.send({"method": "initialized", "params": {}})
-    client.send({"method": "textDocument/didOpen", "params": {"textDocument": {"uri": "file:///a.py", "languageId": "python", "version": 1, "text": "def f():\n    \n"}}})
+    client.send(
+        {
+            "method": "textDocument/didOpen",
+            "params": {
+                "textDocument": {
+                    "uri": "file:///a.py",
+                    "languageId": "python",
+                    "version": 1,
+                    "text": "def f():\n    \n",
+                }
+            },
+        }
+    )
     yield client
     if client.process.poll() is None:  # a test that failed before close()
         client.process.kill()
 
 
 def inline(msg_id, line, character):
-    return {"id": msg_id, "method": "textDocument/inlineCompletion", "params": {
-        "textDocument": {"uri": "file:///a.py"}, "position": {"line": line, "character": character}, "context": {"triggerKind": 1}}}
+    return {
+        "id": msg_id,
+        "method": "textDocument/inlineCompletion",
+        "params": {
+            "textDocument": {"uri": "file:///a.py"},
+            "position": {"line": line, "character": character},
+            "context": {"triggerKind": 1},
+        },
+    }
 
 
 def test_params_outside_the_lsp_types_are_answered_with_invalid_params(raw):

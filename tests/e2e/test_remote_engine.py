@@ -57,15 +57,26 @@ CLASS_EXAMPLE = '''class Stack:
 CASES = [
     (BODY_EXAMPLE, 5, 4),
     (CLASS_EXAMPLE, 10, 8),
-    (BODY_EXAMPLE.replace('    """Return the area of a circle with the given radius."""\n    \n',
-                          '    """Return the area of a circle with the given radius."""\n    return math.\n'), 5, 16),
+    (
+        BODY_EXAMPLE.replace(
+            '    """Return the area of a circle with the given radius."""\n    \n',
+            '    """Return the area of a circle with the given radius."""\n    return math.\n',
+        ),
+        5,
+        16,
+    ),
 ]
 
 
 @pytest.fixture(scope="module")
 def llama_server_binary() -> Path:
-    result = subprocess.run([str(ROOT / "scripts" / "build-llama-server")], capture_output=True, text=True, timeout=1700,
-                            env={**os.environ, "PYTHON": sys.executable})
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "build-llama-server")],
+        capture_output=True,
+        text=True,
+        timeout=1700,
+        env={**os.environ, "PYTHON": sys.executable},
+    )
     assert result.returncode == 0, f"scripts/build-llama-server failed:\n{result.stderr[-3000:]}"
     return Path(result.stdout.strip().splitlines()[-1])
 
@@ -74,8 +85,15 @@ def llama_server_binary() -> Path:
 def llama_server(llama_server_binary, tmp_path_factory):
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
     model = modelstore.resolve("")
-    with LlamaServer(llama_server_binary, model, n_ctx=Config().n_ctx, threads=os.cpu_count() or 1, parallel=2,
-                     alias="qwen2.5-coder-0.5b", log=log) as server:
+    with LlamaServer(
+        llama_server_binary,
+        model,
+        n_ctx=Config().n_ctx,
+        threads=os.cpu_count() or 1,
+        parallel=2,
+        alias="qwen2.5-coder-0.5b",
+        log=log,
+    ) as server:
         yield server
 
 
@@ -102,8 +120,13 @@ class Session:
                 self.stderr.append(chunk)
 
         self._drain = asyncio.create_task(drain())
-        await self.client.initialize_async(types.InitializeParams(
-            capabilities=capabilities("visual-studio-code"), process_id=os.getpid(), initialization_options=self.settings))
+        await self.client.initialize_async(
+            types.InitializeParams(
+                capabilities=capabilities("visual-studio-code"),
+                process_id=os.getpid(),
+                initialization_options=self.settings,
+            )
+        )
         self.client.initialized(types.InitializedParams())
         return self
 
@@ -121,14 +144,19 @@ class Session:
 
     def open(self, text: str, name: str) -> str:
         uri = (Path("/tmp/smalllsp-e2e-remote") / name).as_uri()
-        self.client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, text)))
+        self.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, text))
+        )
         return uri
 
     async def status(self) -> dict:
         return as_dict(await self.client.protocol.send_request_async(STATUS_REQUEST, None))
 
     async def complete(self, uri: str, line: int, character: int) -> str:
-        result = await asyncio.wait_for(self.client.text_document_inline_completion_async(inline_params(uri, line, character)), 120)
+        result = await asyncio.wait_for(
+            self.client.text_document_inline_completion_async(inline_params(uri, line, character)),
+            120,
+        )
         return result.items[0].insert_text if result and result.items else ""
 
 
@@ -139,30 +167,54 @@ async def completions(settings: dict) -> list[tuple[str, dict]]:
         status = await wait_until_loaded(session.client, 120)
         assert status["state"] == "ready", f"{status['error']}\n{session.log}"
         uris = [session.open(text, f"case{index}.py") for index, (text, _, _) in enumerate(CASES)]
-        await asyncio.sleep(2)  # every document's outline and ring-buffer chunk is in, in every session alike
+        await asyncio.sleep(
+            2
+        )  # every document's outline and ring-buffer chunk is in, in every session alike
         for uri, (_, line, character) in zip(uris, CASES):
             suggestion = await session.complete(uri, line, character)
             generation = (await session.status())["last_generation"]
-            answers.append((suggestion, {"n_prompt": generation["n_prompt"], **generation["prompt"]}))
+            answers.append(
+                (suggestion, {"n_prompt": generation["n_prompt"], **generation["prompt"]})
+            )
     return answers
 
 
 async def test_remote_completions_equal_the_in_process_ones(llama_server):
     local = await completions({})
     assert all(text.strip() for text, _ in local), local
-    through_openai = await completions({"engine": "remote", "remote_url": llama_server.url, "remote_model": "qwen2.5-coder-0.5b",
-                                        "remote_timeout_ms": 120_000})
-    through_llama_api = await completions({"engine": "remote", "remote_url": llama_server.url, "remote_api": "llama-server",
-                                           "model": str(modelstore.resolve("")), "remote_timeout_ms": 120_000})
+    through_openai = await completions(
+        {
+            "engine": "remote",
+            "remote_url": llama_server.url,
+            "remote_model": "qwen2.5-coder-0.5b",
+            "remote_timeout_ms": 120_000,
+        }
+    )
+    through_llama_api = await completions(
+        {
+            "engine": "remote",
+            "remote_url": llama_server.url,
+            "remote_api": "llama-server",
+            "model": str(modelstore.resolve("")),
+            "remote_timeout_ms": 120_000,
+        }
+    )
     assert through_openai == local  # the server's tokenizer
     assert through_llama_api == local  # the local vocabulary
 
 
 def test_cancelling_closes_the_stream_and_the_server_stops(llama_server):
-    runtime = RemoteRuntime(Config(engine="remote", remote_url=llama_server.url, remote_timeout_ms=120_000))
+    runtime = RemoteRuntime(
+        Config(engine="remote", remote_url=llama_server.url, remote_timeout_ms=120_000)
+    )
     try:
-        prompt = runtime.fim.layout(runtime.tokenize("# the numbers from 1 to 500, one per line\nnumbers = [\n    1,\n    2,\n"),
-                                    runtime.tokenize("]\n"), [])
+        prompt = runtime.fim.layout(
+            runtime.tokenize(
+                "# the numbers from 1 to 500, one per line\nnumbers = [\n    1,\n    2,\n"
+            ),
+            runtime.tokenize("]\n"),
+            [],
+        )
         seen: list[str] = []
         started = time.monotonic()
 
@@ -171,7 +223,9 @@ def test_cancelling_closes_the_stream_and_the_server_stops(llama_server):
             return None
 
         with pytest.raises(Cancelled):
-            runtime.generate(prompt, max_tokens=400, stop_at=watch, cancelled=lambda: len(seen) >= 3)
+            runtime.generate(
+                prompt, max_tokens=400, stop_at=watch, cancelled=lambda: len(seen) >= 3
+            )
         assert time.monotonic() - started < 60
         deadline = time.monotonic() + 5
         while True:
@@ -180,9 +234,13 @@ def test_cancelling_closes_the_stream_and_the_server_stops(llama_server):
             if not any(slot["is_processing"] for slot in slots) or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
-        assert not any(slot["is_processing"] for slot in slots), "the server kept generating after the stream was closed"
+        assert not any(slot["is_processing"] for slot in slots), (
+            "the server kept generating after the stream was closed"
+        )
         decoded = [slot["next_token"][0]["n_decoded"] for slot in slots if slot.get("next_token")]
-        assert max(decoded) < 60, f"the server generated {decoded} tokens for a request cancelled after 3"
+        assert max(decoded) < 60, (
+            f"the server generated {decoded} tokens for a request cancelled after 3"
+        )
     finally:
         runtime.close()
 
@@ -221,13 +279,23 @@ class Silent:
 async def test_a_broken_server_gives_a_clear_message_and_no_hang(kind):
     fake = FakeEngine() if kind == "garbage" else None
     silent = Silent() if kind == "slow" else None
-    url = {"down": lambda: f"http://127.0.0.1:{closed_port()}", "slow": lambda: silent.url, "garbage": lambda: fake.url}[kind]()
+    url = {
+        "down": lambda: f"http://127.0.0.1:{closed_port()}",
+        "slow": lambda: silent.url,
+        "garbage": lambda: fake.url,
+    }[kind]()
     if fake is not None:
         fake.garbage = b"<html><body>Please log in to the proxy</body></html>"
-    expected = {"down": "connection refused", "slow": "did not answer within 1 s", "garbage": "not JSON"}[kind]
+    expected = {
+        "down": "connection refused",
+        "slow": "did not answer within 1 s",
+        "garbage": "not JSON",
+    }[kind]
     started = time.monotonic()
     try:
-        async with Session({"engine": "remote", "remote_url": url, "remote_timeout_ms": 1000}) as session:
+        async with Session(
+            {"engine": "remote", "remote_url": url, "remote_timeout_ms": 1000}
+        ) as session:
             status = await wait_until_loaded(session.client, 30)
             uri = session.open(BODY_EXAMPLE, "broken.py")
             suggestion = await session.complete(uri, 5, 4)
@@ -246,7 +314,13 @@ async def test_a_server_that_goes_away_mid_session_is_told_once_and_comes_back()
     fake = FakeEngine()
     fake.script = ["    return", " radius", " * 2"]
     try:
-        settings = {"engine": "remote", "remote_url": fake.url, "remote_timeout_ms": 2000, "remote_retries": 0, "warmup": False}
+        settings = {
+            "engine": "remote",
+            "remote_url": fake.url,
+            "remote_timeout_ms": 2000,
+            "remote_retries": 0,
+            "warmup": False,
+        }
         async with Session(settings) as session:
             status = await wait_until_loaded(session.client, 30)
             assert status["state"] == "ready" and status["device"].startswith("remote"), status
@@ -269,13 +343,37 @@ async def test_a_server_that_goes_away_mid_session_is_told_once_and_comes_back()
 def test_bench_compares_the_remote_engine_with_in_process(llama_server_binary, tmp_path):
     out = tmp_path / "bench.json"
     result = subprocess.run(
-        [sys.executable, "-m", "smalllsp", "bench", "--engine", "remote", "--llama-server", str(llama_server_binary),
-         "--clients", "2", "--n", "3", "--type-from", "12", "--json", str(out)],
-        capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            "-m",
+            "smalllsp",
+            "bench",
+            "--engine",
+            "remote",
+            "--llama-server",
+            str(llama_server_binary),
+            "--clients",
+            "2",
+            "--n",
+            "3",
+            "--type-from",
+            "12",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "LSP, remote" in result.stdout and "remote x2" in result.stdout
     report = json.loads(out.read_text())
     assert report["remote"]["requests"] == 3 and report["remote_clients"]["requests"] == 6
-    assert report["remote"]["model_calls"] >= 1 and report["remote"]["peak_rss_mib"] < report["lsp"]["peak_rss_mib"]
-    assert report["llama_server_peak_rss_mib"] > 100 and len(report["remote_clients"]["per_client_p50_ms"]) == 2
+    assert (
+        report["remote"]["model_calls"] >= 1
+        and report["remote"]["peak_rss_mib"] < report["lsp"]["peak_rss_mib"]
+    )
+    assert (
+        report["llama_server_peak_rss_mib"] > 100
+        and len(report["remote_clients"]["per_client_p50_ms"]) == 2
+    )

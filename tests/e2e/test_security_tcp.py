@@ -61,7 +61,11 @@ class Peer:
         while True:
             head, sep, rest = self.buffer.partition(b"\r\n\r\n")
             if sep:
-                length = int(next(l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")).split(b":")[1])
+                length = int(
+                    next(
+                        l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")
+                    ).split(b":")[1]
+                )
                 if len(rest) >= length:
                     self.buffer = rest[length:]
                     return json.loads(rest[:length])
@@ -87,7 +91,16 @@ class Peer:
                 self.sock.sendall(frame({"id": message["id"], "result": None}))
 
     def initialize(self, options: dict | None = None) -> dict:
-        answer = self.request("initialize", {"processId": None, "rootUri": None, "capabilities": {}, "initializationOptions": {**OPTIONS, **(options or {})}}, timeout=60)
+        answer = self.request(
+            "initialize",
+            {
+                "processId": None,
+                "rootUri": None,
+                "capabilities": {},
+                "initializationOptions": {**OPTIONS, **(options or {})},
+            },
+            timeout=60,
+        )
         self.notify("initialized", {})
         return answer
 
@@ -99,8 +112,26 @@ class Peer:
         return status
 
     def complete(self, uri: str = "file:///tmp/a.py") -> dict:
-        self.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": BODY_EXAMPLE}})
-        return self.request("textDocument/inlineCompletion", {"textDocument": {"uri": uri}, "position": {"line": 5, "character": 4}, "context": {"triggerKind": 1}}, timeout=300)
+        self.notify(
+            "textDocument/didOpen",
+            {
+                "textDocument": {
+                    "uri": uri,
+                    "languageId": "python",
+                    "version": 1,
+                    "text": BODY_EXAMPLE,
+                }
+            },
+        )
+        return self.request(
+            "textDocument/inlineCompletion",
+            {
+                "textDocument": {"uri": uri},
+                "position": {"line": 5, "character": 4},
+                "context": {"triggerKind": 1},
+            },
+            timeout=300,
+        )
 
     def close(self) -> None:
         self.sock.close()
@@ -109,10 +140,15 @@ class Peer:
 class TcpServer:
     def __init__(self, *args: str, env: dict | None = None) -> None:
         self.port = free_port()
-        self.stderr = tempfile.NamedTemporaryFile("w+b", prefix="smalllsp-tcp-", suffix=".log", delete=False)
+        self.stderr = tempfile.NamedTemporaryFile(
+            "w+b", prefix="smalllsp-tcp-", suffix=".log", delete=False
+        )
         self.process = subprocess.Popen(
             [sys.executable, "-m", "smalllsp", "serve", "--tcp", f"127.0.0.1:{self.port}", *args],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.stderr, env={**os.environ, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self.stderr,
+            env={**os.environ, **(env or {})},
         )
 
     def log(self) -> str:
@@ -152,7 +188,14 @@ def test_a_second_client_is_refused_while_the_first_works(tcp_server):
     a.wait_loaded()
     b = Peer(server.port)
     refusal = b.read(10)
-    assert refusal == {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "smalllsp: another client is connected (one client per server)"}}
+    assert refusal == {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {
+            "code": -32600,
+            "message": "smalllsp: another client is connected (one client per server)",
+        },
+    }
     assert b.read(10) is None  # and closed
     # B sending anything changes nothing: A's answers still come to A.
     answer = a.complete()
@@ -178,39 +221,66 @@ def test_a_port_scan_does_not_stop_the_server(tcp_server):
     end_session(a, server)
     log = server.log()
     assert log.count("closed before its first message") == 20
-    assert log.count("refused a TCP connection from") == 1 and ": the connection closed in the middle of a frame" in log
+    assert (
+        log.count("refused a TCP connection from") == 1
+        and ": the connection closed in the middle of a frame" in log
+    )
 
 
 def test_oversized_frames_are_refused_without_reading_them(tcp_server):
     server = tcp_server()
     attacker = Peer(server.port)
     attacker.sock.sendall(b"Content-Length: 999999999999\r\n\r\n" + b"x" * 65536)
-    assert attacker.read(10) == {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "smalllsp: Content-Length 999999999999 is over the limit of 67108864 bytes"}}
+    assert attacker.read(10) == {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {
+            "code": -32600,
+            "message": "smalllsp: Content-Length 999999999999 is over the limit of 67108864 bytes",
+        },
+    }
     assert attacker.read(10) is None
     headers = Peer(server.port)
     try:
         headers.sock.sendall(b"X-Padding: " + b"a" * 20000 + b"\r\n")
     except OSError:
         pass
-    assert headers.read(10) == {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "smalllsp: headers over 8192 bytes"}}
+    assert headers.read(10) == {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": -32600, "message": "smalllsp: headers over 8192 bytes"},
+    }
     # The server is still there, and small.
-    rss_kb = int(next(l for l in Path(f"/proc/{server.process.pid}/status").read_text().splitlines() if l.startswith("VmRSS")).split()[1])
+    rss_kb = int(
+        next(
+            l
+            for l in Path(f"/proc/{server.process.pid}/status").read_text().splitlines()
+            if l.startswith("VmRSS")
+        ).split()[1]
+    )
     assert rss_kb < 400_000
     a = Peer(server.port)
     assert "result" in a.initialize()
     # A's own oversized frame ends A's session (its stream cannot resynchronise): the server says why and exits.
     a.sock.sendall(b"Content-Length: 70000000\r\n\r\n")
     error = a.answer(None, 10)
-    assert error["error"]["message"] == "smalllsp: Content-Length 70000000 is over the limit of 67108864 bytes; closing the connection"
+    assert (
+        error["error"]["message"]
+        == "smalllsp: Content-Length 70000000 is over the limit of 67108864 bytes; closing the connection"
+    )
     assert server.process.wait(10) == 0
 
 
 def test_a_partial_frame_times_out_and_a_hundred_do_not_cut_off_client_a(tcp_server):
     server = tcp_server("--tcp-timeout", "2")
     stalled = Peer(server.port)
-    stalled.sock.sendall(b"Content-Length: 100\r\n\r\n{\"jsonrpc\"")
+    stalled.sock.sendall(b'Content-Length: 100\r\n\r\n{"jsonrpc"')
     started = time.monotonic()
-    assert stalled.read(10) == {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "smalllsp: no complete first message within 2 s"}}
+    assert stalled.read(10) == {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": -32600, "message": "smalllsp: no complete first message within 2 s"},
+    }
     assert 1.5 < time.monotonic() - started < 6
     a = Peer(server.port)
     assert "result" in a.initialize()
@@ -218,16 +288,22 @@ def test_a_partial_frame_times_out_and_a_hundred_do_not_cut_off_client_a(tcp_ser
     attackers = []
     for n in range(100):
         peer = Peer(server.port)
-        peer.sock.sendall(b"Content-Length: 50\r\n\r\n{\"jsonrpc\":")
+        peer.sock.sendall(b'Content-Length: 50\r\n\r\n{"jsonrpc":')
         attackers.append(peer)
     answer = a.complete()
     assert answer["result"]["items"]
     refused = [peer.read(10) for peer in attackers]
-    assert all(r["error"]["message"] == "smalllsp: another client is connected (one client per server)" for r in refused)
+    assert all(
+        r["error"]["message"] == "smalllsp: another client is connected (one client per server)"
+        for r in refused
+    )
     assert a.request("smalllsp/status")["result"]["state"] == "ready"
     # A's own frame left half-sent ends A's session after the timeout, with the reason.
     a.sock.sendall(b"Content-Length: 100\r\n\r\n{")
-    assert a.answer(None, 10)["error"]["message"] == "smalllsp: a frame not complete within 2 s; closing the connection"
+    assert (
+        a.answer(None, 10)["error"]["message"]
+        == "smalllsp: a frame not complete within 2 s; closing the connection"
+    )
     assert server.process.wait(10) == 0
 
 
@@ -237,33 +313,64 @@ def test_the_token_is_checked_in_the_first_message(tcp_server, tmp_path):
     server = tcp_server("--token-file", str(token_file))
     wrong = Peer(server.port)
     answer = wrong.initialize({"token": "guess"})
-    assert answer == {"jsonrpc": "2.0", "id": 1, "error": {"code": -32600, "message": "smalllsp: this server needs its token in initializationOptions.token"}}
+    assert answer == {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "error": {
+            "code": -32600,
+            "message": "smalllsp: this server needs its token in initializationOptions.token",
+        },
+    }
     assert wrong.read(10) is None
     missing = Peer(server.port)
     assert "needs its token" in missing.initialize()["error"]["message"]
     not_initialize = Peer(server.port)
-    assert not_initialize.request("smalllsp/status")["error"]["message"] == "smalllsp: the first message must be an initialize request"
+    assert (
+        not_initialize.request("smalllsp/status")["error"]["message"]
+        == "smalllsp: the first message must be an initialize request"
+    )
     a = Peer(server.port)
     assert "result" in a.initialize({"token": "t0ken-of-the-user"})
     a.wait_loaded()
-    assert "unknown setting" not in server.log()  # the token is taken out before the settings are read
+    assert (
+        "unknown setting" not in server.log()
+    )  # the token is taken out before the settings are read
     assert "t0ken-of-the-user" not in server.log()
     end_session(a, server)
 
 
 def test_beyond_loopback_needs_the_flag_and_then_a_token():
     port = free_port()
-    refused = subprocess.run([sys.executable, "-m", "smalllsp", "serve", "--tcp", f"0.0.0.0:{port}"], capture_output=True, text=True, timeout=60)
+    refused = subprocess.run(
+        [sys.executable, "-m", "smalllsp", "serve", "--tcp", f"0.0.0.0:{port}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert refused.returncode == 2
-    assert refused.stderr.strip() == ("smalllsp: 0.0.0.0 is not a loopback address: anyone who can reach it could drive the server; "
-                                      "add --allow-non-loopback (a token is then required) or listen on 127.0.0.1")
-    server = subprocess.Popen([sys.executable, "-m", "smalllsp", "serve", "--tcp", f"0.0.0.0:{port}", "--allow-non-loopback"],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert refused.stderr.strip() == (
+        "smalllsp: 0.0.0.0 is not a loopback address: anyone who can reach it could drive the server; "
+        "add --allow-non-loopback (a token is then required) or listen on 127.0.0.1"
+    )
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "smalllsp",
+            "serve",
+            "--tcp",
+            f"0.0.0.0:{port}",
+            "--allow-non-loopback",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         line = server.stderr.readline().decode()
         prefix = "smalllsp: token for this server (send it as initializationOptions.token): "
         assert line.startswith(prefix)
-        token = line[len(prefix):].strip()
+        token = line[len(prefix) :].strip()
         assert len(token) == 32
         without = Peer(port)
         assert "needs its token" in without.initialize()["error"]["message"]

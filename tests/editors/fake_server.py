@@ -36,7 +36,9 @@ def record(event: dict[str, Any]) -> None:
 
 
 @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
-async def inline_completion(ls: LanguageServer, params: types.InlineCompletionParams) -> types.InlineCompletionList:
+async def inline_completion(
+    ls: LanguageServer, params: types.InlineCompletionParams
+) -> types.InlineCompletionList:
     global answered
     where = {"line": params.position.line, "character": params.position.character}
     record({"event": "request", **where, "trigger": int(params.context.trigger_kind)})
@@ -75,13 +77,20 @@ async def initialized(ls: LanguageServer, params: types.InitializedParams) -> No
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-def did_change_configuration(ls: LanguageServer, params: types.DidChangeConfigurationParams) -> None:
+def did_change_configuration(
+    ls: LanguageServer, params: types.DidChangeConfigurationParams
+) -> None:
     record({"event": "didChangeConfiguration", "settings": params.settings})
 
 
 @server.command("smalllsp.accepted")
 def accepted(ls: LanguageServer, *arguments: Any) -> None:
-    record({"event": "accepted", "arguments": [json.loads(json.dumps(a, default=vars)) for a in arguments]})
+    record(
+        {
+            "event": "accepted",
+            "arguments": [json.loads(json.dumps(a, default=vars)) for a in arguments],
+        }
+    )
 
 
 @server.feature("smalllsp/status")

@@ -58,8 +58,12 @@ WAIT_FOR_GHOST = """
   H.step('ghost text', 180000, function(ctx) ctx.ghost = H.ghost(); return ctx.ghost ~= nil end),
 """
 
-ACCEPT = OPEN_BODY + """
-H.run({""" + WAIT_FOR_GHOST + """
+ACCEPT = (
+    OPEN_BODY
+    + """
+H.run({"""
+    + WAIT_FOR_GHOST
+    + """
   H.step('accept key', 1000, function() H.feed(OPTIONS.keymaps.accept); return true end),
   H.step('suggestion inserted', 10000, function(ctx)
     return H.ghost() == nil and vim.api.nvim_buf_get_lines(0, 5, 6, true)[1] ~= '    '
@@ -68,13 +72,16 @@ H.run({""" + WAIT_FOR_GHOST + """
   H.step('acceptance counted', 10000, H.status_until(function(status) return H.accepted(status) == 1 end)),
 })
 """
+)
 
 
 @pytest.mark.parametrize(
     "inline, lsp_start, accept_key",
     [("native", "enable", "<Tab>"), ("extmark", "enable", "<C-l>"), ("extmark", "start", "<Tab>")],
 )
-def test_accepting_the_ghost_text_inserts_it(nvim, default_model, tmp_path, inline, lsp_start, accept_key):
+def test_accepting_the_ghost_text_inserts_it(
+    nvim, default_model, tmp_path, inline, lsp_start, accept_key
+):
     """Open a file, enter insert mode in a function body, wait for ghost text, accept it with the configured key."""
     options = server_options(inline=inline, lsp_start=lsp_start, keymaps={"accept": accept_key})
     outcome = run_nvim(nvim, body_workspace(tmp_path), ACCEPT, options, tmp_path)
@@ -86,13 +93,20 @@ def test_accepting_the_ghost_text_inserts_it(nvim, default_model, tmp_path, inli
     assert suggestion.strip(), "empty ghost text"
     assert outcome["lines"] == splice(BODY, BODY_ROW, BODY_COL, suggestion)
     last = suggestion.split("\n")
-    assert outcome["ctx"]["cursor"] == [BODY_ROW + len(last) - 1, (BODY_COL if len(last) == 1 else 0) + len(last[-1].encode())]
+    assert outcome["ctx"]["cursor"] == [
+        BODY_ROW + len(last) - 1,
+        (BODY_COL if len(last) == 1 else 0) + len(last[-1].encode()),
+    ]
     assert outcome["mode"] == "i"
 
 
-WORD_THEN_LINE = OPEN_BODY + """
+WORD_THEN_LINE = (
+    OPEN_BODY
+    + """
 local function body_line() return vim.api.nvim_buf_get_lines(0, 5, 6, true)[1] end
-H.run({""" + WAIT_FOR_GHOST + """
+H.run({"""
+    + WAIT_FOR_GHOST
+    + """
   H.step('accept word', 1000, function(ctx) ctx.before = body_line(); H.feed('<M-Right>'); return true end),
   H.step('word inserted', 10000, function(ctx) return body_line() ~= ctx.before end),
   H.step('after word', 1000, function(ctx) ctx.after_word = body_line(); ctx.lines_after_word = vim.api.nvim_buf_line_count(0); return true end),
@@ -102,11 +116,14 @@ H.run({""" + WAIT_FOR_GHOST + """
   H.step('after line', 1000, function(ctx) ctx.after_line = body_line(); ctx.lines_after_line = vim.api.nvim_buf_line_count(0); return true end),
 })
 """
+)
 
 
 @pytest.mark.parametrize("inline", ["native", "extmark"])
 def test_accept_a_word_then_the_rest_of_the_line(nvim, default_model, tmp_path, inline):
-    outcome = run_nvim(nvim, body_workspace(tmp_path), WORD_THEN_LINE, server_options(inline=inline), tmp_path)
+    outcome = run_nvim(
+        nvim, body_workspace(tmp_path), WORD_THEN_LINE, server_options(inline=inline), tmp_path
+    )
     ctx = outcome["ctx"]
     suggestion = ctx["ghost"]["text"]
     first_line = suggestion.split("\n")[0]
@@ -115,13 +132,17 @@ def test_accept_a_word_then_the_rest_of_the_line(nvim, default_model, tmp_path, 
     assert ctx["after_word"] == "    " + word.group(0)
     assert ctx["lines_after_word"] == len(BODY.split("\n")) - 1  # no line break inserted
     # the rest of the suggestion is shown again (extmark: kept; native: the server's cache answers)
-    assert ctx["rest"]["text"].startswith(first_line[len(word.group(0)):]), ctx["rest"]
+    assert ctx["rest"]["text"].startswith(first_line[len(word.group(0)) :]), ctx["rest"]
     assert ctx["after_line"] == "    " + first_line
     assert ctx["lines_after_line"] == ctx["lines_after_word"]
 
 
-DISMISS = OPEN_BODY + """
-H.run({""" + WAIT_FOR_GHOST + """
+DISMISS = (
+    OPEN_BODY
+    + """
+H.run({"""
+    + WAIT_FOR_GHOST
+    + """
   H.step('dismiss', 1000, function() H.feed('<C-]>'); return true end),
   H.step('ghost text gone', 5000, function() return H.ghost() == nil end),
   H.step('nothing comes back by itself', 1500, function(ctx)
@@ -140,11 +161,16 @@ H.run({""" + WAIT_FOR_GHOST + """
   end),
 })
 """
+)
 
 
 @pytest.mark.parametrize("inline", ["native", "extmark"])
-def test_dismiss_hides_the_suggestion_and_tab_falls_back_to_indenting(nvim, default_model, tmp_path, inline):
-    outcome = run_nvim(nvim, body_workspace(tmp_path), DISMISS, server_options(inline=inline), tmp_path)
+def test_dismiss_hides_the_suggestion_and_tab_falls_back_to_indenting(
+    nvim, default_model, tmp_path, inline
+):
+    outcome = run_nvim(
+        nvim, body_workspace(tmp_path), DISMISS, server_options(inline=inline), tmp_path
+    )
     ctx = outcome["ctx"]
     assert ctx["after_dismiss"] == splice(BODY, 0, 0, "")  # the buffer is untouched
     assert ctx["after_tab"].strip() == "" and len(ctx["after_tab"]) > 4, repr(ctx["after_tab"])
@@ -244,13 +270,20 @@ H.run({
 def test_status_command_checkhealth_and_help(nvim, default_model, tmp_path):
     workspace = body_workspace(tmp_path)
     docs = tmp_path / "plugin-doc"
-    shutil.copytree(PLUGIN / "doc", docs / "doc")  # helptags writes a tags file: not into the checkout
-    scenario = f"vim.opt.rtp:append({str(docs)!r})\nOPTIONS_DOC = {str(docs / 'doc')!r}\n" + STATUS_HEALTH_HELP
+    shutil.copytree(
+        PLUGIN / "doc", docs / "doc"
+    )  # helptags writes a tags file: not into the checkout
+    scenario = (
+        f"vim.opt.rtp:append({str(docs)!r})\nOPTIONS_DOC = {str(docs / 'doc')!r}\n"
+        + STATUS_HEALTH_HELP
+    )
 
     outcome = run_nvim(nvim, workspace, scenario, server_options(), tmp_path)
 
     ctx = outcome["ctx"]
-    assert re.match(r"smalllsp \d+\.\d+\.\d+: ready · .+\.gguf on \w+ · loaded in [\d.]+ s", ctx["status_line"]), ctx["status_line"]
+    assert re.match(
+        r"smalllsp \d+\.\d+\.\d+: ready · .+\.gguf on \w+ · loaded in [\d.]+ s", ctx["status_line"]
+    ), ctx["status_line"]
     assert ctx["statusline"] == "smalllsp: ready"
     loading = [p for p in ctx["progress"] if p.get("title") == "smalllsp: loading model"]
     assert loading and loading[0]["kind"] == "begin", ctx["progress"]
@@ -270,8 +303,17 @@ def test_lua_unit_tests(build):
     """The pure Lua parts: partial-accept pieces, columns, verdicts, option checks, menus."""
     nvim = need_nvim(build)
     run = subprocess.run(
-        [nvim, "--headless", "--clean", "-l", str(PLUGIN.parent.parent / "tests/editors/nvim/test_units.lua"), str(PLUGIN)],
-        capture_output=True, text=True, timeout=60,
+        [
+            nvim,
+            "--headless",
+            "--clean",
+            "-l",
+            str(PLUGIN.parent.parent / "tests/editors/nvim/test_units.lua"),
+            str(PLUGIN),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert re.search(r"^\d+ passed, 0 failed$", run.stdout, re.M), run.stdout
@@ -287,5 +329,8 @@ H.run({})
 
 def test_a_bad_option_is_a_clear_error_and_starts_nothing(nvim, tmp_path):
     outcome = run_nvim(nvim, tmp_path, BAD_SETUP, {}, tmp_path)
-    assert outcome["ctx"]["error"] == "smalllsp.setup: option inline must be one of auto, native, extmark, got \"ghost\""
+    assert (
+        outcome["ctx"]["error"]
+        == 'smalllsp.setup: option inline must be one of auto, native, extmark, got "ghost"'
+    )
     assert outcome["ctx"]["clients"] == 0

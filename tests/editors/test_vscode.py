@@ -50,14 +50,19 @@ def test_package_json_contributes_every_server_setting_as_the_server_defines_it(
     properties = contributed()
     server_keys = {key for key in properties if "." not in key.removeprefix("smalllsp.")}
     settings = settings_json()
-    assert server_keys == {key_of(s["name"]) for s in settings}, "run `npm run sync-settings` in editors/vscode"
+    assert server_keys == {key_of(s["name"]) for s in settings}, (
+        "run `npm run sync-settings` in editors/vscode"
+    )
     for order, setting in enumerate(settings, start=2):
         prop = properties[key_of(setting["name"])]
         assert prop["type"] == TYPES[setting["type"]], setting["name"]
         assert prop["default"] == setting["default"], setting["name"]
         assert prop["markdownDescription"] == setting["doc"], setting["name"]
         assert prop.get("enum", []) == list(setting["choices"]), setting["name"]
-        assert (prop.get("minimum"), prop.get("maximum")) == (setting["minimum"], setting["maximum"]), setting["name"]
+        assert (prop.get("minimum"), prop.get("maximum")) == (
+            setting["minimum"],
+            setting["maximum"],
+        ), setting["name"]
         # user-only settings (they move data off the machine or read a file) only from the user's own settings
         assert prop.get("scope") == ("machine" if setting["user_only"] else None), setting["name"]
         assert prop["order"] == order, setting["name"]  # the server's order, not alphabetical
@@ -66,8 +71,15 @@ def test_package_json_contributes_every_server_setting_as_the_server_defines_it(
 def test_user_only_settings_and_the_interpreter_are_machine_scoped_and_restricted_in_untrusted_workspaces():
     properties = contributed()
     machine = {key for key, prop in properties.items() if prop.get("scope") == "machine"}
-    expected = {key_of(s["name"]) for s in settings_json() if s["user_only"]} | {"smalllsp.server.pythonPath"}
-    assert {"smalllsp.engine", "smalllsp.remoteUrl", "smalllsp.remoteApiKeyFile", "smalllsp.model"} <= expected
+    expected = {key_of(s["name"]) for s in settings_json() if s["user_only"]} | {
+        "smalllsp.server.pythonPath"
+    }
+    assert {
+        "smalllsp.engine",
+        "smalllsp.remoteUrl",
+        "smalllsp.remoteApiKeyFile",
+        "smalllsp.model",
+    } <= expected
     assert machine == expected
     trust = manifest()["capabilities"]["untrustedWorkspaces"]
     assert trust["supported"] == "limited"
@@ -88,7 +100,9 @@ def test_a_key_triggers_inline_suggestions():
 
 def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
     done = subprocess.run(command, cwd=EXTENSION, capture_output=True, text=True, **kwargs)
-    assert done.returncode == 0, f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-6000:]}\n{done.stderr[-6000:]}"
+    assert done.returncode == 0, (
+        f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-6000:]}\n{done.stderr[-6000:]}"
+    )
     return done
 
 
@@ -96,18 +110,34 @@ def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
 def test_npm_ci_compile_test_and_vsce_package(default_model, tmp_path):
     npm = shutil.which("npm")
     if npm is None:
-        pytest.skip("npm not found: the VS Code extension was not built or tested (install Node.js 20+)")
+        pytest.skip(
+            "npm not found: the VS Code extension was not built or tested (install Node.js 20+)"
+        )
     env = {**os.environ, "SMALLLSP_PYTHON": sys.executable}
     run([npm, "ci", "--no-audit", "--no-fund"], env=env, timeout=600)
     run([npm, "run", "compile"], env=env, timeout=300)
     tested = run([npm, "test"], env=env, timeout=600)
     assert "# fail 0" in tested.stdout and "# pass " in tested.stdout, tested.stdout[-3000:]
-    assert re.search(r"^ok \d+ - a cross-file suggestion is flagged", tested.stdout, re.M), tested.stdout[-3000:]
+    assert re.search(r"^ok \d+ - a cross-file suggestion is flagged", tested.stdout, re.M), (
+        tested.stdout[-3000:]
+    )
     vsix = tmp_path / "smalllsp.vsix"
-    run(["npx", "vsce", "package", "--allow-missing-repository", "--out", str(vsix)], env=env, timeout=300, stdin=subprocess.DEVNULL)
+    run(
+        ["npx", "vsce", "package", "--allow-missing-repository", "--out", str(vsix)],
+        env=env,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
     with zipfile.ZipFile(vsix) as archive:
         names = set(archive.namelist())
         manifest = json.loads(archive.read("extension/package.json"))
-    assert {"extension/dist/extension.js", "extension/package.json", "extension.vsixmanifest"} <= names, names
-    assert not any(name.startswith("extension/node_modules/") or name.startswith("extension/src/") for name in names)
+    assert {
+        "extension/dist/extension.js",
+        "extension/package.json",
+        "extension.vsixmanifest",
+    } <= names, names
+    assert not any(
+        name.startswith("extension/node_modules/") or name.startswith("extension/src/")
+        for name in names
+    )
     assert manifest["main"] == "./dist/extension.js"

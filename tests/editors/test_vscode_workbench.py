@@ -87,8 +87,18 @@ def vsix(default_model, tmp_path_factory) -> Path:
 
 
 def _run(command: list[str], env: dict) -> None:
-    done = subprocess.run(command, cwd=EXTENSION, env=env, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
-    assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    done = subprocess.run(
+        command,
+        cwd=EXTENSION,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, (
+        f"{' '.join(command)} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -146,13 +156,17 @@ def trigger_and_wait_for_ghost(wb: Workbench) -> dict:
     return wb.wait_for("s.ghost && (s.ghost.inline || s.ghost.lines.length)", "ghost text", GHOST_S)
 
 
-def test_ghost_text_accepted_with_tab_is_saved_exactly_and_the_server_goes_with_the_window(vsix, tmp_path):
+def test_ghost_text_accepted_with_tab_is_saved_exactly_and_the_server_goes_with_the_window(
+    vsix, tmp_path
+):
     root = workspace(tmp_path, {"example.py": BODY})
     with Workbench(tmp_path / "wb", vsix, root, USER) as wb:
         wb.op("open", path="example.py")
         loading = wb.wait_for(STATUS_READY, "the status bar to say ready", READY_S)
         # the real client's command line: the extension's arguments, then what vscode-languageclient appends
-        assert wb.server_cmdlines() == [[PYTHON, "-m", "smalllsp", "serve", f"--clientProcessId={_exthost_pid(wb)}", "--stdio"]]
+        assert wb.server_cmdlines() == [
+            [PYTHON, "-m", "smalllsp", "serve", f"--clientProcessId={_exthost_pid(wb)}", "--stdio"]
+        ]
         wb.op("goto", line=BODY_CURSOR[0], column=BODY_CURSOR[1])
 
         shown = trigger_and_wait_for_ghost(wb)
@@ -173,14 +187,19 @@ def test_ghost_text_accepted_with_tab_is_saved_exactly_and_the_server_goes_with_
         kinds = [_status_kind(s) for s in statuses]
         assert kinds[0] == "loading", statuses
         assert "ready" in kinds and kinds.index("ready") < kinds.index("latency"), statuses
-        assert "loading" not in kinds[kinds.index("ready"):], statuses
+        assert "loading" not in kinds[kinds.index("ready") :], statuses
         tooltip = latency["last"]["status"]["label"]
-        assert re.search(r"smalllsp \d+\.\d+\.\d+: ready\n.+\.gguf on cpu\nloaded in [\d.]+ s\nlast completion \d+ ms", tooltip), tooltip
+        assert re.search(
+            r"smalllsp \d+\.\d+\.\d+: ready\n.+\.gguf on cpu\nloaded in [\d.]+ s\nlast completion \d+ ms",
+            tooltip,
+        ), tooltip
         # the output channel: the server's records at their own levels, no error in a good session
         log = wb.output_log()
         assert re.search(r"\[info\] smalllsp\.engine\.llama: loaded .*\.gguf", log), log[-3000:]
         assert "[error]" not in log, log[-3000:]
-        assert not re.search(r"\[\w+\] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ", log), "a second timestamp: " + log[-3000:]
+        assert not re.search(r"\[\w+\] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ", log), (
+            "a second timestamp: " + log[-3000:]
+        )
         assert smalllsp_notifications(wb) == []
         assert wb.op("blocked") == []  # the page asked for nothing outside 127.0.0.1
 
@@ -194,13 +213,16 @@ def test_ghost_text_accepted_with_tab_is_saved_exactly_and_the_server_goes_with_
 
 
 def test_cross_file_suggestion_shows_its_label_hover_and_the_status_bar_warning(vsix, tmp_path):
-    root = workspace(tmp_path, {
-        ".git/HEAD": "ref: refs/heads/main\n",
-        "billing/__init__.py": "",
-        "billing/api.py": BILLING_API,
-        "shop/__init__.py": "",
-        "shop/checkout.py": CHECKOUT,
-    })
+    root = workspace(
+        tmp_path,
+        {
+            ".git/HEAD": "ref: refs/heads/main\n",
+            "billing/__init__.py": "",
+            "billing/api.py": BILLING_API,
+            "shop/__init__.py": "",
+            "shop/checkout.py": CHECKOUT,
+        },
+    )
     # without the global section the model does not see charge()'s definition: the guard flags the call
     with Workbench(tmp_path / "wb", vsix, root, {**USER, "smalllsp.globalTokens": 0}) as wb:
         wb.op("open", path="shop/checkout.py")
@@ -211,7 +233,8 @@ def test_cross_file_suggestion_shows_its_label_hover_and_the_status_bar_warning(
 
         flagged = wb.wait_for(
             "s.afterTexts.some(a => a.shown && a.content.startsWith('⚠ cross-file')) && s.status && s.status.icons.includes('codicon-warning')",
-            "the ⚠ label after the line and the status bar warning", 30,
+            "the ⚠ label after the line and the status bar warning",
+            30,
         )["last"]
         label = next(a["content"] for a in flagged["afterTexts"] if a["shown"])
         assert re.match(r"^⚠ cross-file: .*charge", label), label
@@ -220,7 +243,9 @@ def test_cross_file_suggestion_shows_its_label_hover_and_the_status_bar_warning(
         # the whole reason is reachable: the status bar tooltip lists every reason
         tooltip = wb.op("hover", selector=f"[id='{flagged['status']['id']}']")
         assert "This suggestion depends on code the model did not see" in tooltip, tooltip
-        assert "charge" in tooltip and label.removeprefix("⚠ cross-file: ").rstrip("…") in tooltip, tooltip
+        assert (
+            "charge" in tooltip and label.removeprefix("⚠ cross-file: ").rstrip("…") in tooltip
+        ), tooltip
 
 
 def test_a_wrong_model_path_shows_one_error_naming_the_file(vsix, tmp_path):
@@ -228,7 +253,9 @@ def test_a_wrong_model_path_shows_one_error_naming_the_file(vsix, tmp_path):
     root = workspace(tmp_path, {"example.py": BODY})
     with Workbench(tmp_path / "wb", vsix, root, {**USER, "smalllsp.model": str(missing)}) as wb:
         wb.op("open", path="example.py")
-        failed = wb.wait_for("s.status && s.status.icons.includes('codicon-error')", "the status bar error", READY_S)["last"]
+        failed = wb.wait_for(
+            "s.status && s.status.icons.includes('codicon-error')", "the status bar error", READY_S
+        )["last"]
         assert str(missing) in failed["status"]["label"], failed["status"]
         time.sleep(3)  # anything else that would pop up
         messages = smalllsp_notifications(wb)
@@ -238,12 +265,18 @@ def test_a_wrong_model_path_shows_one_error_naming_the_file(vsix, tmp_path):
 
 def test_a_server_that_cannot_start_shows_its_own_reason_once(vsix, tmp_path):
     python = tmp_path / "python-without-smalllsp"
-    python.write_text("#!/bin/sh\necho 'fake-python: this interpreter cannot run smalllsp (reason 42)' >&2\nexit 3\n")
+    python.write_text(
+        "#!/bin/sh\necho 'fake-python: this interpreter cannot run smalllsp (reason 42)' >&2\nexit 3\n"
+    )
     python.chmod(0o755)
     root = workspace(tmp_path, {"example.py": BODY})
-    with Workbench(tmp_path / "wb", vsix, root, {**USER, "smalllsp.server.pythonPath": str(python)}) as wb:
+    with Workbench(
+        tmp_path / "wb", vsix, root, {**USER, "smalllsp.server.pythonPath": str(python)}
+    ) as wb:
         wb.op("open", path="example.py")
-        wb.wait_for("s.status && s.status.icons.includes('codicon-error')", "the status bar error", READY_S)
+        wb.wait_for(
+            "s.status && s.status.icons.includes('codicon-error')", "the status bar error", READY_S
+        )
         time.sleep(5)  # a client that restarted the server would show more by now
         messages = smalllsp_notifications(wb)
         assert len(messages) == 1, messages
@@ -258,7 +291,7 @@ def test_workspace_settings_cannot_point_the_server_at_another_host_file_or_prog
     key.write_text("sk-from-the-workspace\n")
     marker = tmp_path / "hostile-program-ran"
     hostile = tmp_path / "hostile-python"
-    hostile.write_text(f"#!/bin/sh\ntouch {marker}\nexec {PYTHON} \"$@\"\n")
+    hostile.write_text(f'#!/bin/sh\ntouch {marker}\nexec {PYTHON} "$@"\n')
     hostile.chmod(0o755)
     with Recorder() as recorder:
         hostile_settings = {
@@ -269,7 +302,10 @@ def test_workspace_settings_cannot_point_the_server_at_another_host_file_or_prog
             "smalllsp.model": str(key),
             "smalllsp.server.pythonPath": str(hostile),
         }
-        root = workspace(tmp_path, {"example.py": BODY, ".vscode/settings.json": json.dumps(hostile_settings, indent=2)})
+        root = workspace(
+            tmp_path,
+            {"example.py": BODY, ".vscode/settings.json": json.dumps(hostile_settings, indent=2)},
+        )
         with Workbench(tmp_path / "wb", vsix, root, USER) as wb:
             wb.op("open", path="example.py")
             ready = wb.wait_for(STATUS_READY, "the status bar to say ready", READY_S)["last"]
@@ -285,12 +321,18 @@ def test_workspace_settings_cannot_point_the_server_at_another_host_file_or_prog
 
 
 @pytest.mark.parametrize("where", ["user", "remote machine"])
-def test_the_same_settings_in_the_users_own_settings_do_select_the_remote_engine(vsix, tmp_path, where):
+def test_the_same_settings_in_the_users_own_settings_do_select_the_remote_engine(
+    vsix, tmp_path, where
+):
     """The user's settings.json, or the remote machine's (the Settings editor's Remote tab in code-server)."""
     key = tmp_path / "my-key.txt"
     key.write_text("sk-the-users-own-key\n")
     with Recorder() as recorder:
-        remote = {"smalllsp.engine": "remote", "smalllsp.remoteUrl": recorder.url, "smalllsp.remoteApiKeyFile": str(key)}
+        remote = {
+            "smalllsp.engine": "remote",
+            "smalllsp.remoteUrl": recorder.url,
+            "smalllsp.remoteApiKeyFile": str(key),
+        }
         user, machine = ({**USER, **remote}, None) if where == "user" else (USER, remote)
         root = workspace(tmp_path, {"example.py": BODY})
         with Workbench(tmp_path / "wb", vsix, root, user, machine_settings=machine) as wb:
@@ -298,23 +340,38 @@ def test_the_same_settings_in_the_users_own_settings_do_select_the_remote_engine
             deadline = time.monotonic() + READY_S
             while not recorder.requests and time.monotonic() < deadline:
                 time.sleep(0.5)
-            assert recorder.requests, "the server never connected to the user's remote_url\n" + wb.diagnostics()
-            assert any(r["headers"].get("Authorization") == "Bearer sk-the-users-own-key" for r in recorder.requests), [
-                {k: v for k, v in r.items() if k != "body"} for r in recorder.requests
-            ]
+            assert recorder.requests, (
+                "the server never connected to the user's remote_url\n" + wb.diagnostics()
+            )
+            assert any(
+                r["headers"].get("Authorization") == "Bearer sk-the-users-own-key"
+                for r in recorder.requests
+            ), [{k: v for k, v in r.items() if k != "body"} for r in recorder.requests]
 
 
-def test_the_settings_editor_titles_the_settings_without_snake_case_in_the_servers_order(vsix, tmp_path):
+def test_the_settings_editor_titles_the_settings_without_snake_case_in_the_servers_order(
+    vsix, tmp_path
+):
     root = workspace(tmp_path, {"notes.txt": "no Python file: the server is not started\n"})
     with Workbench(tmp_path / "wb", vsix, root, USER) as wb:
         user = wb.op("settingsLabels", query="@ext:smalllsp.smalllsp")
         # code-server is a remote window: the machine-scoped settings are on the Remote tab, not the User tab
-        assert [item["label"] for item in user["items"]][:3] == ["Enabled", "N Ctx", "N Threads"], user
+        assert [item["label"] for item in user["items"]][:3] == ["Enabled", "N Ctx", "N Threads"], (
+            user
+        )
         wb.op("press", key="Escape")
         remote_tab = next(tab for tab in user["tabs"] if tab.startswith("Remote"))
         remote = wb.op("settingsLabels", query="@ext:smalllsp.smalllsp", tab=remote_tab)
-        assert [item["label"] for item in remote["items"]][:4] == ["Python Path", "Enabled", "Model", "N Ctx"], remote
-        assert not any("_" in item["label"] for item in user["items"] + remote["items"]), (user, remote)
+        assert [item["label"] for item in remote["items"]][:4] == [
+            "Python Path",
+            "Enabled",
+            "Model",
+            "N Ctx",
+        ], remote
+        assert not any("_" in item["label"] for item in user["items"] + remote["items"]), (
+            user,
+            remote,
+        )
         cache = wb.op("settingsLabels", query="smalllsp cache type")
         assert any(item["label"] == "Cache Type" for item in cache["items"]), cache
 

@@ -17,4 +17,6 @@ def default_model():
 @pytest.fixture(scope="session")
 def tiny_moe_path(tmp_path_factory, default_model):
     """A tiny random qwen3moe GGUF with the default model's tokenizer."""
-    return tiny_moe.write_tiny_moe_gguf(tmp_path_factory.mktemp("moe") / "tiny-moe.gguf", default_model)
+    return tiny_moe.write_tiny_moe_gguf(
+        tmp_path_factory.mktemp("moe") / "tiny-moe.gguf", default_model
+    )

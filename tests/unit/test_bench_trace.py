@@ -12,7 +12,9 @@ def test_typing_the_lines_back_rebuilds_the_file():
     doc = Document("u", "python", 1, start)
     for stroke in strokes:
         doc.apply(stroke.change, "utf-16")
-        assert doc.text == stroke.text  # each change, applied as a client would, gives the recorded text
+        assert (
+            doc.text == stroke.text
+        )  # each change, applied as a client would, gives the recorded text
     assert strokes[-1].text == SOURCE
 
 
@@ -25,12 +27,30 @@ def test_a_line_break_brings_the_indentation_and_the_limit_holds():
 
 def test_summary_separates_cache_hits_from_model_calls():
     generations = [
-        {"source": "model", "n_prompt": 100, "n_reused": 0, "n_evaluated": 100, "n_generated": 10, "ms": 1000.0},
+        {
+            "source": "model",
+            "n_prompt": 100,
+            "n_reused": 0,
+            "n_evaluated": 100,
+            "n_generated": 10,
+            "ms": 1000.0,
+        },
         {"source": "cache"},
-        {"source": "model", "n_prompt": 101, "n_reused": 100, "n_evaluated": 1, "n_generated": 5, "ms": 200.0},
+        {
+            "source": "model",
+            "n_prompt": 101,
+            "n_reused": 100,
+            "n_evaluated": 1,
+            "n_generated": 5,
+            "ms": 200.0,
+        },
     ]
     summary = summarize([1000.0, 1.0, 200.0], generations)
-    assert summary["model_calls"] == 2 and summary["suggestion_cache_hits"] == 1 and summary["kv_prefix_hits"] == 1
+    assert (
+        summary["model_calls"] == 2
+        and summary["suggestion_cache_hits"] == 1
+        and summary["kv_prefix_hits"] == 1
+    )
     assert summary["model_call_latency_ms"]["p50"] in (200.0, 1000.0)
     assert summary["tokens_per_second"] == (100 + 10 + 1 + 5) / 1.2
     assert percentile([1, 2, 3, 4, 5], 50) == 3 and percentile([], 50) is None

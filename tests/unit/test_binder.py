@@ -47,9 +47,17 @@ PY_SIGNATURES = {
     "attrs": "@attrs(slots=True)\nclass V:\n    _validators = attrib()\n    extra = attrib(default=None)\n",
     "method": "class Table:\n    def add_row(self, *renderables, style=None):\n        pass\n",
 }
-PY_NAMES = {"console": "Console", "style": "Style", "both": "Both", "dataclass": "P", "kwdataclass": "K",
-            "kwmarker": "M", "namedtuple": "Region", "plainclass": "Empty",
-            "attrs": "V"}
+PY_NAMES = {
+    "console": "Console",
+    "style": "Style",
+    "both": "Both",
+    "dataclass": "P",
+    "kwdataclass": "K",
+    "kwmarker": "M",
+    "namedtuple": "Region",
+    "plainclass": "Empty",
+    "attrs": "V",
+}
 
 PY_CASES = [
     ("plain", "f(1, 2)", None),
@@ -78,7 +86,11 @@ PY_CASES = [
     ("everything", "f(1, 2)", "no argument for c"),
     ("everything", "f(1, b=2, c=3, e=5)", None),
     ("console", "Console()", None),
-    ("console", "Console(1)", "1 positional argument (it takes 0; color_system, width are keyword-only)"),
+    (
+        "console",
+        "Console(1)",
+        "1 positional argument (it takes 0; color_system, width are keyword-only)",
+    ),
     ("console", "Console(width=80, record=True)", None),  # **kwargs
     ("style", "Style(0)", "1 positional argument (it takes 0; bold, color are keyword-only)"),
     ("style", "Style(bold=True)", None),
@@ -101,7 +113,11 @@ PY_CASES = [
     ("namedtuple", "Region(x=0, y=0, max=3)", "an unknown keyword max="),
     ("plainclass", "Empty()", None),
     ("plainclass", "Empty(1)", "1 positional argument (it takes 0)"),
-    ("attrs", "V([a, b])", None),  # attrs fields without annotations (as attr/_make.py's _AndValidator)
+    (
+        "attrs",
+        "V([a, b])",
+        None,
+    ),  # attrs fields without annotations (as attr/_make.py's _AndValidator)
     ("attrs", "V([a, b], 1, 2)", "3 positional arguments (it takes 2)"),
     ("method", "t.add_row('a', 'b', style='bold')", None),  # self is not counted
     ("method", "t.add_row(end_section=True)", "an unknown keyword end_section="),
@@ -124,7 +140,11 @@ TS_CASES = [
     ("function f(a: number, b?: string) {}", "f(1);", None),
     ("function f(a: number, b?: string) {}", "f(1, 'x');", None),
     ("function f(a: number, b?: string) {}", "f();", "no argument for a"),
-    ("function f(a: number, b?: string) {}", "f(1, 'x', 3);", "3 positional arguments (it takes 2)"),
+    (
+        "function f(a: number, b?: string) {}",
+        "f(1, 'x', 3);",
+        "3 positional arguments (it takes 2)",
+    ),
     ("function f(a: number, b = 2) {}", "f(1, 2);", None),
     ("function f(a: number, ...rest: number[]) {}", "f(1, 2, 3, 4);", None),
     ("function f(a: number, ...rest: number[]) {}", "f(...xs);", None),
@@ -134,14 +154,17 @@ TS_CASES = [
 
 @pytest.mark.parametrize(("signature", "call", "problem"), TS_CASES, ids=lambda v: str(v))
 def test_typescript_arity(signature, call, problem):
-    assert guard.bind(parameters_of("typescript", signature, "f"), call_of("typescript", call)) == problem
+    assert (
+        guard.bind(parameters_of("typescript", signature, "f"), call_of("typescript", call))
+        == problem
+    )
 
 
 GO_CASES = [
     ("func F(a, b int) int { return a }", "F(1, 2)", None),
     ("func F(a, b int) int { return a }", "F(1)", "no argument for b"),
     ("func F(a, b int) int { return a }", "F(1, 2, 3)", "3 positional arguments (it takes 2)"),
-    ("func F(format string, args ...any) {}", "F(\"%d %d\", 1, 2)", None),
+    ("func F(format string, args ...any) {}", 'F("%d %d", 1, 2)', None),
     ("func F(format string, args ...any) {}", "F()", "no argument for format"),
     ("func F(xs ...int) {}", "F(ys...)", None),
 ]
@@ -165,7 +188,10 @@ def test_a_class_under_a_decorator_we_do_not_know_has_no_known_constructor():
 def test_describe_parameters_reads_like_a_python_signature():
     parameters = parameters_of("python", PY_SIGNATURES["everything"], "f")
     assert guard.describe_parameters(parameters) == "a, /, b, *args, c, d=…, **kwargs"
-    assert guard.describe_parameters(parameters_of("python", PY_SIGNATURES["console"], "Console")) == (
-        "*, color_system=…, width=…, **kwargs"
+    assert guard.describe_parameters(
+        parameters_of("python", PY_SIGNATURES["console"], "Console")
+    ) == ("*, color_system=…, width=…, **kwargs")
+    assert (
+        guard.describe_parameters(parameters_of("python", PY_SIGNATURES["namedtuple"], "Region"))
+        == "x, y, width=…"
     )
-    assert guard.describe_parameters(parameters_of("python", PY_SIGNATURES["namedtuple"], "Region")) == "x, y, width=…"

@@ -21,12 +21,24 @@ from smalllsp.cache import SuggestionCache, bounded_key
 from smalllsp.config import Config
 from smalllsp.context.ring import MAX_LINE_CHARS, ChunkRing
 from smalllsp.context.window import MAX_TOKEN_CHARS, Cursor, clip_tokens, place_window
-from smalllsp.documents import Document, DocumentStore, Lines, WithLine, column_to_index, index_to_column, split_lines
+from smalllsp.documents import (
+    Document,
+    DocumentStore,
+    Lines,
+    WithLine,
+    column_to_index,
+    index_to_column,
+    split_lines,
+)
 from smalllsp.engine.fim import TEMPLATES, FimTokens
 from smalllsp.syntax.doctree import DocumentTrees, common_prefix, common_suffix
 from smalllsp.syntax.languages import parser
 
-UTF8, UTF16, UTF32 = (types.PositionEncodingKind.Utf8, types.PositionEncodingKind.Utf16, types.PositionEncodingKind.Utf32)
+UTF8, UTF16, UTF32 = (
+    types.PositionEncodingKind.Utf8,
+    types.PositionEncodingKind.Utf16,
+    types.PositionEncodingKind.Utf32,
+)
 QWEN = FimTokens(TEMPLATES[0], 1, 2, 3, frozenset(), repo_name=4, file_sep=5)
 
 
@@ -50,7 +62,11 @@ def reference_column_to_index(line: str, column: int, encoding: str) -> int:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from("ab é€😀\t")), st.integers(0, 60), st.sampled_from([UTF8, UTF16, UTF32]))
+@given(
+    st.text(alphabet=st.sampled_from("ab é€😀\t")),
+    st.integers(0, 60),
+    st.sampled_from([UTF8, UTF16, UTF32]),
+)
 def test_column_conversion_is_the_specification(line, column, encoding):
     index = column_to_index(line, column, encoding)
     assert index == reference_column_to_index(line, column, encoding)
@@ -60,26 +76,37 @@ def test_column_conversion_is_the_specification(line, column, encoding):
 def change(uri, version, edits):
     return types.DidChangeTextDocumentParams(
         types.VersionedTextDocumentIdentifier(version, uri),
-        [types.TextDocumentContentChangePartial(range=types.Range(types.Position(*a), types.Position(*b)), text=t) for a, b, t in edits],
+        [
+            types.TextDocumentContentChangePartial(
+                range=types.Range(types.Position(*a), types.Position(*b)), text=t
+            )
+            for a, b, t in edits
+        ],
     )
 
 
 def test_20000_edits_in_one_did_change_on_a_long_line_are_fast_and_exact():
     line = "é" + "x" * 30_000  # one non-ASCII character: the UTF-16 path, not the ASCII shortcut
     store = DocumentStore()
-    store.open(types.TextDocumentItem("file:///long.js", "javascript", 1, "head\n" + line + "\ntail\n"))
+    store.open(
+        types.TextDocumentItem("file:///long.js", "javascript", 1, "head\n" + line + "\ntail\n")
+    )
     expected = line
     edits = []
     rng = random.Random(16)
     for _ in range(20_000):
         at = rng.randrange(len(expected) + 1)
-        edits.append(((1, at), (1, at), "y"))  # UTF-16 column == index: every character here is one unit
+        edits.append(
+            ((1, at), (1, at), "y")
+        )  # UTF-16 column == index: every character here is one unit
         expected = expected[:at] + "y" + expected[at:]
     started = time.perf_counter()
     store.change(change("file:///long.js", 2, edits), UTF16)
     elapsed = time.perf_counter() - started
     assert store.get("file:///long.js").text == "head\n" + expected + "\ntail\n"
-    assert elapsed < 3, f"20,000 edits took {elapsed:.2f} s"  # measured 0.2 s (8.7 s before runs on one line; minutes before C-speed columns)
+    assert elapsed < 3, (
+        f"20,000 edits took {elapsed:.2f} s"
+    )  # measured 0.2 s (8.7 s before runs on one line; minutes before C-speed columns)
 
 
 def test_an_edit_on_a_5_mb_line_is_fast_and_exact():
@@ -89,15 +116,21 @@ def test_an_edit_on_a_5_mb_line_is_fast_and_exact():
     middle = len(line) // 2
     started = time.perf_counter()
     for version, encoding in enumerate((UTF16, UTF8, UTF32), start=2):
-        store.change(change("file:///min.js", version, [((0, middle), (0, middle + 1), "V")]), encoding)
+        store.change(
+            change("file:///min.js", version, [((0, middle), (0, middle + 1), "V")]), encoding
+        )
     elapsed = time.perf_counter() - started
     doc = store.get("file:///min.js")
     assert doc.text == line[:middle] + "V" + line[middle + 1 :] + "\n"
     assert doc.line(0) == doc.text[:-1] and doc.line(1) == "" and doc.line(2) is None
-    assert elapsed < 1.5, f"three edits on a 5 MB line took {elapsed:.2f} s"  # measured 0.1 s with the first scan of the document, 0.02 s per edit after it
+    assert elapsed < 1.5, (
+        f"three edits on a 5 MB line took {elapsed:.2f} s"
+    )  # measured 0.1 s with the first scan of the document, 0.02 s per edit after it
 
 
-@pytest.mark.parametrize("text", ["a\r\nb\rc\n\nd😀\n" * 3 + "end", "a\nb\n\nc😀\n" * 4 + "\n", "", "\r\n\r\r\n\n"])
+@pytest.mark.parametrize(
+    "text", ["a\r\nb\rc\n\nd😀\n" * 3 + "end", "a\nb\n\nc😀\n" * 4 + "\n", "", "\r\n\r\r\n\n"]
+)
 def test_the_lines_view_is_split_lines_from_any_anchor(text):
     expected = split_lines(text)
     for anchor in range(len(expected)):
@@ -162,8 +195,14 @@ def test_an_8000_character_cursor_line_gives_a_prompt_within_the_context():
     assert len(planned.prompt.tokens) + config.max_tokens <= config.n_ctx
     typed = completion.typed_budget(config, config.n_ctx)
     assert typed == config.prefix_tokens == 1024
-    assert completion.typed_budget(Config(prefix_tokens=3000), 4096) == (4096 - 128 - completion.FIM_OVERHEAD) // 2
-    assert planned.head.endswith("QmFzZTY0" * 10) and len(base64_tokenize(planned.head.split("\n")[-1])) <= typed
+    assert (
+        completion.typed_budget(Config(prefix_tokens=3000), 4096)
+        == (4096 - 128 - completion.FIM_OVERHEAD) // 2
+    )
+    assert (
+        planned.head.endswith("QmFzZTY0" * 10)
+        and len(base64_tokenize(planned.head.split("\n")[-1])) <= typed
+    )
     # the same line after the cursor: clipped at its end, no line below it fits
     after = Cursor(["x = 1", "y = '" + "QmFzZTY0" * 1000, "z = 2"], 1, 5)
     placement = place_window(after, base64_tokenize, prefix_tokens=100, suffix_tokens=50)
@@ -178,7 +217,10 @@ def test_a_prompt_that_cannot_fit_is_refused_with_the_reason():
 
     runtime = SimpleNamespace(tokenize=superadditive, n_ctx=4096, fim=QWEN)
     lines = ["abcdefghij"] * 1000 + [""]
-    with pytest.raises(completion.PromptTooLong, match=r"^a prompt of \d+ tokens plus max_tokens 128 exceeds the context of 4096$"):
+    with pytest.raises(
+        completion.PromptTooLong,
+        match=r"^a prompt of \d+ tokens plus max_tokens 128 exceeds the context of 4096$",
+    ):
         completion.plan(runtime, Config(global_tokens=0), "python", Cursor(lines, 1000, 0))
 
 
@@ -199,7 +241,9 @@ def test_the_cache_key_is_bounded_and_typing_along_still_hits():
     cache = SuggestionCache()
     cache.store("u", before, after, [("urn 42", None)])
     typed = text + "ur"
-    assert [c.text for c in cache.lookup("u", *bounded_key(typed, block_start, offset + 2))] == ["n 42"]
+    assert [c.text for c in cache.lookup("u", *bounded_key(typed, block_start, offset + 2))] == [
+        "n 42"
+    ]
 
 
 def test_common_prefix_and_suffix():
@@ -211,19 +255,28 @@ def test_common_prefix_and_suffix():
 
 def test_the_incremental_tree_is_the_tree_of_the_latest_text_and_closing_frees_it():
     seen = []
-    trees = DocumentTrees(lambda uri, language, version, source, tree: seen.append((uri, version, tree is not None)), max_bytes=1 << 20)
+    trees = DocumentTrees(
+        lambda uri, language, version, source, tree: seen.append((uri, version, tree is not None)),
+        max_bytes=1 << 20,
+    )
     try:
         rng = random.Random(3)
         text = "".join(f"def f{i}(a):\n    return a + {i}  # é😀\n" for i in range(500))
         full = parser("python")
         for version in range(1, 41):
             at = rng.randrange(len(text))
-            text = text[:at] + rng.choice(["", "x", "\n", "é(", "class C:\n    pass\n"]) + text[at + rng.randrange(5) :]
+            text = (
+                text[:at]
+                + rng.choice(["", "x", "\n", "é(", "class C:\n    pass\n"])
+                + text[at + rng.randrange(5) :]
+            )
             trees.update("file:///a.py", "python", version, text)
             if version % 4 == 0:
                 assert trees.wait_idle(30)
                 got_version, tree = trees.tree("file:///a.py")
-                assert got_version == version and str(tree.root_node) == str(full.parse(text.encode()).root_node)
+                assert got_version == version and str(tree.root_node) == str(
+                    full.parse(text.encode()).root_node
+                )
         status = trees.status()
         assert status["parses"] == 1 and status["reparses"] >= 9 and status["trees"] == 1
         assert seen[-1] == ("file:///a.py", 40, True)
@@ -241,18 +294,30 @@ def test_20000_edits_along_a_5_mb_line_cost_the_line_once():
     line = "var a=1;" * (5 * 1024 * 1024 // 8)
     store = DocumentStore()
     store.open(types.TextDocumentItem("file:///min.js", "javascript", 1, line + "\n"))
-    edits = [((0, k), (0, k + 1), "b") for k in range(0, 160_000, 8)]  # a replace-all of the first 20,000 "v"
+    edits = [
+        ((0, k), (0, k + 1), "b") for k in range(0, 160_000, 8)
+    ]  # a replace-all of the first 20,000 "v"
     started = time.perf_counter()
     store.change(change("file:///min.js", 2, edits), UTF16)
     elapsed = time.perf_counter() - started
     assert store.get("file:///min.js").text == "bar a=1;" * 20_000 + line[160_000:] + "\n"
-    assert elapsed < 2, f"took {elapsed:.2f} s"  # measured 0.14 s, the first scan of the document included; 20,000 copies of the line took 15 s
+    assert elapsed < 2, (
+        f"took {elapsed:.2f} s"
+    )  # measured 0.14 s, the first scan of the document included; 20,000 copies of the line took 15 s
 
 
 @settings(max_examples=200, deadline=None)
 @given(
     st.text(alphabet=st.sampled_from("ab\né😀\r"), max_size=30),
-    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 12), st.integers(0, 4), st.text(alphabet=st.sampled_from("xé😀\n"), max_size=3)), max_size=12),
+    st.lists(
+        st.tuples(
+            st.integers(0, 3),
+            st.integers(0, 12),
+            st.integers(0, 4),
+            st.text(alphabet=st.sampled_from("xé😀\n"), max_size=3),
+        ),
+        max_size=12,
+    ),
     st.sampled_from([UTF8, UTF16, UTF32]),
 )
 def test_a_batch_applies_like_its_events_one_by_one(text, steps, encoding):
@@ -273,10 +338,14 @@ def test_an_internal_error_reaches_the_client_without_a_traceback_or_a_path(capl
 
     server = create_server(Config())
     sent = []
-    server.protocol._send_response = lambda msg_id, result=None, error=None: sent.append((msg_id, error))
+    server.protocol._send_response = lambda msg_id, result=None, error=None: sent.append(
+        (msg_id, error)
+    )
     future = concurrent.futures.Future()
     try:
-        raise ValueError("prompt of 5907 tokens exceeds the context; see /srv/smalllsp/completion.py")
+        raise ValueError(
+            "prompt of 5907 tokens exceeds the context; see /srv/smalllsp/completion.py"
+        )
     except ValueError as problem:
         future.set_exception(problem)
     with caplog.at_level("ERROR"):
@@ -284,7 +353,9 @@ def test_an_internal_error_reaches_the_client_without_a_traceback_or_a_path(capl
     ((msg_id, error),) = sent
     assert msg_id == 7 and error.code == -32603 and error.data is None
     assert error.message == "smalllsp could not answer: ValueError (the server log has the details)"
-    assert "/srv/smalllsp/completion.py" in caplog.text and "Traceback" in caplog.text  # the log has it all
+    assert (
+        "/srv/smalllsp/completion.py" in caplog.text and "Traceback" in caplog.text
+    )  # the log has it all
 
 
 async def test_two_uris_of_one_file_are_one_document_for_the_index(tmp_path):
@@ -302,7 +373,9 @@ async def test_two_uris_of_one_file_are_one_document_for_the_index(tmp_path):
     index.build()
     try:
         for uri in (main, other):
-            server.documents.open(types.TextDocumentItem(uri, "python", 1, "def shared():\n    return 1\n"))
+            server.documents.open(
+                types.TextDocumentItem(uri, "python", 1, "def shared():\n    return 1\n")
+            )
             server.schedule_refresh(uri, 0, edited_line=0)
         for _ in range(100):  # the outline is read off the loop, then set on it
             await asyncio.sleep(0.02)
@@ -310,9 +383,14 @@ async def test_two_uris_of_one_file_are_one_document_for_the_index(tmp_path):
                 break
         assert [d.name for d in index.outline_of(tmp_path / "main.py").definitions] == ["shared"]
         assert index.stats()["open_documents"] == 1
-        server.close_document(main)  # the other URI is still open: the file stays open for the index
+        server.close_document(
+            main
+        )  # the other URI is still open: the file stays open for the index
         await asyncio.sleep(0.3)
-        assert index.stats()["open_documents"] == 1 and index.outline_of(tmp_path / "main.py") is not None
+        assert (
+            index.stats()["open_documents"] == 1
+            and index.outline_of(tmp_path / "main.py") is not None
+        )
         server.close_document(other)
         assert index.stats()["open_documents"] == 0 and server.trees.status()["trees"] == 0
     finally:

@@ -35,8 +35,14 @@ def test_one_entry_per_document_and_empty_suggestions_are_not_kept():
 
 def test_every_suggestion_the_user_typed_along_stays_in_order_with_its_note():
     cache = SuggestionCache()
-    cache.store("u", "x = ", "", [("charge(1)", "cross-file"), ("compute()", "local"), ("cost", "local")])
-    assert cache.lookup("u", "x = c", "") == [Cached("harge(1)", "cross-file"), Cached("ompute()", "local"), Cached("ost", "local")]
+    cache.store(
+        "u", "x = ", "", [("charge(1)", "cross-file"), ("compute()", "local"), ("cost", "local")]
+    )
+    assert cache.lookup("u", "x = c", "") == [
+        Cached("harge(1)", "cross-file"),
+        Cached("ompute()", "local"),
+        Cached("ost", "local"),
+    ]
     assert cache.lookup("u", "x = co", "") == [Cached("mpute()", "local"), Cached("st", "local")]
     assert cache.lookup("u", "x = cos", "") == [Cached("t", "local")]
     cache.forget("u")

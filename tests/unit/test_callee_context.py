@@ -63,7 +63,9 @@ def test_a_named_tuple_shows_the_parameters_its_fields_make(index):
     )
 
 
-@pytest.mark.parametrize("typed", ["label = fs.decimal(", "label = filesize.decimal(size, ", "label = decimal(1, "])
+@pytest.mark.parametrize(
+    "typed", ["label = fs.decimal(", "label = filesize.decimal(size, ", "label = decimal(1, "]
+)
 def test_module_aliases_submodules_and_star_reexports_lead_to_the_function(index, typed):
     above = "from .compat import decimal" if typed.startswith("label = decimal") else ""
     assert first(section_at(index, typed, above)) == (
@@ -90,8 +92,14 @@ def test_a_method_through_an_instance_of_a_known_class(index):
 
 
 def test_a_call_over_several_lines_and_a_builtin_nested_inside(index):
-    assert first(section_at(index, "len(code), ", above="syntax = Syntax(\n    code,"))[:2] == ("callee", "syntax.py")
-    assert first(section_at(index, "code, len(", above="syntax = Syntax("))[:2] == ("callee", "syntax.py")
+    assert first(section_at(index, "len(code), ", above="syntax = Syntax(\n    code,"))[:2] == (
+        "callee",
+        "syntax.py",
+    )
+    assert first(section_at(index, "code, len(", above="syntax = Syntax("))[:2] == (
+        "callee",
+        "syntax.py",
+    )
 
 
 def test_no_callee_outside_a_call_or_for_a_closed_one(index):
@@ -134,12 +142,20 @@ def other_language_section(guard_index, relpath: str, line_text: str, typed: str
     indent = lines[row][: len(lines[row]) - len(lines[row].lstrip())]
     lines[row] = indent + typed
     cursor = Cursor(lines, row, len(lines[row]))
-    sources = Sources(str(path), relpath, GUARD_ROOT.name, guard_index.outline_of(str(path)), guard_index)
+    sources = Sources(
+        str(path), relpath, GUARD_ROOT.name, guard_index.outline_of(str(path)), guard_index
+    )
     return completion.plan(runtime(), Config(), language_id, cursor, sources).prompt.section
 
 
 def test_typescript_named_imports_lead_to_the_callee(guard_index):
-    section = other_language_section(guard_index, "web/view.ts", "return label;", "return formatPrice(order.cents, ", "typescript")
+    section = other_language_section(
+        guard_index,
+        "web/view.ts",
+        "return label;",
+        "return formatPrice(order.cents, ",
+        "typescript",
+    )
     assert first(section) == (
         "callee",
         "web/format.ts",
@@ -148,7 +164,9 @@ def test_typescript_named_imports_lead_to_the_callee(guard_index):
 
 
 def test_go_methods_through_a_field_of_a_known_struct(guard_index):
-    section = other_language_section(guard_index, "server/handler.go", "return key, nil", "item, err := h.store.Get(", "go")
+    section = other_language_section(
+        guard_index, "server/handler.go", "return key, nil", "item, err := h.store.Get(", "go"
+    )
     kind, relpath, text = first(section)
     assert (kind, relpath) == ("callee", "server/store.go")
     assert text.endswith("func (s *Store) Get(key string) (Item, error)\n")

@@ -9,7 +9,9 @@ def test_every_setting_has_a_field_with_the_same_default():
 
 
 def test_merge_applies_known_settings_and_reports_the_rest():
-    config, problems = Config().merged({"max_lines": "3", "model": "/m.gguf", "nope": 1, "n_ctx": "big"})
+    config, problems = Config().merged(
+        {"max_lines": "3", "model": "/m.gguf", "nope": 1, "n_ctx": "big"}
+    )
     assert config.max_lines == 3 and config.model == "/m.gguf"
     assert config.n_ctx == Config().n_ctx
     assert any("nope" in p for p in problems) and any("n_ctx" in p for p in problems)
@@ -58,5 +60,9 @@ def test_float_settings_take_numbers_and_numeric_strings_only():
 
 def test_bounded_settings_refuse_values_out_of_range():
     config, problems = Config().merged({"samples": 9, "temperature": -0.1, "top_p": 1.0})
-    assert (config.samples, config.temperature, config.top_p) == (Config().samples, Config().temperature, 1.0)
+    assert (config.samples, config.temperature, config.top_p) == (
+        Config().samples,
+        Config().temperature,
+        1.0,
+    )
     assert len(problems) == 2 and "samples" in problems[0] and "1 to 8" in problems[0]

@@ -3,9 +3,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lsprotocol import types
 
-from smalllsp.documents import Document, DocumentStore, PositionError, column_to_index, index_to_column, split_lines
+from smalllsp.documents import (
+    Document,
+    DocumentStore,
+    PositionError,
+    column_to_index,
+    index_to_column,
+    split_lines,
+)
 
-UTF8, UTF16, UTF32 = (types.PositionEncodingKind.Utf8, types.PositionEncodingKind.Utf16, types.PositionEncodingKind.Utf32)
+UTF8, UTF16, UTF32 = (
+    types.PositionEncodingKind.Utf8,
+    types.PositionEncodingKind.Utf16,
+    types.PositionEncodingKind.Utf32,
+)
 LINE = "s = 'é😀x'"  # é: 2 UTF-8 bytes, 1 UTF-16 unit; 😀: 4 bytes, 2 units
 
 
@@ -30,7 +41,10 @@ def test_incremental_change_in_utf16_and_utf8():
     for encoding, column in ((UTF16, 8), (UTF8, 11)):
         doc = Document("file:///a.py", "python", 1, f"{LINE}\nnext\n")
         start = types.Position(0, column)  # just after the emoji
-        doc.apply(types.TextDocumentContentChangePartial(range=types.Range(start, start), text="Z"), encoding)
+        doc.apply(
+            types.TextDocumentContentChangePartial(range=types.Range(start, start), text="Z"),
+            encoding,
+        )
         assert doc.text == "s = 'é😀Zx'\nnext\n"
 
 
@@ -47,7 +61,10 @@ def test_store_keeps_the_old_text_when_a_change_is_bad():
     good = types.Range(types.Position(0, 0), types.Position(0, 0))
     params = types.DidChangeTextDocumentParams(
         types.VersionedTextDocumentIdentifier(2, "file:///a.py"),
-        [types.TextDocumentContentChangePartial(range=good, text="x"), types.TextDocumentContentChangePartial(range=bad, text="y")],
+        [
+            types.TextDocumentContentChangePartial(range=good, text="x"),
+            types.TextDocumentContentChangePartial(range=bad, text="y"),
+        ],
     )
     with pytest.raises(PositionError):
         store.change(params, UTF16)
@@ -74,7 +91,11 @@ text_st = st.text(alphabet=st.sampled_from(list("ab é😀\n\r\t")), max_size=40
 @given(text_st, st.data())
 def test_any_edit_through_positions_equals_the_string_edit(text, data):
     doc = Document("u", "plaintext", 1, text)
-    starts = [i for i in range(len(text) + 1) if not (0 < i and text[i - 1] == "\r" and i < len(text) and text[i] == "\n")]
+    starts = [
+        i
+        for i in range(len(text) + 1)
+        if not (0 < i and text[i - 1] == "\r" and i < len(text) and text[i] == "\n")
+    ]
     start = data.draw(st.sampled_from(starts))
     end = data.draw(st.sampled_from([i for i in starts if i >= start]))
     insert = data.draw(text_st)

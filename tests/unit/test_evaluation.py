@@ -15,7 +15,20 @@ def brute_pass_at_k(n, c, k):
     return sum(any(i < c for i in subset) for subset in subsets) / len(subsets)
 
 
-@pytest.mark.parametrize("n,c,k", [(1, 0, 1), (1, 1, 1), (4, 1, 1), (4, 1, 2), (5, 2, 3), (8, 3, 4), (10, 0, 5), (10, 9, 2), (6, 6, 6)])
+@pytest.mark.parametrize(
+    "n,c,k",
+    [
+        (1, 0, 1),
+        (1, 1, 1),
+        (4, 1, 1),
+        (4, 1, 2),
+        (5, 2, 3),
+        (8, 3, 4),
+        (10, 0, 5),
+        (10, 9, 2),
+        (6, 6, 6),
+    ],
+)
 def test_pass_at_k_is_the_unbiased_estimator(n, c, k):
     assert math.isclose(metrics.pass_at_k(n, c, k), brute_pass_at_k(n, c, k))
 
@@ -50,9 +63,14 @@ def test_the_published_task_counts(problems):
 @pytest.mark.parametrize("kind", humaneval.KINDS)
 def test_every_task_is_its_problem_with_a_hole(problems, kind):
     for task in humaneval.derive(problems, kind):
-        assert task.prefix + task.middle + task.suffix == task.problem.prompt + task.problem.canonical_solution
+        assert (
+            task.prefix + task.middle + task.suffix
+            == task.problem.prompt + task.problem.canonical_solution
+        )
         assert task.middle.strip() and task.middle.endswith("\n") and task.prefix.endswith("\n")
-        assert task.middle.split("\n")[0].strip() and task.middle.rstrip("\n").split("\n")[-1].strip()  # starts and ends on code
+        assert (
+            task.middle.split("\n")[0].strip() and task.middle.rstrip("\n").split("\n")[-1].strip()
+        )  # starts and ends on code
         if kind == "single-line":
             assert task.middle.count("\n") == 1
 
@@ -68,13 +86,17 @@ def test_the_editor_document_has_an_empty_line_at_the_hole(problems):
 def test_selection_is_seeded_and_keeps_benchmark_order(problems):
     tasks = humaneval.derive(problems, "single-line")
     chosen = humaneval.select(tasks, 50, seed=3)
-    assert len(chosen) == 50 and chosen == humaneval.select(tasks, 50, seed=3) != humaneval.select(tasks, 50, seed=4)
+    assert len(chosen) == 50 and chosen == humaneval.select(tasks, 50, seed=3) != humaneval.select(
+        tasks, 50, seed=4
+    )
     order = {task.task_id: i for i, task in enumerate(tasks)}
     assert [order[t.task_id] for t in chosen] == sorted(order[t.task_id] for t in chosen)
     per_problem = {}
     for task in chosen:
         per_problem[task.problem.task_id] = per_problem.get(task.problem.task_id, 0) + 1
-    assert max(per_problem.values()) <= 4 and len(per_problem) >= 50 // 4  # a few tasks from each of many problems
+    assert (
+        max(per_problem.values()) <= 4 and len(per_problem) >= 50 // 4
+    )  # a few tasks from each of many problems
     assert humaneval.select(tasks, None, 0) == tasks
 
 

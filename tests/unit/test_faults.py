@@ -24,7 +24,13 @@ from smalllsp.config import Config
 from smalllsp.documents import Document, valid_text
 from smalllsp.engine import Engine
 from smalllsp.engine import llama as llama_module
-from smalllsp.engine.llama import LlamaRuntime, ModelError, check_memory, check_model_file, gpu_layer_attempts
+from smalllsp.engine.llama import (
+    LlamaRuntime,
+    ModelError,
+    check_memory,
+    check_model_file,
+    gpu_layer_attempts,
+)
 from smalllsp.workspace.index import WorkspaceIndex
 from smalllsp.workspace.watcher import WorkspaceWatcher
 
@@ -35,7 +41,9 @@ def test_a_truncated_model_is_refused_with_the_sizes(default_model, tmp_path):
     cut = tmp_path / "cut.gguf"
     with default_model.open("rb") as source, cut.open("wb") as target:
         target.write(source.read(32 * 2**20))  # the whole header, a fraction of the weights
-    with pytest.raises(ModelError, match=r"truncated: its tensors need 0\.4\d GiB but the file has 0\.03 GiB"):
+    with pytest.raises(
+        ModelError, match=r"truncated: its tensors need 0\.4\d GiB but the file has 0\.03 GiB"
+    ):
         check_model_file(cut)
     header_only = tmp_path / "header.gguf"
     header_only.write_bytes(cut.read_bytes()[:4096])
@@ -58,7 +66,10 @@ def test_a_model_too_large_for_memory_names_the_size_needed(default_model, monke
         LlamaRuntime(default_model, Config(n_ctx=4096))
     message = str(refused.value)
     # 469 MiB of weights + 48 MiB of KV cache at n_ctx 4096 + 256 MiB of compute buffers
-    assert "needs about 0.75 GiB of memory (weights 0.46 GiB, KV cache 0.05 GiB for n_ctx 4096)" in message, message
+    assert (
+        "needs about 0.75 GiB of memory (weights 0.46 GiB, KV cache 0.05 GiB for n_ctx 4096)"
+        in message
+    ), message
     assert "0.29 GiB of free memory" in message and "smaller n_ctx" in message
 
 
@@ -91,7 +102,9 @@ def gpu_that_is_always_full(monkeypatch):
     def load(*args, n_gpu_layers=0, **kwargs):
         attempts.append(n_gpu_layers)
         if n_gpu_layers != 0:
-            raise ValueError("Failed to load model from file (injected: cudaMalloc failed: out of memory)")
+            raise ValueError(
+                "Failed to load model from file (injected: cudaMalloc failed: out of memory)"
+            )
         return real(*args, n_gpu_layers=0, **kwargs)
 
     monkeypatch.setattr(llama_cpp, "Llama", load)
@@ -100,20 +113,34 @@ def gpu_that_is_always_full(monkeypatch):
     return attempts
 
 
-def test_out_of_gpu_memory_falls_back_to_fewer_layers_then_the_cpu_with_a_warning(default_model, gpu_that_is_always_full):
+def test_out_of_gpu_memory_falls_back_to_fewer_layers_then_the_cpu_with_a_warning(
+    default_model, gpu_that_is_always_full
+):
     runtime = LlamaRuntime(default_model, Config(n_ctx=512, n_gpu_layers=-1))
     try:
-        assert gpu_that_is_always_full == [-1, 12, 6, 0]  # qwen2.5 0.5B: 24 blocks + the output layer
+        assert gpu_that_is_always_full == [
+            -1,
+            12,
+            6,
+            0,
+        ]  # qwen2.5 0.5B: 24 blocks + the output layer
         assert runtime.device == "cpu" and runtime.gpu_layers == 0
         assert len(runtime.warnings) == 1
-        assert "did not fit on the GPU with n_gpu_layers = -1" in runtime.warnings[0] and "CPU only" in runtime.warnings[0]
-        prompt = runtime.fim.layout(runtime.tokenize("def add(a, b):\n"), runtime.tokenize("\n"), runtime.tokenize("    "))
+        assert (
+            "did not fit on the GPU with n_gpu_layers = -1" in runtime.warnings[0]
+            and "CPU only" in runtime.warnings[0]
+        )
+        prompt = runtime.fim.layout(
+            runtime.tokenize("def add(a, b):\n"), runtime.tokenize("\n"), runtime.tokenize("    ")
+        )
         assert runtime.generate(prompt, max_tokens=4).tokens  # and it works
     finally:
         runtime.close()
 
 
-def test_when_even_the_cpu_load_fails_every_attempt_is_reported(tmp_path, default_model, gpu_that_is_always_full, monkeypatch):
+def test_when_even_the_cpu_load_fails_every_attempt_is_reported(
+    tmp_path, default_model, gpu_that_is_always_full, monkeypatch
+):
     import llama_cpp
 
     def load(*args, n_gpu_layers=0, **kwargs):
@@ -144,7 +171,9 @@ def test_the_server_shows_the_fallback_warning_to_the_user():
     future.set_result(Runtime())
     server._loaded(future)
     loop.close()
-    assert [(m.type, m.message) for m in shown] == [(types.MessageType.Warning, Runtime.warnings[0])]
+    assert [(m.type, m.message) for m in shown] == [
+        (types.MessageType.Warning, Runtime.warnings[0])
+    ]
 
 
 # -- the model thread raises mid-generation -------------------------------------------------------
@@ -163,12 +192,30 @@ def test_a_generation_that_raises_midway_fails_its_request_and_the_next_one_work
             return False
 
         def layout(runtime):
-            return runtime.fim.layout(runtime.tokenize("def fib(n):\n"), runtime.tokenize("\n"), runtime.tokenize("    "))
+            return runtime.fim.layout(
+                runtime.tokenize("def fib(n):\n"), runtime.tokenize("\n"), runtime.tokenize("    ")
+            )
 
         with pytest.raises(RuntimeError, match="injected"):
-            await engine.run("doc", lambda runtime, cancelled: runtime.generate(layout(runtime), max_tokens=16, cancelled=boom))
-        after = await engine.run("doc", lambda runtime, cancelled: runtime.generate(layout(runtime), max_tokens=8, cancelled=cancelled))
-        fresh = await engine.run("other", lambda runtime, cancelled: (setattr(runtime.llm, "n_tokens", 0), runtime.generate(layout(runtime), max_tokens=8))[1])
+            await engine.run(
+                "doc",
+                lambda runtime, cancelled: runtime.generate(
+                    layout(runtime), max_tokens=16, cancelled=boom
+                ),
+            )
+        after = await engine.run(
+            "doc",
+            lambda runtime, cancelled: runtime.generate(
+                layout(runtime), max_tokens=8, cancelled=cancelled
+            ),
+        )
+        fresh = await engine.run(
+            "other",
+            lambda runtime, cancelled: (
+                setattr(runtime.llm, "n_tokens", 0),
+                runtime.generate(layout(runtime), max_tokens=8),
+            )[1],
+        )
         assert after.tokens and after.text == fresh.text  # the KV cache was not left half-written
         assert engine.status()["state"] == "ready" and engine.pending == 0
         engine.close()
@@ -180,7 +227,11 @@ def test_a_generation_that_raises_midway_fails_its_request_and_the_next_one_work
 
 
 @settings(max_examples=300, derandomize=True, deadline=None)
-@given(text=st.text(alphabet="ab\r\n😀", max_size=60), line=st.integers(0, 30), character=st.integers(0, 8))
+@given(
+    text=st.text(alphabet="ab\r\n😀", max_size=60),
+    line=st.integers(0, 30),
+    character=st.integers(0, 8),
+)
 def test_line_starts_counted_by_blocks_match_a_line_by_line_walk(text, line, character):
     saved = documents._BLOCK
     documents._BLOCK = 3  # blocks that end between \r and \n, and inside lines
@@ -189,12 +240,19 @@ def test_line_starts_counted_by_blocks_match_a_line_by_line_walk(text, line, cha
         lines = documents._LINE_BREAK.split(text)
         starts = [0] + [m.end() for m in documents._LINE_BREAK.finditer(text)]
         if line >= len(lines):
-            assert doc.offset(types.Position(line, character), types.PositionEncodingKind.Utf16, clamp=True) == len(text)
+            assert doc.offset(
+                types.Position(line, character), types.PositionEncodingKind.Utf16, clamp=True
+            ) == len(text)
             with pytest.raises(documents.PositionError):
                 doc.offset(types.Position(line, character), types.PositionEncodingKind.Utf16)
         else:
-            expected = starts[line] + documents.column_to_index(lines[line], character, types.PositionEncodingKind.Utf16)
-            assert doc.offset(types.Position(line, character), types.PositionEncodingKind.Utf16) == expected
+            expected = starts[line] + documents.column_to_index(
+                lines[line], character, types.PositionEncodingKind.Utf16
+            )
+            assert (
+                doc.offset(types.Position(line, character), types.PositionEncodingKind.Utf16)
+                == expected
+            )
     finally:
         documents._BLOCK = saved
 
@@ -202,7 +260,12 @@ def test_line_starts_counted_by_blocks_match_a_line_by_line_walk(text, line, cha
 def test_lone_surrogates_become_replacement_characters_and_positions_keep_their_meaning():
     assert valid_text("a\ud800b\udfffc😀") == "a\ufffdb\ufffdc😀"
     doc = Document("file:///a", "python", 1, valid_text("x\ud800y"))
-    doc.apply(types.TextDocumentContentChangePartial(range=types.Range(types.Position(0, 2), types.Position(0, 2)), text="\udc00Z"), types.PositionEncodingKind.Utf16)
+    doc.apply(
+        types.TextDocumentContentChangePartial(
+            range=types.Range(types.Position(0, 2), types.Position(0, 2)), text="\udc00Z"
+        ),
+        types.PositionEncodingKind.Utf16,
+    )
     assert doc.text == "x\ufffd\ufffdZy"
     doc.text.encode("utf-8")  # what the model and the parser need
 
@@ -236,11 +299,16 @@ def watched(tmp_path: Path):
 def test_a_deleted_workspace_folder_leaves_the_index_and_is_watched_again_when_it_returns(watched):
     root, index, watcher = watched
     shutil.rmtree(root)
-    wait_for(lambda: not index.definitions("alpha") and not index.definitions("beta"), "the deleted folder's files leave the index")
+    wait_for(
+        lambda: not index.definitions("alpha") and not index.definitions("beta"),
+        "the deleted folder's files leave the index",
+    )
     root.mkdir()
     (root / "c.py").write_text("def gamma(): pass\n")
     wait_for(lambda: index.definitions("gamma"), "a file in the recreated folder")
-    (root / "d.py").write_text("def delta(): pass\n")  # a change after it came back: the new watch sees it
+    (root / "d.py").write_text(
+        "def delta(): pass\n"
+    )  # a change after it came back: the new watch sees it
     wait_for(lambda: index.definitions("delta"), "a change in the recreated folder")
     assert watcher.failures == 0
 
@@ -250,7 +318,9 @@ def test_a_folder_moved_away_and_back(watched, tmp_path):
     root.rename(tmp_path / "elsewhere")
     wait_for(lambda: not index.definitions("alpha"), "the moved folder's files leave the index")
     (tmp_path / "elsewhere").rename(root)
-    wait_for(lambda: index.definitions("alpha") and index.definitions("beta"), "the folder back in place")
+    wait_for(
+        lambda: index.definitions("alpha") and index.definitions("beta"), "the folder back in place"
+    )
 
 
 def test_a_path_that_cannot_be_read_is_logged_and_the_watcher_goes_on(watched, monkeypatch, caplog):

@@ -9,7 +9,18 @@ def vocab(*tokens):
 
 
 def test_qwen_layout_is_prefix_suffix_middle():
-    tokens = fim.resolve(vocab("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|fim_pad|>", "<|file_sep|>", "<|repo_name|>", "<|endoftext|>"), "q.gguf")
+    tokens = fim.resolve(
+        vocab(
+            "<|fim_prefix|>",
+            "<|fim_suffix|>",
+            "<|fim_middle|>",
+            "<|fim_pad|>",
+            "<|file_sep|>",
+            "<|repo_name|>",
+            "<|endoftext|>",
+        ),
+        "q.gguf",
+    )
     assert tokens.template.family == "qwen"
     assert tokens.layout([1, 2], [3], [4]) == [1000, 1, 2, 1001, 3, 1002, 4]
     assert {1003, 1004, 1005, 1006} <= tokens.stops
@@ -17,7 +28,9 @@ def test_qwen_layout_is_prefix_suffix_middle():
 
 
 def test_codegemma_is_told_apart_from_qwen():
-    tokens = fim.resolve(vocab("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|file_separator|>"), "g.gguf")
+    tokens = fim.resolve(
+        vocab("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|file_separator|>"), "g.gguf"
+    )
     assert tokens.template.family == "codegemma"
 
 

@@ -51,7 +51,9 @@ def plan_at(index, relpath, line_text, typed="", config=Config(), fim=QWEN, chun
     indent = lines[row][: len(lines[row]) - len(lines[row].lstrip())]
     lines[row] = indent + typed
     cursor = Cursor(lines, row, len(lines[row]))
-    return completion.plan(runtime(fim), config, EXTENSIONS[path.suffix], cursor, sources_for(index, relpath, chunks))
+    return completion.plan(
+        runtime(fim), config, EXTENSIONS[path.suffix], cursor, sources_for(index, relpath, chunks)
+    )
 
 
 def test_a_definition_from_another_file_is_shown_when_its_symbol_is_used_near_the_cursor(index):
@@ -60,7 +62,10 @@ def test_a_definition_from_another_file_is_shown_when_its_symbol_is_used_near_th
     assert {"refund", "charge", "apply_discount"} <= shown  # used near the cursor or imported
     text = section.text()
     assert "def refund(receipt_id, amount):" in text and "Refund part or all of a payment." in text
-    assert [b.relpath for b in section.blocks if b.kind == "definitions"] == ["billing/api.py", "shop/cart.py"]
+    assert [b.relpath for b in section.blocks if b.kind == "definitions"] == [
+        "billing/api.py",
+        "shop/cart.py",
+    ]
     # a symbol used near the cursor but defined nowhere else stays out
     assert "_validate" not in shown
 
@@ -68,14 +73,20 @@ def test_a_definition_from_another_file_is_shown_when_its_symbol_is_used_near_th
 def test_the_repository_layout_names_every_file(index):
     prompt = plan_at(index, "shop/checkout.py", "return refund(receipt_id, total)").prompt
     lead = prompt.section.lead
-    assert lead[0] == QWEN.repo_name and lead.count(QWEN.file_sep) == 3  # two files of definitions, then this one
+    assert (
+        lead[0] == QWEN.repo_name and lead.count(QWEN.file_sep) == 3
+    )  # two files of definitions, then this one
     assert prompt.tokens[: len(lead)] == list(lead) and prompt.tokens[len(lead)] == QWEN.prefix
 
 
 def test_models_without_a_repository_layout_get_other_files_as_comments(index):
-    prompt = plan_at(index, "shop/checkout.py", "return refund(receipt_id, total)", fim=DEEPSEEK).prompt
+    prompt = plan_at(
+        index, "shop/checkout.py", "return refund(receipt_id, total)", fim=DEEPSEEK
+    ).prompt
     assert prompt.section.lead == () and prompt.tokens[0] == DEEPSEEK.prefix
-    assert prompt.tokens[1 : 1 + len(prompt.section.prefix_lead)] == list(prompt.section.prefix_lead)
+    assert prompt.tokens[1 : 1 + len(prompt.section.prefix_lead)] == list(
+        prompt.section.prefix_lead
+    )
     first = prompt.section.blocks[0]
     commented = f"# {first.relpath}\n" + "".join(f"# {line}\n" for line in first.text.splitlines())
     assert first.relpath == "billing/api.py" and "# def refund(receipt_id, amount):" in commented
@@ -93,13 +104,20 @@ def test_typing_within_the_region_keeps_the_global_section_byte_identical(index)
 def test_typing_the_arguments_of_one_call_keeps_the_section_byte_identical(index):
     opened = plan_at(index, "shop/checkout.py", "return total", typed="return charge(").prompt
     assert [b.kind for b in opened.section.blocks][0] == "callee"
-    for typed in ("return charge(tot", "return charge(total, ", "return charge(total, len(cart", 'return charge(total, "E'):
+    for typed in (
+        "return charge(tot",
+        "return charge(total, ",
+        "return charge(total, len(cart",
+        'return charge(total, "E',
+    ):
         typing = plan_at(index, "shop/checkout.py", "return total", typed=typed).prompt
         assert typing.section == opened.section, typed
         head = len(opened.section.lead) + 1 + len(opened.section.prefix_lead)
         assert typing.tokens[:head] == opened.tokens[:head]
     # the call closed: no callee any more, the section of plain typing again
-    closed = plan_at(index, "shop/checkout.py", "return total", typed="return charge(total) + ").prompt
+    closed = plan_at(
+        index, "shop/checkout.py", "return total", typed="return charge(total) + "
+    ).prompt
     plain = plan_at(index, "shop/checkout.py", "return total", typed="return ch").prompt
     assert closed.section == plain.section
 
@@ -115,8 +133,16 @@ def test_the_section_stays_within_its_budget_and_the_prompt_within_the_context(i
         n_ctx = rng.choice([256, 512, 1024, 4096])
         config = Config(global_tokens=rng.choice([0, 16, 64, 300, 1024]), max_tokens=64)
         relpath = path.relative_to(ROOT).as_posix()
-        planned = completion.plan(runtime(rng.choice([QWEN, DEEPSEEK]), n_ctx), config, EXTENSIONS[path.suffix], cursor, sources_for(index, relpath))
-        global_budget, _prefix, _suffix = completion.fit_budgets(config, n_ctx - len(tokenize(cursor.before)) - completion.FIM_OVERHEAD)
+        planned = completion.plan(
+            runtime(rng.choice([QWEN, DEEPSEEK]), n_ctx),
+            config,
+            EXTENSIONS[path.suffix],
+            cursor,
+            sources_for(index, relpath),
+        )
+        global_budget, _prefix, _suffix = completion.fit_budgets(
+            config, n_ctx - len(tokenize(cursor.before)) - completion.FIM_OVERHEAD
+        )
         assert planned.prompt.section.n_tokens <= global_budget
         assert len(planned.prompt.tokens) + config.max_tokens <= n_ctx
 
@@ -149,7 +175,9 @@ def test_header_and_enclosing_signatures_fill_in_above_a_window_that_slid_past_t
     chain_start = next(i for i, line in enumerate(lines) if line.startswith("def checkout("))
     from smalllsp.syntax.scope import Scope
 
-    chain = (Scope("function", "function_definition", chain_start, row + 1, lines[chain_start].strip()),)
+    chain = (
+        Scope("function", "function_definition", chain_start, row + 1, lines[chain_start].strip()),
+    )
     window = Window(lines, row, row - 1, row + 2, chain)
     sources = Sources(str(ROOT / "shop/checkout.py"), "shop/checkout.py", ROOT.name, outline, None)
     section = build_global(sources, window, "python", QWEN, tokenize, 400)
@@ -163,7 +191,9 @@ def test_ring_chunks_of_other_files_come_in_and_near_copies_of_the_window_stay_o
     cart = (ROOT / "shop/cart.py").read_text().split("\n")
     checkout = (ROOT / "shop/checkout.py").read_text().split("\n")
     ring.note(str(ROOT / "shop/cart.py"), "shop/cart.py", cart, 10)
-    ring.note(str(ROOT / "shop/checkout.py"), "shop/checkout.py", checkout, 16)  # the document itself
+    ring.note(
+        str(ROOT / "shop/checkout.py"), "shop/checkout.py", checkout, 16
+    )  # the document itself
     prompt = plan_at(index, "shop/checkout.py", "return total", chunks=ring.chunks()).prompt
     chunks = [b for b in prompt.section.blocks if b.kind == "chunk"]
     assert [b.relpath for b in chunks] == ["shop/cart.py"]

@@ -59,35 +59,123 @@ CASES = [
     Case("shop/checkout.py", "return total", "_validate(cart)", False, L),
     Case("shop/checkout.py", "return total", 'log.info("total %s", total)', False, L),
     Case("shop/checkout.py", "return total", "return len(cart.items) and total", False, L),
-    Case("shop/checkout.py", "return total", "return {sku: qty for sku, _price, qty in cart.items}", False, L),
-    Case("shop/checkout.py", "return total", 'logging.getLogger("shop").debug("%s", total)', False, L),
-    Case("shop/checkout.py", "return refund(receipt_id, total)", "return refund(receipt_id, total)", False, X),
-    Case("shop/checkout.py", "return refund(receipt_id, total)", "return refund(receipt_id, total)", True, L),
+    Case(
+        "shop/checkout.py",
+        "return total",
+        "return {sku: qty for sku, _price, qty in cart.items}",
+        False,
+        L,
+    ),
+    Case(
+        "shop/checkout.py", "return total", 'logging.getLogger("shop").debug("%s", total)', False, L
+    ),
+    Case(
+        "shop/checkout.py",
+        "return refund(receipt_id, total)",
+        "return refund(receipt_id, total)",
+        False,
+        X,
+    ),
+    Case(
+        "shop/checkout.py",
+        "return refund(receipt_id, total)",
+        "return refund(receipt_id, total)",
+        True,
+        L,
+    ),
     # Python: editing billing/api.py itself, whose functions shop/checkout.py calls
-    Case("billing/api.py", "def refund(receipt_id, amount):", "def refund(receipt_id, amount, reason):", False, X),
-    Case("billing/api.py", "def refund(receipt_id, amount):", "def refund(receipt_id, amount):", False, L),
-    Case("billing/api.py", "def refund(receipt_id, amount):", "def refund_payment(receipt_id, amount):", False, X),
-    Case("billing/api.py", 'return {"receipt": receipt_id, "refunded": amount}', 'return {"receipt": receipt_id, "amount": amount}', False, L),
-    Case("billing/api.py", 'return {"captured": payment_id}', 'return {"captured": payment_id, "key": self.api_key}', False, L),
+    Case(
+        "billing/api.py",
+        "def refund(receipt_id, amount):",
+        "def refund(receipt_id, amount, reason):",
+        False,
+        X,
+    ),
+    Case(
+        "billing/api.py",
+        "def refund(receipt_id, amount):",
+        "def refund(receipt_id, amount):",
+        False,
+        L,
+    ),
+    Case(
+        "billing/api.py",
+        "def refund(receipt_id, amount):",
+        "def refund_payment(receipt_id, amount):",
+        False,
+        X,
+    ),
+    Case(
+        "billing/api.py",
+        'return {"receipt": receipt_id, "refunded": amount}',
+        'return {"receipt": receipt_id, "amount": amount}',
+        False,
+        L,
+    ),
+    Case(
+        "billing/api.py",
+        'return {"captured": payment_id}',
+        'return {"captured": payment_id, "key": self.api_key}',
+        False,
+        L,
+    ),
     # JavaScript and TypeScript
-    Case("web/app.js", "const orders = await loadOrders(user);", "const orders = await fetchOrders(user.id);", False, X),
-    Case("web/app.js", "const orders = await loadOrders(user);", "const orders = await fetchOrders(user.id, { cache: 'no-store' });", True, L),
-    Case("web/app.js", "return orders;", "return orders.map((o) => o.total).reduce((a, b) => a + b, 0);", False, L),
+    Case(
+        "web/app.js",
+        "const orders = await loadOrders(user);",
+        "const orders = await fetchOrders(user.id);",
+        False,
+        X,
+    ),
+    Case(
+        "web/app.js",
+        "const orders = await loadOrders(user);",
+        "const orders = await fetchOrders(user.id, { cache: 'no-store' });",
+        True,
+        L,
+    ),
+    Case(
+        "web/app.js",
+        "return orders;",
+        "return orders.map((o) => o.total).reduce((a, b) => a + b, 0);",
+        False,
+        L,
+    ),
     Case("web/app.js", "return orders;", "console.log(orders.length);", False, L),
-    Case("web/view.ts", "return label;", "return `${label}: ${formatPrice(order.cents)}`;", True, L),
+    Case(
+        "web/view.ts", "return label;", "return `${label}: ${formatPrice(order.cents)}`;", True, L
+    ),
     Case("web/view.ts", "return label;", "return `${label}: ${formatPrice()}`;", True, X),
-    Case("web/view.ts", "return label;", "return label + formatPrice(order.cents, 'USD');", False, X),
+    Case(
+        "web/view.ts", "return label;", "return label + formatPrice(order.cents, 'USD');", False, X
+    ),
     Case("web/view.ts", "return label;", "return label.padStart(10, ' ');", False, L),
     # Go
     Case("server/handler.go", "return key, nil", "item, err := h.store.Get(key)", False, X),
-    Case("server/handler.go", "return key, nil", 'return fmt.Sprintf("%s!", strings.TrimSpace(key)), nil', False, L),
+    Case(
+        "server/handler.go",
+        "return key, nil",
+        'return fmt.Sprintf("%s!", strings.TrimSpace(key)), nil',
+        False,
+        L,
+    ),
     Case("server/handler.go", "return key, nil", "return strings.ToUpper(key), nil", False, L),
     # Rust
     Case("engine/src/main.rs", "count += 1;", "let token = parse_line(line, true)?;", False, X),
-    Case("engine/src/main.rs", "count += 1;", "count += line.split_whitespace().count();", False, L),
+    Case(
+        "engine/src/main.rs", "count += 1;", "count += line.split_whitespace().count();", False, L
+    ),
     # Java
-    Case("java/OrderService.java", "int left = 0;", "int left = inventory.reserve(sku, quantity);", False, X),
-    Case("java/OrderService.java", "int left = 0;", 'System.out.println("placing " + sku);', False, L),
+    Case(
+        "java/OrderService.java",
+        "int left = 0;",
+        "int left = inventory.reserve(sku, quantity);",
+        False,
+        X,
+    ),
+    Case(
+        "java/OrderService.java", "int left = 0;", 'System.out.println("placing " + sku);', False, L
+    ),
     # C and C++
     Case("native/main.c", "return 0;", "return ring_push(&r, &item, sizeof item);", False, X),
     Case("native/main.c", "return 0;", "memset(&r, 0, sizeof r);", False, L),
@@ -118,7 +206,9 @@ def judge(index: WorkspaceIndex, case: Case) -> guard.Verdict:
     return guard.judge(completion.guard_context(language_id, planned, sources), case.candidate)
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.file}:{c.candidate[:40]}:{'seen' if c.seen else 'unseen'}")
+@pytest.mark.parametrize(
+    "case", CASES, ids=lambda c: f"{c.file}:{c.candidate[:40]}:{'seen' if c.seen else 'unseen'}"
+)
 def test_each_labelled_case(index, case):
     verdict = judge(index, case)
     assert verdict.kind == case.expected, verdict.reasons
@@ -132,7 +222,9 @@ def test_precision_and_recall_on_the_labelled_set(index, capsys):
     precision = true_positive / flagged if flagged else 1.0
     recall = true_positive / wanted
     with capsys.disabled():
-        print(f"\nguard on {len(CASES)} labelled cases ({wanted} cross-file): precision {precision:.2f}, recall {recall:.2f}")
+        print(
+            f"\nguard on {len(CASES)} labelled cases ({wanted} cross-file): precision {precision:.2f}, recall {recall:.2f}"
+        )
     assert precision >= 0.9 and recall >= 0.8
 
 
@@ -140,7 +232,9 @@ def test_reasons_name_the_symbol_and_its_file(index):
     unseen = judge(index, CASES[0])
     assert unseen.reasons == ("uses charge() from billing/api.py, not seen by the model",)
     wrong_arity = judge(index, CASES[3])
-    assert "charge()" in wrong_arity.reasons[0] and "3 positional arguments" in wrong_arity.reasons[0]
+    assert (
+        "charge()" in wrong_arity.reasons[0] and "3 positional arguments" in wrong_arity.reasons[0]
+    )
     changed = judge(index, CASES[21])
     assert changed.reasons == ("changes the parameters of refund(), which shop/checkout.py uses",)
     renamed = judge(index, CASES[23])

@@ -27,16 +27,25 @@ def index() -> WorkspaceIndex:
 def everything_shown(index: WorkspaceIndex) -> str:
     """The first line of every definition in the workspace: as if the prompt showed them all."""
     return "\n".join(
-        d.signature.split("\n", 1)[0] for path in index.paths() for d in index.outline_of(path).definitions
+        d.signature.split("\n", 1)[0]
+        for path in index.paths()
+        for d in index.outline_of(path).definitions
     )
 
 
-def verdict(index: WorkspaceIndex, candidate: str, *, shown: bool = True, typed: str = "", extra: str = "") -> guard.Verdict:
+def verdict(
+    index: WorkspaceIndex, candidate: str, *, shown: bool = True, typed: str = "", extra: str = ""
+) -> guard.Verdict:
     """The verdict on ``candidate`` written at the end of Table.render's body
     (after ``typed`` on that line, below ``extra`` lines)."""
     text = DOCUMENT.read_text()
     head_end = text.index("        return width")
-    head = text[:head_end] + "".join(f"        {line}\n" for line in extra.splitlines()) + "        " + typed
+    head = (
+        text[:head_end]
+        + "".join(f"        {line}\n" for line in extra.splitlines())
+        + "        "
+        + typed
+    )
     outline = index.outline_of(str(DOCUMENT))
     context = guard.GuardContext(
         language_id="python",
@@ -96,12 +105,14 @@ def test_an_unclosed_run_on_call_is_still_checked(index):
 
 def test_definitions_inside_top_level_if_and_try_blocks_are_indexed(index):
     assert [s.relpath for s in index.definitions("detect_legacy")] == ["console.py", "console.py"]
-    assert verdict(index, "legacy = detect_legacy(console)", extra="from .console import detect_legacy").reasons == (
+    assert verdict(
+        index, "legacy = detect_legacy(console)", extra="from .console import detect_legacy"
+    ).reasons == (
         "calls detect_legacy() with no argument for strict; console.py defines def detect_legacy(console, strict):",
     )
-    assert verdict(index, "size = terminal_size()", extra="from .console import terminal_size", shown=False).reasons == (
-        "uses terminal_size() from console.py, not seen by the model",
-    )
+    assert verdict(
+        index, "size = terminal_size()", extra="from .console import terminal_size", shown=False
+    ).reasons == ("uses terminal_size() from console.py, not seen by the model",)
 
 
 def test_attribute_names_are_not_matched_against_unrelated_definitions(index):
@@ -122,7 +133,9 @@ def test_print_imported_from_a_workspace_module_is_not_the_builtin(index):
         'def print(*objects, sep=" ", end="\\n", file=None, flush=False):',
     )
     assert verdict(index, 'print("x", "y", sep="")') == bound("print()")
-    assert verdict(index, 'print("x")', shown=False).reasons == ("uses print() from _print.py, not seen by the model",)
+    assert verdict(index, 'print("x")', shown=False).reasons == (
+        "uses print() from _print.py, not seen by the model",
+    )
 
 
 def test_module_aliases_lead_to_the_module(index):
@@ -152,11 +165,19 @@ def test_a_method_through_an_instance_of_a_known_class(index):
 def test_calls_that_cannot_be_checked_say_so(index):
     missing = verdict(index, "thing = Missing(1)")
     assert missing.kind == guard.LOCAL
-    assert missing.unchecked == ("Missing() is imported from .console, where the index finds no definition of it",)
-    assert missing.as_dict() == {"verdict": "local", "reasons": [], "unchecked": list(missing.unchecked)}
+    assert missing.unchecked == (
+        "Missing() is imported from .console, where the index finds no definition of it",
+    )
+    assert missing.as_dict() == {
+        "verdict": "local",
+        "reasons": [],
+        "unchecked": list(missing.unchecked),
+    }
     inherited = verdict(index, "panel = Panel(1, 2)")
     assert inherited.kind == guard.LOCAL
-    assert inherited.unchecked == ("Panel() from panel.py: its parameters are not known, the arguments were not checked",)
+    assert inherited.unchecked == (
+        "Panel() from panel.py: its parameters are not known, the arguments were not checked",
+    )
     no_method = verdict(index, "c.export_text(1)", extra="c = Console()")
     assert no_method.unchecked == (
         "c.export_text(): Console in console.py defines no export_text (inherited?), not checked",

@@ -25,7 +25,9 @@ def test_only_the_tokens_after_the_cached_prefix_are_evaluated(runtime):
     cold = runtime.generate(first, max_tokens=4)
     assert cold.n_reused == 0 and cold.n_evaluated == len(first)
     again = runtime.generate(first, max_tokens=4)
-    assert again.n_reused == len(first) - 1 and again.n_evaluated == 1  # the last token gives the logits
+    assert (
+        again.n_reused == len(first) - 1 and again.n_evaluated == 1
+    )  # the last token gives the logits
     assert again.text == cold.text  # greedy: the same answer
     typed = prompt(runtime, "def add(a, b):\n", "\n", "    return")
     warm = runtime.generate(typed, max_tokens=4)
@@ -33,7 +35,9 @@ def test_only_the_tokens_after_the_cached_prefix_are_evaluated(runtime):
 
 
 def test_log_probabilities_of_the_sampled_tokens(runtime):
-    g = runtime.generate(prompt(runtime, "import math\n\ndef area(r):\n    return ", "\n"), max_tokens=6)
+    g = runtime.generate(
+        prompt(runtime, "import math\n\ndef area(r):\n    return ", "\n"), max_tokens=6
+    )
     assert len(g.logprobs) == len(g.tokens) > 0
     assert all(-50 < lp <= 0 and math.isfinite(lp) for lp in g.logprobs)
 
@@ -44,7 +48,11 @@ def test_a_warm_up_evaluates_without_generating(runtime):
 
 
 def test_the_stop_predicate_cuts_and_stops(runtime):
-    g = runtime.generate(prompt(runtime, "def f():\n", "\n", "    "), max_tokens=32, stop_at=lambda text: 3 if len(text) >= 3 else None)
+    g = runtime.generate(
+        prompt(runtime, "def f():\n", "\n", "    "),
+        max_tokens=32,
+        stop_at=lambda text: 3 if len(text) >= 3 else None,
+    )
     assert g.stop_reason == "stop_rule" and len(g.text) == 3
 
 
@@ -56,7 +64,9 @@ def test_cancelled_between_tokens_and_the_next_call_still_works(runtime):
         return len(calls) > 3
 
     with pytest.raises(Cancelled):
-        runtime.generate(prompt(runtime, "def fib(n):\n", "\n", "    "), max_tokens=32, cancelled=cancelled)
+        runtime.generate(
+            prompt(runtime, "def fib(n):\n", "\n", "    "), max_tokens=32, cancelled=cancelled
+        )
     g = runtime.generate(prompt(runtime, "def fib(n):\n", "\n", "    "), max_tokens=4)
     assert g.tokens
 
@@ -107,11 +117,19 @@ def test_the_model_runs_past_the_function_and_the_pipeline_stops_it_there(runtim
 
     suggestion = completion.generate(runtime, config, "python", cursor, lambda: False).best
     assert suggestion.generation.stop_reason == "stop_rule"
-    assert suggestion.text.strip() and "def " not in suggestion.text and "__main__" not in suggestion.text
-    assert len(suggestion.generation.tokens) < len(raw.tokens)  # stopped early, not trimmed afterwards
+    assert (
+        suggestion.text.strip()
+        and "def " not in suggestion.text
+        and "__main__" not in suggestion.text
+    )
+    assert len(suggestion.generation.tokens) < len(
+        raw.tokens
+    )  # stopped early, not trimmed afterwards
 
 
-QUICKSORT = "def quicksort(items):\n    if len(items) <= 1:\n        return items\n    pivot = items[0]\n"
+QUICKSORT = (
+    "def quicksort(items):\n    if len(items) <= 1:\n        return items\n    pivot = items[0]\n"
+)
 
 
 def test_sampling_reads_the_prompt_once_and_candidate_0_is_the_greedy_answer(runtime):
@@ -122,13 +140,17 @@ def test_sampling_reads_the_prompt_once_and_candidate_0_is_the_greedy_answer(run
     drawn = runtime.sample(p, Sampling(4, temperature=1.0, top_p=0.95, seed=7), max_tokens=24)
     assert len(drawn) == 4
     assert drawn[0].text == greedy.text  # decoded side by side, the greedy sequence writes the same
-    assert {g.n_evaluated for g in drawn} == {1}  # the prompt came from the cache, once for all four
+    assert {g.n_evaluated for g in drawn} == {
+        1
+    }  # the prompt came from the cache, once for all four
     assert all(len(g.logprobs) == len(g.tokens) > 0 for g in drawn)
     assert len({g.text for g in drawn}) > 1  # temperature 1: the samples differ
     again = runtime.sample(p, Sampling(4, temperature=1.0, top_p=0.95, seed=7), max_tokens=24)
     assert [g.text for g in again] == [g.text for g in drawn]  # same seed, same candidates
     after = runtime.generate(p, max_tokens=24)
-    assert after.n_evaluated == 1 and after.text == greedy.text  # the cache holds the prompt, nothing else
+    assert (
+        after.n_evaluated == 1 and after.text == greedy.text
+    )  # the cache holds the prompt, nothing else
 
 
 def test_each_candidate_stops_on_its_own_and_a_cancel_leaves_the_cache_usable(runtime):
@@ -136,20 +158,32 @@ def test_each_candidate_stops_on_its_own_and_a_cancel_leaves_the_cache_usable(ru
 
     p = prompt(runtime, QUICKSORT, "\n", "    ")
     cut_at_first_line = lambda text: text.index("\n") if "\n" in text else None  # noqa: E731
-    drawn = runtime.sample(p, Sampling(3, 1.0, 0.95, seed=1), max_tokens=48, stop_at=cut_at_first_line)
+    drawn = runtime.sample(
+        p, Sampling(3, 1.0, 0.95, seed=1), max_tokens=48, stop_at=cut_at_first_line
+    )
     assert all("\n" not in g.text and g.stop_reason in ("stop_rule", "eog") for g in drawn)
     polls = []
     with pytest.raises(Cancelled):
-        runtime.sample(p, Sampling(3, 1.0, 0.95), max_tokens=48, cancelled=lambda: polls.append(1) or len(polls) > 4)
+        runtime.sample(
+            p,
+            Sampling(3, 1.0, 0.95),
+            max_tokens=48,
+            cancelled=lambda: polls.append(1) or len(polls) > 4,
+        )
     greedy = runtime.generate(p, max_tokens=24)
-    assert greedy.n_evaluated == 1 and greedy.text == runtime.sample(p, Sampling(2, 1.0, 0.95), max_tokens=24)[0].text
+    assert (
+        greedy.n_evaluated == 1
+        and greedy.text == runtime.sample(p, Sampling(2, 1.0, 0.95), max_tokens=24)[0].text
+    )
 
 
 def test_the_latency_budget_draws_fewer_candidates(runtime):
     from smalllsp.engine.runtime import Sampling
 
     p = prompt(runtime, QUICKSORT, "\n", "    ")
-    runtime.sample(p, Sampling(4, 1.0, 0.95, seed=3), max_tokens=16)  # measures what a step with 4 costs
+    runtime.sample(
+        p, Sampling(4, 1.0, 0.95, seed=3), max_tokens=16
+    )  # measures what a step with 4 costs
     assert len(runtime.sample(p, Sampling(4, 1.0, 0.95, budget_s=0.001), max_tokens=16)) == 1
     assert len(runtime.sample(p, Sampling(4, 1.0, 0.95, budget_s=600), max_tokens=16)) == 4
 
@@ -160,6 +194,8 @@ def test_candidates_that_would_not_fit_the_context_are_not_drawn(runtime):
     p = prompt(runtime, QUICKSORT, "\n", "    ")
     room = runtime.n_ctx - len(p)
     first_token_only = lambda text: len(text)  # noqa: E731
-    drawn = runtime.sample(p, Sampling(4, 1.0, 0.95, seed=2), max_tokens=room // 2, stop_at=first_token_only)
+    drawn = runtime.sample(
+        p, Sampling(4, 1.0, 0.95, seed=2), max_tokens=room // 2, stop_at=first_token_only
+    )
     # two answers of room // 2 tokens fit after the prompt, four would not
     assert len(drawn) == 2

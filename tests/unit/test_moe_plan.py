@@ -15,7 +15,10 @@ def test_auto_without_a_gpu_overrides_nothing(tiny_moe_path):
     assert moe.expert_count == 4 and layers == moe.block_count == 2 and patterns == []
 
 
-@pytest.mark.parametrize("policy, layers, patterns", [("cpu", 2, expert_patterns("all")), ("1", 1, expert_patterns([0])), ("gpu", 0, [])])
+@pytest.mark.parametrize(
+    "policy, layers, patterns",
+    [("cpu", 2, expert_patterns("all")), ("1", 1, expert_patterns([0])), ("gpu", 0, [])],
+)
 def test_explicit_policies(tiny_moe_path, policy, layers, patterns):
     assert plan_moe_placement(tiny_moe_path, Config(moe_placement=policy))[1:] == (layers, patterns)
 

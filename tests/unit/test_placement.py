@@ -11,7 +11,13 @@ import llama_cpp.llama_cpp as low
 import pytest
 
 from smalllsp.engine import placement
-from smalllsp.engine.placement import MoeInfo, choose_cpu_layers, expert_patterns, read_moe_info, tensor_overrides
+from smalllsp.engine.placement import (
+    MoeInfo,
+    choose_cpu_layers,
+    expert_patterns,
+    read_moe_info,
+    tensor_overrides,
+)
 from tests.fixtures import tiny_moe
 
 # The tiny model's expert tensors, named without placement.EXPERT_REGEX.
@@ -92,16 +98,30 @@ def matches(patterns: list[str], name: str) -> bool:
 def test_all_is_llama_cpps_cpu_moe_pattern():
     patterns = expert_patterns("all")
     assert patterns == [r"\.ffn_(up|down|gate|gate_up)_(ch|)exps"]
-    for name in ("blk.0.ffn_up_exps.weight", "blk.47.ffn_down_exps.weight", "blk.3.ffn_gate_exps.weight", "blk.3.ffn_gate_up_exps.weight"):
+    for name in (
+        "blk.0.ffn_up_exps.weight",
+        "blk.47.ffn_down_exps.weight",
+        "blk.3.ffn_gate_exps.weight",
+        "blk.3.ffn_gate_up_exps.weight",
+    ):
         assert matches(patterns, name), name
     # The router, the shared expert and the dense tower stay where they are.
-    for name in ("blk.0.ffn_gate_inp.weight", "blk.0.ffn_up_shexp.weight", "blk.0.ffn_up.weight", "blk.0.attn_q.weight", "token_embd.weight"):
+    for name in (
+        "blk.0.ffn_gate_inp.weight",
+        "blk.0.ffn_up_shexp.weight",
+        "blk.0.ffn_up.weight",
+        "blk.0.attn_q.weight",
+        "token_embd.weight",
+    ):
         assert not matches(patterns, name), name
 
 
 def test_layer_list_is_n_cpu_moe_one_pattern_per_layer():
     patterns = expert_patterns([2, 0, 2])
-    assert patterns == [r"blk\.0\.ffn_(up|down|gate|gate_up)_(ch|)exps", r"blk\.2\.ffn_(up|down|gate|gate_up)_(ch|)exps"]
+    assert patterns == [
+        r"blk\.0\.ffn_(up|down|gate|gate_up)_(ch|)exps",
+        r"blk\.2\.ffn_(up|down|gate|gate_up)_(ch|)exps",
+    ]
     assert matches(patterns, "blk.0.ffn_up_exps.weight")
     assert matches(patterns, "blk.2.ffn_down_exps.weight")
     assert not matches(patterns, "blk.1.ffn_up_exps.weight")
@@ -120,15 +140,34 @@ def test_junk_layers_are_refused(junk):
 # --- policy ----------------------------------------------------------------------
 
 # 4 layers of 100 bytes of experts, 600 bytes of everything else.
-INFO = MoeInfo("qwen3moe", expert_count=8, expert_used_count=2, block_count=4, expert_bytes_per_layer=(100, 100, 100, 100), total_bytes=1000)
+INFO = MoeInfo(
+    "qwen3moe",
+    expert_count=8,
+    expert_used_count=2,
+    block_count=4,
+    expert_bytes_per_layer=(100, 100, 100, 100),
+    total_bytes=1000,
+)
 
 
 @pytest.mark.parametrize(
     "policy, expected",
-    [("gpu", 0), ("cpu", 4), ("GPU", 0), (" cpu ", 4), ("0", 0), ("2", 2), (" 3 ", 3), ("4", 4), ("9", 4)],
+    [
+        ("gpu", 0),
+        ("cpu", 4),
+        ("GPU", 0),
+        (" cpu ", 4),
+        ("0", 0),
+        ("2", 2),
+        (" 3 ", 3),
+        ("4", 4),
+        ("9", 4),
+    ],
 )
 def test_fixed_policies(policy, expected):
-    assert choose_cpu_layers(policy, INFO, free_vram_bytes=10**12, other_bytes_estimate=0) == expected
+    assert (
+        choose_cpu_layers(policy, INFO, free_vram_bytes=10**12, other_bytes_estimate=0) == expected
+    )
 
 
 @pytest.mark.parametrize(
@@ -141,13 +180,18 @@ def test_fixed_policies(policy, expected):
         (949, 2),
         (750, 3),
         (650, 4),  # only the dense part and the rest fit
-        (649, 4),  # not even that: all experts on the CPU, the dense part is another setting's problem
+        (
+            649,
+            4,
+        ),  # not even that: all experts on the CPU, the dense part is another setting's problem
         (0, 4),
         (None, 4),  # no GPU
     ],
 )
 def test_auto_moves_the_fewest_layers_that_make_the_rest_fit(free, expected):
-    assert choose_cpu_layers("auto", INFO, free_vram_bytes=free, other_bytes_estimate=50) == expected
+    assert (
+        choose_cpu_layers("auto", INFO, free_vram_bytes=free, other_bytes_estimate=50) == expected
+    )
 
 
 def test_auto_counts_uneven_layers_from_the_first():
@@ -169,7 +213,12 @@ def test_junk_policy_is_a_clear_error(junk):
 def test_read_moe_info_of_the_tiny_moe(tiny_moe_path, tiny_tensor_sizes, tiny_expert_names):
     info = read_moe_info(tiny_moe_path)
     assert info is not None
-    assert (info.architecture, info.expert_count, info.expert_used_count, info.block_count) == ("qwen3moe", 4, 2, 2)
+    assert (info.architecture, info.expert_count, info.expert_used_count, info.block_count) == (
+        "qwen3moe",
+        4,
+        2,
+        2,
+    )
     # gate, up, down per layer: 4 experts x 32 x 64 float32 each.
     assert info.expert_bytes_per_layer == (3 * 4 * 32 * 64 * 4,) * 2
     for layer, names in tiny_expert_names.items():
@@ -203,7 +252,9 @@ def test_n_cpu_moe_one_layer_overrides_only_that_layers_experts(tiny_moe_path, t
         with tensor_overrides(expert_patterns([0])) as handle:
             load_and_generate(tiny_moe_path)
     assert handle.applied
-    assert set(overridden(lines)) == tiny_expert_names[0], f"overridden: {sorted(overridden(lines))}"
+    assert set(overridden(lines)) == tiny_expert_names[0], (
+        f"overridden: {sorted(overridden(lines))}"
+    )
 
 
 def test_without_overrides_nothing_is_overridden(tiny_moe_path):

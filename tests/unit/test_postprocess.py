@@ -4,7 +4,9 @@ from smalllsp.syntax.languages import syntax_errors
 
 
 def shape(before="    ", after="", below=(), max_lines=8, errors_with=None):
-    return Shape(before=before, after=after, below=below, max_lines=max_lines, errors_with=errors_with)
+    return Shape(
+        before=before, after=after, below=below, max_lines=max_lines, errors_with=errors_with
+    )
 
 
 def test_single_line_when_code_follows_the_cursor():
@@ -104,8 +106,14 @@ def test_a_comment_alone_after_an_open_call_is_dropped():
     assert postprocess.drop_comment_in_open_call("// keep going", shape(before="  run(")) == ""
     # code with a comment, or a comment where no call is open, stays
     assert postprocess.drop_comment_in_open_call("a, b)  # two", open_call) == "a, b)  # two"
-    assert postprocess.drop_comment_in_open_call("  # type: ignore", shape(before="    x = f()")) == "  # type: ignore"
-    assert postprocess.finish_explained("  # type: ignore", open_call) == ("", "drop_comment_in_open_call")
+    assert (
+        postprocess.drop_comment_in_open_call("  # type: ignore", shape(before="    x = f()"))
+        == "  # type: ignore"
+    )
+    assert postprocess.finish_explained("  # type: ignore", open_call) == (
+        "",
+        "drop_comment_in_open_call",
+    )
 
 
 def test_a_run_on_counting_sequence_is_dropped():
@@ -114,8 +122,23 @@ def test_a_run_on_counting_sequence_is_dropped():
     assert postprocess.drop_counting_run("2, 4, 6, 8, 10, 12, 14, 16]", shape(before="x = [")) == ""
     assert postprocess.drop_counting_run("10\n11\n12\n13\n14\n15\n16\n17", shape(before="")) == ""
     # short runs, repeats and numbers that do not count on stay
-    assert postprocess.drop_counting_run("4, 5, 6, 7, 8, 9, 10]", shape(before="x = [1, 2, 3, ")) == "4, 5, 6, 7, 8, 9, 10]"
-    assert postprocess.drop_counting_run("0, 0, 0, 0, 0, 0, 0, 0, 0)", shape()) == "0, 0, 0, 0, 0, 0, 0, 0, 0)"
-    assert postprocess.drop_counting_run("1, 5, 2, 7, 3, 9, 4, 11, 5]", shape()) == "1, 5, 2, 7, 3, 9, 4, 11, 5]"
-    assert postprocess.drop_counting_run("f(1, 2) + g(3, 4) + h(5, 6) + k(7, 8)", shape()) == "f(1, 2) + g(3, 4) + h(5, 6) + k(7, 8)"
-    assert postprocess.finish_explained(run_on + ")", shape(before="    s = Syntax(")) == ("", "drop_counting_run")
+    assert (
+        postprocess.drop_counting_run("4, 5, 6, 7, 8, 9, 10]", shape(before="x = [1, 2, 3, "))
+        == "4, 5, 6, 7, 8, 9, 10]"
+    )
+    assert (
+        postprocess.drop_counting_run("0, 0, 0, 0, 0, 0, 0, 0, 0)", shape())
+        == "0, 0, 0, 0, 0, 0, 0, 0, 0)"
+    )
+    assert (
+        postprocess.drop_counting_run("1, 5, 2, 7, 3, 9, 4, 11, 5]", shape())
+        == "1, 5, 2, 7, 3, 9, 4, 11, 5]"
+    )
+    assert (
+        postprocess.drop_counting_run("f(1, 2) + g(3, 4) + h(5, 6) + k(7, 8)", shape())
+        == "f(1, 2) + g(3, 4) + h(5, 6) + k(7, 8)"
+    )
+    assert postprocess.finish_explained(run_on + ")", shape(before="    s = Syntax(")) == (
+        "",
+        "drop_counting_run",
+    )

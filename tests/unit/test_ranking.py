@@ -6,12 +6,17 @@ from smalllsp.ranking import Candidate, first_line, normalized, rank
 
 def candidates(*rows):
     """rows of (text, mean_logprob); the index is the order given."""
-    return [Candidate(text, logprob, index, f"payload{index}") for index, (text, logprob) in enumerate(rows)]
+    return [
+        Candidate(text, logprob, index, f"payload{index}")
+        for index, (text, logprob) in enumerate(rows)
+    ]
 
 
 def test_formatting_does_not_make_answers_differ():
     assert normalized("return  a +\n\n    b ") == "return a +\n    b"
-    assert normalized("x  =  1") == normalized("x = 1") != normalized("    x = 1")  # indentation is meaning
+    assert (
+        normalized("x  =  1") == normalized("x = 1") != normalized("    x = 1")
+    )  # indentation is meaning
     assert first_line("\n   \n    x = 1\n    y = 2") == "    x = 1"
 
 
@@ -22,8 +27,17 @@ def test_duplicates_merge_into_one_item_with_the_support_of_all_and_the_likelies
 
 
 def test_agreement_beats_a_single_confident_answer():
-    ranked = rank(candidates(("x = load()", -0.05), ("x = parse(raw)", -0.6), ("x = parse(raw)", -0.7), ("x = parse(raw)\ny = 1", -0.4)))
-    assert ranked[0].text == "x = parse(raw)" and ranked[0].agreement == 3 and ranked[0].support == 2
+    ranked = rank(
+        candidates(
+            ("x = load()", -0.05),
+            ("x = parse(raw)", -0.6),
+            ("x = parse(raw)", -0.7),
+            ("x = parse(raw)\ny = 1", -0.4),
+        )
+    )
+    assert (
+        ranked[0].text == "x = parse(raw)" and ranked[0].agreement == 3 and ranked[0].support == 2
+    )
     assert ranked[1].text == "x = parse(raw)\ny = 1" and ranked[1].agreement == 3
     assert ranked[-1].text == "x = load()" and ranked[-1].agreement == 1
 
@@ -58,9 +72,21 @@ def test_sift_drops_empty_and_withheld_candidates_and_keeps_the_reasons():
     def generation(text, logprob):
         return Generation(text, [1], [logprob], 10, 9, 1, "eog", 0.1)
 
-    generations = [generation("charge(total)", -0.1), generation("", -0.2), generation("total * 2", -0.3), generation("x(", -0.4)]
-    finished = [("charge(total)", None), ("", "trim_trailing_whitespace"), ("total * 2", None), ("", "trim_to_valid_syntax")]
-    cross = guard.Verdict(guard.CROSS_FILE, ("uses charge() from billing/api.py, not seen by the model",))
+    generations = [
+        generation("charge(total)", -0.1),
+        generation("", -0.2),
+        generation("total * 2", -0.3),
+        generation("x(", -0.4),
+    ]
+    finished = [
+        ("charge(total)", None),
+        ("", "trim_trailing_whitespace"),
+        ("total * 2", None),
+        ("", "trim_to_valid_syntax"),
+    ]
+    cross = guard.Verdict(
+        guard.CROSS_FILE, ("uses charge() from billing/api.py, not seen by the model",)
+    )
 
     def judge(text):
         return cross if "charge" in text else guard.LOCAL_VERDICT
@@ -69,6 +95,9 @@ def test_sift_drops_empty_and_withheld_candidates_and_keeps_the_reasons():
     assert [c.text for c in kept] == ["total * 2"] and kept[0].index == 2
     assert dropped == {"trim_trailing_whitespace": 1, "trim_to_valid_syntax": 1, "withheld": 1}
     kept, _ = sift(generations, finished, judge, "flag")
-    assert [(c.text, c.payload[1].kind) for c in kept] == [("charge(total)", "cross-file"), ("total * 2", "local")]
+    assert [(c.text, c.payload[1].kind) for c in kept] == [
+        ("charge(total)", "cross-file"),
+        ("total * 2", "local"),
+    ]
     kept, _ = sift(generations, finished, judge, "allow")
     assert all(c.payload[1] == guard.LOCAL_VERDICT for c in kept)

@@ -11,8 +11,20 @@ import pytest
 
 from smalllsp.config import Config
 from smalllsp.engine import ModelUnavailable
-from smalllsp.engine.remote import ModelMismatch, RemoteRuntime, RemoteUnavailable, llama_server_updates, openai_updates
-from smalllsp.engine.remote_http import RemoteError, RemoteSetupError, parse_url, read_api_key, tls_context
+from smalllsp.engine.remote import (
+    ModelMismatch,
+    RemoteRuntime,
+    RemoteUnavailable,
+    llama_server_updates,
+    openai_updates,
+)
+from smalllsp.engine.remote_http import (
+    RemoteError,
+    RemoteSetupError,
+    parse_url,
+    read_api_key,
+    tls_context,
+)
 from smalllsp.engine.runtime import Sampling
 from smalllsp.engine.worker import Cancelled
 from tests.fixtures.fake_engine_server import FakeEngine
@@ -28,7 +40,15 @@ def fake():
 
 
 def runtime(fake: FakeEngine, **settings) -> RemoteRuntime:
-    config = Config(**{"engine": "remote", "remote_url": fake.url, "remote_api": "llama-server", "remote_timeout_ms": 5000, **settings})
+    config = Config(
+        **{
+            "engine": "remote",
+            "remote_url": fake.url,
+            "remote_api": "llama-server",
+            "remote_timeout_ms": 5000,
+            **settings,
+        }
+    )
     return RemoteRuntime(config, environ={})
 
 
@@ -39,7 +59,12 @@ def prompt(rt: RemoteRuntime) -> list[int]:
 def test_start_up_reads_the_server_and_its_fim_tokens(fake):
     rt = runtime(fake)
     assert rt.name == "fake-coder" and rt.n_ctx == 4096 and rt.max_n == 2
-    assert (rt.fim.template.family, rt.fim.prefix, rt.fim.suffix, rt.fim.middle) == ("qwen", 1, 2, 3)
+    assert (rt.fim.template.family, rt.fim.prefix, rt.fim.suffix, rt.fim.middle) == (
+        "qwen",
+        1,
+        2,
+        3,
+    )
     assert rt.tokenize("ab") == [1097, 1098]
     calls = rt.vocab.calls
     assert rt.tokenize("ab") == [1097, 1098] and rt.vocab.calls == calls  # cached
@@ -54,7 +79,12 @@ def test_a_greedy_completion_streams_and_ends_at_the_end_token(fake):
     assert (generation.n_reused, generation.n_evaluated) == (3, 7)
     body = fake.requests[-1]["body"]
     assert fake.requests[-1]["path"] == "/completion"
-    assert body["prompt"] == prompt(rt) and body["temperature"] == 0.0 and body["cache_prompt"] and body["stream"]
+    assert (
+        body["prompt"] == prompt(rt)
+        and body["temperature"] == 0.0
+        and body["cache_prompt"]
+        and body["stream"]
+    )
     assert body["n_predict"] == 16 and body["n_probs"] == 1
 
 
@@ -64,11 +94,17 @@ def test_the_openai_api_gives_the_same_completion(fake):
     generation = rt.generate(prompt(rt), max_tokens=16)
     assert generation.text == "hello world\nmore" and generation.stop_reason == "eog"
     body = fake.requests[-1]["body"]
-    assert fake.requests[-1]["path"] == "/v1/completions" and body["model"] == "fake-coder" and body["logprobs"] == 1
+    assert (
+        fake.requests[-1]["path"] == "/v1/completions"
+        and body["model"] == "fake-coder"
+        and body["logprobs"] == 1
+    )
 
 
 def test_an_end_token_the_client_cannot_name_is_not_part_of_the_answer(fake):
-    fake.end_token = 99  # not one of the FIM stop tokens, and no vocabulary here to say it ends generation
+    fake.end_token = (
+        99  # not one of the FIM stop tokens, and no vocabulary here to say it ends generation
+    )
     rt = runtime(fake)
     generation = rt.generate(prompt(rt), max_tokens=16)
     assert generation.tokens == [1000, 1001, 1002, 1003] and generation.stop_reason == "eog"
@@ -78,8 +114,14 @@ def test_stop_at_closes_the_stream_and_the_server_stops(fake):
     fake.script = ["a"] * 200
     fake.delay_s = 0.01
     rt = runtime(fake)
-    generation = rt.generate(prompt(rt), max_tokens=200, stop_at=lambda text: 3 if len(text) >= 5 else None)
-    assert generation.text == "aaa" and generation.stop_reason == "stop_rule" and len(generation.tokens) == 5
+    generation = rt.generate(
+        prompt(rt), max_tokens=200, stop_at=lambda text: 3 if len(text) >= 5 else None
+    )
+    assert (
+        generation.text == "aaa"
+        and generation.stop_reason == "stop_rule"
+        and len(generation.tokens) == 5
+    )
     assert fake.stream_closed_early.wait(5), "the server kept writing to a stream nobody reads"
 
 
@@ -97,7 +139,11 @@ def test_max_tokens_and_the_time_budget(fake):
 def test_samples_use_the_api_n_within_the_server_slots(fake):
     fake.slots = 2
     rt = runtime(fake)
-    drawn = rt.sample(prompt(rt), Sampling(n=3, temperature=0.6, top_p=0.9, seed=7, include_greedy=False), max_tokens=16)
+    drawn = rt.sample(
+        prompt(rt),
+        Sampling(n=3, temperature=0.6, top_p=0.9, seed=7, include_greedy=False),
+        max_tokens=16,
+    )
     assert [g.text for g in drawn] == ["hello world\nmore"] * 3
     bodies = [r["body"] for r in fake.requests if r["path"] == "/completion"]
     assert [(b["n_cmpl"], b["seed"]) for b in bodies] == [(2, 7), (1, 9)]
@@ -111,9 +157,17 @@ def test_candidate_zero_is_the_greedy_answer_drawn_alongside(fake):
     drawn = rt.sample(prompt(rt), Sampling(n=3, temperature=0.6, top_p=0.9, seed=7), max_tokens=16)
     elapsed = time.monotonic() - started
     assert len(drawn) == 3
-    bodies = sorted(([r["body"] for r in fake.requests if r["path"] == "/completion"]), key=lambda b: b["temperature"])
-    assert [(b["temperature"], b["n_cmpl"], b.get("seed")) for b in bodies] == [(0.0, 1, None), (0.6, 2, 8)]
-    assert elapsed < 2 * 5 * 0.05 + 0.2  # the two requests ran at the same time (each streams 5 events per candidate)
+    bodies = sorted(
+        ([r["body"] for r in fake.requests if r["path"] == "/completion"]),
+        key=lambda b: b["temperature"],
+    )
+    assert [(b["temperature"], b["n_cmpl"], b.get("seed")) for b in bodies] == [
+        (0.0, 1, None),
+        (0.6, 2, 8),
+    ]
+    assert (
+        elapsed < 2 * 5 * 0.05 + 0.2
+    )  # the two requests ran at the same time (each streams 5 events per candidate)
 
 
 def test_one_failing_stream_stops_the_other(fake):
@@ -127,7 +181,11 @@ def test_one_failing_stream_stops_the_other(fake):
 def test_a_warm_up_reads_the_prompt_only(fake):
     rt = runtime(fake)
     generation = rt.generate(prompt(rt), max_tokens=0)
-    assert generation.stop_reason == "warmup" and generation.text == "" and fake.requests[-1]["body"]["n_predict"] == 0
+    assert (
+        generation.stop_reason == "warmup"
+        and generation.text == ""
+        and fake.requests[-1]["body"]["n_predict"] == 0
+    )
 
 
 def test_cancelling_closes_the_stream_promptly(fake):
@@ -211,14 +269,23 @@ def test_garbage_is_reported_not_hung_on(fake):
 
 def test_failures_are_model_unavailable_and_told_once_until_the_server_is_back(fake):
     told: list[str] = []
-    rt = RemoteRuntime(Config(engine="remote", remote_url=fake.url, remote_api="llama-server", remote_retries=0), notify=told.append, environ={})
+    rt = RemoteRuntime(
+        Config(engine="remote", remote_url=fake.url, remote_api="llama-server", remote_retries=0),
+        notify=told.append,
+        environ={},
+    )
     asked = prompt(rt)
     fake.failures = [502, 502]
     for _ in range(2):
         with pytest.raises(ModelUnavailable):
             rt.generate(asked, max_tokens=8)
     rt.generate(asked, max_tokens=8)
-    assert len(told) == 2 and "failed" in told[0] and "HTTP 502" in told[0] and "answers again" in told[1]
+    assert (
+        len(told) == 2
+        and "failed" in told[0]
+        and "HTTP 502" in told[0]
+        and "answers again" in told[1]
+    )
 
 
 def test_a_server_that_is_down(fake):
@@ -231,7 +298,9 @@ def test_a_server_that_is_down(fake):
 
 
 def test_the_configured_model_must_be_the_served_one(fake):
-    with pytest.raises(ModelMismatch, match="remote_model is 'other-coder', but .* serves 'fake-coder'"):
+    with pytest.raises(
+        ModelMismatch, match="remote_model is 'other-coder', but .* serves 'fake-coder'"
+    ):
         runtime(fake, remote_model="other-coder")
 
 
@@ -260,7 +329,10 @@ def test_the_local_vocabulary_is_checked_against_the_server(fake, default_model)
 
 def test_the_api_key_is_sent_and_never_shown(fake, caplog):
     caplog.set_level(logging.DEBUG)
-    rt = RemoteRuntime(Config(engine="remote", remote_url=fake.url, remote_api_key_env="MY_KEY"), environ={"MY_KEY": "s3cret-key"})
+    rt = RemoteRuntime(
+        Config(engine="remote", remote_url=fake.url, remote_api_key_env="MY_KEY"),
+        environ={"MY_KEY": "s3cret-key"},
+    )
     assert all(r["headers"].get("Authorization") == "Bearer s3cret-key" for r in fake.requests)
     asked = prompt(rt)
     fake.failures = [401]
@@ -297,13 +369,34 @@ def test_urls_and_tls_settings(tmp_path):
 
 
 def test_vllm_logprobs_and_usage_are_read():
-    chunk = {"choices": [{"index": 1, "text": "ab", "finish_reason": None,
-                          "logprobs": {"tokens": ["token_id:10", "token_id:11"], "token_logprobs": [-0.1, -0.2]}}]}
+    chunk = {
+        "choices": [
+            {
+                "index": 1,
+                "text": "ab",
+                "finish_reason": None,
+                "logprobs": {
+                    "tokens": ["token_id:10", "token_id:11"],
+                    "token_logprobs": [-0.1, -0.2],
+                },
+            }
+        ]
+    }
     (update,) = openai_updates(chunk)
-    assert update.index == 1 and [(p.token, p.text, p.logprob) for p in update.pieces] == [(10, "", -0.1), (11, "ab", -0.2)]
-    (usage,) = openai_updates({"choices": [], "usage": {"prompt_tokens": 9, "prompt_tokens_details": {"cached_tokens": 4}}})
+    assert update.index == 1 and [(p.token, p.text, p.logprob) for p in update.pieces] == [
+        (10, "", -0.1),
+        (11, "ab", -0.2),
+    ]
+    (usage,) = openai_updates(
+        {
+            "choices": [],
+            "usage": {"prompt_tokens": 9, "prompt_tokens_details": {"cached_tokens": 4}},
+        }
+    )
     assert (usage.index, usage.n_cached, usage.n_evaluated) == (-1, 4, 5)
-    (final,) = llama_server_updates({"index": 0, "content": "", "tokens": [], "stop": True, "stop_type": "limit"})
+    (final,) = llama_server_updates(
+        {"index": 0, "content": "", "tokens": [], "stop": True, "stop_type": "limit"}
+    )
     assert final.finish == "max_tokens" and final.pieces == []
     with pytest.raises(ValueError):
         openai_updates({"object": "error"})

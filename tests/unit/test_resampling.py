@@ -25,13 +25,20 @@ from tests.unit.test_global_section import QWEN, tokenize
 
 ROOT = Path(__file__).parent.parent / "fixtures" / "callee_workspace" / "richlike"
 DOCUMENT = ROOT / "table.py"
-SYNTAX_REASON = (
-    "calls Syntax() with no argument for code; syntax.py defines class Syntax: (code, lexer, *, theme=…, line_numbers=…)"
-)
+SYNTAX_REASON = "calls Syntax() with no argument for code; syntax.py defines class Syntax: (code, lexer, *, theme=…, line_numbers=…)"
 
 
 def generation(text: str, logprob: float = -0.5) -> Generation:
-    return Generation(text, [1] * max(1, len(text) // 4), [logprob] * max(1, len(text) // 4), 100, 90, 10, "eog", 0.01)
+    return Generation(
+        text,
+        [1] * max(1, len(text) // 4),
+        [logprob] * max(1, len(text) // 4),
+        100,
+        90,
+        10,
+        "eog",
+        0.01,
+    )
 
 
 @dataclasses.dataclass
@@ -46,14 +53,27 @@ class ScriptedRuntime:
     def tokenize(self, text: str) -> list[int]:
         return tokenize(text)
 
-    def generate(self, prompt, *, max_tokens, stop_at=None, time_budget_s=None, cancelled=lambda: False):
+    def generate(
+        self, prompt, *, max_tokens, stop_at=None, time_budget_s=None, cancelled=lambda: False
+    ):
         self.prompts.append(list(prompt))
         return generation(self.greedy, -0.1)
 
-    def sample(self, prompt, sampling, *, max_tokens, stop_at=None, time_budget_s=None, cancelled=lambda: False):
+    def sample(
+        self,
+        prompt,
+        sampling,
+        *,
+        max_tokens,
+        stop_at=None,
+        time_budget_s=None,
+        cancelled=lambda: False,
+    ):
         self.prompts.append(list(prompt))
         self.samplings.append(sampling)
-        return [generation(text, -0.8 - i / 10) for i, text in enumerate(self.sampled[: sampling.n])]
+        return [
+            generation(text, -0.8 - i / 10) for i, text in enumerate(self.sampled[: sampling.n])
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -73,18 +93,33 @@ def complete(index, runtime, config=Config(time_budget_ms=60_000), typed="syntax
 
 
 def test_a_call_that_does_not_bind_is_drawn_again_and_the_one_that_binds_is_shown_first(index):
-    runtime = ScriptedRuntime('lexer="python")', ['theme="x")', 'code, "python")', "code, lexer, 3)"])
+    runtime = ScriptedRuntime(
+        'lexer="python")', ['theme="x")', 'code, "python")', "code, lexer, 3)"]
+    )
     result = complete(index, runtime)
     assert [s.text for s in result.suggestions] == ['code, "python")', 'lexer="python")']
     shown = result.suggestions[0].verdict
     assert shown == guard.Verdict(guard.LOCAL, bound=("Syntax()",), resampled=True)
-    assert shown.as_dict() == {"verdict": "local", "reasons": [], "resampled": True, "bound": ["Syntax()"]}
-    assert result.suggestions[1].verdict.reasons == (SYNTAX_REASON,) and result.suggestions[1].verdict.unbound
+    assert shown.as_dict() == {
+        "verdict": "local",
+        "reasons": [],
+        "resampled": True,
+        "bound": ["Syntax()"],
+    }
+    assert (
+        result.suggestions[1].verdict.reasons == (SYNTAX_REASON,)
+        and result.suggestions[1].verdict.unbound
+    )
     assert result.resampled == {"drawn": 3, "bound": 1}
-    assert result.stats()["resampled"] == {"drawn": 3, "bound": 1} and result.stats()["samples"] == 4
+    assert (
+        result.stats()["resampled"] == {"drawn": 3, "bound": 1} and result.stats()["samples"] == 4
+    )
     # more candidates from the same prompt, not counting the greedy one again
     sampling = runtime.samplings[0]
-    assert (sampling.n, sampling.include_greedy) == (Config().resample_unbound, False)  # the engine drew 3 of them
+    assert (sampling.n, sampling.include_greedy) == (
+        Config().resample_unbound,
+        False,
+    )  # the engine drew 3 of them
     assert runtime.prompts[0] == runtime.prompts[1]
 
 
@@ -101,7 +136,11 @@ def test_under_withhold_the_greedy_one_is_held_back_and_the_one_that_binds_takes
     result = complete(index, runtime, Config(time_budget_ms=60_000, cross_file_policy="withhold"))
     assert [s.text for s in result.suggestions] == ['code, "python")']
     assert result.dropped == {"withheld": 1}
-    none_binds = complete(index, ScriptedRuntime('lexer="python")', ['theme="x")']), Config(time_budget_ms=60_000, cross_file_policy="withhold"))
+    none_binds = complete(
+        index,
+        ScriptedRuntime('lexer="python")', ['theme="x")']),
+        Config(time_budget_ms=60_000, cross_file_policy="withhold"),
+    )
     assert none_binds.suggestions == () and none_binds.dropped == {"withheld": 2}
 
 
@@ -127,7 +166,9 @@ def test_no_time_left_in_the_budget_draws_nothing_more(index):
 
 
 def test_closing_a_call_without_its_required_arguments_does_not_bind(index):
-    result = complete(index, ScriptedRuntime(")", []), Config(time_budget_ms=60_000, resample_unbound=0))
+    result = complete(
+        index, ScriptedRuntime(")", []), Config(time_budget_ms=60_000, resample_unbound=0)
+    )
     assert result.suggestions[0].verdict.reasons == (
         "calls Syntax() with no argument for code; syntax.py defines class Syntax: (code, lexer, *, theme=…, line_numbers=…)",
     )

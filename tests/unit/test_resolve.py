@@ -49,7 +49,10 @@ def test_python_import_statements_bind_names():
 def test_typescript_import_statements_bind_names():
     found = resolve.bindings(
         "typescript",
-        ['import Big, { formatPrice as fp, type Currency } from "./format.js";', 'import * as api from "./api";'],
+        [
+            'import Big, { formatPrice as fp, type Currency } from "./format.js";',
+            'import * as api from "./api";',
+        ],
     )
     assert found == {
         "Big": Binding("Big", "./format.js", "default"),
@@ -63,7 +66,9 @@ def test_module_files_relative_absolute_and_the_package_as_the_workspace_folder(
     resolver = resolve.Resolver(index, DOCUMENT, "python", [])
     assert resolver.module_file(".console") == str(ROOT / "console.py")
     assert resolver.module_file(".") == str(ROOT / "__init__.py")
-    assert resolver.module_file("richlike.filesize") == str(ROOT / "filesize.py")  # the folder is the package
+    assert resolver.module_file("richlike.filesize") == str(
+        ROOT / "filesize.py"
+    )  # the folder is the package
     assert resolver.module_file("richlike") == str(ROOT / "__init__.py")
     assert resolver.module_file("rich.filesize") is None
     assert resolver.module_file("json") is None
@@ -88,8 +93,14 @@ def test_names_through_aliases_submodules_and_reexports(index):
     ]
     resolver = resolve.Resolver(index, DOCUMENT, "python", imports)
     assert where(resolver.resolve("decimal", "fs")) == ("workspace", [("filesize.py", "decimal")])
-    assert where(resolver.resolve("decimal", "filesize")) == ("workspace", [("filesize.py", "decimal")])
-    assert where(resolver.resolve("decimal", "richlike.filesize")) == ("workspace", [("filesize.py", "decimal")])
+    assert where(resolver.resolve("decimal", "filesize")) == (
+        "workspace",
+        [("filesize.py", "decimal")],
+    )
+    assert where(resolver.resolve("decimal", "richlike.filesize")) == (
+        "workspace",
+        [("filesize.py", "decimal")],
+    )
     # re-exported by __init__.py from _print.py and console.py
     assert where(resolver.resolve("print")) == ("workspace", [("_print.py", "print")])
     assert where(resolver.resolve("Console")) == ("workspace", [("console.py", "Console")])
@@ -98,12 +109,20 @@ def test_names_through_aliases_submodules_and_reexports(index):
     assert where(resolver.resolve("decimal")) == ("workspace", [("filesize.py", "decimal")])
     assert where(resolver.resolve("StyleType")) == ("workspace", [("style.py", "StyleType")])
     assert resolver.resolve("Missing") == resolve.Resolution("missing", (), ".console")
-    assert resolver.resolve("nothing", "fs") == resolve.Resolution("missing", (), "richlike.filesize")
+    assert resolver.resolve("nothing", "fs") == resolve.Resolution(
+        "missing", (), "richlike.filesize"
+    )
     assert resolver.resolve("dumps", "json") == resolve.Resolution("external", (), "json")
     assert resolver.resolve("OrderedDict") == resolve.Resolution("external", (), "collections")
-    assert resolver.resolve("Table") == resolve.UNBOUND_RESOLUTION  # not imported: the caller looks it up by name
-    assert resolver.resolve("bold", "StyleType") == resolve.UNBOUND_RESOLUTION  # an attribute of an object
-    assert resolver.resolve("items", "fs.SIZES") == resolve.UNBOUND_RESOLUTION  # a method of a module's object
+    assert (
+        resolver.resolve("Table") == resolve.UNBOUND_RESOLUTION
+    )  # not imported: the caller looks it up by name
+    assert (
+        resolver.resolve("bold", "StyleType") == resolve.UNBOUND_RESOLUTION
+    )  # an attribute of an object
+    assert (
+        resolver.resolve("items", "fs.SIZES") == resolve.UNBOUND_RESOLUTION
+    )  # a method of a module's object
 
 
 def test_the_class_of_a_receiver_as_the_code_states_it():
@@ -111,7 +130,12 @@ def test_the_class_of_a_receiver_as_the_code_states_it():
     assert resolve.receiver_class("python", before, "self") == "Table"
     assert resolve.receiver_class("python", before, "console") == "Console"
     assert resolve.receiver_class("python", before, "c") == "Console"
-    assert resolve.receiver_class("python", before + "c = Style()\n        ", "c") == "Style"  # the latest wins
+    assert (
+        resolve.receiver_class("python", before + "c = Style()\n        ", "c") == "Style"
+    )  # the latest wins
     assert resolve.receiver_class("python", before, "other") is None
     assert resolve.receiver_class("go", "s := &Store{}\n", "s") == "Store"
-    assert resolve.receiver_class("typescript", "const c = new BillingClient(url);\n", "c") == "BillingClient"
+    assert (
+        resolve.receiver_class("typescript", "const c = new BillingClient(url);\n", "c")
+        == "BillingClient"
+    )

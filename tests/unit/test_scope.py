@@ -31,9 +31,27 @@ def test_python_chain_in_a_string_and_a_comment():
 @pytest.mark.parametrize(
     "language, source, line, column, expected",
     [
-        ("javascript", "class A {\n  m(x) {\n    return f(x, 1);\n  }\n}\n", 2, 13, ["class", "function", "block", "call"]),
-        ("go", "package m\n\nfunc F(a int) int {\n\treturn g(a)\n}\n", 3, 10, ["function", "block", "call"]),
-        ("rust", "impl A {\n    fn f(&self) -> i32 {\n        g(1)\n    }\n}\n", 2, 10, ["class", "function", "block", "call"]),
+        (
+            "javascript",
+            "class A {\n  m(x) {\n    return f(x, 1);\n  }\n}\n",
+            2,
+            13,
+            ["class", "function", "block", "call"],
+        ),
+        (
+            "go",
+            "package m\n\nfunc F(a int) int {\n\treturn g(a)\n}\n",
+            3,
+            10,
+            ["function", "block", "call"],
+        ),
+        (
+            "rust",
+            "impl A {\n    fn f(&self) -> i32 {\n        g(1)\n    }\n}\n",
+            2,
+            10,
+            ["class", "function", "block", "call"],
+        ),
     ],
 )
 def test_chains_in_other_languages(language, source, line, column, expected):

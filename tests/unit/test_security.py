@@ -45,7 +45,11 @@ def _outcome(function):
 def test_a_fifo_a_device_and_a_directory_are_refused_without_blocking(tmp_path):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
-    for path, kind in ((fifo, "a FIFO"), ("/dev/zero", "a character device"), (tmp_path, "a directory")):
+    for path, kind in (
+        (fifo, "a FIFO"),
+        ("/dev/zero", "a character device"),
+        (tmp_path, "a directory"),
+    ):
         with pytest.raises(safeio.NotRegularFile, match=f"^{kind}, not a regular file$"):
             in_thread(lambda path=path: safeio.read_regular(str(path), 100))
 
@@ -66,13 +70,18 @@ def test_secret_files_one_printable_line_of_at_most_4_kib(tmp_path):
             safeio.read_secret_file(str(key), "k")
         assert str(refused.value) == message
         assert "line one" not in str(refused.value)
-    with pytest.raises(safeio.SecretFileError, match=r"^k /dev/zero is a character device, not a regular file$"):
+    with pytest.raises(
+        safeio.SecretFileError, match=r"^k /dev/zero is a character device, not a regular file$"
+    ):
         in_thread(lambda: safeio.read_secret_file("/dev/zero", "k"))
     with pytest.raises(safeio.SecretFileError, match="cannot be read: No such file or directory"):
         safeio.read_secret_file(str(tmp_path / "missing"), "k")
     with pytest.raises(safeio.SecretFileError) as refused:
         safeio.check_secret_text("two\nlines", "the variable K")
-    assert str(refused.value) == "the variable K holds characters other than printable ASCII (a key is one token)"
+    assert (
+        str(refused.value)
+        == "the variable K holds characters other than printable ASCII (a key is one token)"
+    )
 
 
 # -- the boundary --------------------------------------------------------------------------------------
@@ -81,8 +90,15 @@ def test_secret_files_one_printable_line_of_at_most_4_kib(tmp_path):
 def test_private_patterns_match_any_case():
     assert PATTERNS == (".env*", "*.pem", "*.key", "id_*", "credentials*", "secrets*")
     assert DEFAULT_PRIVATE_FILES == ",".join(PATTERNS)
-    for name, pattern in ((".env", ".env*"), (".env.local", ".env*"), ("Server.PEM", "*.pem"), ("id_rsa", "id_*"),
-                          ("credentials.json", "credentials*"), ("Secrets.py", "secrets*"), ("tls.key", "*.key")):
+    for name, pattern in (
+        (".env", ".env*"),
+        (".env.local", ".env*"),
+        ("Server.PEM", "*.pem"),
+        ("id_rsa", "id_*"),
+        ("credentials.json", "credentials*"),
+        ("Secrets.py", "secrets*"),
+        ("tls.key", "*.key"),
+    ):
         assert private_pattern(name, PATTERNS) == pattern, name
     for name in ("environment.py", "secret.py", "keys.py", "my_id.py", "util.py"):
         assert private_pattern(name, PATTERNS) is None, name
@@ -102,8 +118,19 @@ def test_boundary_reasons(tmp_path):
     (repo / "link_env.py").symlink_to(repo / ".env")
     (repo / "dir_out").symlink_to(outside)
     boundary = Boundary([str(repo)], PATTERNS)
-    reasons = {name: boundary.private_reason(str(repo / name)) for name in
-               ("ok.py", "local.py", ".env", "secrets/inner.py", "link_out.py", "link_in.py", "link_env.py", "dir_out/creds.py")}
+    reasons = {
+        name: boundary.private_reason(str(repo / name))
+        for name in (
+            "ok.py",
+            "local.py",
+            ".env",
+            "secrets/inner.py",
+            "link_out.py",
+            "link_in.py",
+            "link_env.py",
+            "dir_out/creds.py",
+        )
+    }
     assert reasons == {
         "ok.py": None,
         "local.py": "gitignored",
@@ -127,11 +154,21 @@ def test_an_open_private_document_lends_nothing_and_its_close_removes_what_it_pu
     (repo / "local.py").write_text("def hidden(): pass\n")
     sources = ContextSources(8, 32)
     done = threading.Event()
-    sources.start([str(repo)], max_files=100, max_file_bytes=1 << 20, progress=lambda *a: None, done=done.set, workers=1)
+    sources.start(
+        [str(repo)],
+        max_files=100,
+        max_file_bytes=1 << 20,
+        progress=lambda *a: None,
+        done=done.set,
+        workers=1,
+    )
     assert done.wait(10)
     try:
         local, util = (repo / "local.py").as_uri(), (repo / "util.py").as_uri()
-        hidden_text, shared_text = "def hidden(): pass\nTOKEN = 'gitignored'\n", "def shared(): pass\n"
+        hidden_text, shared_text = (
+            "def hidden(): pass\nTOKEN = 'gitignored'\n",
+            "def shared(): pass\n",
+        )
         sources.refresh(local, "python", hidden_text, 0)
         sources.refresh(util, "python", shared_text, 0)
         # The tree thread hands each open document's outline over: the private one keeps it to itself.
@@ -141,14 +178,20 @@ def test_an_open_private_document_lends_nothing_and_its_close_removes_what_it_pu
         assert sources.index.definitions("hidden") == []
         assert [s.relpath for s in sources.index.definitions("shared")] == ["util.py"]
         own = sources.for_document(local)
-        assert [d.name for d in own.outline.definitions] == ["hidden", "TOKEN"]  # the document keeps its own outline
+        assert [d.name for d in own.outline.definitions] == [
+            "hidden",
+            "TOKEN",
+        ]  # the document keeps its own outline
         # A file that was shared and turns private (a .gitignore added) takes back what it put.
         (repo / ".gitignore").write_text("local.py\nutil.py\n")
         sources.boundary = Boundary([str(repo)], PATTERNS)
         sources.refresh(util, "python", "def shared(): pass\n", 0)
         assert sources.ring.chunks() == ()
         sources.closed(local)
-        assert local not in [c.path for c in sources.ring.chunks()] and sources.for_document(local).outline is None
+        assert (
+            local not in [c.path for c in sources.ring.chunks()]
+            and sources.for_document(local).outline is None
+        )
     finally:
         sources.stop()
 
@@ -193,16 +236,27 @@ def test_a_fifo_swapped_in_after_the_walk_is_refused_at_once(tmp_path, monkeypat
     assert [os.path.basename(p) for p in index.paths()] == ["a.py", "c.py"]
     assert index.stats()["skipped"]["not a regular file"] == 1
     parsed = files_module.outline_file(str(tmp_path / "b.py"), "python", 1000)
-    assert (parsed.skip, parsed.detail) == ("not a regular file", "not a regular file: a FIFO, not a regular file")
+    assert (parsed.skip, parsed.detail) == (
+        "not a regular file",
+        "not a regular file: a FIFO, not a regular file",
+    )
 
 
 # -- frames and tokens -------------------------------------------------------------------------------
 
 
 def test_headers_are_bounded_and_checked():
-    assert transport.parse_headers(b"Content-Length: 12\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8") == 12
+    assert (
+        transport.parse_headers(
+            b"Content-Length: 12\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8"
+        )
+        == 12
+    )
     for block, message in (
-        (b"Content-Length: 999999999999", "Content-Length 999999999999 is over the limit of 67108864 bytes"),
+        (
+            b"Content-Length: 999999999999",
+            "Content-Length 999999999999 is over the limit of 67108864 bytes",
+        ),
         (b"Content-Length: -1", "Content-Length is not a number"),
         (b"Content-Length: 1" + b"0" * 30, "Content-Length is not a number"),
         (b"Content-Type: x", "a frame without Content-Length"),
@@ -225,8 +279,11 @@ def test_read_frame_bounds_and_times_out():
         assert await transport.read_frame(reader(b"Content-Length: 2\r\n\r\n{}"), 1) == b"{}"
         assert await transport.read_frame(reader(b""), 1) is None
         outcomes = []
-        for stream in (reader(b"Content-Length: 5\r\n\r\n{", eof=False), reader(b"X: " + b"a" * 9000, eof=False),
-                       reader(b"Content-Length: 5\r\n\r\n{")):
+        for stream in (
+            reader(b"Content-Length: 5\r\n\r\n{", eof=False),
+            reader(b"X: " + b"a" * 9000, eof=False),
+            reader(b"Content-Length: 5\r\n\r\n{"),
+        ):
             try:
                 await transport.read_frame(stream, 0.2)
             except transport.FrameError as problem:
@@ -234,28 +291,48 @@ def test_read_frame_bounds_and_times_out():
         return outcomes
 
     assert asyncio.run(scenario()) == [
-        "a frame not complete within 0.2 s", "headers over 8192 bytes", "the connection closed in the middle of a frame",
+        "a frame not complete within 0.2 s",
+        "headers over 8192 bytes",
+        "the connection closed in the middle of a frame",
     ]
 
 
 def test_the_first_message_must_be_initialize_with_the_token():
     def body(options):
-        return ('{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}, "initializationOptions": %s}}'
-                % options).encode()
+        return (
+            '{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}, "initializationOptions": %s}}'
+            % options
+        ).encode()
 
     message, why = transport.check_first_message(body('{"token": "s3", "max_tokens": 4}'), "s3")
     assert why is None and message["params"]["initializationOptions"] == {"max_tokens": 4}
     assert transport.check_first_message(body('{"smalllsp": {"token": "s3"}}'), "s3")[1] is None
-    assert transport.check_first_message(body('{"token": "s4"}'), "s3")[1] == "this server needs its token in initializationOptions.token"
-    assert transport.check_first_message(body("{}"), "s3")[1] == "this server needs its token in initializationOptions.token"
+    assert (
+        transport.check_first_message(body('{"token": "s4"}'), "s3")[1]
+        == "this server needs its token in initializationOptions.token"
+    )
+    assert (
+        transport.check_first_message(body("{}"), "s3")[1]
+        == "this server needs its token in initializationOptions.token"
+    )
     assert transport.check_first_message(body("{}"), None)[1] is None
-    assert transport.check_first_message(b'{"jsonrpc": "2.0", "method": "initialized"}', None)[1] == "the first message must be an initialize request"
-    assert transport.check_first_message(b"not json", None)[1] == "the first message must be an initialize request (it is not JSON)"
+    assert (
+        transport.check_first_message(b'{"jsonrpc": "2.0", "method": "initialized"}', None)[1]
+        == "the first message must be an initialize request"
+    )
+    assert (
+        transport.check_first_message(b"not json", None)[1]
+        == "the first message must be an initialize request (it is not JSON)"
+    )
 
 
 def test_loopback_addresses():
-    assert [transport.is_loopback(h) for h in ("127.0.0.1", "127.5.5.5", "::1", "[::1]", "localhost")] == [True] * 5
-    assert [transport.is_loopback(h) for h in ("0.0.0.0", "::", "10.1.2.3", "192.168.0.1")] == [False] * 4
+    assert [
+        transport.is_loopback(h) for h in ("127.0.0.1", "127.5.5.5", "::1", "[::1]", "localhost")
+    ] == [True] * 5
+    assert [transport.is_loopback(h) for h in ("0.0.0.0", "::", "10.1.2.3", "192.168.0.1")] == [
+        False
+    ] * 4
 
 
 # -- the settings policy -------------------------------------------------------------------------------
@@ -272,32 +349,72 @@ def policy_server(**kwargs):
 
 def test_user_only_settings_come_from_the_start_up_choice_only():
     server, shown = policy_server()
-    server.apply_settings({"engine": "remote", "remote_url": "http://team:8080", "remote_api_key_env": "TEAM_KEY"}, at_start=True)
-    assert (server.config.engine, server.config.remote_url, server.config.remote_api_key_env) == ("remote", "http://team:8080", "TEAM_KEY")
+    server.apply_settings(
+        {"engine": "remote", "remote_url": "http://team:8080", "remote_api_key_env": "TEAM_KEY"},
+        at_start=True,
+    )
+    assert (server.config.engine, server.config.remote_url, server.config.remote_api_key_env) == (
+        "remote",
+        "http://team:8080",
+        "TEAM_KEY",
+    )
     assert shown == []
-    server.apply_settings({"smalllsp": {"remote_url": "http://evil:1", "remote_api_key_file": "/home/u/.ssh/id_rsa", "max_tokens": 9, "private_files": ""}})
-    assert (server.config.remote_url, server.config.remote_api_key_file, server.config.max_tokens) == ("http://team:8080", "", 9)
+    server.apply_settings(
+        {
+            "smalllsp": {
+                "remote_url": "http://evil:1",
+                "remote_api_key_file": "/home/u/.ssh/id_rsa",
+                "max_tokens": 9,
+                "private_files": "",
+            }
+        }
+    )
+    assert (
+        server.config.remote_url,
+        server.config.remote_api_key_file,
+        server.config.max_tokens,
+    ) == ("http://team:8080", "", 9)
     assert server.config.private_files == DEFAULT_PRIVATE_FILES
-    assert len(shown) == 1 and shown[0].startswith("smalllsp: refused a change of remote_url, remote_api_key_file, private_files from workspace/didChangeConfiguration")
+    assert len(shown) == 1 and shown[0].startswith(
+        "smalllsp: refused a change of remote_url, remote_api_key_file, private_files from workspace/didChangeConfiguration"
+    )
     assert "evil" not in shown[0] and "id_rsa" not in shown[0]
     shown.clear()
-    server.apply_settings({"remote_url": "http://team:8080", "max_tokens": 10})  # the same values again: nothing refused
+    server.apply_settings(
+        {"remote_url": "http://team:8080", "max_tokens": 10}
+    )  # the same values again: nothing refused
     assert shown == [] and server.config.max_tokens == 10
 
 
 def test_allow_remote_settings_still_keeps_the_key_variable_to_the_start_up_names():
     server, shown = policy_server(allow_remote_settings=True)
     server.apply_settings({"remote_api_key_env": "TEAM_KEY"}, at_start=True)
-    server.apply_settings({"remote_url": "http://other:8080", "remote_api_key_env": "AWS_SECRET_ACCESS_KEY"})
-    assert (server.config.remote_url, server.config.remote_api_key_env) == ("http://other:8080", "TEAM_KEY")
-    assert shown == ["smalllsp: refused remote_api_key_env: it may name only a variable named at start-up"]
+    server.apply_settings(
+        {"remote_url": "http://other:8080", "remote_api_key_env": "AWS_SECRET_ACCESS_KEY"}
+    )
+    assert (server.config.remote_url, server.config.remote_api_key_env) == (
+        "http://other:8080",
+        "TEAM_KEY",
+    )
+    assert shown == [
+        "smalllsp: refused remote_api_key_env: it may name only a variable named at start-up"
+    ]
     shown.clear()
-    server.apply_settings({"remote_api_key_env": "SMALLLSP_REMOTE_API_KEY"})  # the default is always allowed
+    server.apply_settings(
+        {"remote_api_key_env": "SMALLLSP_REMOTE_API_KEY"}
+    )  # the default is always allowed
     assert server.config.remote_api_key_env == "SMALLLSP_REMOTE_API_KEY" and shown == []
 
 
 def test_setting_problems_never_show_the_value():
-    _, problems = Config().merged({"remote_url": ["http://x", "sk-123"], "n_ctx": "sk-456", "log_level": "sk-789", "samples": 99})
+    _, problems = Config().merged(
+        {
+            "remote_url": ["http://x", "sk-123"],
+            "n_ctx": "sk-456",
+            "log_level": "sk-789",
+            "samples": 99,
+        }
+    )
     assert problems == [
         "setting 'remote_url': expected str, got a list",
         "setting 'n_ctx': expected int, got a str",

@@ -19,8 +19,14 @@ def outline_of(relpath: str) -> symbols.Outline:
     return found
 
 
-def by_name(outline: symbols.Outline, name: str, container: str | None = None) -> symbols.Definition:
-    matches = [d for d in outline.definitions if d.name == name and (container is None or d.container == container)]
+def by_name(
+    outline: symbols.Outline, name: str, container: str | None = None
+) -> symbols.Definition:
+    matches = [
+        d
+        for d in outline.definitions
+        if d.name == name and (container is None or d.container == container)
+    ]
     assert len(matches) == 1, f"{name}: {matches}"
     return matches[0]
 
@@ -31,25 +37,36 @@ def test_python_functions_classes_methods_constants():
     assert charge.kind == "function"
     assert charge.signature == 'def charge(amount, currency="EUR") -> Receipt:'
     assert charge.doc == "Charge ``amount`` minor units in ``currency``."
-    assert charge.parameters == Parameters(("amount", "currency"), required=1, variadic=False, keywords=False, optional=("currency",))
+    assert charge.parameters == Parameters(
+        ("amount", "currency"), required=1, variadic=False, keywords=False, optional=("currency",)
+    )
     assert (charge.start_line, charge.end_line, charge.container) == (26, 34, None)
 
     refund = by_name(api, "refund")
     assert refund.parameters == Parameters(
-        ("receipt", "reason", "partial"), required=2, variadic=False, keywords=True, keyword_only=2, optional=("partial",)
+        ("receipt", "reason", "partial"),
+        required=2,
+        variadic=False,
+        keywords=True,
+        keyword_only=2,
+        optional=("partial",),
     )
 
     ledger = by_name(api, "Ledger")
     assert ledger.kind == "class" and ledger.signature == "class Ledger:"
     assert ledger.doc == "Every receipt, in the order they were issued."
-    assert ledger.parameters == Parameters(("owner", "limit"), required=1, variadic=False, keywords=False, optional=("limit",))
+    assert ledger.parameters == Parameters(
+        ("owner", "limit"), required=1, variadic=False, keywords=False, optional=("limit",)
+    )
 
     record = by_name(api, "record")
     assert (record.kind, record.container) == ("method", "Ledger")
     assert record.parameters == Parameters(("receipt",), 1, False, False)  # without self
     assert by_name(api, "total").parameters == Parameters((), 0, True, False)
     assert by_name(api, "from_receipts").parameters.names == ("owner", "receipts")  # without cls
-    assert by_name(api, "describe").parameters.names == ("receipt",)  # a staticmethod keeps its first parameter
+    assert by_name(api, "describe").parameters.names == (
+        "receipt",
+    )  # a staticmethod keeps its first parameter
 
     receipt = by_name(api, "Receipt")
     assert receipt.start_line == 18, "the decorator line is not the definition's first line"
@@ -58,7 +75,12 @@ def test_python_functions_classes_methods_constants():
     assert by_name(api, "DEFAULT_CURRENCY").signature == 'DEFAULT_CURRENCY = "EUR"'
 
     names = [d.name for d in api.definitions]
-    assert names.index("Receipt") < names.index("charge") < names.index("Ledger") < names.index("record")
+    assert (
+        names.index("Receipt")
+        < names.index("charge")
+        < names.index("Ledger")
+        < names.index("record")
+    )
 
 
 def test_python_imports_header_and_references():
@@ -82,15 +104,28 @@ def test_javascript():
     total = by_name(cart, "cartTotal")
     assert total.signature == "export function cartTotal(items, discount = 0)"
     assert total.doc == "Sum of price times quantity over the items.\nPrices are numbers of cents."
-    assert total.parameters == Parameters(("items", "discount"), 1, False, False, optional=("discount",))
+    assert total.parameters == Parameters(
+        ("items", "discount"), 1, False, False, optional=("discount",)
+    )
     describe = by_name(cart, "describe")
-    assert describe.kind == "function" and describe.parameters == Parameters(("item",), 1, True, False)
+    assert describe.kind == "function" and describe.parameters == Parameters(
+        ("item",), 1, True, False
+    )
     cart_class = by_name(cart, "Cart")
-    assert cart_class.kind == "class" and cart_class.parameters == Parameters(("owner", "items"), 1, False, False, optional=("items",))
+    assert cart_class.kind == "class" and cart_class.parameters == Parameters(
+        ("owner", "items"), 1, False, False, optional=("items",)
+    )
     add = by_name(cart, "add")
-    assert (add.kind, add.container, add.doc) == ("method", "Cart", "Add one item, refusing past MAX_ITEMS.")
+    assert (add.kind, add.container, add.doc) == (
+        "method",
+        "Cart",
+        "Add one item, refusing past MAX_ITEMS.",
+    )
     assert by_name(cart, "MAX_ITEMS").kind == "constant"
-    assert cart.imports == ('import { formatPrice } from "./format.js";', 'import Big from "big.js";')
+    assert cart.imports == (
+        'import { formatPrice } from "./format.js";',
+        'import Big from "big.js";',
+    )
     assert cart.header_end_line == 5
     assert {"formatPrice", "reduce", "MAX_ITEMS", "push"} <= cart.references
     assert "Shopping" not in cart.references and "cart full" not in cart.references
@@ -100,13 +135,19 @@ def test_typescript_and_tsx():
     client = outline_of("web/client.ts")
     charge = by_name(client, "charge")
     assert charge.kind == "method" and charge.container == "BillingClient"
-    assert charge.parameters == Parameters(("amount", "currency"), 1, True, False, optional=("currency",))  # currency? is optional
+    assert charge.parameters == Parameters(
+        ("amount", "currency"), 1, True, False, optional=("currency",)
+    )  # currency? is optional
     assert charge.doc == "Charge an amount in minor units."
-    assert by_name(client, "BillingClient").parameters == Parameters(("baseUrl", "timeoutMs"), 1, False, False, optional=("timeoutMs",))
+    assert by_name(client, "BillingClient").parameters == Parameters(
+        ("baseUrl", "timeoutMs"), 1, False, False, optional=("timeoutMs",)
+    )
     assert by_name(client, "ChargeResult").kind == "type"
     assert by_name(client, "retry").container == "ChargeResult"
     assert by_name(client, "Currency").signature == 'export type Currency = "EUR" | "USD";'
-    assert by_name(client, "formatAmount").parameters == Parameters(("amount", "currency"), 1, False, False, optional=("currency",))
+    assert by_name(client, "formatAmount").parameters == Parameters(
+        ("amount", "currency"), 1, False, False, optional=("currency",)
+    )
     badge = outline_of("web/Badge.tsx")
     assert by_name(badge, "Badge").doc == "A small counter badge."
     assert by_name(badge, "BadgeProps").kind == "type"
@@ -125,7 +166,10 @@ def test_go():
     assert by_name(store, "Getter").kind == "type"
     assert by_name(store, "Get", container="Getter").kind == "method"
     assert by_name(store, "ID").kind == "type"
-    assert by_name(store, "MaxItems").kind == "constant" and by_name(store, "MaxItems").doc == "MaxItems bounds the store."
+    assert (
+        by_name(store, "MaxItems").kind == "constant"
+        and by_name(store, "MaxItems").doc == "MaxItems bounds the store."
+    )
     assert by_name(store, "NewStore").parameters == Parameters((), 0, False, False)
     assert store.imports == ('import (\n\t"errors"\n\t"fmt"\n)',)
     assert store.header_end_line == 12  # package, imports, const and var
@@ -153,7 +197,9 @@ def test_java():
     cls = by_name(inventory, "Inventory")
     assert cls.kind == "class" and cls.doc == "Stock levels per product."
     # Two constructors: (warehouse) and (warehouse, capacity); they are not methods of their own.
-    assert cls.parameters == Parameters(("warehouse", "capacity"), 1, False, False, optional=("capacity",))
+    assert cls.parameters == Parameters(
+        ("warehouse", "capacity"), 1, False, False, optional=("capacity",)
+    )
     assert [d.kind for d in inventory.definitions if d.name == "Inventory"] == ["class"]
     add_all = by_name(inventory, "addAll")
     assert add_all.signature == "public int addAll(String warehouse, String... names)"
@@ -187,9 +233,14 @@ def test_cpp():
     matrix = outline_of("native/matrix.cpp")
     cls = by_name(matrix, "Matrix")
     assert (cls.kind, cls.container) == ("class", "linalg")
-    assert cls.parameters == Parameters(("rows", "cols", "fill"), 2, False, False, optional=("fill",))
+    assert cls.parameters == Parameters(
+        ("rows", "cols", "fill"), 2, False, False, optional=("fill",)
+    )
     at = [d for d in matrix.definitions if d.name == "at"]
-    assert [d.container for d in at] == ["Matrix", "Matrix"]  # declaration and out-of-line definition
+    assert [d.container for d in at] == [
+        "Matrix",
+        "Matrix",
+    ]  # declaration and out-of-line definition
     assert at[1].signature == "double Matrix::at(int row, int col) const"
     assert by_name(matrix, "scale").doc == "Scale every entry in place."
     assert by_name(matrix, "count_all").parameters == Parameters((), 0, True, False)
@@ -200,12 +251,45 @@ def test_cpp():
 @pytest.mark.parametrize(
     ("language_id", "source", "name", "expected"),
     [
-        ("python", b"def f(a, /, b, *, c, d=1, **kw): pass\n", "f", Parameters(("a", "b", "c", "d"), 3, False, True, positional_only=1, keyword_only=2, optional=("d",))),
-        ("python", b"g = lambda x, y=2: x\n", "g", Parameters(("x", "y"), 1, False, False, optional=("y",))),
-        ("typescript", b"function f(this: A, x?: number, ...r: T[]) {}\n", "f", Parameters(("x",), 0, True, False, optional=("x",))),
+        (
+            "python",
+            b"def f(a, /, b, *, c, d=1, **kw): pass\n",
+            "f",
+            Parameters(
+                ("a", "b", "c", "d"),
+                3,
+                False,
+                True,
+                positional_only=1,
+                keyword_only=2,
+                optional=("d",),
+            ),
+        ),
+        (
+            "python",
+            b"g = lambda x, y=2: x\n",
+            "g",
+            Parameters(("x", "y"), 1, False, False, optional=("y",)),
+        ),
+        (
+            "typescript",
+            b"function f(this: A, x?: number, ...r: T[]) {}\n",
+            "f",
+            Parameters(("x",), 0, True, False, optional=("x",)),
+        ),
         ("javascript", b"const h = x => x;\n", "h", Parameters(("x",), 1, False, False)),
-        ("go", b"package p\nfunc f(a, b int, c ...string) {}\n", "f", Parameters(("a", "b"), 2, True, False)),
-        ("cpp", b"int f(int a, int b = 2, ...);\n", "f", Parameters(("a", "b"), 1, True, False, optional=("b",))),
+        (
+            "go",
+            b"package p\nfunc f(a, b int, c ...string) {}\n",
+            "f",
+            Parameters(("a", "b"), 2, True, False),
+        ),
+        (
+            "cpp",
+            b"int f(int a, int b = 2, ...);\n",
+            "f",
+            Parameters(("a", "b"), 1, True, False, optional=("b",)),
+        ),
         ("java", b"class A { void f(int... xs) {} }\n", "f", Parameters((), 0, True, False)),
     ],
 )
@@ -215,7 +299,11 @@ def test_parameter_shapes(language_id, source, name, expected):
 
 
 def test_signature_is_clipped_and_multiline_headers_kept():
-    long = b"def f(\n    a,\n    b,\n" + b"".join(b"    p%d=1,\n" % i for i in range(80)) + b"):\n    pass\n"
+    long = (
+        b"def f(\n    a,\n    b,\n"
+        + b"".join(b"    p%d=1,\n" % i for i in range(80))
+        + b"):\n    pass\n"
+    )
     found = symbols.outline("python", long)
     signature = found.definitions[0].signature
     assert signature.startswith("def f(\n    a,\n    b,\n")
@@ -223,7 +311,9 @@ def test_signature_is_clipped_and_multiline_headers_kept():
 
 
 def test_broken_file_still_yields_what_parses():
-    found = symbols.outline("python", b"def ok(x):\n    return x\n\ndef broken(:\n    pass\n\nclass After:\n    pass\n")
+    found = symbols.outline(
+        "python", b"def ok(x):\n    return x\n\ndef broken(:\n    pass\n\nclass After:\n    pass\n"
+    )
     names = {d.name for d in found.definitions}
     assert "ok" in names and "After" in names
 
@@ -242,4 +332,14 @@ def test_every_fixture_file_parses_in_every_language():
         found = symbols.outline(language_id, path.read_bytes())
         assert found is not None
         seen.add(language_id)
-    assert {"python", "javascript", "typescript", "typescriptreact", "go", "rust", "java", "c", "cpp"} <= seen
+    assert {
+        "python",
+        "javascript",
+        "typescript",
+        "typescriptreact",
+        "go",
+        "rust",
+        "java",
+        "c",
+        "cpp",
+    } <= seen

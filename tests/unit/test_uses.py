@@ -17,20 +17,50 @@ def calls(language_id: str, head: str, written: str, tail: str = "") -> list[tup
 @pytest.mark.parametrize(
     "language_id, head, written, expected",
     [
-        ("python", "x = ", "billing.charge(a, 'EUR', retries=3)", [("charge", "billing", 2, ("retries",), False)]),
+        (
+            "python",
+            "x = ",
+            "billing.charge(a, 'EUR', retries=3)",
+            [("charge", "billing", 2, ("retries",), False)],
+        ),
         ("python", "x = ", "charge(*args, **kw)", [("charge", None, 0, (), True)]),
         ("python", "x = ", "f(g(1), 2)", [("f", None, 2, (), False), ("g", None, 1, (), False)]),
-        ("javascript", "const x = ", "api.fetchOrders(id, ...rest);", [("fetchOrders", "api", 1, (), True)]),
+        (
+            "javascript",
+            "const x = ",
+            "api.fetchOrders(id, ...rest);",
+            [("fetchOrders", "api", 1, (), True)],
+        ),
         ("javascript", "const x = ", "new Cart(2);", [("Cart", None, 1, (), False)]),
-        ("typescript", "const x = ", "formatPrice<number>(c, 'USD');", [("formatPrice", None, 2, (), False)]),
+        (
+            "typescript",
+            "const x = ",
+            "formatPrice<number>(c, 'USD');",
+            [("formatPrice", None, 2, (), False)],
+        ),
         ("go", "package m\nfunc f() { ", "s.Get(key) }", [("Get", "s", 1, (), False)]),
         ("go", "package m\nfunc f() { ", "fmt.Println(xs...) }", [("Println", "fmt", 0, (), True)]),
-        ("rust", "fn f() { ", "parser::parse_line(l, true); }", [("parse_line", "parser", 2, (), False)]),
+        (
+            "rust",
+            "fn f() { ",
+            "parser::parse_line(l, true); }",
+            [("parse_line", "parser", 2, (), False)],
+        ),
         ("rust", "fn f() { ", "s.save(1); }", [("save", "s", 1, (), False)]),
-        ("java", "class A { void f() { ", "inventory.reserve(sku, 2); } }", [("reserve", "inventory", 2, (), False)]),
+        (
+            "java",
+            "class A { void f() { ",
+            "inventory.reserve(sku, 2); } }",
+            [("reserve", "inventory", 2, (), False)],
+        ),
         ("java", "class A { void f() { ", "new Cart(2); } }", [("Cart", None, 1, (), False)]),
         ("c", "void f() { ", "ring_push(&r, &i, 4); }", [("ring_push", None, 3, (), False)]),
-        ("cpp", "void f() { ", "auto m = linalg::multiply(a, b); }", [("multiply", "linalg", 2, (), False)]),
+        (
+            "cpp",
+            "void f() { ",
+            "auto m = linalg::multiply(a, b); }",
+            [("multiply", "linalg", 2, (), False)],
+        ),
         ("cpp", "void f() { ", "auto m = get<int>(a); }", [("get", None, 1, (), False)]),
     ],
 )
@@ -51,7 +81,10 @@ def test_names_in_the_range():
     source = b"total = price * QUANTITY + other"
     tree = parser("python").parse(source)
     start = source.index(b"price")
-    assert names_in("python", tree.root_node, start, source.index(b" + other")) == {"price", "QUANTITY"}
+    assert names_in("python", tree.root_node, start, source.index(b" + other")) == {
+        "price",
+        "QUANTITY",
+    }
 
 
 def test_a_language_without_tables_has_no_calls():

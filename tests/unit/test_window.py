@@ -10,7 +10,13 @@ def chars(text):
 
 
 def prompt_for(lines, line, column, prefix_tokens=10_000, suffix_tokens=10_000):
-    return build_prompt(Cursor(lines, line, column), FIM, chars, prefix_tokens=prefix_tokens, suffix_tokens=suffix_tokens)
+    return build_prompt(
+        Cursor(lines, line, column),
+        FIM,
+        chars,
+        prefix_tokens=prefix_tokens,
+        suffix_tokens=suffix_tokens,
+    )
 
 
 def test_layout_puts_the_typed_part_of_the_line_after_the_middle_token():
@@ -52,6 +58,9 @@ def test_a_huge_document_is_not_read_whole():
 
 def test_a_long_window_moves_in_whole_steps():
     lines = [f"{i:04d}" for i in range(5000)]
-    starts = {prompt_for(lines, line, 0, prefix_tokens=1000, suffix_tokens=50).first_line for line in range(3000, 3000 + WINDOW_STEP)}
+    starts = {
+        prompt_for(lines, line, 0, prefix_tokens=1000, suffix_tokens=50).first_line
+        for line in range(3000, 3000 + WINDOW_STEP)
+    }
     assert all(start % WINDOW_STEP == 0 for start in starts)
     assert len(starts) <= 2

@@ -78,10 +78,16 @@ def test_indexes_exactly_the_source_files_that_are_not_ignored(fixture_index):
 
 def test_definitions_by_name_across_languages(fixture_index):
     found = fixture_index.definitions("charge")
-    assert [(s.relpath, s.definition.kind) for s in found] == [("billing/api.py", "function"), ("web/client.ts", "method")]
+    assert [(s.relpath, s.definition.kind) for s in found] == [
+        ("billing/api.py", "function"),
+        ("web/client.ts", "method"),
+    ]
     assert found[0].path == str(WORKSPACE / "billing" / "api.py")
     assert found[0].definition.parameters.names == ("amount", "currency")
-    assert [s.relpath for s in fixture_index.definitions("Get")] == ["store/store.go", "store/store.go"]
+    assert [s.relpath for s in fixture_index.definitions("Get")] == [
+        "store/store.go",
+        "store/store.go",
+    ]
     assert fixture_index.definitions("get") == []  # only in the ignored .venv
     assert fixture_index.definitions("leftpad") == []  # only in node_modules
     assert fixture_index.definitions("prix")[0].relpath == "shop/menu_latin1.py"
@@ -100,7 +106,9 @@ def test_outline_of_relpath_and_root_of(fixture_index):
     assert fixture_index.relpath(api) == "billing/api.py"
     assert fixture_index.root_of(api) == WORKSPACE
     assert fixture_index.root_of("/somewhere/else.py") is None
-    assert fixture_index.outline_of(str(WORKSPACE / "node_modules" / "leftpad" / "index.js")) is None
+    assert (
+        fixture_index.outline_of(str(WORKSPACE / "node_modules" / "leftpad" / "index.js")) is None
+    )
 
 
 def test_gitignore_directory_only_anchored_and_nested_patterns(tmp_path):
@@ -149,7 +157,9 @@ def test_unreadable_file(tmp_path, monkeypatch):
     index.build()
     if os.geteuid() == 0:
         # chmod 000 does not stop root: the file is read like any other.
-        print("running as root: chmod 000 does not make a file unreadable; checking the refusal with a patched open")
+        print(
+            "running as root: chmod 000 does not make a file unreadable; checking the refusal with a patched open"
+        )
         assert "locked.py" in relpaths(index)
 
         real_open = os.open  # files are opened with os.open (O_NONBLOCK, see smalllsp.safeio)
@@ -207,21 +217,28 @@ def test_overlay_wins_until_closed(workspace):
     index = WorkspaceIndex([workspace])
     index.build()
     api = workspace / "billing" / "api.py"
-    edited = api.read_text().replace('def charge(amount, currency="EUR")', "def charge(amount, currency, *, retries=3)")
+    edited = api.read_text().replace(
+        'def charge(amount, currency="EUR")', "def charge(amount, currency, *, retries=3)"
+    )
     index.set_open_document(api, "python", edited)
     found = [s for s in index.definitions("charge") if s.relpath == "billing/api.py"]
     assert found[0].definition.parameters.names == ("amount", "currency", "retries")
     saved = [d for d in index.saved_definitions(api) if d.name == "charge"]
-    assert saved[0].parameters.names == ("amount", "currency")  # what other files were written against
+    assert saved[0].parameters.names == (
+        "amount",
+        "currency",
+    )  # what other files were written against
     assert "retries" in index.outline_of(api).references
     # A new name only in the editor's text is found; a name it deleted is not.
     index.set_open_document(api, "python", edited.replace("def refund(", "def give_back("))
     assert [s.relpath for s in index.definitions("give_back")] == ["billing/api.py"]
     assert index.definitions("refund") == []
     index.close_document(api)
-    assert [s.definition.parameters.names for s in index.definitions("charge") if s.relpath == "billing/api.py"] == [
-        ("amount", "currency")
-    ]
+    assert [
+        s.definition.parameters.names
+        for s in index.definitions("charge")
+        if s.relpath == "billing/api.py"
+    ] == [("amount", "currency")]
     assert index.definitions("give_back") == [] and len(index.definitions("refund")) == 1
 
 
@@ -289,7 +306,10 @@ def test_progress_is_rate_limited_and_cancel_stops_early(tmp_path):
     assert len(calls) <= elapsed / index_module.PROGRESS_INTERVAL_S + 3
     seen = []
     cancelled = WorkspaceIndex([tmp_path])
-    cancelled.build(progress=lambda done, total, message: seen.append(done), cancelled=lambda: len(cancelled.paths()) >= 50)
+    cancelled.build(
+        progress=lambda done, total, message: seen.append(done),
+        cancelled=lambda: len(cancelled.paths()) >= 50,
+    )
     assert 50 <= cancelled.stats()["files"] < 300
 
 
@@ -331,7 +351,11 @@ def fifty_thousand_files(tmp_path):
     is about the index, not the disk (the index's own build reads them either way).
     """
     use_memory = SHARED_MEMORY.is_dir() and os.access(SHARED_MEMORY, os.W_OK)
-    base = Path(tempfile.mkdtemp(prefix="smalllsp-50k-", dir=SHARED_MEMORY)) if use_memory else tmp_path
+    base = (
+        Path(tempfile.mkdtemp(prefix="smalllsp-50k-", dir=SHARED_MEMORY))
+        if use_memory
+        else tmp_path
+    )
     root = base / "big"
     for d in range(250):
         directory = root / f"pkg{d:03}"
@@ -360,12 +384,16 @@ def test_fifty_thousand_files_stop_at_max_files(fifty_thousand_files, caplog):
 
 def many_files(root: Path, count: int) -> Path:
     for n in range(count):
-        (root / f"m{n:04}.py").write_text(f'def f{n}(a, b=1):\n    """Doc {n}."""\n    return a\n\nK{n} = {n}\n')
+        (root / f"m{n:04}.py").write_text(
+            f'def f{n}(a, b=1):\n    """Doc {n}."""\n    return a\n\nK{n} = {n}\n'
+        )
     return root
 
 
 def entries(index: WorkspaceIndex) -> dict:
-    return {path: (entry.relpath, entry.outline, entry.size) for path, entry in index._files.items()}
+    return {
+        path: (entry.relpath, entry.outline, entry.size) for path, entry in index._files.items()
+    }
 
 
 def test_worker_processes_index_exactly_what_the_build_thread_does(monkeypatch):
@@ -389,7 +417,9 @@ def test_worker_processes_report_progress_and_stop_when_cancelled(tmp_path):
     index = WorkspaceIndex([tmp_path], workers=2)
     index.build(progress=lambda done, total, message: calls.append((done, total)))
     assert index.stats()["workers"] == 2 and index.stats()["files"] == 1200
-    assert calls[-1] == (1200, 1200) and any(0 < done < 1200 for done, total in calls if total == 1200)
+    assert calls[-1] == (1200, 1200) and any(
+        0 < done < 1200 for done, total in calls if total == 1200
+    )
     assert index.definitions("f1199")[0].definition.parameters.names == ("a", "b")
     assert multiprocessing.active_children() == []
 
@@ -413,7 +443,9 @@ def test_a_pool_that_cannot_start_falls_back_with_a_warning(tmp_path, monkeypatc
     assert any("worker processes failed (OSError" in r.getMessage() for r in caplog.records)
 
 
-def test_a_worker_killed_mid_build_leaves_the_rest_to_the_build_thread(tmp_path, monkeypatch, caplog):
+def test_a_worker_killed_mid_build_leaves_the_rest_to_the_build_thread(
+    tmp_path, monkeypatch, caplog
+):
     many_files(tmp_path, 1200)
     pools = []
     real_pool = index_module.parallel.OutlinePool
@@ -434,7 +466,9 @@ def test_a_worker_killed_mid_build_leaves_the_rest_to_the_build_thread(tmp_path,
     with caplog.at_level(logging.WARNING, logger="smalllsp.workspace.index"):
         index.build(progress=kill_one_worker)
     assert killed
-    assert any("worker processes failed (BrokenProcessPool" in r.getMessage() for r in caplog.records)
+    assert any(
+        "worker processes failed (BrokenProcessPool" in r.getMessage() for r in caplog.records
+    )
     assert index.stats()["files"] == 1200 and len(index.definitions("f1199")) == 1
     assert multiprocessing.active_children() == []
 
@@ -449,7 +483,14 @@ def test_stopping_the_sources_mid_build_leaves_no_process(tmp_path):
         if total and done > 0:
             started.set()
 
-    sources.start([str(tmp_path)], max_files=20000, max_file_bytes=1 << 20, progress=progress, done=finished.set, workers=2)
+    sources.start(
+        [str(tmp_path)],
+        max_files=20000,
+        max_file_bytes=1 << 20,
+        progress=progress,
+        done=finished.set,
+        workers=2,
+    )
     assert started.wait(60)
     assert multiprocessing.active_children(), "the build runs in worker processes"
     sources.stop()  # what the server's shutdown does
@@ -478,7 +519,9 @@ def test_workers_exit_when_the_server_is_killed(tmp_path):
     many_files(tmp_path / "ws", 1200)
     script = tmp_path / "child.py"
     script.write_text(CHILD)
-    server = subprocess.Popen([sys.executable, str(script), str(tmp_path / "ws")], stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path / "ws")], stdout=subprocess.PIPE, text=True
+    )
     try:
         workers = [int(pid) for pid in server.stdout.readline().split()]
         assert len(workers) == 2 and all(alive(pid) for pid in workers)

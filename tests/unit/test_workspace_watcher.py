@@ -52,7 +52,8 @@ def test_file_create_modify_delete(watched):
     wait_for(lambda: names_in(index, "apply_coupon") == {"shop/coupons.py"}, "a created file")
     new.write_text("def apply_coupon(cart, code, *, stack=False):\n    return cart\n")
     wait_for(
-        lambda: [s.definition.parameters.names for s in index.definitions("apply_coupon")] == [("cart", "code", "stack")],
+        lambda: [s.definition.parameters.names for s in index.definitions("apply_coupon")]
+        == [("cart", "code", "stack")],
         "a modified file",
     )
     new.unlink()
@@ -74,8 +75,14 @@ def test_directory_create_move_delete(watched):
     (package / "sepa.py").write_text("def sepa_transfer(iban, amount):\n    pass\n")
     (package / "cards").mkdir()
     (package / "cards" / "visa.py").write_text("def visa_charge(number):\n    pass\n")
-    wait_for(lambda: names_in(index, "visa_charge") == {"payments/cards/visa.py"}, "files in a new directory")
-    wait_for(lambda: names_in(index, "sepa_transfer") == {"payments/sepa.py"}, "a file in a new directory")
+    wait_for(
+        lambda: names_in(index, "visa_charge") == {"payments/cards/visa.py"},
+        "files in a new directory",
+    )
+    wait_for(
+        lambda: names_in(index, "sepa_transfer") == {"payments/sepa.py"},
+        "a file in a new directory",
+    )
     os.rename(package, root / "billing" / "payments")
     wait_for(
         lambda: names_in(index, "visa_charge") == {"billing/payments/cards/visa.py"}
@@ -83,7 +90,10 @@ def test_directory_create_move_delete(watched):
         "a moved directory",
     )
     shutil.rmtree(root / "billing")
-    wait_for(lambda: index.definitions("charge") and names_in(index, "charge") == {"web/client.ts"}, "a deleted directory")
+    wait_for(
+        lambda: index.definitions("charge") and names_in(index, "charge") == {"web/client.ts"},
+        "a deleted directory",
+    )
     assert index.definitions("visa_charge") == []
 
 
@@ -103,10 +113,16 @@ def test_directory_moved_in_from_outside(watched, tmp_path):
 def test_ignored_paths_stay_out(watched):
     root, index, watcher = watched
     (root / "node_modules" / "leftpad" / "extra.js").write_text("function padExtra() {}\n")
-    (root / "generated" / "more.py").write_text("def more_generated(): pass\n")  # gitignored directory
-    (root / ".venv" / "lib" / "python3.11" / "site-packages" / "requests" / "x.py").write_text("def vx(): pass\n")
+    (root / "generated" / "more.py").write_text(
+        "def more_generated(): pass\n"
+    )  # gitignored directory
+    (root / ".venv" / "lib" / "python3.11" / "site-packages" / "requests" / "x.py").write_text(
+        "def vx(): pass\n"
+    )
     marker = root / "shop" / "marker.py"
-    marker.write_text("def marker_function(): pass\n")  # written last: once it shows, the others were handled
+    marker.write_text(
+        "def marker_function(): pass\n"
+    )  # written last: once it shows, the others were handled
     wait_for(lambda: index.definitions("marker_function") != [], "the marker file")
     assert index.definitions("padExtra") == [] and index.definitions("more_generated") == []
     assert index.definitions("vx") == []
@@ -115,7 +131,10 @@ def test_ignored_paths_stay_out(watched):
 def test_gitignore_change_reindexes(watched):
     root, index, _ = watched
     (root / ".gitignore").write_text("")  # nothing ignored by the root's .gitignore any more
-    wait_for(lambda: names_in(index, "generated_function") == {"generated/schema.py"}, "an un-ignored directory")
+    wait_for(
+        lambda: names_in(index, "generated_function") == {"generated/schema.py"},
+        "an un-ignored directory",
+    )
     (root / ".gitignore").write_text("store/\n")
     wait_for(lambda: index.definitions("NewStore") == [], "a newly ignored directory")
 

@@ -23,10 +23,14 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 DRIVER = HERE / "driver.mjs"
-WORKBENCH_DIR = Path(os.environ.get("SMALLLSP_WORKBENCH_DIR") or Path.home() / ".cache" / "smalllsp" / "workbench")
+WORKBENCH_DIR = Path(
+    os.environ.get("SMALLLSP_WORKBENCH_DIR") or Path.home() / ".cache" / "smalllsp" / "workbench"
+)
 CODE_SERVER = WORKBENCH_DIR / "node_modules" / ".bin" / "code-server"
 PLAYWRIGHT = WORKBENCH_DIR / "node_modules" / "playwright-core"
-INSTALL_HINT = "run scripts/install-test-editors (apt: chromium; npm: code-server@4.100.3, playwright-core)"
+INSTALL_HINT = (
+    "run scripts/install-test-editors (apt: chromium; npm: code-server@4.100.3, playwright-core)"
+)
 
 # VS Code's defaults that would get in the way of a test: a welcome page,
 # trust prompts, update checks, the word-based suggest widget taking Tab.
@@ -83,7 +87,12 @@ class Recorder:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(min(length, 1 << 20)) if length else b""
                 recorder.requests.append(
-                    {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body.decode(errors="replace")}
+                    {
+                        "method": self.command,
+                        "path": self.path,
+                        "headers": dict(self.headers),
+                        "body": body.decode(errors="replace"),
+                    }
                 )
                 payload = b'{"error": "recording server"}'
                 self.send_response(503)
@@ -123,7 +132,15 @@ class Workbench:
     a remote window, reads settings of scope machine from.
     """
 
-    def __init__(self, tmp: Path, vsix: Path, workspace: Path, user_settings: dict, machine_settings: dict | None = None, env: dict | None = None):
+    def __init__(
+        self,
+        tmp: Path,
+        vsix: Path,
+        workspace: Path,
+        user_settings: dict,
+        machine_settings: dict | None = None,
+        env: dict | None = None,
+    ):
         self.tmp = tmp
         self.vsix = vsix
         self.workspace = workspace
@@ -159,23 +176,55 @@ class Workbench:
         (self.data / "User" / "settings.json").write_text(json.dumps(self.user_settings, indent=2))
         if self.machine_settings:
             (self.data / "Machine").mkdir(parents=True)
-            (self.data / "Machine" / "settings.json").write_text(json.dumps(self.machine_settings, indent=2))
+            (self.data / "Machine" / "settings.json").write_text(
+                json.dumps(self.machine_settings, indent=2)
+            )
         self.extensions.mkdir()
-        common = [str(CODE_SERVER), "--user-data-dir", str(self.data), "--extensions-dir", str(self.extensions)]
+        common = [
+            str(CODE_SERVER),
+            "--user-data-dir",
+            str(self.data),
+            "--extensions-dir",
+            str(self.extensions),
+        ]
         installed = subprocess.run(
-            [*common, "--install-extension", str(self.vsix)], env=self.env, capture_output=True, text=True, timeout=180
+            [*common, "--install-extension", str(self.vsix)],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=180,
         )
-        assert installed.returncode == 0, f"--install-extension failed:\n{installed.stdout}\n{installed.stderr}"
+        assert installed.returncode == 0, (
+            f"--install-extension failed:\n{installed.stdout}\n{installed.stderr}"
+        )
         with self.log.open("w") as log:
             self.code_server = subprocess.Popen(
-                [*common, "--bind-addr", f"127.0.0.1:{self.port}", "--auth", "none", "--disable-telemetry",
-                 "--disable-update-check", "--disable-getting-started-override", "--ignore-last-opened", str(self.workspace)],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    *common,
+                    "--bind-addr",
+                    f"127.0.0.1:{self.port}",
+                    "--auth",
+                    "none",
+                    "--disable-telemetry",
+                    "--disable-update-check",
+                    "--disable-getting-started-override",
+                    "--ignore-last-opened",
+                    str(self.workspace),
+                ],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self._wait_http()
         self.driver = subprocess.Popen(
-            ["node", str(DRIVER)], env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=(self.tmp / "driver.log").open("w"), text=True, start_new_session=True,
+            ["node", str(DRIVER)],
+            env=self.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=(self.tmp / "driver.log").open("w"),
+            text=True,
+            start_new_session=True,
         )
         self.op("launch", url=self.url, timeout=180)
         return self
@@ -184,15 +233,21 @@ class Workbench:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.code_server.poll() is not None:
-                raise AssertionError(f"code-server exited {self.code_server.returncode}:\n{self.log.read_text()[-3000:]}")
+                raise AssertionError(
+                    f"code-server exited {self.code_server.returncode}:\n{self.log.read_text()[-3000:]}"
+                )
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as answer:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{self.port}/healthz", timeout=2
+                ) as answer:
                     if answer.status == 200:
                         return
             except OSError:
                 pass
             time.sleep(0.3)
-        raise AssertionError(f"code-server did not answer in {timeout} s:\n{self.log.read_text()[-3000:]}")
+        raise AssertionError(
+            f"code-server did not answer in {timeout} s:\n{self.log.read_text()[-3000:]}"
+        )
 
     def op(self, name: str, timeout: float = 120, **args: Any) -> Any:
         assert self.driver and self.driver.stdin and self.driver.stdout
@@ -200,7 +255,9 @@ class Workbench:
         self.driver.stdin.flush()
         line = _readline(self.driver.stdout, timeout)
         if line is None:
-            raise DriverError(f"driver gave no answer to {name} in {timeout} s\n{self.diagnostics()}")
+            raise DriverError(
+                f"driver gave no answer to {name} in {timeout} s\n{self.diagnostics()}"
+            )
         reply = json.loads(line)
         if not reply["ok"]:
             raise DriverError(f"{name} failed: {reply['error']}\n{self.diagnostics()}")
@@ -208,7 +265,13 @@ class Workbench:
 
     def wait_for(self, predicate: str, what: str, timeout_s: float) -> dict:
         """Poll the page until ``predicate`` (JavaScript over the snapshot ``s``) holds."""
-        return self.op("waitFor", predicate=predicate, what=what, timeoutMs=int(timeout_s * 1000), timeout=timeout_s + 30)
+        return self.op(
+            "waitFor",
+            predicate=predicate,
+            what=what,
+            timeoutMs=int(timeout_s * 1000),
+            timeout=timeout_s + 30,
+        )
 
     def close_window(self) -> None:
         self.op("closePage")
@@ -251,7 +314,11 @@ class Workbench:
                 cmdline = (entry / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if f"SMALLLSP_WORKBENCH_TAG={self.tag}".encode() in environ.split(b"\0") and b"smalllsp" in b" ".join(cmdline) and b"serve" in cmdline:
+            if (
+                f"SMALLLSP_WORKBENCH_TAG={self.tag}".encode() in environ.split(b"\0")
+                and b"smalllsp" in b" ".join(cmdline)
+                and b"serve" in cmdline
+            ):
                 found.append(int(entry.name))
         return found
 
@@ -259,7 +326,13 @@ class Workbench:
         lines = []
         for pid in self.server_pids():
             try:
-                lines.append([part.decode() for part in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if part])
+                lines.append(
+                    [
+                        part.decode()
+                        for part in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                        if part
+                    ]
+                )
             except OSError:
                 pass
         return lines
@@ -270,7 +343,9 @@ class Workbench:
             path = self.tmp / name
             if path.exists():
                 parts.append(f"--- {name} (tail)\n{path.read_text(errors='replace')[-2500:]}")
-        logs = sorted(self.data.glob("logs/*/exthost*/**/*smalllsp*.log")) + sorted(self.data.glob("logs/*/exthost*/output_logging_*/*smalllsp*.log"))
+        logs = sorted(self.data.glob("logs/*/exthost*/**/*smalllsp*.log")) + sorted(
+            self.data.glob("logs/*/exthost*/output_logging_*/*smalllsp*.log")
+        )
         for path in logs[-2:]:
             parts.append(f"--- {path.name} (tail)\n{path.read_text(errors='replace')[-4000:]}")
         return "\n".join(parts)
