@@ -18,7 +18,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-from smalllsp import completion, guard, modelstore
+from smalllsp import guard, modelstore, pipeline
 from smalllsp.config import Config
 from smalllsp.context.global_section import Sources
 from smalllsp.context.window import Cursor
@@ -142,7 +142,7 @@ def run(model: str) -> dict:
             sources = Sources(str(doc_path), doc_path.name, root.name, outline, index)
             for label, global_tokens in (("off", 0), ("on", Config().global_tokens)):
                 config = Config(global_tokens=global_tokens, time_budget_ms=60_000, max_lines=1)
-                result = completion.generate(
+                result = pipeline.generate(
                     runtime, config, "python", cursor, lambda: False, sources
                 )
                 written = (lines[-1] + result.text).split("\n", 1)[0].rstrip()

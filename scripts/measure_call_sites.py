@@ -23,7 +23,7 @@ import statistics
 import time
 from pathlib import Path
 
-from smalllsp import completion, modelstore
+from smalllsp import modelstore, pipeline
 from smalllsp.config import Config
 from smalllsp.context.global_section import Sources
 from smalllsp.context.window import Cursor
@@ -162,7 +162,7 @@ def main() -> int:
             for name, changes in CONFIGURATIONS.items():
                 config = Config(**{**vars(base), **changes})
                 started = time.monotonic()
-                result = completion.generate(
+                result = pipeline.generate(
                     runtime, config, "python", Cursor(lines, row, column), lambda: False, sources
                 )
                 seconds = time.monotonic() - started

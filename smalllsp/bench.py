@@ -28,8 +28,9 @@ from typing import Any, Callable, Iterator
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
-from smalllsp import completion, modelstore
+from smalllsp import modelstore, pipeline
 from smalllsp.cache import SuggestionCache
+from smalllsp.pipeline.rank import Suggestion
 from smalllsp.config import Config
 from smalllsp.context.window import Cursor
 from smalllsp.documents import split_lines
@@ -230,7 +231,7 @@ def replay(
             cost: dict[str, Any] = {"source": "cache"}
         else:
             suggestions, cost = model_call(cursor)
-            cache.store("bench", before, after, [(text, None) for text in suggestions])
+            cache.store("bench", before, after, [Suggestion(text) for text in suggestions])
         latencies.append((time.perf_counter() - started) * 1000)
         generations.append(cost)
     return latencies, generations
@@ -244,7 +245,7 @@ def run_direct(
     runtime = LlamaRuntime(path, config)
 
     def model_call(cursor: Cursor) -> tuple[list[str], dict[str, Any]]:
-        result = completion.generate(runtime, config, language_id, cursor, lambda: False)
+        result = pipeline.generate(runtime, config, language_id, cursor, lambda: False)
         return [s.text for s in result.suggestions], result.stats()
 
     try:

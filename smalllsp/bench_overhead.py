@@ -17,7 +17,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from smalllsp import completion, guard
+from smalllsp import guard, pipeline
+from smalllsp.pipeline.context import scope_of
+from smalllsp.pipeline.generate import judge
 from smalllsp.bench import percentile
 from smalllsp.config import Config
 from smalllsp.context.global_section import Sources
@@ -90,20 +92,14 @@ def measure(
             cursor = Cursor(
                 document.lines_view(line), line, len(lines[line])
             )  # as server.cursor() builds it
-            planned = completion.plan(runtime, config, "python", cursor, sources)
+            ctx = pipeline.plan(runtime, config, "python", cursor, sources)
+            assert ctx.syntax is not None  # Python has a grammar
             started = time.perf_counter()
-            completion.scope_of("python", planned.head, planned.tail)  # as plan() does, timed here
-            shape = completion.shape_for(config, "python", cursor, planned)
-            if shape.scope_end is not None:
-                shape.scope_end(CANDIDATE)
-            if shape.errors_with is not None:
-                shape.errors_with(CANDIDATE)
+            scope_of("python", ctx.syntax.head, ctx.syntax.tail)  # as plan() does, timed here
+            ctx.syntax.scope_cut(CANDIDATE)
+            ctx.syntax.errors_with(CANDIDATE)
             middle = time.perf_counter()
-            verdict = guard.judge(
-                completion.guard_context("python", planned, sources),
-                CANDIDATE,
-                planned.spliced.tree(CANDIDATE),
-            )
+            verdict = judge(ctx, CANDIDATE)
             done = time.perf_counter()
             scope_ms.append((middle - started) * 1000)
             guard_ms.append((done - middle) * 1000)

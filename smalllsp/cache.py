@@ -1,8 +1,7 @@
 """The suggestion cache: typing along a shown suggestion costs no model call.
 
 Per document it keeps the last request's suggestions (best first, each with
-what the server keeps with it: the guard's verdict) and the text before and
-after the cursor they were made for. A request whose text after the cursor
+its verdict) and the text before and after the cursor they were made for. A request whose text after the cursor
 is the same, and whose text before the cursor is the old one plus characters
 some suggestions start with (the user typed along), gets the rest of those
 suggestions at once, in the same order. One entry per document, so it
@@ -14,18 +13,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Sequence
 
-
-@dataclasses.dataclass(frozen=True)
-class Cached:
-    text: str  # what is left to insert at the cursor
-    note: object  # what the server stored with the suggestion
+from smalllsp.pipeline.rank import Suggestion
 
 
 @dataclasses.dataclass(frozen=True)
 class _Entry:
     before: str
     after: str
-    suggestions: tuple[Cached, ...]
+    suggestions: tuple[Suggestion, ...]
 
 
 class SuggestionCache:
@@ -33,24 +28,23 @@ class SuggestionCache:
         self._entries: dict[str, _Entry] = {}
         self.hits = 0
 
-    def store(
-        self, uri: str, before: str, after: str, suggestions: Sequence[tuple[str, object]]
-    ) -> None:
-        """Keep ``(text, note)`` pairs for the document, best first; nothing to keep forgets it."""
-        kept = tuple(Cached(text, note) for text, note in suggestions if text)
+    def store(self, uri: str, before: str, after: str, suggestions: Sequence[Suggestion]) -> None:
+        """Keep the document's suggestions, best first; nothing to keep forgets it."""
+        kept = tuple(s for s in suggestions if s.text)
         if kept:
             self._entries[uri] = _Entry(before, after, kept)
         else:
             self._entries.pop(uri, None)
 
-    def lookup(self, uri: str, before: str, after: str) -> list[Cached]:
-        """The rest of each cached suggestion the user typed along; empty when they went another way."""
+    def lookup(self, uri: str, before: str, after: str) -> list[Suggestion]:
+        """The rest of each cached suggestion the user typed along (its verdict kept);
+        empty when they went another way."""
         entry = self._entries.get(uri)
         if entry is None or after != entry.after or not before.startswith(entry.before):
             return []
         typed = before[len(entry.before) :]
         rests = [
-            Cached(s.text[len(typed) :], s.note)
+            dataclasses.replace(s, text=s.text[len(typed) :])
             for s in entry.suggestions
             if s.text.startswith(typed)
             and len(typed) < len(s.text)

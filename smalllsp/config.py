@@ -30,6 +30,8 @@ class Setting:
     # user-level settings), never from a workspace's files.
     user_only: bool = False
     why: str = ""  # why the range is what it is, told with a value outside it
+    # Read when the model loads (or the remote engine connects): a change reloads it.
+    reloads_model: bool = False
 
 
 # Secrets by convention: never in the index, the ring or another file's prompt.
@@ -44,6 +46,7 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "GGUF file to run, or the name of a model in the store. Empty: the default model (`smalllsp models install default`).",
         user_only=True,
+        reloads_model=True,
     ),
     Setting(
         "n_ctx",
@@ -52,6 +55,7 @@ SETTINGS: tuple[Setting, ...] = (
         minimum=256,
         maximum=262144,
         why="the context must hold the FIM tokens, some window and the answer; 0 or less would load the model's own (often 32k) context",
+        reloads_model=True,
     ),
     Setting(
         "n_threads",
@@ -60,6 +64,7 @@ SETTINGS: tuple[Setting, ...] = (
         minimum=0,
         maximum=1024,
         why="0 picks the number of cores",
+        reloads_model=True,
     ),
     Setting(
         "n_gpu_layers",
@@ -67,6 +72,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Layers offloaded to the GPU; -1 offloads all (ignored by a CPU-only build).",
         minimum=-1,
         why="-1 offloads every layer",
+        reloads_model=True,
     ),
     Setting(
         "n_batch",
@@ -75,22 +81,26 @@ SETTINGS: tuple[Setting, ...] = (
         minimum=1,
         maximum=65536,
         why="a batch holds at least one token",
+        reloads_model=True,
     ),
     Setting(
         "moe_placement",
         "auto",
         "Mixture-of-Experts models: where expert weights live. auto (as many layers' experts on the GPU as free VRAM allows; all in CPU memory without a GPU), gpu, cpu, or N (the experts of the first N layers in CPU memory, as llama.cpp's --n-cpu-moe).",
+        reloads_model=True,
     ),
     Setting(
         "flash_attn",
         False,
         "Use flash attention (faster on most GPUs; needed for a quantized KV cache).",
+        reloads_model=True,
     ),
     Setting(
         "cache_type",
         "f16",
         "KV cache type: f16, q8_0 or q4_0 (the quantized ones halve or quarter its memory; they need flash_attn).",
         ("f16", "q8_0", "q4_0"),
+        reloads_model=True,
     ),
     Setting(
         "prefix_tokens",
@@ -239,12 +249,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Where the model runs: local (in this process, llama-cpp-python; no socket is opened) or remote (a team's llama-server or vLLM: the prompt built here is sent as token ids, and the context, cutting, guard, ranking and cache stay here; only the remote_url host is connected to).",
         ("local", "remote"),
         user_only=True,
+        reloads_model=True,
     ),
     Setting(
         "remote_url",
         "",
         "engine = remote: the server's base URL, e.g. http://gpu-box:8080 (llama-server) or https://vllm.internal:8000 (vLLM); a trailing /v1 is allowed.",
         user_only=True,
+        reloads_model=True,
     ),
     Setting(
         "remote_api",
@@ -252,36 +264,42 @@ SETTINGS: tuple[Setting, ...] = (
         "engine = remote: openai (POST /v1/completions, llama-server or vLLM) or llama-server (POST /completion with cache_prompt).",
         ("openai", "llama-server"),
         user_only=True,
+        reloads_model=True,
     ),
     Setting(
         "remote_model",
         "",
         "engine = remote: the served model's name (llama-server: its --alias; vLLM: --served-model-name), checked against the server's /v1/models at start-up; empty: the only model served. With `model` also set, only that model's vocabulary is loaded here, the prompt is tokenized locally and the server's FIM tokens and tokenizer are checked against it; without it, the server's /tokenize is used.",
         user_only=True,
+        reloads_model=True,
     ),
     Setting(
         "remote_api_key_env",
         "SMALLLSP_REMOTE_API_KEY",
         "engine = remote: environment variable holding the API key, sent as a Bearer token (never logged or shown). Only the default and a variable named at start-up (environment, command line, initializationOptions) can be used.",
         user_only=True,
+        reloads_model=True,
     ),
     Setting(
         "remote_api_key_file",
         "",
         "engine = remote: file holding the API key, read when the engine starts (used when the variable is unset): a regular file of at most 4 KiB holding one line (a FIFO, a device or a multi-line file is refused).",
         user_only=True,
+        reloads_model=True,
     ),
     Setting(
         "remote_tls_verify",
         True,
         "engine = remote: verify the server's TLS certificate (https URLs).",
         user_only=True,
+        reloads_model=True,
     ),
     Setting(
         "remote_ca_bundle",
         "",
         "engine = remote: a CA bundle (PEM) to verify the server with, for internal certificate authorities.",
         user_only=True,
+        reloads_model=True,
     ),
     Setting(
         "remote_timeout_ms",
@@ -289,6 +307,7 @@ SETTINGS: tuple[Setting, ...] = (
         "engine = remote: how long one request may take, retries included, before it is abandoned (no suggestion; the reason is logged and shown once).",
         minimum=1,
         why="a request needs some time",
+        reloads_model=True,
     ),
     Setting(
         "remote_retries",
@@ -297,6 +316,7 @@ SETTINGS: tuple[Setting, ...] = (
         minimum=0,
         maximum=10,
         why="a count cannot be negative; more retries only delay the answer",
+        reloads_model=True,
     ),
     Setting(
         "private_files",
@@ -324,6 +344,9 @@ SETTINGS: tuple[Setting, ...] = (
         ("DEBUG", "INFO", "WARNING", "ERROR"),
     ),
 )
+
+# Settings read when the model loads: changing one reloads it.
+RELOAD_SETTINGS = tuple(s.name for s in SETTINGS if s.reloads_model)
 
 _BY_NAME = {s.name: s for s in SETTINGS}
 

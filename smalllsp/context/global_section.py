@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable
 
+from smalllsp.context import definitions
 from smalllsp.context.ring import Chunk, similarity
 
 # No token of the model's vocabulary is longer than this many characters, so a
@@ -43,19 +44,16 @@ from smalllsp.context.ring import Chunk, similarity
 MAX_TOKEN_CHARS = 64
 from smalllsp.engine.fim import FimTokens
 from smalllsp.syntax import builtins, languages, uses
-from smalllsp.syntax.scope import ENCLOSING, Scope
+from smalllsp.syntax.scope import ENCLOSING
 from smalllsp.workspace import resolve
 
 if TYPE_CHECKING:
-    from smalllsp.syntax.symbols import Definition, Outline
+    from smalllsp.context.window import Window
+    from smalllsp.syntax.symbols import Outline
     from smalllsp.workspace.index import IndexedSymbol, WorkspaceIndex
 
 # Share of the global budget the file's header may take.
 HEADER_SHARE = 3
-# Names near the cursor looked up in the index, closest first.
-MAX_NAMES = 200
-# A name defined in more files than this is ambiguous unless the document imports one of them.
-MAX_DEFINITIONS_PER_NAME = 3
 # A chunk sharing more of its lines with the window than this adds nothing.
 CHUNK_WINDOW_SIMILARITY = 0.5
 # Lines above the cursor searched for the call it is in (a call written over several lines).
@@ -121,18 +119,6 @@ class GlobalSection:
 EMPTY = GlobalSection((), (), (), frozenset())
 
 
-@dataclasses.dataclass(frozen=True)
-class Window:
-    """Where the local window lies, and the scopes around the cursor."""
-
-    lines: Sequence[str]
-    cursor_line: int
-    first_line: int  # first line of the prefix window
-    last_line: int  # last line of the suffix window
-    chain: tuple[Scope, ...]  # enclosing scopes, with document line numbers
-    column: int | None = None  # the cursor's column on its line; None: the end of the line
-
-
 def build_global(
     sources: Sources,
     window: Window,
@@ -161,16 +147,17 @@ def build_global(
     header = _header_text(sources, window, min(left, budget // HEADER_SHARE), count)
     left -= count(header) if header else 0
 
-    definitions, shown, left = _definitions(
+    by_file, shown, left = definitions.near(
         sources, window, language_id, left, count, skip=callee_shown
     )
+    blocks = [Block("definitions", path, text, count(text)) for path, text in by_file]
     chunks, left = _chunks(sources, window, left, count)
     shown |= callee_shown
 
     current = [
         Block(k, relpath, t, count(t)) for k, t in (("header", header), ("scope", scope)) if t
     ]
-    others = [*callee_blocks, *chunks, *definitions]
+    others = [*callee_blocks, *chunks, *blocks]
     while True:
         section = _assemble(
             others, current, sources.repo, own_path, fim if repo_layout else None, comment, tokenize
@@ -205,7 +192,7 @@ def callee(sources: Sources, window: Window, language_id: str) -> list["IndexedS
                 sources, resolver, language_id, text, receiver, name, own, "\n".join(imports)
             )
             if found:
-                return found[:MAX_DEFINITIONS_PER_NAME]
+                return found[: definitions.MAX_DEFINITIONS_PER_NAME]
         row -= 1
         if (
             row < max(0, window.cursor_line - CALL_LOOKBACK_LINES)
@@ -237,7 +224,9 @@ def _resolve_callee(
     if receiver is None:
         if name in own or builtins.is_builtin(language, name):
             return []
-        return [s for s in _pick(sources, name, imports) if s.definition.kind != "method"]
+        return [
+            s for s in definitions.pick(sources, name, imports) if s.definition.kind != "method"
+        ]
     if builtins.is_standard_receiver(language, receiver):
         return []
     root = re.split(r"\.|::", receiver, maxsplit=1)[0]
@@ -250,7 +239,7 @@ def _resolve_callee(
             s
             for s in elsewhere
             if s.definition.kind != "method"
-            and root in s.relpath.split("/")[-2:] + [_stem(s.relpath)]
+            and root in s.relpath.split("/")[-2:] + [definitions.stem(s.relpath)]
         ]
     methods = [s for s in elsewhere if s.definition.kind == "method"]
     return methods if len({(s.path, s.definition.container) for s in methods}) == 1 else []
@@ -392,122 +381,6 @@ def _header_text(sources: Sources, window: Window, budget: int, count: Callable[
             break
         text += line + "\n"
     return text if text.strip() else ""
-
-
-def names_near(window: Window) -> list[str]:
-    """Identifiers in the window, closest to the cursor first; the cursor line
-    is left out, so typing on it does not change the global section."""
-    order: list[str] = []
-    seen = set()
-    above = range(window.cursor_line - 1, window.first_line - 1, -1)
-    below = range(window.cursor_line + 1, window.last_line + 1)
-    for distance in range(max(len(above), len(below))):
-        for rows in (above, below):
-            if distance < len(rows) and rows[distance] < len(window.lines):
-                for name in _IDENTIFIER.findall(window.lines[rows[distance]]):
-                    if name not in seen:
-                        seen.add(name)
-                        order.append(name)
-        if len(order) >= MAX_NAMES:
-            break
-    return order[:MAX_NAMES]
-
-
-def _definitions(
-    sources: Sources,
-    window: Window,
-    language_id: str,
-    budget: int,
-    count: Callable[[str], int],
-    skip: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
-) -> tuple[list[Block], set[tuple[str, str]], int]:
-    """Signatures from other files of the symbols used near the cursor or imported, grouped by file
-    (but those in ``skip``: (relpath, name) shown already, as the callee)."""
-    if sources.index is None or budget <= 0:
-        return [], set(), budget
-    own = {d.name for d in sources.outline.definitions} if sources.outline is not None else set()
-    imports = "\n".join(sources.outline.imports) if sources.outline is not None else ""
-    imported = _IDENTIFIER.findall(imports)
-    language = uses.table_language(language_id)
-    chosen: list["IndexedSymbol"] = []
-    seen_files: set[str] = set()
-    for name in dict.fromkeys([*names_near(window), *imported]):
-        if name in own or len(name) < 3 or builtins.is_builtin(language, name):
-            continue
-        found = [
-            s for s in _pick(sources, name, imports) if (s.relpath, s.definition.name) not in skip
-        ]
-        for symbol in found:
-            cost = (
-                count(render_definition(symbol.definition, symbol.relpath))
-                + 2
-                + (0 if symbol.relpath in seen_files else count(f"{symbol.relpath}\n") + 1)
-            )
-            if cost > budget:
-                continue
-            budget -= cost
-            seen_files.add(symbol.relpath)
-            chosen.append(symbol)
-    chosen.sort(key=lambda s: (s.relpath, s.definition.start_line))
-    blocks = []
-    for relpath in dict.fromkeys(s.relpath for s in chosen):
-        text = render_file([s.definition for s in chosen if s.relpath == relpath], relpath)
-        blocks.append(Block("definitions", relpath, text, count(text)))
-    return blocks, {(s.relpath, s.definition.name) for s in chosen}, budget
-
-
-def _pick(sources: Sources, name: str, imports: str) -> list["IndexedSymbol"]:
-    assert sources.index is not None
-    found = [s for s in sources.index.definitions(name) if s.path != sources.path]
-    if len({s.path for s in found}) <= MAX_DEFINITIONS_PER_NAME:
-        return found
-    stems = [s for s in found if re.search(rf"\b{re.escape(_stem(s.relpath))}\b", imports)]
-    return stems if len({s.path for s in stems}) <= MAX_DEFINITIONS_PER_NAME else []
-
-
-def _stem(relpath: str) -> str:
-    return relpath.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-
-
-def render_definition(definition: "Definition", relpath: str, *, under_class: bool = False) -> str:
-    """A definition as the prompt shows it: its header and the first line of its doc.
-
-    Python gets a docstring (or ``...``) as the body, indented under its class
-    when ``under_class``; other languages get the doc as a comment above, and
-    a method names its container in a comment.
-    """
-    language_id = languages.EXTENSIONS.get("." + relpath.rsplit(".", 1)[-1], "")
-    comment = languages.line_comment(language_id)
-    doc = definition.doc.strip().split("\n", 1)[0].strip()
-    callable_ = definition.kind in ("function", "method", "class")
-    lines = []
-    if definition.container and not under_class:
-        lines.append(f"{comment} in {definition.container}")
-    if doc and language_id != "python":
-        lines.append(f"{comment} {doc}")
-    lines.append(definition.signature.rstrip())
-    if language_id == "python" and callable_:
-        lines.append(f'    """{doc}"""' if doc else "    ...")
-    indent = "    " if under_class else ""
-    return "".join(f"{indent}{line}\n" for line in lines)
-
-
-def render_file(definitions: Sequence["Definition"], relpath: str) -> str:
-    """The definitions shown from one file, in source order; Python methods
-    go under a ``class`` line of their container."""
-    python = relpath.endswith((".py", ".pyi"))
-    parts = []
-    open_class = None
-    for definition in definitions:
-        if python and definition.container:
-            if open_class != definition.container:
-                parts.append(f"class {definition.container}:\n")
-                open_class = definition.container
-            parts.append(render_definition(definition, relpath, under_class=True))
-            continue
-        open_class = definition.name if python and definition.kind == "class" else None
-        parts.append(render_definition(definition, relpath))
-    return "".join(parts)
 
 
 def _chunks(

@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 
 from smalllsp.context.global_section import EMPTY, MAX_TOKEN_CHARS, GlobalSection
 from smalllsp.engine.fim import FimTokens
+from smalllsp.syntax.scope import Scope
 
 WINDOW_STEP = 32
 
@@ -48,13 +49,22 @@ class Cursor:
 
 
 @dataclasses.dataclass(frozen=True)
-class Placement:
-    """Where the local window lies in the document."""
+class Window:
+    """Where the local window lies in the document, and the scopes around the cursor.
 
+    :func:`place_window` finds the lines; the request's plan adds the
+    enclosing scopes (document lines) once it has parsed them. Everything
+    after reads this one value: the global section, the prompt, the checks.
+    """
+
+    lines: Sequence[str]  # the document's lines (the prompt's copy of the cursor line)
+    cursor_line: int
     first_line: int  # first document line in the prefix window
     last_line: int  # last document line in the suffix window
-    prefix_text: str  # lines first_line .. cursor line - 1, each with its "\n"
-    suffix_text: str  # cursor.after + "\n" + lines below, up to last_line
+    prefix_text: str = ""  # lines first_line .. cursor line - 1, each with its "\n"
+    suffix_text: str = ""  # cursor.after + "\n" + lines below, up to last_line
+    chain: tuple[Scope, ...] = ()  # enclosing scopes, outermost first, in document lines
+    column: int | None = None  # the cursor's column on its line; None: the end of the line
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,8 +133,8 @@ def clip_tokens(text: str, budget: int, tokenize: Callable[[str], list[int]], *,
 
 def place_window(
     cursor: Cursor, tokenize: Callable[[str], list[int]], *, prefix_tokens: int, suffix_tokens: int
-) -> Placement:
-    """The lines around the cursor that fit the two token budgets.
+) -> Window:
+    """The lines around the cursor that fit the two token budgets (no scopes yet).
 
     Only the lines that fit are read, so a document of any length costs the
     window's size.
@@ -154,28 +164,30 @@ def place_window(
     )
     last = cursor.line + fitted_below
     suffix_text = after + "".join("\n" + line for line in cursor.lines[cursor.line + 1 : last + 1])
-    return Placement(first, last, prefix_text, suffix_text)
+    return Window(
+        cursor.lines, cursor.line, first, last, prefix_text, suffix_text, column=cursor.column
+    )
 
 
 def assemble(
     cursor: Cursor,
-    placement: Placement,
+    window: Window,
     fim: FimTokens,
     tokenize: Callable[[str], list[int]],
     section: GlobalSection = EMPTY,
 ) -> Prompt:
     """The prompt's tokens: the global section, then the window in llama.vim's layout."""
-    prefix_ids = tokenize(placement.prefix_text)
-    suffix_ids = tokenize(placement.suffix_text)
+    prefix_ids = tokenize(window.prefix_text)
+    suffix_ids = tokenize(window.suffix_text)
     tokens = fim.layout(
         [*section.prefix_lead, *prefix_ids], suffix_ids, tokenize(cursor.before), lead=section.lead
     )
     return Prompt(
         tokens,
-        placement.first_line,
-        placement.last_line,
-        placement.prefix_text,
-        placement.suffix_text,
+        window.first_line,
+        window.last_line,
+        window.prefix_text,
+        window.suffix_text,
         len(prefix_ids),
         len(suffix_ids),
         section,
@@ -191,7 +203,7 @@ def build_prompt(
     suffix_tokens: int,
 ) -> Prompt:
     """The FIM prompt for ``cursor`` within the two token budgets, without a global section."""
-    placement = place_window(
+    window = place_window(
         cursor, tokenize, prefix_tokens=prefix_tokens, suffix_tokens=suffix_tokens
     )
-    return assemble(cursor, placement, fim, tokenize)
+    return assemble(cursor, window, fim, tokenize)

@@ -2,7 +2,7 @@
 
 Each task becomes a document (the prefix, an empty line, the suffix) and a
 cursor at the start of the empty line, and goes through
-:func:`smalllsp.completion.generate` exactly as a request from an editor
+:func:`smalllsp.pipeline.generate` exactly as a request from an editor
 does: window and global section, the engine (greedy or best-of-n), the
 cutters and filters, the guard, the ranking. What the user would see first
 is scored (pass@1, exact match, edit similarity); every candidate drawn is
@@ -21,7 +21,7 @@ import sys
 import time
 from typing import Any, Callable, Sequence
 
-from smalllsp import completion
+from smalllsp import pipeline
 from smalllsp.config import Config
 from smalllsp.context.global_section import Sources
 from smalllsp.context.window import Cursor
@@ -69,9 +69,9 @@ def complete(runtime: Runtime, config: Config, task: InfillTask) -> Completed:
         symbols.outline("python", text.encode()),
         None,
     )
-    completion.warm(runtime, config, "python", cursor, lambda: False, sources)
+    pipeline.warm(runtime, config, "python", cursor, lambda: False, sources)
     started = time.perf_counter()
-    result = completion.generate(runtime, config, "python", cursor, lambda: False, sources)
+    result = pipeline.generate(runtime, config, "python", cursor, lambda: False, sources)
     latency = (time.perf_counter() - started) * 1000
     return Completed(task, result.text, result.finished, latency, result.generations[0].n_evaluated)
 

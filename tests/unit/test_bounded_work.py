@@ -16,7 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
 
-from smalllsp import completion
+from smalllsp import pipeline
+from smalllsp.pipeline import Suggestion
+from smalllsp.pipeline.context import FIM_OVERHEAD, typed_budget
 from smalllsp.cache import SuggestionCache, bounded_key
 from smalllsp.config import Config
 from smalllsp.context.ring import MAX_LINE_CHARS, ChunkRing
@@ -191,17 +193,14 @@ def test_an_8000_character_cursor_line_gives_a_prompt_within_the_context():
     line = "data = '" + "QmFzZTY0" * 1000  # 8,008 characters: 2,670 tokens typed before the cursor
     lines = ["import base64", "", "def payload():", "    " + line, "    return data"]
     cursor = Cursor(lines, 3, len(lines[3]))
-    planned = completion.plan(runtime, config, "python", cursor)
+    planned = pipeline.plan(runtime, config, "python", cursor)
     assert len(planned.prompt.tokens) + config.max_tokens <= config.n_ctx
-    typed = completion.typed_budget(config, config.n_ctx)
+    typed = typed_budget(config, config.n_ctx)
     assert typed == config.prefix_tokens == 1024
+    assert typed_budget(Config(prefix_tokens=3000), 4096) == (4096 - 128 - FIM_OVERHEAD) // 2
     assert (
-        completion.typed_budget(Config(prefix_tokens=3000), 4096)
-        == (4096 - 128 - completion.FIM_OVERHEAD) // 2
-    )
-    assert (
-        planned.head.endswith("QmFzZTY0" * 10)
-        and len(base64_tokenize(planned.head.split("\n")[-1])) <= typed
+        planned.syntax.head.endswith("QmFzZTY0" * 10)
+        and len(base64_tokenize(planned.syntax.head.split("\n")[-1])) <= typed
     )
     # the same line after the cursor: clipped at its end, no line below it fits
     after = Cursor(["x = 1", "y = '" + "QmFzZTY0" * 1000, "z = 2"], 1, 5)
@@ -218,10 +217,10 @@ def test_a_prompt_that_cannot_fit_is_refused_with_the_reason():
     runtime = SimpleNamespace(tokenize=superadditive, n_ctx=4096, fim=QWEN)
     lines = ["abcdefghij"] * 1000 + [""]
     with pytest.raises(
-        completion.PromptTooLong,
+        pipeline.PromptTooLong,
         match=r"^a prompt of \d+ tokens plus max_tokens 128 exceeds the context of 4096$",
     ):
-        completion.plan(runtime, Config(global_tokens=0), "python", Cursor(lines, 1000, 0))
+        pipeline.plan(runtime, Config(global_tokens=0), "python", Cursor(lines, 1000, 0))
 
 
 def test_a_closed_minified_file_leaves_only_short_lines_in_the_ring():
@@ -239,7 +238,7 @@ def test_the_cache_key_is_bounded_and_typing_along_still_hits():
     before, after = bounded_key(text, block_start, offset)
     assert len(before) < 40_000 and after == "\x000"
     cache = SuggestionCache()
-    cache.store("u", before, after, [("urn 42", None)])
+    cache.store("u", before, after, [Suggestion("urn 42")])
     typed = text + "ur"
     assert [c.text for c in cache.lookup("u", *bounded_key(typed, block_start, offset + 2))] == [
         "n 42"

@@ -1,4 +1,8 @@
-from smalllsp.cache import Cached, SuggestionCache
+from smalllsp import guard
+from smalllsp.cache import SuggestionCache
+from smalllsp.pipeline import Suggestion
+
+CROSS = guard.Verdict(guard.CROSS_FILE, ("uses charge() from billing/api.py",))
 
 
 def texts(found):
@@ -7,7 +11,7 @@ def texts(found):
 
 def test_typing_along_returns_the_rest():
     cache = SuggestionCache()
-    cache.store("u", "def f():\n    ", "\n", [("return 42", None)])
+    cache.store("u", "def f():\n    ", "\n", [Suggestion("return 42")])
     assert texts(cache.lookup("u", "def f():\n    ", "\n")) == ["return 42"]  # same place
     assert texts(cache.lookup("u", "def f():\n    ret", "\n")) == ["urn 42"]
     assert cache.hits == 2
@@ -15,7 +19,7 @@ def test_typing_along_returns_the_rest():
 
 def test_going_another_way_misses():
     cache = SuggestionCache()
-    cache.store("u", "x = ", "", [("compute()", None)])
+    cache.store("u", "x = ", "", [Suggestion("compute()")])
     assert cache.lookup("u", "x = z", "") == []  # typed something else
     assert cache.lookup("u", "x = c", ")") == []  # the text after the cursor changed
     assert cache.lookup("u", "y = c", "") == []  # an edit before the cursor
@@ -27,23 +31,26 @@ def test_going_another_way_misses():
 def test_one_entry_per_document_and_empty_suggestions_are_not_kept():
     cache = SuggestionCache()
     for i in range(100):
-        cache.store("u", f"x{i}", "", [("abc", None)])
+        cache.store("u", f"x{i}", "", [Suggestion("abc")])
     assert len(cache) == 1
-    cache.store("u", "x", "", [("", None)])
+    cache.store("u", "x", "", [Suggestion("")])
     assert len(cache) == 0
 
 
 def test_every_suggestion_the_user_typed_along_stays_in_order_with_its_note():
     cache = SuggestionCache()
     cache.store(
-        "u", "x = ", "", [("charge(1)", "cross-file"), ("compute()", "local"), ("cost", "local")]
+        "u",
+        "x = ",
+        "",
+        [Suggestion("charge(1)", CROSS), Suggestion("compute()"), Suggestion("cost")],
     )
     assert cache.lookup("u", "x = c", "") == [
-        Cached("harge(1)", "cross-file"),
-        Cached("ompute()", "local"),
-        Cached("ost", "local"),
+        Suggestion("harge(1)", CROSS),
+        Suggestion("ompute()"),
+        Suggestion("ost"),
     ]
-    assert cache.lookup("u", "x = co", "") == [Cached("mpute()", "local"), Cached("st", "local")]
-    assert cache.lookup("u", "x = cos", "") == [Cached("t", "local")]
+    assert cache.lookup("u", "x = co", "") == [Suggestion("mpute()"), Suggestion("st")]
+    assert cache.lookup("u", "x = cos", "") == [Suggestion("t")]
     cache.forget("u")
     assert cache.lookup("u", "x = c", "") == []

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from smalllsp import completion
+from smalllsp import pipeline
 from smalllsp.config import Config
 from smalllsp.context.global_section import Sources
 from smalllsp.context.window import Cursor
@@ -36,7 +36,7 @@ def section_at(index, typed: str, above: str = "", config: Config = Config(), fi
     lines[row] = "        " + typed
     cursor = Cursor(lines, row, len(lines[row]))
     sources = Sources(str(DOCUMENT), "table.py", ROOT.name, index.outline_of(str(DOCUMENT)), index)
-    planned = completion.plan(runtime(fim) if fim else runtime(), config, "python", cursor, sources)
+    planned = pipeline.plan(runtime(fim) if fim else runtime(), config, "python", cursor, sources)
     return planned.prompt.section
 
 
@@ -145,7 +145,7 @@ def other_language_section(guard_index, relpath: str, line_text: str, typed: str
     sources = Sources(
         str(path), relpath, GUARD_ROOT.name, guard_index.outline_of(str(path)), guard_index
     )
-    return completion.plan(runtime(), Config(), language_id, cursor, sources).prompt.section
+    return pipeline.plan(runtime(), Config(), language_id, cursor, sources).prompt.section
 
 
 def test_typescript_named_imports_lead_to_the_callee(guard_index):

@@ -8,11 +8,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from smalllsp import completion
+from smalllsp import pipeline
+from smalllsp.pipeline.context import FIM_OVERHEAD, fit_budgets
 from smalllsp.config import Config
-from smalllsp.context.global_section import Sources, Window, build_global, names_near
+from smalllsp.context.definitions import names_near
+from smalllsp.context.global_section import Sources, build_global
 from smalllsp.context.ring import ChunkRing
-from smalllsp.context.window import Cursor
+from smalllsp.context.window import Cursor, Window
 from smalllsp.engine.fim import TEMPLATES, FimTokens
 from smalllsp.syntax import symbols
 from smalllsp.syntax.languages import EXTENSIONS
@@ -51,7 +53,7 @@ def plan_at(index, relpath, line_text, typed="", config=Config(), fim=QWEN, chun
     indent = lines[row][: len(lines[row]) - len(lines[row].lstrip())]
     lines[row] = indent + typed
     cursor = Cursor(lines, row, len(lines[row]))
-    return completion.plan(
+    return pipeline.plan(
         runtime(fim), config, EXTENSIONS[path.suffix], cursor, sources_for(index, relpath, chunks)
     )
 
@@ -133,15 +135,15 @@ def test_the_section_stays_within_its_budget_and_the_prompt_within_the_context(i
         n_ctx = rng.choice([256, 512, 1024, 4096])
         config = Config(global_tokens=rng.choice([0, 16, 64, 300, 1024]), max_tokens=64)
         relpath = path.relative_to(ROOT).as_posix()
-        planned = completion.plan(
+        planned = pipeline.plan(
             runtime(rng.choice([QWEN, DEEPSEEK]), n_ctx),
             config,
             EXTENSIONS[path.suffix],
             cursor,
             sources_for(index, relpath),
         )
-        global_budget, _prefix, _suffix = completion.fit_budgets(
-            config, n_ctx - len(tokenize(cursor.before)) - completion.FIM_OVERHEAD
+        global_budget, _prefix, _suffix = fit_budgets(
+            config, n_ctx - len(tokenize(cursor.before)) - FIM_OVERHEAD
         )
         assert planned.prompt.section.n_tokens <= global_budget
         assert len(planned.prompt.tokens) + config.max_tokens <= n_ctx
@@ -159,7 +161,7 @@ def test_a_100k_line_file_reads_only_the_window_and_shows_its_header(index):
     outline = symbols.outline("python", "\n".join(lines).encode())
     sources = Sources("/tmp/big.py", "big.py", "tmp", outline, index)
     config = Config(prefix_tokens=256, suffix_tokens=64)
-    planned = completion.plan(runtime(), config, "python", cursor, sources)
+    planned = pipeline.plan(runtime(), config, "python", cursor, sources)
     prompt = planned.prompt
     assert 0 < prompt.first_line < row < prompt.last_line < row + 100
     assert prompt.n_prefix <= 256 and prompt.n_suffix <= 64
@@ -178,7 +180,7 @@ def test_header_and_enclosing_signatures_fill_in_above_a_window_that_slid_past_t
     chain = (
         Scope("function", "function_definition", chain_start, row + 1, lines[chain_start].strip()),
     )
-    window = Window(lines, row, row - 1, row + 2, chain)
+    window = Window(lines, row, row - 1, row + 2, chain=chain)
     sources = Sources(str(ROOT / "shop/checkout.py"), "shop/checkout.py", ROOT.name, outline, None)
     section = build_global(sources, window, "python", QWEN, tokenize, 400)
     by_kind = {b.kind: b.text for b in section.blocks}
@@ -214,5 +216,5 @@ def test_ring_replaces_similar_chunks_and_keeps_its_capacity():
 
 def test_names_near_the_cursor_come_closest_first_without_the_cursor_line():
     lines = ["alpha = 1", "beta = 2", "typing_here", "gamma = 3"]
-    window = Window(lines, 2, 0, 3, ())
+    window = Window(lines, 2, 0, 3)
     assert names_near(window) == ["beta", "gamma", "alpha"]

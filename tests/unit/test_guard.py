@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from smalllsp import completion, guard
+from smalllsp import guard, pipeline
 from smalllsp.config import Config
 from smalllsp.context.global_section import Sources
 from smalllsp.context.window import Cursor
@@ -202,8 +202,9 @@ def judge(index: WorkspaceIndex, case: Case) -> guard.Verdict:
     language_id = EXTENSIONS[path.suffix]
     sources = Sources(str(path), case.file, ROOT.name, index.outline_of(str(path)), index)
     config = Config(global_tokens=1024 if case.seen else 0)
-    planned = completion.plan(RUNTIME, config, language_id, cursor, sources)
-    return guard.judge(completion.guard_context(language_id, planned, sources), case.candidate)
+    ctx = pipeline.plan(RUNTIME, config, language_id, cursor, sources)
+    assert ctx.guard is not None
+    return guard.judge(ctx.guard, case.candidate)
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """Ranking several candidates: duplicates merge, agreement first, then log-probability."""
 
 from smalllsp.engine.runtime import StepCosts
-from smalllsp.ranking import Candidate, first_line, normalized, rank
+from smalllsp.pipeline.rank import Candidate, first_line, normalized, rank
 
 
 def candidates(*rows):
@@ -66,7 +66,7 @@ def test_step_costs_shrink_the_candidates_to_fit_the_budget():
 
 def test_sift_drops_empty_and_withheld_candidates_and_keeps_the_reasons():
     from smalllsp import guard
-    from smalllsp.completion import sift
+    from smalllsp.pipeline.rank import sift
     from smalllsp.engine.runtime import Generation
 
     def generation(text, logprob):
@@ -95,9 +95,9 @@ def test_sift_drops_empty_and_withheld_candidates_and_keeps_the_reasons():
     assert [c.text for c in kept] == ["total * 2"] and kept[0].index == 2
     assert dropped == {"trim_trailing_whitespace": 1, "trim_to_valid_syntax": 1, "withheld": 1}
     kept, _ = sift(generations, finished, judge, "flag")
-    assert [(c.text, c.payload[1].kind) for c in kept] == [
+    assert [(c.text, c.payload.kind) for c in kept] == [
         ("charge(total)", "cross-file"),
         ("total * 2", "local"),
     ]
     kept, _ = sift(generations, finished, judge, "allow")
-    assert all(c.payload[1] == guard.LOCAL_VERDICT for c in kept)
+    assert all(c.payload == guard.LOCAL_VERDICT for c in kept)

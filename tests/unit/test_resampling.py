@@ -1,4 +1,4 @@
-"""Resampling when the best candidate's call does not bind (completion.resample_unbound).
+"""Resampling when the best candidate's call does not bind (smalllsp.pipeline.generate.resample_unbound).
 
 The layers above the engine run for real (window, global section with the
 callee, workspace index, post-processing, guard, ranking); the engine is a
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from smalllsp import completion, guard
+from smalllsp import guard, pipeline
 from smalllsp.config import Config
 from smalllsp.context.global_section import Sources
 from smalllsp.context.window import Cursor
@@ -89,7 +89,7 @@ def complete(index, runtime, config=Config(time_budget_ms=60_000), typed="syntax
     lines[row] = "        " + typed
     cursor = Cursor(lines, row, len(lines[row]))
     sources = Sources(str(DOCUMENT), "table.py", ROOT.name, index.outline_of(str(DOCUMENT)), index)
-    return completion.generate(runtime, config, "python", cursor, lambda: False, sources)
+    return pipeline.generate(runtime, config, "python", cursor, lambda: False, sources)
 
 
 def test_a_call_that_does_not_bind_is_drawn_again_and_the_one_that_binds_is_shown_first(index):

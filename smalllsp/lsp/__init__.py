@@ -1,0 +1,1 @@
+"""The LSP layer: protocol hardening, items, progress and the status payloads."""

@@ -1,0 +1,265 @@
+"""One completion, from a document and a cursor to ranked suggestions (on the engine's worker).
+
+:func:`generate` plans the request once (:func:`smalllsp.pipeline.context.plan`),
+gives the engine the request's one stop predicate, runs the filters on each
+candidate, asks the cross-file guard for a verdict on each, and ranks them;
+when the best calls a workspace function with arguments that do not bind, it
+spends what is left of the budget on more candidates. :func:`warm` only reads
+a prompt into the KV cache.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections import Counter
+from typing import Callable
+
+from smalllsp import guard
+from smalllsp.config import MAX_SAMPLES, Config
+from smalllsp.context.global_section import NO_SOURCES, Sources
+from smalllsp.context.window import Cursor
+from smalllsp.engine.runtime import Generation, Runtime, Sampling, StopAt
+from smalllsp.pipeline import filters, rank
+from smalllsp.pipeline.context import RequestContext, plan
+from smalllsp.pipeline.cutters import healed, stop_predicate
+from smalllsp.pipeline.rank import Suggestion
+
+log = logging.getLogger(__name__)
+
+Ranked = list[rank.Ranked[guard.Verdict]]
+Finished = list[
+    tuple[str, str | None]
+]  # each candidate's text after the filters, and what emptied it
+
+
+@dataclasses.dataclass(frozen=True)
+class Completion:
+    """What one request produced: the suggestions worth showing, best first, and what it cost."""
+
+    suggestions: tuple[Suggestion, ...]
+    generations: tuple[Generation, ...]  # every candidate drawn, in order
+    finished: tuple[str, ...]  # each candidate after the filters ("" when dropped), in that order
+    prompt: dict[str, object]  # what went into the prompt
+    dropped: dict[str, int]  # candidates left out, by reason (a filter's name, "withheld")
+    resampled: dict[str, int] | None = None  # drawn again for a call that did not bind
+
+    @property
+    def best(self) -> Suggestion | None:
+        return self.suggestions[0] if self.suggestions else None
+
+    @property
+    def text(self) -> str:
+        """The best suggestion's text; "" when there is nothing worth showing."""
+        return self.suggestions[0].text if self.suggestions else ""
+
+    def stats(self) -> dict[str, object]:
+        """What the request cost (the first candidate's prompt figures; all candidates' tokens)."""
+        first = self.generations[0]
+        return {
+            **first.stats(),
+            "n_generated": sum(len(g.tokens) for g in self.generations),
+            "samples": len(self.generations),
+            "suggestions": len(self.suggestions),
+            "dropped": dict(self.dropped),
+            **({"resampled": dict(self.resampled)} if self.resampled is not None else {}),
+        }
+
+
+def judge(ctx: RequestContext, text: str) -> guard.Verdict:
+    """The guard's verdict on ``text``, from the inputs the plan gathered (one parse, shared)."""
+    if ctx.guard is None or ctx.syntax is None:
+        return guard.LOCAL_VERDICT
+    return guard.judge(ctx.guard, text, ctx.syntax.tree(text))
+
+
+def finish(ctx: RequestContext, generation: Generation) -> tuple[str, str | None]:
+    """A candidate through the filters: its text, and the filter that emptied it (or None)."""
+    return filters.finish_explained(healed(generation.text, ctx), ctx)
+
+
+def _sampling(config: Config, n: int, budget_s: float, *, include_greedy: bool) -> Sampling:
+    return Sampling(
+        n=min(n, MAX_SAMPLES),
+        temperature=config.temperature,
+        top_p=config.top_p,
+        seed=None if config.seed < 0 else config.seed,
+        include_greedy=include_greedy,
+        budget_s=budget_s,
+    )
+
+
+def draw(
+    runtime: Runtime,
+    ctx: RequestContext,
+    stop_at: StopAt,
+    cancelled: Callable[[], bool],
+) -> list[Generation]:
+    """The model's candidates: one greedy answer, or ``samples`` drawn from one reading of the prompt."""
+    config, tokens = ctx.config, ctx.prompt.tokens
+    budget_s = config.time_budget_ms / 1000
+    if config.samples <= 1:
+        return [
+            runtime.generate(
+                tokens,
+                max_tokens=config.max_tokens,
+                stop_at=stop_at,
+                time_budget_s=budget_s,
+                cancelled=cancelled,
+            )
+        ]
+    return runtime.sample(
+        tokens,
+        _sampling(config, config.samples, budget_s, include_greedy=True),
+        max_tokens=config.max_tokens,
+        stop_at=stop_at,
+        time_budget_s=budget_s,
+        cancelled=cancelled,
+    )
+
+
+def generate(
+    runtime: Runtime,
+    config: Config,
+    language_id: str,
+    cursor: Cursor,
+    cancelled: Callable[[], bool],
+    sources: Sources = NO_SOURCES,
+) -> Completion:
+    """Run the model for ``cursor``: draw the candidates, filter, judge and rank them (worker thread).
+
+    ``samples = 1`` decodes greedily. More draws that many from one reading of
+    the prompt (the first one greedy), fewer when the latency budget would
+    not allow them (:class:`smalllsp.engine.runtime.StepCosts`).
+    """
+    started = time.monotonic()
+    ctx = plan(runtime, config, language_id, cursor, sources)
+    stop_at = stop_predicate(ctx)
+    generations = draw(runtime, ctx, stop_at, cancelled)
+    finished = [finish(ctx, g) for g in generations]
+    candidates, dropped = rank.sift(
+        generations, finished, lambda text: judge(ctx, text), config.cross_file_policy
+    )
+    ranked = rank.rank(candidates)
+    # A call that does not bind: spend what is left of the budget on candidates that may.
+    again = resample_unbound(runtime, ctx, stop_at, cancelled, finished, ranked, started)
+    resampled = None
+    if again is not None:
+        more, more_finished, ranked, more_dropped, resampled = again
+        generations, finished = [*generations, *more], [*finished, *more_finished]
+        dropped = dict(Counter(dropped) + Counter(more_dropped))
+    result = Completion(
+        rank.suggestions(ranked),
+        tuple(generations),
+        tuple(text for text, _ in finished),
+        ctx.prompt.describe(),
+        dropped,
+        resampled,
+    )
+    _log(ctx, result)
+    return result
+
+
+def _log(ctx: RequestContext, result: Completion) -> None:
+    first, best, generations = result.generations[0], result.best, result.generations
+    log.info(
+        "completion: %d prompt tokens (%d global, %d reused, %d evaluated), %d candidate(s), %d generated tokens, "
+        "%.0f ms, %d suggestion(s)%s; best: %d chars, %s%s",
+        first.n_prompt,
+        ctx.prompt.section.n_tokens,
+        first.n_reused,
+        first.n_evaluated,
+        len(generations),
+        sum(len(g.tokens) for g in generations),
+        first.seconds * 1000,
+        len(result.suggestions),
+        "".join(f", {n} {why}" for why, n in result.dropped.items()),
+        len(best.text) if best else 0,
+        best.verdict.kind if best else "-",
+        "".join(f"; {r}" for r in best.verdict.reasons) if best else "",
+    )
+
+
+def resample_unbound(
+    runtime: Runtime,
+    ctx: RequestContext,
+    stop_at: StopAt,
+    cancelled: Callable[[], bool],
+    drawn: Finished,
+    ranked: Ranked,
+    started: float,
+) -> tuple[list[Generation], Finished, Ranked, dict[str, int], dict[str, int]] | None:
+    """More candidates when the best one calls into the workspace with arguments that do not bind.
+
+    The guard's binding check is exact and free, so spare budget goes to
+    candidates drawn from the same reading of the prompt (the KV cache holds
+    it: only the new tokens cost). The best candidate that binds, and is
+    local, is shown first, its verdict marked ``resampled`` with the calls it
+    bound; the first candidates follow. When none binds, nothing changes: the
+    first stays flagged (or withheld). None when there was no call to fix,
+    no time left, or ``resample_unbound = 0``.
+    """
+    config = ctx.config
+    if config.resample_unbound <= 0 or config.cross_file_policy == "allow":
+        return None
+    best = ranked[0].candidate.payload if ranked else None
+    if best is not None and not best.unbound:
+        return None
+    if best is None and not any(judge(ctx, text).unbound for text, _ in drawn if text):
+        return None  # nothing to show, but not for a call that did not bind
+    left = config.time_budget_ms / 1000 - (time.monotonic() - started)
+    if left <= 0:
+        log.info("resampling: no time left in the budget")
+        return None
+    sampling = _sampling(config, config.resample_unbound, left, include_greedy=False)
+    more = runtime.sample(
+        ctx.prompt.tokens,
+        sampling,
+        max_tokens=config.max_tokens,
+        stop_at=stop_at,
+        time_budget_s=left,
+        cancelled=cancelled,
+    )
+    finished = [finish(ctx, g) for g in more]
+    candidates, dropped = rank.sift(
+        more, finished, lambda text: judge(ctx, text), config.cross_file_policy, len(drawn)
+    )
+    binding = [c for c in candidates if not c.payload.cross_file and c.payload.bound]
+    report = {"drawn": len(more), "bound": len(binding)}
+    log.info("resampling: %d more candidate(s) drawn, %d bind", len(more), len(binding))
+    if not binding:
+        return more, finished, ranked, dropped, report
+    marked = [
+        dataclasses.replace(c, payload=dataclasses.replace(c.payload, resampled=True))
+        for c in binding
+    ]
+    return more, finished, [*rank.rank(marked), *ranked], dropped, report
+
+
+def warm(
+    runtime: Runtime,
+    config: Config,
+    language_id: str,
+    cursor: Cursor,
+    cancelled: Callable[[], bool],
+    sources: Sources = NO_SOURCES,
+) -> Generation:
+    """Read the prompt for ``cursor`` into the KV cache without generating (worker thread).
+
+    A later request nearby reuses it: the global section and the prefix
+    window are the same, and for a document that fits the window, the prompt
+    with the cursor at its end starts with the prompt for any cursor in it,
+    line for line.
+    """
+    prompt = plan(runtime, config, language_id, cursor, sources).prompt
+    generation = runtime.generate(prompt.tokens, max_tokens=0, cancelled=cancelled)
+    log.info(
+        "warm-up: %d prompt tokens (%d global, %d reused, %d evaluated), %.0f ms",
+        generation.n_prompt,
+        prompt.section.n_tokens,
+        generation.n_reused,
+        generation.n_evaluated,
+        generation.seconds * 1000,
+    )
+    return generation

@@ -1,0 +1,191 @@
+"""The completion service: suggestions for a cursor, with the cache, the warm-ups and the counters.
+
+The LSP handlers ask it for suggestions and tell it what happened (a
+document closed, the settings changed, a suggestion was accepted); it runs
+the pipeline on the engine's worker and awaits it, so the event loop only
+reads the cache and the bounded cache key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams, JsonRpcRequestCancelled
+
+from smalllsp import guard, pipeline
+from smalllsp.cache import KEY_LINES, SuggestionCache, bounded_key
+from smalllsp.context.window import Cursor
+from smalllsp.documents import column_to_index, index_to_column
+from smalllsp.engine import Cancelled, ModelUnavailable
+from smalllsp.engine.runtime import Runtime
+from smalllsp.lsp.items import ACCEPTED_COMMAND
+from smalllsp.pipeline import Suggestion
+
+if TYPE_CHECKING:
+    from smalllsp.server import SmalllspServer
+
+log = logging.getLogger(__name__)
+
+# What the status request says of the last request: its cost, its verdict, its prompt.
+LastGeneration = dict[str, Any]
+CACHE_HIT: LastGeneration = {
+    "source": "cache",
+    "n_prompt": 0,
+    "n_reused": 0,
+    "n_evaluated": 0,
+    "n_generated": 0,
+}
+
+
+class CompletionService:
+    """Suggestions for the server's documents, and what the status request reports of them."""
+
+    def __init__(self, server: SmalllspServer) -> None:
+        self._server = server
+        self.cache = SuggestionCache()
+        self.last_generation: LastGeneration | None = None
+        self.accepted = {guard.LOCAL: 0, guard.CROSS_FILE: 0}
+        self.withheld = 0
+        self._warmups: dict[str, asyncio.TimerHandle] = {}
+
+    def cursor(self, uri: str, position: types.Position) -> tuple[str, Cursor]:
+        """The document's language id and a snapshot of its lines with the cursor.
+
+        Nothing is split or copied: the snapshot is the document's immutable
+        text, whose lines are found outward from the cursor's as the pipeline
+        reads them (:class:`smalllsp.documents.Lines`), on the engine's worker.
+        """
+        try:
+            doc = self._server.documents.get(uri)
+        except KeyError as exc:
+            raise JsonRpcInvalidParams(message=str(exc.args[0])) from None
+        if position.line < 0 or position.character < 0:
+            raise JsonRpcInvalidParams(
+                message=f"negative position {position.line}:{position.character}"
+            )
+        line = doc.line(position.line)
+        if line is None:
+            raise JsonRpcInvalidParams(
+                message=f"line {position.line} is past the end of {uri} ({doc.line_count()} lines)"
+            )
+        column = column_to_index(line, position.character, self._server.encoding)
+        return doc.language_id, Cursor(doc.lines_view(position.line), position.line, column)
+
+    def cache_key(self, uri: str, cursor: Cursor) -> tuple[str, str]:
+        """The suggestion cache's key for ``cursor``: bounded, whatever the document's size."""
+        doc = self._server.documents.get(uri)
+        block = cursor.line - cursor.line % KEY_LINES
+        block_start = doc.line_start(block) or 0
+        start = block_start if block == cursor.line else (doc.line_start(cursor.line) or 0)
+        return bounded_key(doc.text, block_start, start + cursor.column)
+
+    async def suggest(self, uri: str, position: types.Position) -> tuple[Cursor, list[Suggestion]]:
+        """The cursor and the suggestions at ``position``, best first (none when there is nothing worth showing).
+
+        Under the ``withhold`` policy cross-file candidates are dropped before
+        ranking (a local one may take their place) and counted.
+        """
+        self.cancel_warmup(uri)
+        language_id, cursor = self.cursor(uri, position)
+        before, after = self.cache_key(uri, cursor)
+        cached = self.cache.lookup(uri, before, after)
+        if cached:
+            self.last_generation = dict(CACHE_HIT)
+            return cursor, cached
+        server = self._server
+        config = server.config
+        await server.first_outline(uri)
+        sources = server.sources.for_document(uri)
+
+        def run(runtime: Runtime, cancelled: Any) -> pipeline.Completion:
+            return pipeline.generate(runtime, config, language_id, cursor, cancelled, sources)
+
+        try:
+            result = await server.engine.run(uri, run)
+        except Cancelled as exc:
+            raise JsonRpcRequestCancelled(message=str(exc)) from None
+        except ModelUnavailable as exc:
+            log.info("no completion: %s", exc)
+            return cursor, []
+        except pipeline.PromptTooLong as exc:  # answered empty, the reason in the log and status
+            log.warning("no completion for %s: %s", uri, exc)
+            self.last_generation = {"source": "none", "reason": str(exc)}
+            return cursor, []
+        best = result.best
+        self.last_generation = {
+            **result.stats(),
+            "verdict": best.verdict.as_dict() if best else None,
+            "prompt": result.prompt,
+        }
+        self.withheld += result.dropped.get("withheld", 0)
+        suggestions = list(result.suggestions)
+        self.cache.store(uri, before, after, suggestions)
+        return cursor, suggestions
+
+    def schedule_warmup(self, uri: str, position: types.Position | None, delay_s: float) -> None:
+        """Warm the KV cache for ``uri`` at ``position`` (None: the end) after ``delay_s``,
+        unless a completion request for it comes first."""
+        self.cancel_warmup(uri)
+        if not self._server.config.warmup or self._server.engine.state not in ("loading", "ready"):
+            return
+        loop = asyncio.get_running_loop()
+        self._warmups[uri] = loop.call_later(
+            delay_s, lambda: asyncio.ensure_future(self._warm(uri, position))
+        )
+
+    def cancel_warmup(self, uri: str) -> None:
+        handle = self._warmups.pop(uri, None)
+        if handle is not None:
+            handle.cancel()
+
+    async def _warm(self, uri: str, position: types.Position | None) -> None:
+        self._warmups.pop(uri, None)
+        server = self._server
+        if uri not in server.documents:
+            return
+        if position is None:
+            doc = server.documents.get(uri)
+            last = doc.line_count() - 1
+            text = doc.line(last) or ""
+            position = types.Position(last, index_to_column(text, len(text), server.encoding))
+        try:
+            language_id, cursor = self.cursor(uri, position)
+        except JsonRpcInvalidParams as problem:
+            log.debug("no warm-up: %s", problem.message)
+            return
+        config = server.config
+        await server.first_outline(uri)
+        sources = server.sources.for_document(uri)
+
+        def run(runtime: Runtime, cancelled: Any) -> object:
+            return pipeline.warm(runtime, config, language_id, cursor, cancelled, sources)
+
+        try:
+            await server.engine.run(uri, run, background=True)
+        except (Cancelled, ModelUnavailable) as reason:
+            log.debug("warm-up of %s skipped: %s", uri, reason)
+        except Exception as problem:  # a warm-up is an optimisation: log it, keep serving
+            log.warning("warm-up of %s failed: %s", uri, problem)
+
+    def accept(self, arguments: tuple[Any, ...]) -> None:
+        """The client inserted a suggestion; count it by verdict (nothing leaves the machine)."""
+        verdict = (
+            arguments[0].get("verdict") if arguments and isinstance(arguments[0], dict) else None
+        )
+        if verdict not in self.accepted:
+            raise JsonRpcInvalidParams(
+                message=f"{ACCEPTED_COMMAND} expects [{{'verdict': 'local' | 'cross-file'}}], got {list(arguments)!r}"
+            )
+        self.accepted[verdict] += 1
+
+    def forget(self, uri: str) -> None:
+        """The document closed: its cached suggestions and its warm-up go."""
+        self.cache.forget(uri)
+        self.cancel_warmup(uri)
+
+    def settings_changed(self) -> None:
+        """A cached suggestion was made under the old settings (global_tokens, policy, model...)."""
+        self.cache.clear()
