@@ -47,7 +47,7 @@ STATUS_EVERY = 10
 def _child() -> None:
     """Run ``smalllsp serve`` with the stdin reader and the protocol's handler timed."""
     from smalllsp import cli
-    from smalllsp.server import MessageReader, SmalllspProtocol
+    from smalllsp.lsp.protocol import MessageReader, SmalllspProtocol
 
     out = Path(os.environ["SMALLLSP_LAG_OUT"])
     rows: list[

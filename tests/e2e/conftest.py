@@ -19,6 +19,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from smalllsp import modelstore
 from smalllsp.syntax.languages import syntax_errors
+from tests.fixtures import tiny_moe
 
 SERVER = [sys.executable, "-m", "smalllsp", "serve"]
 # These tests read what the server logged from its stderr; the default
@@ -36,6 +37,20 @@ def default_model_installed():
         modelstore.resolve("")
     except modelstore.StoreError as problem:
         pytest.fail(f"the e2e tests need the default model: {problem}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def default_model():
+    """The default model's GGUF file, for the tests that load it in this process."""
+    return modelstore.resolve("")
+
+
+@pytest.fixture(scope="session")
+def tiny_moe_path(tmp_path_factory, default_model):
+    """A tiny random qwen3moe GGUF with the default model's tokenizer."""
+    return tiny_moe.write_tiny_moe_gguf(
+        tmp_path_factory.mktemp("moe") / "tiny-moe.gguf", default_model
+    )
 
 
 def capabilities(preset: str) -> types.ClientCapabilities:

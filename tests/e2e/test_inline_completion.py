@@ -8,7 +8,7 @@ from lsprotocol import types
 from smalllsp.documents import column_to_index, index_to_column
 from smalllsp.lspclient import as_dict
 from smalllsp.server import STATUS_REQUEST
-from smalllsp.postprocess import indent_width
+from smalllsp.pipeline.cutters import indent_width
 
 from .conftest import (
     BODY_EXAMPLE,

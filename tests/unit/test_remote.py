@@ -321,12 +321,6 @@ def test_remote_api_llama_server_needs_a_llama_server(fake):
     assert rt.server_kind == "OpenAI-compatible server" and rt.max_n is None
 
 
-def test_the_local_vocabulary_is_checked_against_the_server(fake, default_model):
-    """The fake's vocabulary is not the default model's: start-up says so."""
-    with pytest.raises(ModelMismatch, match="not the same model"):
-        runtime(fake, model=str(default_model))
-
-
 def test_the_api_key_is_sent_and_never_shown(fake, caplog):
     caplog.set_level(logging.DEBUG)
     rt = RemoteRuntime(

@@ -106,25 +106,25 @@ def main():
 
 
 def test_the_model_runs_past_the_function_and_the_pipeline_stops_it_there(runtime):
-    from smalllsp import completion
+    from smalllsp import pipeline
     from smalllsp.context.window import Cursor
 
     config = Config(n_ctx=1024, time_budget_ms=60_000)
     cursor = Cursor(DEMO.split("\n"), 5, 4)
-    prompt = completion.plan(runtime, config, "python", cursor).prompt
+    prompt = pipeline.plan(runtime, config, "python", cursor).prompt
     raw = runtime.generate(prompt.tokens, max_tokens=96)  # no stop predicate
     assert "\ndef " in raw.text or "__main__" in raw.text, raw.text  # the 0.5B model runs on
 
-    suggestion = completion.generate(runtime, config, "python", cursor, lambda: False).best
-    assert suggestion.generation.stop_reason == "stop_rule"
+    result = pipeline.generate(runtime, config, "python", cursor, lambda: False)
+    (generation,) = result.generations
+    suggestion = result.best
+    assert suggestion is not None and generation.stop_reason == "stop_rule"
     assert (
         suggestion.text.strip()
         and "def " not in suggestion.text
         and "__main__" not in suggestion.text
     )
-    assert len(suggestion.generation.tokens) < len(
-        raw.tokens
-    )  # stopped early, not trimmed afterwards
+    assert len(generation.tokens) < len(raw.tokens)  # stopped early, not trimmed afterwards
 
 
 QUICKSORT = (
