@@ -14,7 +14,10 @@ import dataclasses
 import difflib
 import math
 import os
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
+
+# What the guard's cross-file verdict does to a suggestion (the cross_file_policy setting's choices).
+CrossFilePolicy = Literal["allow", "flag", "withhold"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -375,7 +378,7 @@ class Config:
     seed: int = -1
     warmup: bool = True
     warmup_delay_ms: int = 300
-    cross_file_policy: str = "flag"
+    cross_file_policy: CrossFilePolicy = "flag"
     workspace_index: bool = True
     index_max_files: int = 20000
     index_max_file_kb: int = 512

@@ -18,7 +18,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
-from smalllsp.server import STATUS_REQUEST
+from smalllsp.lsp.status import STATUS_REQUEST
 from smalllsp.syntax.languages import EXTENSIONS
 
 CAPABILITIES = types.ClientCapabilities(
@@ -115,7 +115,8 @@ async def complete_file(
             items = (
                 result.items if isinstance(result, types.InlineCompletionList) else (result or [])
             )
-            suggestions.append(items[0].insert_text if items else "")
+            first = items[0].insert_text if items else ""
+            suggestions.append(first if isinstance(first, str) else first.value)  # a snippet's text
             status = as_dict(await client.protocol.send_request_async(STATUS_REQUEST, None))
             costs.append(status["last_generation"] or {})
         await client.shutdown_async(None)

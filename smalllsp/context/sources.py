@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Literal, Sequence
 
 from pygls.uris import to_fs_path, uri_scheme
 
@@ -28,6 +28,7 @@ from smalllsp.workspace.watcher import WorkspaceWatcher
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, "int | None", str], None]
+IndexState = Literal["off", "indexing", "ready", "failed"]
 
 
 def path_of(uri: str) -> str | None:
@@ -47,7 +48,7 @@ class ContextSources:
         self._builder: threading.Thread | None = None
         self._stopping = threading.Event()
         self.roots: list[Path] = []
-        self.state = "off"  # off | indexing | ready | failed
+        self.state: IndexState = "off"
         # The workspace boundary (see smalllsp.workspace.boundary): open documents
         # that are private lend nothing to other files; their own outline is kept here.
         self.private_patterns: tuple[str, ...] = Config().private_patterns()

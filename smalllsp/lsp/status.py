@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from pygls.exceptions import JsonRpcInvalidParams
 
 from smalllsp import __version__
+from smalllsp.config import CrossFilePolicy
 
 if TYPE_CHECKING:
     from smalllsp.server import SmalllspServer
@@ -34,7 +35,7 @@ class ServerStatus(TypedDict):
     documents: int
     last_generation: dict[str, Any] | None
     suggestion_cache_hits: int
-    cross_file_policy: str
+    cross_file_policy: CrossFilePolicy
     accepted: Accepted
     withheld: int
     index: dict[str, Any]

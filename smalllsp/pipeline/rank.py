@@ -19,16 +19,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import Counter
-from typing import Callable, Generic, Literal, Sequence, TypeVar
+from typing import Callable, Generic, Sequence, TypeVar
 
 from smalllsp import guard
+from smalllsp.config import CrossFilePolicy
 from smalllsp.engine.runtime import Generation
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-# What the guard's cross-file verdict does (config.cross_file_policy).
-CrossFilePolicy = Literal["allow", "flag", "withhold"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +97,7 @@ def sift(
     generations: Sequence[Generation],
     finished: Sequence[tuple[str, str | None]],
     judge: Callable[[str], guard.Verdict],
-    policy: str,
+    policy: CrossFilePolicy,
     offset: int = 0,
 ) -> tuple[list[Candidate[guard.Verdict]], dict[str, int]]:
     """The candidates worth ranking, each with its verdict, and how many were dropped and why.
