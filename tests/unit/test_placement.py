@@ -147,7 +147,7 @@ def test_everything_is_restored_after_an_error(tmp_path):
     original = low.llama_model_default_params
     with pytest.raises(ValueError):
         with tensor_overrides(expert_patterns("all")):
-            llama_cpp.Llama(model_path=str(tmp_path / "missing.gguf"), verbose=True)
+            llama_cpp.Llama(str(tmp_path / "missing.gguf"), verbose=True)  # no such model file
     assert low.llama_model_default_params is original
     with tensor_overrides(expert_patterns([0])) as handle:  # the lock was released
         assert low.llama_model_default_params is not original
