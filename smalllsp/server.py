@@ -10,7 +10,6 @@ items, the progress, the status payloads).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from functools import partial
 from typing import Any
@@ -28,6 +27,7 @@ from smalllsp.engine import Cancelled, Engine, loader
 from smalllsp.lsp import items, status
 from smalllsp.lsp.progress import Progress, index_summary
 from smalllsp.lsp.protocol import MessageReader, SmalllspProtocol
+from smalllsp.lsp.settings import SettingsPolicy
 from smalllsp.lsp.status import DOCUMENT_STATE_REQUEST, STATUS_REQUEST
 from smalllsp.service import CompletionService
 from smalllsp.syntax import symbols
@@ -54,15 +54,7 @@ class SmalllspServer(LanguageServer):
         super().__init__("smalllsp", __version__, protocol_cls=SmalllspProtocol)
         self.config = config
         self.client_log = client_log
-        self._reported: set[str] = (
-            set()
-        )  # settings problems already told: each is told once a session
-        # user_only settings (config.Setting.user_only) come from the user's start-up
-        # choice: the environment, the command line and initializationOptions. A
-        # change by workspace/didChangeConfiguration is refused unless this is set.
-        self.allow_remote_settings = allow_remote_settings
-        # The variables remote_api_key_env may name: the default and those named at start-up.
-        self.key_envs = {Config().remote_api_key_env, config.remote_api_key_env}
+        self.settings = SettingsPolicy(config, allow_remote_settings=allow_remote_settings)
         self.documents = DocumentStore()
         self.engine = Engine()
         self.loading: asyncio.Future[Any] | None = None
@@ -111,47 +103,17 @@ class SmalllspServer(LanguageServer):
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
     def apply_settings(self, values: Any, *, at_start: bool = False) -> bool:
-        """Merge client settings; True when the model must be reloaded.
+        """Merge client settings (:class:`~smalllsp.lsp.settings.SettingsPolicy`); True when
+        the model must be reloaded.
 
         ``at_start``: they came in initializationOptions, the user's start-up
         choice (the VS Code extension sends only user-scope values there; the
-        Neovim plugin its setup() table). Otherwise (didChangeConfiguration,
-        which may carry a workspace's values) a change to a user_only setting
-        is refused unless the server started with --allow-remote-settings.
-        Messages name settings, never their values.
+        Neovim plugin its setup() table); otherwise didChangeConfiguration.
         """
-        if values is not None and not isinstance(values, dict):
-            self.tell(
-                types.MessageType.Warning,
-                f"smalllsp: settings must be an object, got {type(values).__name__}",
-            )
-            return False
         old = self.config
-        merged, problems = old.merged(values)
-        for problem in problems:
-            if (
-                problem not in self._reported
-            ):  # VS Code sends the same settings at start and on every change
-                self._reported.add(problem)
-                self.tell(types.MessageType.Warning, f"smalllsp: {problem}")
-        refused = [] if at_start or self.allow_remote_settings else old.user_only_changes(merged)
-        if refused:
-            merged = dataclasses.replace(merged, **{name: getattr(old, name) for name in refused})
-            self.tell(
-                types.MessageType.Warning,
-                f"smalllsp: refused a change of {', '.join(refused)} from workspace/didChangeConfiguration: these settings "
-                "move data off the machine or read files, so they come only from the start-up settings (the editor's "
-                "user settings, the environment, the command line); restart the server to apply them, or start it "
-                "with --allow-remote-settings",
-            )
-        if at_start:
-            self.key_envs.add(merged.remote_api_key_env)
-        elif merged.remote_api_key_env not in self.key_envs:
-            merged = dataclasses.replace(merged, remote_api_key_env=old.remote_api_key_env)
-            self.tell(
-                types.MessageType.Warning,
-                "smalllsp: refused remote_api_key_env: it may name only a variable named at start-up",
-            )
+        merged, warnings = self.settings.merge(old, values, at_start=at_start)
+        for warning in warnings:
+            self.tell(types.MessageType.Warning, warning)
         self.config = merged
         logsetup.set_level(self.config.log_level)
         self.sources.ring.resize(self.config.ring_chunks, self.config.ring_chunk_lines)

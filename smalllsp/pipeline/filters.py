@@ -20,12 +20,15 @@ OPENER_OF = {")": "(", "]": "[", "}": "{"}
 
 
 def apply_cutters(text: str, ctx: RequestContext) -> str:
+    """The cutters once more on the finished text: an answer that ended on its own
+    (end of generation, max_tokens) has not been cut yet."""
     cut = first_cut(text, ctx)
     return text if cut is None else text[:cut]
 
 
 def trim_to_scope(text: str, ctx: RequestContext) -> str:
-    """The finished text, cut where it leaves its enclosing class or function."""
+    """The finished text, cut where it leaves its enclosing class or function, its last
+    line too (the stop predicate checks complete lines only)."""
     cut = ctx.syntax.scope_cut(text) if ctx.syntax is not None and text else None
     return text if cut is None else text[:cut]
 
