@@ -5,6 +5,7 @@ from __future__ import annotations
 from smalllsp.syntax.languages import c
 from smalllsp.syntax.spec import (
     OPTIONAL,
+    REQUIRED,
     VARIADIC,
     WRAPPER,
     Builtins,
@@ -161,9 +162,11 @@ SPEC = LanguageSpec(
     outline=OutlineRules(
         rules=RULES,
         parameter_roles={
-            **c.PARAMETER_ROLES,
+            "parameter_declaration": REQUIRED,
             "optional_parameter_declaration": OPTIONAL,
             "variadic_parameter_declaration": VARIADIC,
+            "identifier": REQUIRED,
+            "...": VARIADIC,
         },
         imports=("preproc_include", "using_declaration"),
         class_named_constructors=True,

@@ -16,7 +16,6 @@ from smalllsp.syntax.spec import (
 
 SCOPE_KINDS = {
     "comment": "comment",
-    "string": "string",
     "type_declaration": "class",
     "function_declaration": "function",
     "method_declaration": "function",

@@ -19,7 +19,6 @@ SCOPE_KINDS = {
     "line_comment": "comment",
     "block_comment": "comment",
     "string_literal": "string",
-    "text_block": "string",
     "class_declaration": "class",
     "interface_declaration": "class",
     "enum_declaration": "class",

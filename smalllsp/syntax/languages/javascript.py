@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from smalllsp.syntax import lexer
 from smalllsp.syntax.spec import (
-    INNER,
     OPTIONAL,
     REQUIRED,
     SKIP,
@@ -66,8 +65,6 @@ PARAMETER_ROLES = {
     "array_pattern": REQUIRED,
     "assignment_pattern": OPTIONAL,
     "rest_pattern": VARIADIC,
-    "required_parameter": INNER,
-    "optional_parameter": OPTIONAL,
     "this": SKIP,
 }
 

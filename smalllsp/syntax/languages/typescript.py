@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from smalllsp.syntax.languages import javascript
-from smalllsp.syntax.spec import WRAPPER, LanguageSpec, OutlineRules, Rule
+from smalllsp.syntax.spec import INNER, OPTIONAL, WRAPPER, LanguageSpec, OutlineRules, Rule
 
 SCOPE_KINDS = {
     **javascript.SCOPE_KINDS,
@@ -33,6 +33,12 @@ KEYWORDS = (
     " keyof infer is asserts satisfies override"
 )
 
+PARAMETER_ROLES = {
+    **javascript.PARAMETER_ROLES,
+    "required_parameter": INNER,
+    "optional_parameter": OPTIONAL,
+}
+
 SPEC = LanguageSpec(
     name="typescript",
     grammar_module="tree_sitter_typescript",
@@ -42,7 +48,7 @@ SPEC = LanguageSpec(
     scope_kinds=SCOPE_KINDS,
     outline=OutlineRules(
         rules=RULES,
-        parameter_roles=javascript.PARAMETER_ROLES,
+        parameter_roles=PARAMETER_ROLES,
         imports=javascript.IMPORTS,
         constructor_names=javascript.CONSTRUCTOR_NAMES,
     ),
