@@ -24,7 +24,7 @@ class Parameters:
     keyword_only: int = 0
     optional: tuple[str, ...] = ()  # the names that have a default value (or are optional, `x?`)
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[object, ...]:
         return Parameters, (
             self.names,
             self.required,
@@ -56,7 +56,7 @@ class Definition:
     container: str | None  # enclosing class/struct/impl/namespace name for members, else None
     parameters: Parameters | None  # function/method; a class's constructor when found, else None
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[object, ...]:
         return _definition, (
             self.name,
             self.kind,
@@ -79,7 +79,7 @@ class Outline:
     # identifiers the file uses, outside comments and strings, without keywords
     references: frozenset[str]
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[object, ...]:
         return _outline, (
             self.language_id,
             self.definitions,
@@ -114,10 +114,10 @@ def _definition(
 
 def _outline(
     language_id: str,
-    definitions: tuple,
-    imports: tuple,
+    definitions: tuple[Definition, ...],
+    imports: tuple[str, ...],
     header_end_line: int,
-    references: frozenset,
+    references: frozenset[str],
 ) -> Outline:
     """An Outline from a pickle: the references interned again, shared with every other file's."""
     return Outline(

@@ -33,6 +33,7 @@ class ParameterReader:
         self.rules = rules
         self.source = source
         self._roles = rules.parameter_roles
+        self._name_types = rules.name_types
 
     def read(self, found: Node, drop_receiver: bool) -> Parameters:
         """The parameters of the list (or the single parameter) ``found``;
@@ -50,8 +51,10 @@ class ParameterReader:
         positional_only = 0
         keyword_from: int | None = None  # names from this index on are keyword-only
         first = True
+        comments = self.rules.comments
+        receivers = self.rules.implicit_receivers
         for child in children:
-            if child.type in self.rules.comments:
+            if child.type in comments:
                 continue
             role = self._role(child)
             if role == SKIP:
@@ -63,7 +66,6 @@ class ParameterReader:
                 keyword_from = len(names)
                 continue
             child_names = self._names(child)
-            receivers = self.rules.implicit_receivers
             if first and drop_receiver and child_names and child_names[0] in receivers:
                 first = False
                 continue
@@ -99,7 +101,7 @@ class ParameterReader:
         )
 
     def _role(self, node: Node) -> str:
-        role = self._roles.get(node.type, REQUIRED if node.type in self.rules.name_types else SKIP)
+        role = self._roles.get(node.type, REQUIRED if node.type in self._name_types else SKIP)
         if role != INNER:
             return role
         inner = node.child_by_field_name("pattern") or (
@@ -116,7 +118,7 @@ class ParameterReader:
 
     def _names(self, node: Node) -> list[str]:
         """The names one parameter declares (Go: ``a, b int`` declares two)."""
-        name_types = self.rules.name_types
+        name_types = self._name_types
         if node.type in name_types:
             return [text(self.source, node)]
         several = node.children_by_field_name("name")

@@ -44,7 +44,7 @@ _queries_lock = threading.Lock()
 
 def _parser(language_id: str) -> Parser | None:
     """A parser for this thread (a Parser is not safe to share between threads)."""
-    parsers = getattr(_local, "parsers", None)
+    parsers: dict[str, Parser | None] | None = getattr(_local, "parsers", None)
     if parsers is None:
         parsers = _local.parsers = {}
     if language_id not in parsers:

@@ -37,6 +37,7 @@ class Walker:
         self._items_seen = 0
         self._parameters = ParameterReader(rules, source)
         self._header_types = frozenset(rules.imports) | rules.header_types
+        self._skipped = rules.comments | rules.decorations  # never definitions themselves
 
     # -- levels --------------------------------------------------------------
 
@@ -53,7 +54,7 @@ class Walker:
         constructors: Constructors | None = None,
     ) -> None:
         rules = self.rules.rules
-        skipped = self.rules.comments | self.rules.decorations
+        skipped = self._skipped
         for node in nodes:
             node_type = node.type
             if node_type in skipped:
@@ -233,11 +234,13 @@ class Walker:
         scope = None
         declarator_parameters = None
         qualified = self.rules.qualified
+        name_types = self.rules.name_types
+        declarators = self.rules.function_declarators
         current: Node | None = node
         for _ in range(16):
             if current is None:
                 return None, scope, declarator_parameters
-            if current.type in self.rules.name_types and current is not node:
+            if current.type in name_types and current is not node:
                 return current, scope, declarator_parameters
             if current.type in qualified:
                 scope_field, name_field = qualified[current.type]
@@ -246,7 +249,7 @@ class Walker:
                     scope = text(self.source, scope_node)
                 current = current.child_by_field_name(name_field)
                 continue
-            if current.type in self.rules.function_declarators and declarator_parameters is None:
+            if current.type in declarators and declarator_parameters is None:
                 declarator_parameters = current.child_by_field_name("parameters")
             following = None
             for field in fields:

@@ -29,27 +29,23 @@ SCOPE_KINDS = {
     "argument_list": "call",
 }
 
-# A variable is a constant when it is const or constexpr (globals that change are not definitions to show).
-CONSTANT_QUALIFIERS = (frozenset({"const"}), frozenset({"constexpr"}))
+# A declaration (at the top level or in a struct) declares a function when a
+# function declarator lies on the way to its name, else a variable, which is
+# a constant when it is const or constexpr (globals that change are not
+# definitions to show).
+DECLARATION = Rule(
+    "constant",
+    name=("declarator",),
+    parameters=(),
+    body=None,
+    declarator_kind="function",
+    requires=(frozenset({"const"}), frozenset({"constexpr"})),
+)
 
 RULES = {
     "function_definition": Rule("function", name=("declarator",), parameters=()),
-    "declaration": Rule(
-        "constant",
-        name=("declarator",),
-        parameters=(),
-        body=None,
-        declarator_kind="function",
-        requires=CONSTANT_QUALIFIERS,
-    ),
-    "field_declaration": Rule(
-        "constant",
-        name=("declarator",),
-        parameters=(),
-        body=None,
-        declarator_kind="function",
-        requires=CONSTANT_QUALIFIERS,
-    ),
+    "declaration": DECLARATION,
+    "field_declaration": DECLARATION,
     "type_definition": Rule("type", name=("declarator",), parameters=(), body=None, also=("type",)),
     "struct_specifier": Rule("class", parameters=(), body=None, needs_body=True),
     "union_specifier": Rule("class", parameters=(), body=None, needs_body=True),
