@@ -1,10 +1,11 @@
 """What smalllsp knows about one language, as data: the ``LanguageSpec``.
 
 Each module of ``smalllsp.syntax.languages`` (``python.py``, ``go.py``, ...)
-exports one spec named ``SPEC``; that package finds them all. Grammars name their node types
-differently, so every layer that reads a tree (the scope detector, the
-outline walker, the use finder, the lexer, the guard's builtins) looks its
-node types up here and keeps its walking code language-free.
+exports one spec named ``SPEC``; that package finds them all. Grammars name
+their node types differently, so every layer that reads a tree (the scope
+detector, the outline walker, the use finder, the lexer, the guard's
+builtins) looks its node types up in the spec and keeps its walking code
+language-free.
 
 A spec that builds on another (C++ on C, TypeScript on JavaScript) imports
 that module's tables and extends them: there is no alias map between
@@ -18,12 +19,12 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
+from smalllsp.syntax.nodes import Path
+
 if TYPE_CHECKING:
     from tree_sitter import Node
 
     from smalllsp.syntax.model import Parameters
-
-Path = tuple[str, ...]  # fields followed one after the other from a node
 
 # ---------------------------------------------------------------------------
 # Outline rules
@@ -178,9 +179,8 @@ class CallRules:
     # ``bold`` defined elsewhere.
     members: Mapping[str, tuple[str, str]]
     spreads: frozenset[str] = frozenset()  # arguments after which the count is unknown (*args)
-    keyword_arguments: Mapping[str, str] = dataclasses.field(
-        default_factory=dict
-    )  # argument node type -> field holding the keyword (Python's name=value)
+    # argument node type -> field holding the keyword (Python's name=value)
+    keyword_arguments: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,6 +199,8 @@ class Builtins:
 
 @dataclasses.dataclass(frozen=True)
 class LanguageSpec:
+    """One language: its grammar, files, and the node types each layer reads."""
+
     name: str  # the spec's own name, its module's name
     grammar_module: str  # the grammar wheel's module (tree_sitter_python)
     grammar_pin: str  # the wheel's requirement as pyproject.toml pins it
@@ -206,9 +208,8 @@ class LanguageSpec:
     # the first id is the spec's own, the others its dialects
     grammars: Mapping[str, str]
     extensions: Mapping[str, str]  # file extension (lower case, with the dot) -> LSP language id
-    scope_kinds: Mapping[
-        str, str
-    ]  # node type -> class | function | block | call | string | comment
+    # node type -> class | function | block | call | string | comment
+    scope_kinds: Mapping[str, str]
     outline: OutlineRules
     lexer: bytes  # the references lexer (see smalllsp.syntax.lexer)
     reserved_words: frozenset[str]  # keywords: never references
