@@ -19,7 +19,7 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
 from smalllsp.lsp.status import STATUS_REQUEST
-from smalllsp.syntax.languages import EXTENSIONS
+from smalllsp.syntax import languages
 
 CAPABILITIES = types.ClientCapabilities(
     general=types.GeneralClientCapabilities(
@@ -44,7 +44,8 @@ class CompletionRun:
 
 
 def language_of(path: Path) -> str:
-    return EXTENSIONS.get(path.suffix.lower(), "plaintext")
+    """The LSP language id a client sends for ``path`` (plaintext when smalllsp has no spec)."""
+    return languages.language_of(path) or "plaintext"
 
 
 async def complete_file(

@@ -30,7 +30,7 @@ import collections
 import dataclasses
 import logging
 import threading
-from typing import Callable
+from typing import Callable, TypedDict
 
 from tree_sitter import Parser, Point, Tree
 
@@ -96,7 +96,18 @@ def _point(text: str, index: int) -> tuple[int, Point]:
     return start_byte + column, Point(row, column)
 
 
-def edit_between(old: str, new: str) -> dict[str, object] | None:
+class TreeEdit(TypedDict):
+    """The keyword arguments of ``Tree.edit``."""
+
+    start_byte: int
+    old_end_byte: int
+    new_end_byte: int
+    start_point: Point
+    old_end_point: Point
+    new_end_point: Point
+
+
+def edit_between(old: str, new: str) -> TreeEdit | None:
     """The one ``tree.edit`` that turns ``old`` into ``new`` (None when they are equal)."""
     prefix = common_prefix(old, new)
     if prefix == len(old) == len(new):
@@ -105,7 +116,7 @@ def edit_between(old: str, new: str) -> dict[str, object] | None:
     start_byte, start_point = _point(old, prefix)
     old_end_byte, old_end_point = _point(old, len(old) - suffix)
     new_end_byte, new_end_point = _point(new, len(new) - suffix)
-    return dict(
+    return TreeEdit(
         start_byte=start_byte,
         old_end_byte=old_end_byte,
         new_end_byte=new_end_byte,

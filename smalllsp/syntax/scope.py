@@ -5,119 +5,20 @@ complete. Tree-sitter knows where that function ends once the candidate is
 spliced into the document: the candidate is cut where it leaves the class or
 function enclosing its first character.
 
-Node types differ by grammar, so each language maps its node types to a few
-kinds: ``class``, ``function`` (scopes a completion must stay in),
-``block``, ``call`` (argument lists), ``string`` and ``comment``.
+Node types differ by grammar, so each language's spec maps its node types to
+a few kinds (``LanguageSpec.scope_kinds``): ``class``, ``function`` (scopes a
+completion must stay in), ``block``, ``call`` (argument lists), ``string``
+and ``comment``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 from tree_sitter import Node, Tree
 
-from smalllsp.syntax.languages import parser
-
-_COMMON = {"comment": "comment", "string": "string"}
-KINDS: dict[str, dict[str, str]] = {
-    "python": {
-        **_COMMON,
-        "class_definition": "class",
-        "function_definition": "function",
-        "lambda": "function",
-        "if_statement": "block",
-        "for_statement": "block",
-        "while_statement": "block",
-        "with_statement": "block",
-        "try_statement": "block",
-        "match_statement": "block",
-        "argument_list": "call",
-    },
-    "javascript": {
-        **_COMMON,
-        "class_declaration": "class",
-        "class": "class",
-        "function_declaration": "function",
-        "function_expression": "function",
-        "generator_function_declaration": "function",
-        "arrow_function": "function",
-        "method_definition": "function",
-        "statement_block": "block",
-        "switch_statement": "block",
-        "arguments": "call",
-        "template_string": "string",
-    },
-    "go": {
-        **_COMMON,
-        "type_declaration": "class",
-        "function_declaration": "function",
-        "method_declaration": "function",
-        "func_literal": "function",
-        "block": "block",
-        "expression_switch_statement": "block",
-        "argument_list": "call",
-        "interpreted_string_literal": "string",
-        "raw_string_literal": "string",
-    },
-    "rust": {
-        "line_comment": "comment",
-        "block_comment": "comment",
-        "string_literal": "string",
-        "raw_string_literal": "string",
-        "struct_item": "class",
-        "enum_item": "class",
-        "impl_item": "class",
-        "trait_item": "class",
-        "mod_item": "class",
-        "function_item": "function",
-        "closure_expression": "function",
-        "block": "block",
-        "match_expression": "block",
-        "arguments": "call",
-    },
-    "java": {
-        "line_comment": "comment",
-        "block_comment": "comment",
-        "string_literal": "string",
-        "text_block": "string",
-        "class_declaration": "class",
-        "interface_declaration": "class",
-        "enum_declaration": "class",
-        "record_declaration": "class",
-        "method_declaration": "function",
-        "constructor_declaration": "function",
-        "lambda_expression": "function",
-        "block": "block",
-        "switch_expression": "block",
-        "argument_list": "call",
-    },
-    "c": {
-        "comment": "comment",
-        "string_literal": "string",
-        "struct_specifier": "class",
-        "union_specifier": "class",
-        "enum_specifier": "class",
-        "function_definition": "function",
-        "compound_statement": "block",
-        "switch_statement": "block",
-        "argument_list": "call",
-    },
-}
-KINDS["cpp"] = {
-    **KINDS["c"],
-    "raw_string_literal": "string",
-    "class_specifier": "class",
-    "namespace_definition": "class",
-    "lambda_expression": "function",
-}
-KINDS["javascriptreact"] = KINDS["javascript"]
-KINDS["typescript"] = KINDS["typescriptreact"] = {
-    **KINDS["javascript"],
-    "interface_declaration": "class",
-    "abstract_class_declaration": "class",
-    "enum_declaration": "class",
-    "function_signature": "function",
-}
+from smalllsp.syntax.languages import parser, spec_for
 
 # The scopes a completion must not leave.
 ENCLOSING = frozenset({"class", "function"})
@@ -135,14 +36,15 @@ class Scope:
     header: str  # the scope's first line, e.g. "def area(radius):"
 
 
-def _kind(language_id: str, node: Node) -> str | None:
-    return KINDS.get(language_id, {}).get(node.type)
+def _kinds(language_id: str) -> Mapping[str, str]:
+    spec = spec_for(language_id)
+    return spec.scope_kinds if spec is not None else {}
 
 
-def _chain(language_id: str, node: Node | None, lines: list[str]) -> tuple[Scope, ...]:
+def _chain(kinds: Mapping[str, str], node: Node | None, lines: list[str]) -> tuple[Scope, ...]:
     chain = []
     while node is not None:
-        kind = _kind(language_id, node)
+        kind = kinds.get(node.type)
         if kind is not None:
             row = node.start_point.row
             header = lines[row].strip() if row < len(lines) else ""
@@ -159,7 +61,8 @@ def scope_chain(
     ``column`` is a code-point index into ``lines[line]``.
     """
     p = parser(language_id)
-    if p is None or language_id not in KINDS:
+    kinds = _kinds(language_id)
+    if p is None or not kinds:
         return None
     current = lines[line]
     if not current.strip():
@@ -171,7 +74,7 @@ def scope_chain(
         at -= 1  # at the end of a line: the last character typed (a node's end is outside it)
     tree = p.parse("\n".join(text_lines).encode("utf-8"))
     node = tree.root_node.descendant_for_byte_range(at, at)
-    return _chain(language_id, node, text_lines)
+    return _chain(kinds, node, text_lines)
 
 
 def _closing_token(node: Node) -> Node | None:
@@ -189,7 +92,7 @@ def _closing_token(node: Node) -> Node | None:
 
 
 def inside_string_or_comment(chain: tuple[Scope, ...] | None) -> bool:
-    return bool(chain) and chain[-1].kind in ("string", "comment")
+    return chain is not None and bool(chain) and chain[-1].kind in ("string", "comment")
 
 
 def scope_cut(
@@ -204,7 +107,8 @@ def scope_cut(
     text's tree, when the caller has it already.
     """
     p = parser(language_id)
-    if p is None or language_id not in KINDS or not candidate.strip():
+    kinds = _kinds(language_id)
+    if p is None or not kinds or not candidate.strip():
         return None
     head_bytes = head.encode("utf-8")
     candidate_bytes = candidate.encode("utf-8")
@@ -213,7 +117,7 @@ def scope_cut(
     first = len(head_bytes) + (len(candidate_bytes) - len(candidate.lstrip().encode("utf-8")))
     node = tree.root_node.descendant_for_byte_range(first, first)
     while node is not None and not (
-        _kind(language_id, node) in ENCLOSING and node.start_byte < len(head_bytes)
+        kinds.get(node.type) in ENCLOSING and node.start_byte < len(head_bytes)
     ):
         node = node.parent
     if node is None:

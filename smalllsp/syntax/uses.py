@@ -2,8 +2,8 @@
 
 Given a tree and a byte range (a candidate spliced into its document), this
 finds the calls the range writes, with the shape of their arguments, and the
-plain names it uses. Grammars differ, so each language maps its node types to
-roles in tables; the walking code is shared.
+plain names it uses. Grammars differ, so each language's spec maps its node
+types to roles (``LanguageSpec.calls``); the walking code is shared.
 """
 
 from __future__ import annotations
@@ -13,90 +13,22 @@ import re
 
 from tree_sitter import Node
 
-# Call node type -> (field holding the callee, or "" when the call node itself
-# carries the receiver and name fields, as Java's method_invocation does;
-# field holding the argument list).
-CALLS: dict[str, dict[str, tuple[str, str]]] = {
-    "python": {"call": ("function", "arguments")},
-    "javascript": {
-        "call_expression": ("function", "arguments"),
-        "new_expression": ("constructor", "arguments"),
-    },
-    "go": {"call_expression": ("function", "arguments")},
-    "rust": {"call_expression": ("function", "arguments")},
-    "java": {
-        "method_invocation": ("", "arguments"),
-        "object_creation_expression": ("type", "arguments"),
-    },
-    "c": {"call_expression": ("function", "arguments")},
-    "cpp": {"call_expression": ("function", "arguments"), "new_expression": ("type", "arguments")},
-}
+from smalllsp.syntax import languages
+from smalllsp.syntax.spec import COMMENTS, CallRules
 
-# Callee node type -> (field of the receiver or None, field of the name).
-# ``billing.charge`` is (receiver "billing", name "charge").
-CALLEES: dict[str, dict[str, tuple[str | None, str]]] = {
-    "python": {"attribute": ("object", "attribute")},
-    "javascript": {"member_expression": ("object", "property")},
-    "go": {"selector_expression": ("operand", "field")},
-    "rust": {
-        "scoped_identifier": ("path", "name"),
-        "field_expression": ("value", "field"),
-        "generic_function": (None, "function"),
-    },
-    "java": {"method_invocation": ("object", "name"), "generic_type": (None, "type")},
-    "c": {"field_expression": ("argument", "field")},
-    "cpp": {
-        "field_expression": ("argument", "field"),
-        "qualified_identifier": ("scope", "name"),
-        "template_function": (None, "name"),
-        "template_type": (None, "name"),
-    },
-}
+_NO_CALLS = CallRules(calls={}, callees={}, names=frozenset(), members={})
 
-# Node types that are a bare name.
-NAMES: dict[str, frozenset[str]] = {
-    "python": frozenset({"identifier"}),
-    "javascript": frozenset({"identifier", "property_identifier"}),
-    "go": frozenset({"identifier", "field_identifier", "type_identifier", "package_identifier"}),
-    "rust": frozenset({"identifier", "field_identifier", "type_identifier"}),
-    "java": frozenset({"identifier", "type_identifier"}),
-    "c": frozenset({"identifier", "field_identifier", "type_identifier"}),
-    "cpp": frozenset({"identifier", "field_identifier", "type_identifier", "namespace_identifier"}),
-}
 
-# Argument node types after which the number of arguments is unknown (*args, ...xs).
-SPREADS: dict[str, frozenset[str]] = {
-    "python": frozenset({"list_splat", "dictionary_splat", "parenthesized_list_splat"}),
-    "javascript": frozenset({"spread_element"}),
-    "go": frozenset({"variadic_argument"}),
-}
-
-# Argument node type -> field holding the keyword (Python's name=value).
-KEYWORD_ARGUMENTS: dict[str, dict[str, str]] = {"python": {"keyword_argument": "name"}}
-
-# Member access: node type -> (field of the receiver, field of the name after
-# the dot). The name is not a free name: ``StyleType.bold`` does not use a
-# ``bold`` defined elsewhere.
-MEMBERS: dict[str, dict[str, tuple[str, str]]] = {
-    "python": {"attribute": ("object", "attribute")},
-    "javascript": {"member_expression": ("object", "property")},
-    "go": {"selector_expression": ("operand", "field")},
-    "rust": {"field_expression": ("value", "field")},
-    "java": {"field_access": ("object", "field")},
-    "c": {"field_expression": ("argument", "field")},
-    "cpp": {"field_expression": ("argument", "field")},
-}
-
-_ALIASES = {
-    "javascriptreact": "javascript",
-    "typescript": "javascript",
-    "typescriptreact": "javascript",
-}
+def _rules(language_id: str) -> CallRules:
+    spec = languages.spec_for(language_id)
+    return spec.calls if spec is not None else _NO_CALLS
 
 
 def table_language(language_id: str) -> str:
-    """The key of ``language_id`` in the tables (TypeScript shares JavaScript's)."""
-    return _ALIASES.get(language_id, language_id)
+    """The name of ``language_id``'s spec (``typescriptreact`` -> ``typescript``):
+    kept for callers that key by it; every lookup takes a language id too."""
+    spec = languages.spec_for(language_id)
+    return spec.name if spec is not None else language_id
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,13 +46,14 @@ def _text(node: Node) -> str:
     return node.text.decode("utf-8", errors="replace") if node.text is not None else ""
 
 
-def callee_of(language: str, node: Node) -> tuple[str | None, Node | None]:
+def callee_of(language_id: str, node: Node) -> tuple[str | None, Node | None]:
     """The receiver's text and the name node of a callee expression."""
+    rules = _rules(language_id)
     receiver: str | None = None
     for _ in range(4):  # a template/generic wraps a qualified name at most a few times
-        if node.type in NAMES.get(language, ()):
+        if node.type in rules.names:
             return receiver, node
-        fields = CALLEES.get(language, {}).get(node.type)
+        fields = rules.callees.get(node.type)
         if fields is None:
             return receiver, None
         receiver_field, name_field = fields
@@ -136,18 +69,15 @@ def callee_of(language: str, node: Node) -> tuple[str | None, Node | None]:
 
 
 def _argument_shape(
-    language: str, arguments: Node | None
+    rules: CallRules, arguments: Node | None
 ) -> tuple[int, tuple[str, ...], bool, list[Node]]:
     if arguments is None:
         return 0, (), False, []
-    positional, keywords, spread = 0, [], False
-    keyword_fields = KEYWORD_ARGUMENTS.get(language, {})
-    spreads = SPREADS.get(language, frozenset())
-    children = [
-        c
-        for c in arguments.named_children
-        if c.type not in ("comment", "line_comment", "block_comment")
-    ]
+    positional, spread = 0, False
+    keywords: list[str] = []
+    keyword_fields = rules.keyword_arguments
+    spreads = rules.spreads
+    children = [c for c in arguments.named_children if c.type not in COMMENTS]
     for child in children:
         if child.type in spreads:
             spread = True
@@ -167,8 +97,8 @@ def calls_in(language_id: str, root: Node, start: int, end: int) -> list[Call]:
     """The calls the bytes ``start..end`` write: their callee's name lies in the
     range, or one of their arguments starts in it (the candidate fills in the
     arguments of a call the user typed)."""
-    language = table_language(language_id)
-    call_types = CALLS.get(language)
+    rules = _rules(language_id)
+    call_types = rules.calls
     if not call_types or start >= end:
         return []
     found = []
@@ -185,11 +115,11 @@ def calls_in(language_id: str, root: Node, start: int, end: int) -> list[Call]:
         callee = node if callee_field == "" else node.child_by_field_name(callee_field)
         if callee is None:
             continue
-        receiver, name = callee_of(language, callee)
+        receiver, name = callee_of(language_id, callee)
         if name is None:
             continue
         positional, keywords, spread, arguments = _argument_shape(
-            language, node.child_by_field_name(arguments_field)
+            rules, node.child_by_field_name(arguments_field)
         )
         # the candidate writes the callee, one of its arguments, or closes it (`Syntax(` + `)`)
         written = (
@@ -216,11 +146,11 @@ def calls_in(language_id: str, root: Node, start: int, end: int) -> list[Call]:
 def names_in(language_id: str, root: Node, start: int, end: int) -> set[str]:
     """Every free name (identifier, type) that starts in ``start..end``: not
     the name after a dot (see :func:`members_in`), not a keyword argument's name."""
-    language = table_language(language_id)
-    kinds = NAMES.get(language, frozenset())
+    rules = _rules(language_id)
+    kinds = rules.names
     # the name after a dot, and a keyword argument's name
-    skipped = {kind: name for kind, (_receiver, name) in MEMBERS.get(language, {}).items()}
-    skipped.update(KEYWORD_ARGUMENTS.get(language, {}))
+    skipped = {kind: name for kind, (_receiver, name) in rules.members.items()}
+    skipped.update(rules.keyword_arguments)
     names = set()
     stack = [root]
     while stack:
@@ -237,8 +167,7 @@ def names_in(language_id: str, root: Node, start: int, end: int) -> set[str]:
 
 def members_in(language_id: str, root: Node, start: int, end: int) -> set[tuple[str, str]]:
     """(receiver, name) of every ``receiver.name`` whose name starts in ``start..end``."""
-    language = table_language(language_id)
-    fields = MEMBERS.get(language, {})
+    fields = _rules(language_id).members
     found = set()
     stack = [root]
     while stack:
@@ -314,7 +243,7 @@ def open_calls(language_id: str, text: str) -> list[tuple[str | None, str]]:
 
 def open_brackets(language_id: str, text: str) -> list[int]:
     """Where the brackets ``text`` leaves open are, outermost first."""
-    comment = "#" if table_language(language_id) == "python" else "//"
+    comment = languages.line_comment(language_id)
     stack: list[int] = []
     quote = ""
     i, n = 0, len(text)

@@ -11,7 +11,10 @@ import os
 from collections.abc import Sequence
 
 from smalllsp import safeio
-from smalllsp.syntax import languages, symbols
+from smalllsp.syntax import symbols
+from smalllsp.syntax.languages import (
+    language_of as language_of,
+)  # re-exported: the index imports it here
 from smalllsp.syntax.symbols import Outline
 
 BINARY_PROBE_BYTES = 8192  # a NUL byte in this many first bytes makes a file binary
@@ -49,11 +52,6 @@ class ParsedFile:
     bytes_read: int = 0
     skip: str | None = None  # one of SKIP_REASONS
     detail: str = ""
-
-
-def language_of(path: str) -> str | None:
-    extension = os.path.splitext(path)[1]
-    return languages.EXTENSIONS.get(extension) or languages.EXTENSIONS.get(extension.lower())
 
 
 def read_source(path: str, max_bytes: int, roots: Sequence[str] = ()) -> tuple[bytes, int, int]:

@@ -291,6 +291,10 @@ def test_cpp():
             Parameters(("a", "b"), 1, True, False, optional=("b",)),
         ),
         ("java", b"class A { void f(int... xs) {} }\n", "f", Parameters((), 0, True, False)),
+        # `(void)` declares no parameter in C and C++ only; in Python `void` is a name like any
+        ("c", b"int f(void);\n", "f", Parameters((), 0, False, False)),
+        ("cpp", b"int f(void);\n", "f", Parameters((), 0, False, False)),
+        ("python", b"def f(void):\n    pass\n", "f", Parameters(("void",), 1, False, False)),
     ],
 )
 def test_parameter_shapes(language_id, source, name, expected):

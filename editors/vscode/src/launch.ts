@@ -3,6 +3,7 @@
  * and the protocol test (test/protocol.test.ts) both use these, so the test
  * runs the exact command line and initializationOptions the extension sends.
  */
+import { LANGUAGES } from "./languages";
 import { Settings } from "./settings";
 
 export interface ServerCommand {
@@ -42,19 +43,7 @@ export function initializationOptions(settings: Settings): Settings {
   return { ...settings };
 }
 
-/** The languages the server has grammars for (LSP language ids, as VS Code's). */
-export const LANGUAGES = [
-  "python",
-  "javascript",
-  "javascriptreact",
-  "typescript",
-  "typescriptreact",
-  "go",
-  "rust",
-  "java",
-  "c",
-  "cpp",
-];
+export { LANGUAGES };
 
 /** The document selector: those languages, in files and unsaved editors. */
 export function documentSelector(): { scheme: string; language: string }[] {

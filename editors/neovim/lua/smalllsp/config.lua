@@ -9,10 +9,8 @@ M.defaults = {
   -- `python` is set, else the `smalllsp` executable on $PATH.
   cmd = nil,
   python = nil,
-  filetypes = {
-    'python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact',
-    'go', 'rust', 'java', 'c', 'cpp',
-  },
+  -- The languages the server has specs for (languages.lua is generated from them).
+  filetypes = require('smalllsp.languages'),
   root_markers = { '.git', 'pyproject.toml', 'package.json', 'go.mod', 'Cargo.toml', 'pom.xml' },
   -- Server settings, by the names `smalllsp settings` prints.
   settings = {},

@@ -1,73 +1,78 @@
-"""Tree-sitter grammars by LSP language id, from grammar wheels that work offline.
+"""The languages smalllsp knows, one spec each, and their tree-sitter grammars.
 
-Grammars load on first use; a language without a grammar gets ``None`` and
-completion still works for it, without syntax checks.
+Every module in this package holds one language's
+:class:`~smalllsp.syntax.spec.LanguageSpec` as ``SPEC``, found here
+when the package is imported: a new language is one module here plus its
+grammar wheel's pin in pyproject.toml (tests/unit/test_languages.py checks
+both, and the editors' lists, which scripts/sync_languages.py writes).
+
+Grammars come from wheels that work offline and load on first use; a
+language without one gets ``None`` and completion still works for it,
+without syntax checks.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
-import logging
+import os
+import pkgutil
 
 from tree_sitter import Language, Node, Parser, Tree
 
-log = logging.getLogger(__name__)
+from smalllsp.syntax.spec import LanguageSpec
 
-# LSP language id -> (module, function returning the grammar pointer).
-GRAMMARS: dict[str, tuple[str, str]] = {
-    "python": ("tree_sitter_python", "language"),
-    "javascript": ("tree_sitter_javascript", "language"),
-    "javascriptreact": ("tree_sitter_javascript", "language"),
-    "typescript": ("tree_sitter_typescript", "language_typescript"),
-    "typescriptreact": ("tree_sitter_typescript", "language_tsx"),
-    "go": ("tree_sitter_go", "language"),
-    "rust": ("tree_sitter_rust", "language"),
-    "java": ("tree_sitter_java", "language"),
-    "c": ("tree_sitter_c", "language"),
-    "cpp": ("tree_sitter_cpp", "language"),
+
+def _discover() -> tuple[LanguageSpec, ...]:
+    found = []
+    for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        found.append(importlib.import_module(f"{__name__}.{module.name}").SPEC)
+    return tuple(found)
+
+
+SPECS: tuple[LanguageSpec, ...] = _discover()
+# LSP language id (a spec's own and its dialects') -> its spec.
+BY_LANGUAGE_ID: dict[str, LanguageSpec] = {
+    language_id: spec for spec in SPECS for language_id in spec.language_ids
 }
-
 # File extension -> LSP language id, for files opened outside an editor.
 EXTENSIONS: dict[str, str] = {
-    ".py": "python",
-    ".pyi": "python",
-    ".js": "javascript",
-    ".mjs": "javascript",
-    ".cjs": "javascript",
-    ".jsx": "javascriptreact",
-    ".ts": "typescript",
-    ".tsx": "typescriptreact",
-    ".go": "go",
-    ".rs": "rust",
-    ".java": "java",
-    ".c": "c",
-    ".h": "c",
-    ".cc": "cpp",
-    ".cpp": "cpp",
-    ".cxx": "cpp",
-    ".hpp": "cpp",
-    ".hh": "cpp",
+    extension: language_id for spec in SPECS for extension, language_id in spec.extensions.items()
 }
-
-
-# LSP language id -> how a line comment starts (the prompt shows other files'
-# code as comments to models without a repository-level layout).
-LINE_COMMENTS: dict[str, str] = {"python": "#"}
+# LSP language id -> (module, function returning the grammar pointer).
+GRAMMARS: dict[str, tuple[str, str]] = {
+    language_id: (spec.grammar_module, function)
+    for spec in SPECS
+    for language_id, function in spec.grammars.items()
+}
 DEFAULT_LINE_COMMENT = "//"
 
 
+def spec_for(language_id: str) -> LanguageSpec | None:
+    """The spec of an LSP language id (also of a spec's own name), None when smalllsp has none."""
+    return BY_LANGUAGE_ID.get(language_id)
+
+
+def language_of(path: str | os.PathLike[str]) -> str | None:
+    """The LSP language id of a file, by its extension (any case); None when unknown."""
+    extension = os.path.splitext(os.fspath(path))[1]
+    return EXTENSIONS.get(extension) or EXTENSIONS.get(extension.lower())
+
+
 def line_comment(language_id: str) -> str:
-    return LINE_COMMENTS.get(language_id, DEFAULT_LINE_COMMENT)
+    """How a line comment starts (the prompt shows other files' code as
+    comments to models without a repository-level layout)."""
+    spec = BY_LANGUAGE_ID.get(language_id)
+    return spec.line_comment if spec is not None else DEFAULT_LINE_COMMENT
 
 
 @functools.lru_cache(maxsize=None)
 def language(language_id: str) -> Language | None:
     """The grammar for ``language_id``, or None if smalllsp has none."""
-    spec = GRAMMARS.get(language_id)
-    if spec is None:
+    grammar = GRAMMARS.get(language_id)
+    if grammar is None:
         return None
-    module_name, function = spec
+    module_name, function = grammar
     module = importlib.import_module(module_name)
     return Language(getattr(module, function)())
 
