@@ -102,8 +102,11 @@ def main() -> int:
             ["git", "-C", str(REPO), "archive", "-o", str(archive), args.against, "smalllsp"],
             check=True,
         )
-        with tarfile.open(archive) as tar:
-            tar.extractall(tmp, filter="data")
+        with tarfile.open(archive) as tar:  # our own git archive; the filter where Python has it
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(tmp, filter="data")
+            else:
+                tar.extractall(tmp)
         load_before = os.getloadavg()[0]
         this, rev = [], []
         for _ in range(args.rounds):
