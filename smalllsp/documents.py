@@ -256,6 +256,10 @@ class Document:
                 if last < first:
                     raise PositionError(f"change range ends before it starts in {self.uri}")
                 editor.replace(first, last, new)
+                if editor.length == 0 and self._hints()[0]:
+                    # An emptied line between "\r" and "\n" leaves one "\r\n":
+                    # the lines after it move up, so the next event needs new bounds.
+                    flush()
             else:
                 flush()
                 self.apply(change, encoding)

@@ -12,7 +12,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
 
@@ -306,6 +306,8 @@ def test_20000_edits_along_a_5_mb_line_cost_the_line_once():
 
 
 @settings(max_examples=200, deadline=None)
+# Emptying the line between "\r" and "\n" joins them into one line break.
+@example("\ra\na", [(1, 0, 1, ""), (1, 0, 1, "")], UTF8)
 @given(
     st.text(alphabet=st.sampled_from("ab\né😀\r"), max_size=30),
     st.lists(
