@@ -11,7 +11,6 @@ floats).
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import ctypes
 import io
@@ -23,196 +22,36 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from smalllsp.config import MAX_SAMPLES, Config
+from smalllsp.config import Config
 from smalllsp.engine import fim, gguf_header, placement
-from smalllsp.engine.runtime import Generation, Sampling, StepCosts
+from smalllsp.engine.constants import MAX_SEQUENCES, PROMPT_CHUNK
+from smalllsp.engine.preflight import (
+    ModelError,
+    cache_type_id,
+    check_memory,
+    check_model_file,
+    gpu_layer_attempts,
+    kv_cache_bytes,
+    plan_moe_placement,
+)
+from smalllsp.engine.runtime import Generation, Sampling, StepCosts, StopAt
+from smalllsp.engine.sampling import sample_token, token_logprob
+from smalllsp.engine.stopping import Answer
 from smalllsp.engine.worker import Cancelled
 
 log = logging.getLogger(__name__)
 llama_log = logging.getLogger("smalllsp.llama_cpp")
 
-# Prompt tokens are evaluated in chunks this long so a cancel or a newer
-# request is noticed within one chunk (~0.3 s on a 2-core CPU, 0.5B model).
-PROMPT_CHUNK = 32
-
-GGUF_MAGIC = b"GGUF"
-
-
-class ModelError(RuntimeError):
-    """The model file is missing, unreadable, not GGUF, or failed to load."""
-
-
-CACHE_TYPES = {"f16": 1, "q4_0": 2, "q8_0": 8}  # ggml type ids (llama_cpp.GGML_TYPE_*)
-
-
-def cache_type_id(config: Config) -> int:
-    """The ggml type of the KV cache, checked against what llama.cpp accepts."""
-    if config.cache_type not in CACHE_TYPES:
-        raise ModelError(f"cache_type {config.cache_type!r} is not one of {', '.join(CACHE_TYPES)}")
-    if config.cache_type != "f16" and not config.flash_attn:
-        raise ModelError(
-            f"cache_type {config.cache_type!r} needs flash_attn = true (llama.cpp quantizes the V cache only with flash attention)"
-        )
-    return CACHE_TYPES[config.cache_type]
-
-
-def check_model_file(path: Path) -> None:
-    """Fail with a clear message before llama.cpp sees a bad file."""
-    if not path.exists():
-        raise ModelError(f"model file not found: {path}")
-    if not path.is_file():
-        raise ModelError(f"model path is not a file: {path}")
-    try:
-        with path.open("rb") as handle:
-            magic = handle.read(4)
-    except OSError as exc:
-        raise ModelError(f"model file {path} cannot be read: {exc}") from exc
-    if magic != GGUF_MAGIC:
-        raise ModelError(
-            f"model file {path} is not a GGUF file (it starts with {magic!r}, not {GGUF_MAGIC!r})"
-        )
-    try:
-        header = gguf_header.read_header(path)
-    except (ValueError, OSError) as exc:
-        raise ModelError(f"model file {path} is damaged or truncated: {exc}") from exc
-    weights = sum(tensor.n_bytes for tensor in header.tensors)
-    size = path.stat().st_size
-    if size < weights:
-        raise ModelError(
-            f"model file {path} is truncated: its tensors need {_gib(weights)} but the file has {_gib(size)} "
-            "(an interrupted download or copy? `smalllsp models verify` checks installed models)"
-        )
-
-
-# What llama.cpp needs besides weights and KV cache on a CPU (compute buffers, scratch).
-CPU_COMPUTE_MARGIN = 256 * 2**20
-
-
-def _gib(n_bytes: float) -> str:
-    return f"{n_bytes / 2**30:.2f} GiB"
-
-
-def available_memory_bytes() -> int | None:
-    """Memory the system can give a new process without swapping (MemAvailable); None if unknown."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def memory_needed_bytes(path: Path, config: Config) -> tuple[int, int]:
-    """Weights (the file's size) and a full KV cache of ``config.n_ctx``, from the GGUF header."""
-    meta = gguf_header.read_header(path).metadata
-    arch = meta.get("general.architecture", "")
-    layers = int(meta.get(f"{arch}.block_count", 0) or 0)
-    embd = int(meta.get(f"{arch}.embedding_length", 0) or 0)
-    heads = int(meta.get(f"{arch}.attention.head_count", 0) or 0)
-    kv_heads = int(meta.get(f"{arch}.attention.head_count_kv", heads) or heads)
-    kv_width = embd // heads * kv_heads if heads else embd
-    kv = int(2 * layers * config.n_ctx * kv_width * BYTES_PER_KV_VALUE.get(config.cache_type, 2.0))
-    return path.stat().st_size, kv
-
-
-def check_memory(path: Path, config: Config, *, gpu_free: int | None = None) -> None:
-    """Refuse, naming the size needed, a model that cannot fit in the memory there is.
-
-    llama.cpp maps the weights and would start anyway, then page the machine
-    to a crawl (or be killed) instead of saying so.
-    """
-    available = available_memory_bytes()
-    if available is None:
-        return
-    weights, kv = memory_needed_bytes(path, config)
-    needed = weights + kv + CPU_COMPUTE_MARGIN
-    if needed > available + (gpu_free or 0):
-        where = f"{_gib(available)} of free memory" + (
-            f" and {_gib(gpu_free)} of free GPU memory" if gpu_free else ""
-        )
-        raise ModelError(
-            f"model {path.name} needs about {_gib(needed)} of memory (weights {_gib(weights)}, KV cache {_gib(kv)} "
-            f"for n_ctx {config.n_ctx}), but there is {where}: choose a smaller model or quantization, or a smaller n_ctx"
-        )
-
-
-def gpu_layer_attempts(requested: int, n_layers: int) -> list[int]:
-    """GPU layer counts to try, most first: what was asked, then half, a quarter, then none (the CPU)."""
-    first = n_layers if requested < 0 else min(requested, n_layers)
-    attempts = [requested]
-    for fewer in (first // 2, first // 4):
-        if 0 < fewer < first and fewer not in attempts:
-            attempts.append(fewer)
-    return attempts + [0] if requested != 0 else attempts
-
-
-BYTES_PER_KV_VALUE = {"f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
-
-
-def kv_cache_bytes(model: object, n_ctx: int, cache_type: str) -> int:
-    """Memory of a full KV cache: keys and values, every layer, every position."""
-    import llama_cpp
-
-    n_head = llama_cpp.llama_model_n_head(model)
-    kv_width = (
-        llama_cpp.llama_model_n_embd(model) // n_head * llama_cpp.llama_model_n_head_kv(model)
-    )
-    values = 2 * llama_cpp.llama_model_n_layer(model) * n_ctx * kv_width
-    return int(values * BYTES_PER_KV_VALUE[cache_type])
-
-
-# What the GPU holds besides weights and KV cache (compute buffers), for ``auto`` placement.
-COMPUTE_BUFFER_MARGIN = 512 * 2**20
-
-
-def plan_moe_placement(
-    path: Path, config: Config
-) -> tuple[placement.MoeInfo | None, int, list[str]]:
-    """The MoE facts of ``path``, how many layers keep their experts in CPU memory, and the override patterns.
-
-    ``auto`` moves experts only when there is a GPU to save memory on: on a
-    CPU-only build everything is in CPU memory anyway, and overriding the
-    buffer type would only take the CPU's repacked fast kernels away.
-    """
-    import llama_cpp
-
-    try:
-        moe = placement.read_moe_info(path)
-    except ValueError as exc:
-        raise ModelError(str(exc)) from exc
-    if moe is None:
-        return None, 0, []
-    gpu = llama_cpp.llama_supports_gpu_offload() and config.n_gpu_layers != 0
-    if config.moe_placement.strip().lower() == "auto" and not gpu:
-        return moe, moe.block_count, []
-    free = placement.free_vram_bytes() if gpu else None
-    kv_estimate = (
-        config.n_ctx * moe.block_count * 2 * 1024
-    )  # bytes per position per layer, generous for MoE coders
-    try:
-        layers = placement.choose_cpu_layers(
-            config.moe_placement, moe, free, kv_estimate + COMPUTE_BUFFER_MARGIN
-        )
-    except ValueError as exc:
-        raise ModelError(str(exc)) from exc
-    if layers == 0:
-        return moe, 0, []
-    patterns = placement.expert_patterns(
-        "all" if layers >= moe.block_count else list(range(layers))
-    )
-    return moe, layers, patterns
-
-
-# Sequences the context holds: the prompt's (0) and the candidates' copies of it.
-MAX_SEQUENCES = MAX_SAMPLES
-# Candidates are drawn from the TOP_K likeliest tokens before top-p (llama.cpp's default top_k):
-# it keeps one sampling step at a partial sort of the vocabulary.
-TOP_K = 40
+# Callers name these from here (the checks live in preflight, the constants in constants).
+__all__ = [
+    "PROMPT_CHUNK",
+    "LlamaRuntime",
+    "ModelError",
+    "check_memory",
+    "check_model_file",
+    "gpu_layer_attempts",
+    "plan_moe_placement",
+]
 
 
 @contextlib.contextmanager
@@ -241,27 +80,6 @@ def parallel_sequences(n: int) -> Iterator[None]:
         yield
     finally:
         low.llama_context_default_params = original
-
-
-def sample_token(
-    logits: np.ndarray, temperature: float, top_p: float, rng: np.random.Generator
-) -> int:
-    """One token drawn from the top-k/top-p nucleus of ``logits`` at ``temperature``."""
-    k = min(TOP_K, logits.size)
-    top = np.argpartition(logits, -k)[-k:]
-    top = top[np.argsort(logits[top])[::-1]]
-    scaled = logits[top].astype(np.float64) / max(temperature, 1e-6)
-    probs = np.exp(scaled - scaled[0])
-    probs /= probs.sum()
-    keep = int(np.searchsorted(np.cumsum(probs), top_p)) + 1
-    nucleus = probs[:keep] / probs[:keep].sum()
-    return int(top[rng.choice(keep, p=nucleus)])
-
-
-def token_logprob(logits: np.ndarray, token: int) -> float:
-    """log-softmax of ``token`` under the model's own distribution (temperature 1)."""
-    peak = float(logits.max())
-    return float(logits[token]) - peak - float(np.log(np.sum(np.exp(logits - peak))))
 
 
 _LOG_CALLBACK = None
@@ -434,6 +252,18 @@ class LlamaRuntime:
 
         return token in self.fim.stops or bool(llama_cpp.llama_vocab_is_eog(self._vocab, token))
 
+    def _answer(
+        self, max_tokens: int, stop_at: StopAt | None, time_budget_s: float | None, started: float
+    ) -> Answer:
+        return Answer(self._is_stop, max_tokens, stop_at, time_budget_s, started)
+
+    def _take(self, answer: Answer, token: int, logits: np.ndarray) -> bool:
+        """Add the chosen ``token`` to ``answer``; True when it is finished (``token`` then needs no evaluation)."""
+        if answer.ends(token):
+            return True
+        data = self.llm.detokenize([token])
+        return answer.take_bytes(token, data, token_logprob(logits, token))
+
     # -- generation -----------------------------------------------------------------
 
     @property
@@ -481,7 +311,7 @@ class LlamaRuntime:
         prompt: Sequence[int],
         *,
         max_tokens: int,
-        stop_at: Callable[[str], int | None] | None = None,
+        stop_at: StopAt | None = None,
         time_budget_s: float | None = None,
         cancelled: Callable[[], bool] = lambda: False,
     ) -> Generation:
@@ -493,9 +323,9 @@ class LlamaRuntime:
         """
         started = time.perf_counter()
         n_reused = self._read_prompt(prompt, max_tokens, cancelled)
-        answer = _Continuation(self, max_tokens, stop_at, time_budget_s, started)
+        answer = self._answer(max_tokens, stop_at, time_budget_s, started)
         if max_tokens == 0:
-            answer.reason = "warmup"
+            answer.finish("warmup")
         decoding_started = time.perf_counter()
         steps = 0
         while not answer.done:
@@ -503,12 +333,13 @@ class LlamaRuntime:
                 raise Cancelled("cancelled while generating")
             logits = self._logits()
             token = int(np.argmax(logits))
-            if not answer.take(token, logits):
+            if not self._take(answer, token, logits):
                 self.llm.eval([token])
                 steps += 1
         if steps:
             self.step_costs.record(1, (time.perf_counter() - decoding_started) / steps, steps)
-        return answer.generation(prompt, n_reused, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        return answer.generation(len(prompt), n_reused, len(prompt) - n_reused, seconds)
 
     def sample(
         self,
@@ -516,7 +347,7 @@ class LlamaRuntime:
         sampling: Sampling,
         *,
         max_tokens: int,
-        stop_at: Callable[[str], int | None] | None = None,
+        stop_at: StopAt | None = None,
         time_budget_s: float | None = None,
         cancelled: Callable[[], bool] = lambda: False,
     ) -> list[Generation]:
@@ -556,9 +387,7 @@ class LlamaRuntime:
             np.random.default_rng(None if sampling.seed is None else sampling.seed + i)
             for i in range(n)
         ]
-        answers = [
-            _Continuation(self, max_tokens, stop_at, time_budget_s, started) for _ in range(n)
-        ]
+        answers = [self._answer(max_tokens, stop_at, time_budget_s, started) for _ in range(n)]
         batch = llama_cpp.llama_batch_init(n, 0, 1)
         try:
             for seq in range(1, n):
@@ -578,7 +407,7 @@ class LlamaRuntime:
                         if greedy
                         else sample_token(logits, sampling.temperature, sampling.top_p, rngs[seq])
                     )
-                    if not answers[seq].take(token, logits):
+                    if not self._take(answers[seq], token, logits):
                         feed.append((seq, token))
                 if not feed:
                     break
@@ -611,67 +440,8 @@ class LlamaRuntime:
         if steps:
             self.step_costs.record(n, (time.perf_counter() - decoding_started) / steps, steps)
         seconds = time.perf_counter() - started
-        return [answer.generation(prompt, n_reused, seconds) for answer in answers]
+        n_evaluated = len(prompt) - n_reused
+        return [a.generation(len(prompt), n_reused, n_evaluated, seconds) for a in answers]
 
     def close(self) -> None:
         self.llm.close()
-
-
-class _Continuation:
-    """One answer being decoded: its text, tokens and log-probabilities, and the stop rules."""
-
-    def __init__(
-        self,
-        runtime: LlamaRuntime,
-        max_tokens: int,
-        stop_at: Callable[[str], int | None] | None,
-        time_budget_s: float | None,
-        started: float,
-    ) -> None:
-        self._runtime = runtime
-        self._max_tokens = max_tokens
-        self._stop_at = stop_at
-        self._deadline = None if time_budget_s is None else started + time_budget_s
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._over_time = False
-        self.text = ""
-        self.tokens: list[int] = []
-        self.logprobs: list[float] = []
-        self.reason = "max_tokens"
-        self.done = max_tokens <= 0
-
-    def take(self, token: int, logits: np.ndarray) -> bool:
-        """Add the chosen ``token``; True when the answer is finished (``token`` then needs no evaluation)."""
-        runtime = self._runtime
-        if runtime._is_stop(token):
-            self.reason, self.done = "eog", True
-            return True
-        self.logprobs.append(token_logprob(logits, token))
-        self.tokens.append(token)
-        piece = self._decoder.decode(runtime.llm.detokenize([token]))
-        self.text += piece
-        cut = self._stop_at(self.text) if self._stop_at is not None else None
-        if cut is not None:
-            self.text, self.reason, self.done = self.text[:cut], "stop_rule", True
-        elif self._deadline is not None and (
-            self._over_time or time.perf_counter() > self._deadline
-        ):
-            self._over_time = True
-            if "\n" in piece:
-                self.text = self.text[: len(self.text) - len(piece) + piece.index("\n")]
-                self.reason, self.done = "time_budget", True
-        if not self.done and len(self.tokens) >= self._max_tokens:
-            self.done = True
-        return self.done
-
-    def generation(self, prompt: Sequence[int], n_reused: int, seconds: float) -> Generation:
-        return Generation(
-            text=self.text,
-            tokens=self.tokens,
-            logprobs=self.logprobs,
-            n_prompt=len(prompt),
-            n_reused=n_reused,
-            n_evaluated=len(prompt) - n_reused,
-            stop_reason=self.reason,
-            seconds=seconds,
-        )

@@ -28,7 +28,6 @@ import contextlib
 import dataclasses
 import io
 import logging
-import math
 import threading
 import time
 from pathlib import Path
@@ -36,8 +35,10 @@ from typing import Any, Callable, Sequence
 
 from smalllsp.config import Config
 from smalllsp.engine import ModelUnavailable, fim
+from smalllsp.engine.placement import MoeInfo
 from smalllsp.engine.remote_http import HttpClient, RemoteError, RemoteSetupError, read_api_key
-from smalllsp.engine.runtime import Generation, Sampling, StopAt
+from smalllsp.engine.runtime import Generation, Sampling, StopAt, StopReason
+from smalllsp.engine.stopping import Answer
 from smalllsp.engine.worker import Cancelled
 
 log = logging.getLogger(__name__)
@@ -160,7 +161,7 @@ class Update:
 
     index: int
     pieces: list[Piece]
-    finish: str | None  # "eog" | "max_tokens" | None (still going)
+    finish: StopReason | None  # "eog" | "max_tokens" | "stop_rule" | None (still going)
     n_cached: int | None = None  # prompt tokens the server took from its KV cache
     n_evaluated: int | None = None
 
@@ -182,6 +183,14 @@ def _timings(event: dict[str, Any]) -> tuple[int | None, int | None]:
     return None, None
 
 
+# llama-server's stop_type -> why the answer ended.
+SERVER_STOP_TYPES: dict[str, StopReason] = {
+    "eos": "eog",
+    "limit": "max_tokens",
+    "word": "stop_rule",
+}
+
+
 def llama_server_updates(event: dict[str, Any]) -> list[Update]:
     """llama-server's ``/completion`` stream event."""
     if "content" not in event and "stop" not in event:
@@ -196,11 +205,9 @@ def llama_server_updates(event: dict[str, Any]) -> list[Update]:
         token = tokens[-1] if tokens else None
         logprob = probs[-1].get("logprob") if probs and isinstance(probs[-1], dict) else None
         pieces = [Piece(None, "", None) for _ in tokens[:-1]] + [Piece(token, content, logprob)]
-    finish = None
+    finish: StopReason | None = None
     if event.get("stop"):
-        finish = {"eos": "eog", "limit": "max_tokens", "word": "stop_rule"}.get(
-            str(event.get("stop_type")), "max_tokens"
-        )
+        finish = SERVER_STOP_TYPES.get(str(event.get("stop_type")), "max_tokens")
     cached, evaluated = _timings(event)
     return [Update(int(event.get("index", 0)), pieces, finish, cached, evaluated)]
 
@@ -224,7 +231,9 @@ def openai_updates(event: dict[str, Any]) -> list[Update]:
         else:
             pieces = [Piece(None, text, None)] if text else []
         reason = choice.get("finish_reason")
-        finish = None if reason is None else ("eog" if reason == "stop" else "max_tokens")
+        finish: StopReason | None = (
+            None if reason is None else ("eog" if reason == "stop" else "max_tokens")
+        )
         updates.append(Update(int(choice.get("index", 0)), pieces, finish, cached, evaluated))
     if not choices and (cached is not None):
         updates.append(Update(-1, [], None, cached, evaluated))  # vLLM's closing usage chunk
@@ -246,79 +255,6 @@ def _openai_logprobs(logprobs: Any) -> tuple[list[int | None], list[float | None
         values = logprobs.get("token_logprobs") or [None] * len(tokens)
         return ids, list(values)
     return [], []
-
-
-# -- one candidate ----------------------------------------------------------------------
-
-
-class Candidate:
-    """One completion as it streams in, stopped by the in-process engine's rules."""
-
-    def __init__(
-        self,
-        stops: frozenset[int],
-        is_eog: Callable[[int], bool | None],
-        max_tokens: int,
-        stop_at: StopAt | None,
-        time_budget_s: float | None,
-        started: float,
-    ) -> None:
-        self.text = ""
-        self.tokens: list[int] = []
-        self.logprobs: list[float] = []
-        self.reason: str | None = None
-        self._last_unknown_empty = (
-            False  # the last token: empty text, and no vocabulary here to say it is not an end
-        )
-        self._stops, self._is_eog = stops, is_eog
-        self._max_tokens, self._stop_at, self._budget, self._started = (
-            max_tokens,
-            stop_at,
-            time_budget_s,
-            started,
-        )
-        self._over_time = False
-
-    def take(self, piece: Piece) -> None:
-        if self.reason is not None:
-            return
-        if piece.token is not None and (piece.token in self._stops or self._is_eog(piece.token)):
-            self.reason = "eog"
-            return
-        self._last_unknown_empty = (
-            piece.token is not None and not piece.text and self._is_eog(piece.token) is None
-        )
-        if piece.token is not None:
-            self.tokens.append(piece.token)
-            self.logprobs.append(
-                float(piece.logprob)
-                if piece.logprob is not None and math.isfinite(piece.logprob)
-                else 0.0
-            )
-        self.text += piece.text
-        cut = self._stop_at(self.text) if self._stop_at is not None else None
-        if cut is not None:
-            self.text, self.reason = self.text[:cut], "stop_rule"
-            return
-        if self._budget is not None and time.perf_counter() - self._started > self._budget:
-            self._over_time = True
-        if self._over_time and "\n" in piece.text:
-            self.text = self.text[: len(self.text) - len(piece.text) + piece.text.index("\n")]
-            self.reason = "time_budget"
-            return
-        if len(self.tokens) >= self._max_tokens:
-            self.reason = "max_tokens"
-
-    def finish(self, reason: str) -> None:
-        """The server ended this candidate."""
-        if self.reason is not None:
-            return
-        if reason == "eog" and self.tokens and self._last_unknown_empty:
-            # Without the vocabulary here, the end-of-generation token arrived as
-            # an ordinary (empty) piece: it is not part of the answer.
-            self.tokens.pop()
-            self.logprobs.pop()
-        self.reason = reason
 
 
 # -- the runtime --------------------------------------------------------------------------
@@ -354,7 +290,8 @@ class RemoteRuntime:
             self.close()
             raise
         self.load_seconds = time.perf_counter() - started
-        self.moe = None
+        self.moe: MoeInfo | None = None
+        self.warnings: list[str] = []
         self.moe_cpu_layers = 0
         self.kv_bytes = 0
         log.info(
@@ -382,16 +319,17 @@ class RemoteRuntime:
         self.name = self._check_name(config.remote_model, served)
         self.path = self.http.describe(self.route)
         info = next((m for m in served if self.name in _names_of(m)), {})
-        meta = info.get("meta") if isinstance(info.get("meta"), dict) else {}
+        found = info.get("meta")
+        meta: dict[str, Any] = found if isinstance(found, dict) else {}
         self.model_bytes = int(meta.get("size") or 0)
         self.device = f"remote ({self.server_kind} at {self.http.endpoint.origin})"
-        server_ctx = None
+        server_ctx: Any = None
+        self.max_n: int | None = None
         if props is not None:
             server_ctx = (props.get("default_generation_settings") or {}).get("n_ctx")
             self.max_n = int(props.get("total_slots") or 1)
         else:
             server_ctx = info.get("max_model_len")
-            self.max_n = None
         self.n_ctx = config.n_ctx
         if isinstance(server_ctx, int) and server_ctx > 0 and server_ctx < config.n_ctx:
             log.warning(
@@ -484,17 +422,18 @@ class RemoteRuntime:
                 raise ModelMismatch(
                     f"the FIM {label} token {text} is {mine} in {local_name} but {theirs} on {where}: not the same model"
                 )
-        mine, theirs = local.tokenize(PROBE_TEXT), server.tokenize(PROBE_TEXT)
-        if mine != theirs:
+        probe_mine, probe_theirs = local.tokenize(PROBE_TEXT), server.tokenize(PROBE_TEXT)
+        if probe_mine != probe_theirs:
             raise ModelMismatch(
-                f"{where} tokenizes text differently from {local_name} ({len(theirs)} vs {len(mine)} tokens for a probe): not the same model"
+                f"{where} tokenizes text differently from {local_name} ({len(probe_theirs)} vs {len(probe_mine)} tokens for a probe): not the same model"
             )
 
     # -- the Runtime contract ---------------------------------------------------------
 
     def tokenize(self, text: str) -> list[int]:
-        assert self.vocab is not None
-        return self._guarded(lambda: self.vocab.tokenize(text))
+        vocab = self.vocab
+        assert vocab is not None
+        return self._guarded(lambda: vocab.tokenize(text))
 
     def generate(
         self,
@@ -683,10 +622,12 @@ class RemoteRuntime:
                 f"prompt of {len(prompt)} tokens + {max_tokens} to generate exceeds the context of {self.n_ctx}"
             )
         is_eog = self.vocab.is_eog if self.vocab is not None else (lambda token: None)
-        candidates = [
-            Candidate(self.fim.stops, is_eog, max_tokens, stop_at, time_budget_s, started)
-            for _ in range(n)
-        ]
+        stops = self.fim.stops
+
+        def is_end(token: int) -> bool | None:
+            return True if token in stops else is_eog(token)
+
+        candidates = [Answer(is_end, max_tokens, stop_at, time_budget_s, started) for _ in range(n)]
         n_cached: int | None = None
         n_evaluated: int | None = None
         parse = llama_server_updates if self.api == "llama-server" else openai_updates
@@ -715,7 +656,7 @@ class RemoteRuntime:
                     candidate = candidates[update.index]
                     if max_tokens > 0:
                         for piece in update.pieces:
-                            candidate.take(piece)
+                            candidate.take(piece.token, piece.text, piece.logprob)
                     if update.finish is not None:
                         candidate.finish("warmup" if max_tokens == 0 else update.finish)
                 if cancelled():
@@ -734,19 +675,7 @@ class RemoteRuntime:
         seconds = time.perf_counter() - started
         reused = n_cached if n_cached is not None else 0
         evaluated = n_evaluated if n_evaluated is not None else len(prompt) - reused
-        return [
-            Generation(
-                c.text,
-                c.tokens,
-                c.logprobs,
-                len(prompt),
-                reused,
-                evaluated,
-                c.reason or "max_tokens",
-                seconds,
-            )
-            for c in candidates
-        ]
+        return [c.generation(len(prompt), reused, evaluated, seconds) for c in candidates]
 
 
 def pool_free(call: Callable[[], Any]) -> concurrent.futures.Future:

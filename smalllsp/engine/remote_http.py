@@ -27,7 +27,7 @@ import threading
 import time
 import urllib.parse
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Generator, Iterator, Mapping
 
 from smalllsp import safeio
 from smalllsp.engine.worker import Cancelled
@@ -347,7 +347,7 @@ class HttpClient:
 
     def stream(
         self, route: str, body: Any, *, cancelled: Callable[[], bool]
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Generator[dict[str, Any], None, None]:
         """POST ``body`` and yield each server-sent event's JSON; ``[DONE]`` ends it.
 
         Closing the generator, a cancel or the deadline closes the connection,

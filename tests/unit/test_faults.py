@@ -23,7 +23,7 @@ from smalllsp import documents
 from smalllsp.config import Config
 from smalllsp.documents import Document, valid_text
 from smalllsp.engine import Engine
-from smalllsp.engine import llama as llama_module
+from smalllsp.engine import preflight as llama_module  # the memory checks live there
 from smalllsp.engine.llama import (
     LlamaRuntime,
     ModelError,
