@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Literal, TypedDict
 
 from smalllsp.engine.runtime import Runtime
 from smalllsp.engine.worker import Cancelled, Worker
@@ -28,11 +28,38 @@ class ModelUnavailable(RuntimeError):
     """No model is loaded (it is loading, failed, or was never configured)."""
 
 
+EngineState = Literal["idle", "loading", "ready", "failed"]
+
+
+class MoeStatus(TypedDict):
+    experts: int
+    experts_per_token: int
+    layers: int
+    layers_with_experts_in_cpu_memory: int
+
+
+class EngineStatus(TypedDict):
+    """The engine's part of ``smalllsp/status``."""
+
+    state: EngineState
+    error: str | None
+    model: str | None
+    model_path: str | None
+    device: str | None
+    load_seconds: float | None
+    model_mib: float | None
+    kv_cache_mib: float | None
+    moe: MoeStatus | None
+    last_latency_ms: float | None
+    pending_jobs: int
+    stopped_while_running: int
+
+
 class Engine:
     def __init__(self) -> None:
         self._worker = Worker()
-        self.runtime: Any = None
-        self.state = "idle"  # idle | loading | ready | failed
+        self.runtime: Runtime | None = None
+        self.state: EngineState = "idle"
         self.error: str | None = None
         self.last_latency_ms: float | None = None
 
@@ -94,15 +121,15 @@ class Engine:
     def pending(self) -> int:
         return self._worker.pending
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> EngineStatus:
         runtime = self.runtime
         return {
             "state": self.state,
             "error": self.error,
-            "model": getattr(runtime, "name", None),
-            "model_path": str(getattr(runtime, "path", "")) or None,
-            "device": getattr(runtime, "device", None),
-            "load_seconds": getattr(runtime, "load_seconds", None),
+            "model": runtime.name if runtime else None,
+            "model_path": str(runtime.path) if runtime else None,
+            "device": runtime.device if runtime else None,
+            "load_seconds": runtime.load_seconds if runtime else None,
             "model_mib": round(runtime.model_bytes / 2**20, 1) if runtime else None,
             "kv_cache_mib": round(runtime.kv_bytes / 2**20, 1) if runtime else None,
             "moe": None
