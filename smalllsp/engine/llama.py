@@ -11,20 +11,17 @@ floats).
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import io
 import logging
-import os
 import time
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from smalllsp.config import Config
 from smalllsp.engine import fim, gguf_header, placement
 from smalllsp.engine.constants import MAX_SEQUENCES, PROMPT_CHUNK
+from smalllsp.engine.loading import load_llama, route_llama_logs
 from smalllsp.engine.preflight import (
     ModelError,
     cache_type_id,
@@ -54,55 +51,6 @@ __all__ = [
 ]
 
 
-@contextlib.contextmanager
-def parallel_sequences(n: int) -> Iterator[None]:
-    """Make the next ``llama_cpp.Llama(...)`` in this block hold ``n`` sequences in one unified KV cache.
-
-    ``Llama`` has no parameter for it, and starts its context parameters from
-    ``llama_context_default_params()``: for the duration of the block that
-    function returns parameters with ``n_seq_max = n`` and ``kv_unified`` set.
-    Unified: all sequences share the ``n_ctx`` cells, so copying the prompt
-    to a candidate's sequence costs no memory (cells are shared, not copied),
-    and a long prompt is not limited to ``n_ctx / n``.
-    """
-    import llama_cpp.llama_cpp as low
-
-    original = low.llama_context_default_params
-
-    def default_params() -> low.llama_context_params:
-        params = original()
-        params.n_seq_max = n
-        params.kv_unified = True
-        return params
-
-    low.llama_context_default_params = default_params
-    try:
-        yield
-    finally:
-        low.llama_context_default_params = original
-
-
-_LOG_CALLBACK = None
-
-
-def _route_llama_logs() -> None:
-    """Send llama.cpp's own log lines to Python logging (stderr), never stdout."""
-    global _LOG_CALLBACK
-    import llama_cpp
-
-    if _LOG_CALLBACK is not None:
-        return
-
-    @llama_cpp.llama_log_callback
-    def callback(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
-        message = text.decode("utf-8", errors="replace").rstrip()
-        if message:
-            llama_log.debug("%s", message)
-
-    _LOG_CALLBACK = callback
-    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
-
-
 class LlamaRuntime:
     """One loaded model. Not thread-safe: only the engine's worker thread calls it."""
 
@@ -111,7 +59,7 @@ class LlamaRuntime:
 
         check_model_file(path)
         kv_type = cache_type_id(config)
-        _route_llama_logs()
+        route_llama_logs()
         started = time.perf_counter()
         self.moe, self.moe_cpu_layers, patterns = plan_moe_placement(path, config)
         offload = bool(llama_cpp.llama_supports_gpu_offload()) and config.n_gpu_layers != 0
@@ -127,7 +75,7 @@ class LlamaRuntime:
         failures: list[str] = []
         for n_gpu_layers in attempts:
             try:
-                self.llm = self._load(llama_cpp, path, config, kv_type, n_gpu_layers, patterns)
+                self.llm = load_llama(path, config, kv_type, n_gpu_layers, patterns)
                 break
             except ModelError as problem:
                 if n_gpu_layers == attempts[-1]:
@@ -193,46 +141,6 @@ class LlamaRuntime:
             self.model_bytes / 2**20,
             self.kv_bytes / 2**20,
         )
-
-    @staticmethod
-    def _load(
-        llama_cpp, path: Path, config: Config, kv_type: int, n_gpu_layers: int, patterns: list[str]
-    ):
-        """One llama.cpp load with ``n_gpu_layers`` on the GPU; ModelError if it fails."""
-        printed = io.StringIO()
-        try:
-            # verbose=True: with verbose=False llama-cpp-python points file
-            # descriptor 1 at /dev/null while loading, which would swallow LSP
-            # messages written meanwhile. llama.cpp's log lines go through our
-            # callback; the Python-level prints (metadata, chat template) are
-            # caught here and logged at DEBUG.
-            with (
-                contextlib.redirect_stderr(printed),
-                placement.tensor_overrides(patterns) as overrides,
-                parallel_sequences(MAX_SEQUENCES),
-            ):
-                llm = llama_cpp.Llama(
-                    model_path=str(path),
-                    n_ctx=config.n_ctx,
-                    n_batch=config.n_batch,
-                    n_threads=config.n_threads or os.cpu_count() or 1,
-                    n_gpu_layers=n_gpu_layers,
-                    flash_attn=config.flash_attn,
-                    type_k=kv_type,
-                    type_v=kv_type,
-                    logits_all=False,
-                    verbose=True,
-                )
-        except (ValueError, RuntimeError, OSError, MemoryError) as exc:
-            raise ModelError(f"llama.cpp could not load {path}: {exc}") from exc
-        finally:
-            llama_log.debug("%s", printed.getvalue())
-        if patterns and not overrides.applied:
-            llm.close()
-            raise ModelError(
-                f"the MoE expert placement did not reach llama.cpp while loading {path}"
-            )
-        return llm
 
     # -- vocabulary -----------------------------------------------------------------
 

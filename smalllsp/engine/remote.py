@@ -22,239 +22,40 @@ vocabulary, and fails with a message that says what differs.
 
 from __future__ import annotations
 
-import collections
 import concurrent.futures
-import contextlib
-import dataclasses
-import io
 import logging
 import threading
 import time
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from smalllsp.config import Config
-from smalllsp.engine import ModelUnavailable, fim
+from smalllsp.engine import ModelUnavailable
 from smalllsp.engine.placement import MoeInfo
+from smalllsp.engine.remote_events import Update, llama_server_updates, openai_updates
 from smalllsp.engine.remote_http import HttpClient, RemoteError, RemoteSetupError, read_api_key
-from smalllsp.engine.runtime import Generation, Sampling, StopAt, StopReason
+from smalllsp.engine.remote_setup import ModelMismatch, connect
+from smalllsp.engine.remote_vocab import LocalVocab, ServerVocab
+from smalllsp.engine.runtime import Generation, Sampling, StopAt
 from smalllsp.engine.stopping import Answer
 from smalllsp.engine.worker import Cancelled
 
 log = logging.getLogger(__name__)
 
-# Tokenized both here and on the server at start-up: a different vocabulary shows.
-PROBE_TEXT = "def área(x):\n    return {\"k\": [x ** 2, '\\t']}  # ≠ 𝄞\n"
-TOKENIZE_CACHE_SIZE = 8192
 
-__all__ = ["RemoteRuntime", "RemoteUnavailable", "ModelMismatch", "RemoteError", "RemoteSetupError"]
+__all__ = [
+    "RemoteRuntime",
+    "RemoteUnavailable",
+    "ModelMismatch",
+    "RemoteError",
+    "RemoteSetupError",
+    "Update",
+    "llama_server_updates",
+    "openai_updates",
+]
 
 
 class RemoteUnavailable(ModelUnavailable):
     """The remote engine failed this request (down, slow, garbage): no suggestion, and why."""
-
-
-class ModelMismatch(RemoteError):
-    """The server does not serve the configured model (name, FIM tokens or vocabulary differ)."""
-
-
-# -- vocabularies ---------------------------------------------------------------------
-
-
-class LocalVocab:
-    """The model's vocabulary only (``vocab_only``): tokenizing exactly as the in-process engine does."""
-
-    def __init__(self, path: Path) -> None:
-        import llama_cpp
-
-        from smalllsp.engine.llama import _route_llama_logs, check_model_file
-
-        check_model_file(path)
-        _route_llama_logs()
-        printed = io.StringIO()
-        with contextlib.redirect_stderr(printed):
-            self.llm = llama_cpp.Llama(model_path=str(path), vocab_only=True, n_ctx=8, verbose=True)
-        self.llm.verbose = False
-        self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
-        self.n_vocab = self.llm.n_vocab()
-        self.source = f"local vocabulary of {path.name}"
-
-    def tokenize(self, text: str) -> list[int]:
-        return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False) if text else []
-
-    def special_token(self, text: str) -> int | None:
-        ids = self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-        return ids[0] if len(ids) == 1 else None
-
-    def is_eog(self, token: int) -> bool | None:
-        import llama_cpp
-
-        return bool(llama_cpp.llama_vocab_is_eog(self._vocab, token))
-
-    def close(self) -> None:
-        self.llm.close()
-
-
-class ServerVocab:
-    """Tokenizing by the server's ``/tokenize``, with a cache of recent pieces."""
-
-    def __init__(self, http: HttpClient, llama_cpp_server: bool, model: str) -> None:
-        self._http = http
-        self._llama = llama_cpp_server
-        self._model = model
-        self._cache: collections.OrderedDict[tuple[str, bool], list[int]] = (
-            collections.OrderedDict()
-        )
-        self.calls = 0
-        self.n_vocab: int | None = None
-        self.source = "the server's /tokenize"
-
-    def _ask(self, text: str, special: bool) -> list[int]:
-        key = (text, special)
-        hit = self._cache.get(key)
-        if hit is not None:
-            self._cache.move_to_end(key)
-            return hit
-        self.calls += 1
-        if self._llama:
-            body: dict[str, Any] = {"content": text, "add_special": False, "parse_special": special}
-        else:  # vLLM; its tokenizer always parses special tokens in text
-            body = {"model": self._model, "prompt": text, "add_special_tokens": False}
-        answer = self._http.request_json("POST", "/tokenize", body)
-        tokens = answer.get("tokens") if isinstance(answer, dict) else None
-        if not isinstance(tokens, list) or not all(isinstance(t, int) for t in tokens):
-            raise RemoteError(
-                f"{self._http.describe('/tokenize')} answered without a list of token ids: {str(answer)[:200]!r}"
-            )
-        self._cache[key] = tokens
-        if len(self._cache) > TOKENIZE_CACHE_SIZE:
-            self._cache.popitem(last=False)
-        return tokens
-
-    def tokenize(self, text: str) -> list[int]:
-        return list(self._ask(text, False)) if text else []
-
-    def special_token(self, text: str) -> int | None:
-        ids = self._ask(text, True)
-        return ids[0] if len(ids) == 1 else None
-
-    def is_eog(self, token: int) -> bool | None:
-        return None  # unknown here: the server's end of generation tells
-
-    def close(self) -> None:
-        pass
-
-
-# -- one stream's events, whichever API --------------------------------------------------
-
-
-@dataclasses.dataclass
-class Piece:
-    token: int | None
-    text: str
-    logprob: float | None
-
-
-@dataclasses.dataclass
-class Update:
-    """What one event says about one candidate."""
-
-    index: int
-    pieces: list[Piece]
-    finish: StopReason | None  # "eog" | "max_tokens" | "stop_rule" | None (still going)
-    n_cached: int | None = None  # prompt tokens the server took from its KV cache
-    n_evaluated: int | None = None
-
-
-def _timings(event: dict[str, Any]) -> tuple[int | None, int | None]:
-    timings = event.get("timings")
-    if (
-        isinstance(timings, dict)
-        and isinstance(timings.get("cache_n"), int)
-        and isinstance(timings.get("prompt_n"), int)
-    ):
-        return timings["cache_n"], timings["prompt_n"]
-    usage = event.get("usage")
-    if isinstance(usage, dict) and isinstance(usage.get("prompt_tokens"), int):
-        details = usage.get("prompt_tokens_details")
-        cached = details.get("cached_tokens") if isinstance(details, dict) else None
-        if isinstance(cached, int):
-            return cached, usage["prompt_tokens"] - cached
-    return None, None
-
-
-# llama-server's stop_type -> why the answer ended.
-SERVER_STOP_TYPES: dict[str, StopReason] = {
-    "eos": "eog",
-    "limit": "max_tokens",
-    "word": "stop_rule",
-}
-
-
-def llama_server_updates(event: dict[str, Any]) -> list[Update]:
-    """llama-server's ``/completion`` stream event."""
-    if "content" not in event and "stop" not in event:
-        raise ValueError("no 'content' and no 'stop'")
-    pieces: list[Piece] = []
-    tokens = event.get("tokens") or []
-    content = event.get("content") or ""
-    probs = event.get("completion_probabilities") or []
-    if not isinstance(tokens, list) or not isinstance(content, str) or not isinstance(probs, list):
-        raise ValueError("'tokens', 'content' or 'completion_probabilities' has the wrong type")
-    if tokens or content:
-        token = tokens[-1] if tokens else None
-        logprob = probs[-1].get("logprob") if probs and isinstance(probs[-1], dict) else None
-        pieces = [Piece(None, "", None) for _ in tokens[:-1]] + [Piece(token, content, logprob)]
-    finish: StopReason | None = None
-    if event.get("stop"):
-        finish = SERVER_STOP_TYPES.get(str(event.get("stop_type")), "max_tokens")
-    cached, evaluated = _timings(event)
-    return [Update(int(event.get("index", 0)), pieces, finish, cached, evaluated)]
-
-
-def openai_updates(event: dict[str, Any]) -> list[Update]:
-    """An OpenAI ``/v1/completions`` stream chunk (llama-server's or vLLM's logprobs)."""
-    choices = event.get("choices")
-    if not isinstance(choices, list):
-        raise ValueError("no 'choices' list")
-    cached, evaluated = _timings(event)
-    updates = []
-    for choice in choices:
-        if not isinstance(choice, dict) or not isinstance(choice.get("text", ""), str):
-            raise ValueError("a choice that is not an object with text")
-        text = choice.get("text") or ""
-        ids, logprobs = _openai_logprobs(choice.get("logprobs"))
-        if ids:
-            pieces = [Piece(t, "", lp) for t, lp in zip(ids[:-1], logprobs[:-1])] + [
-                Piece(ids[-1], text, logprobs[-1])
-            ]
-        else:
-            pieces = [Piece(None, text, None)] if text else []
-        reason = choice.get("finish_reason")
-        finish: StopReason | None = (
-            None if reason is None else ("eog" if reason == "stop" else "max_tokens")
-        )
-        updates.append(Update(int(choice.get("index", 0)), pieces, finish, cached, evaluated))
-    if not choices and (cached is not None):
-        updates.append(Update(-1, [], None, cached, evaluated))  # vLLM's closing usage chunk
-    return updates
-
-
-def _openai_logprobs(logprobs: Any) -> tuple[list[int | None], list[float | None]]:
-    if not isinstance(logprobs, dict):
-        return [], []
-    content = logprobs.get("content")
-    if isinstance(content, list):  # llama-server: [{id, token, logprob, ...}]
-        return [c.get("id") for c in content], [c.get("logprob") for c in content]
-    tokens = logprobs.get("tokens")
-    if isinstance(tokens, list):  # vLLM with return_tokens_as_token_ids: "token_id:123"
-        ids = [
-            int(t.split(":", 1)[1]) if isinstance(t, str) and t.startswith("token_id:") else None
-            for t in tokens
-        ]
-        values = logprobs.get("token_logprobs") or [None] * len(tokens)
-        return ids, list(values)
-    return [], []
 
 
 # -- the runtime --------------------------------------------------------------------------
@@ -285,10 +86,13 @@ class RemoteRuntime:
         )
         self.vocab: LocalVocab | ServerVocab | None = None
         try:
-            self._connect(config)
+            served = connect(self.http, self.api, self.route, config)
         except BaseException:
             self.close()
             raise
+        self.server_kind, self.name, self.path = served.server_kind, served.name, served.path
+        self.device, self.model_bytes, self.n_ctx = served.device, served.model_bytes, served.n_ctx
+        self.max_n, self.vocab, self.fim = served.max_n, served.vocab, served.fim
         self.load_seconds = time.perf_counter() - started
         self.moe: MoeInfo | None = None
         self.warnings: list[str] = []
@@ -305,128 +109,6 @@ class RemoteRuntime:
             self.vocab.source if self.vocab else "?",
             self.load_seconds,
         )
-
-    # -- start-up checks --------------------------------------------------------------
-
-    def _connect(self, config: Config) -> None:
-        props = self._props()
-        self.server_kind = "llama-server" if props is not None else "OpenAI-compatible server"
-        if self.api == "llama-server" and props is None:
-            raise ModelMismatch(
-                f"remote_api = llama-server, but {self.http.endpoint.origin} is not a llama-server (no /props); use remote_api = openai"
-            )
-        served = self._served_models()
-        self.name = self._check_name(config.remote_model, served)
-        self.path = self.http.describe(self.route)
-        info = next((m for m in served if self.name in _names_of(m)), {})
-        found = info.get("meta")
-        meta: dict[str, Any] = found if isinstance(found, dict) else {}
-        self.model_bytes = int(meta.get("size") or 0)
-        self.device = f"remote ({self.server_kind} at {self.http.endpoint.origin})"
-        server_ctx: Any = None
-        self.max_n: int | None = None
-        if props is not None:
-            server_ctx = (props.get("default_generation_settings") or {}).get("n_ctx")
-            self.max_n = int(props.get("total_slots") or 1)
-        else:
-            server_ctx = info.get("max_model_len")
-        self.n_ctx = config.n_ctx
-        if isinstance(server_ctx, int) and server_ctx > 0 and server_ctx < config.n_ctx:
-            log.warning(
-                "remote engine: the server's context per request is %d tokens, less than n_ctx %d: prompts are built for %d "
-                "(and differ from the in-process ones); give the server -c n_ctx x slots",
-                server_ctx,
-                config.n_ctx,
-                server_ctx,
-            )
-            self.n_ctx = server_ctx
-        server_vocab = ServerVocab(self.http, props is not None, self.name)
-        if config.model.strip():
-            from smalllsp import modelstore
-
-            try:
-                path = modelstore.resolve(config.model)
-            except modelstore.StoreError as problem:
-                raise RemoteSetupError(
-                    f"model = {config.model!r} (the local vocabulary for the remote engine): {problem}"
-                ) from None
-            self.vocab = LocalVocab(path)
-            self._check_vocabulary(server_vocab, meta.get("n_vocab"), path.name)
-        else:
-            self.vocab = server_vocab
-        try:
-            self.fim = fim.resolve(self.vocab.special_token, self.name)
-        except fim.NoFimTokensError as problem:
-            raise ModelMismatch(
-                f"the model served at {self.http.endpoint.origin}: {problem}"
-            ) from None
-
-    def _props(self) -> dict[str, Any] | None:
-        """llama-server's /props, or None from a server that has none (vLLM)."""
-        try:
-            props = self.http.request_json("GET", "/props")
-        except RemoteError as problem:
-            if problem.status == 404:
-                return None
-            raise
-        return props if isinstance(props, dict) and "default_generation_settings" in props else None
-
-    def _served_models(self) -> list[dict[str, Any]]:
-        answer = self.http.request_json("GET", "/v1/models")
-        data = answer.get("data") if isinstance(answer, dict) else None
-        if not isinstance(data, list) or not all(
-            isinstance(m, dict) and isinstance(m.get("id"), str) for m in data
-        ):
-            raise RemoteError(
-                f"{self.http.describe('/v1/models')} answered without a model list: {str(answer)[:200]!r}"
-            )
-        return data
-
-    def _check_name(self, wanted: str, served: list[dict[str, Any]]) -> str:
-        names = [name for model in served for name in _names_of(model)]
-        ids = ", ".join(repr(m["id"]) for m in served) or "nothing"
-        if wanted:
-            if wanted in names:
-                return wanted
-            raise ModelMismatch(
-                f"remote_model is {wanted!r}, but {self.http.endpoint.origin} serves {ids}"
-            )
-        if len(served) != 1:
-            raise ModelMismatch(
-                f"{self.http.endpoint.origin} serves {ids}: set remote_model to the one to use"
-            )
-        log.info(
-            "remote engine: remote_model is not set; using the only model served: %s",
-            served[0]["id"],
-        )
-        return served[0]["id"]
-
-    def _check_vocabulary(self, server: ServerVocab, server_n_vocab: Any, local_name: str) -> None:
-        """The local vocabulary must be the served model's: same size, FIM tokens and tokens for a probe text."""
-        local = self.vocab
-        assert isinstance(local, LocalVocab)
-        where = self.http.endpoint.origin
-        if isinstance(server_n_vocab, int) and server_n_vocab != local.n_vocab:
-            raise ModelMismatch(
-                f"the model served at {where} has {server_n_vocab} tokens, {local_name} has {local.n_vocab}: not the same model"
-            )
-        local_fim = fim.resolve(local.special_token, local_name)
-        template = local_fim.template
-        for label, text, mine in (
-            ("prefix", template.prefix, local_fim.prefix),
-            ("suffix", template.suffix, local_fim.suffix),
-            ("middle", template.middle, local_fim.middle),
-        ):
-            theirs = server.special_token(text)
-            if theirs != mine:
-                raise ModelMismatch(
-                    f"the FIM {label} token {text} is {mine} in {local_name} but {theirs} on {where}: not the same model"
-                )
-        probe_mine, probe_theirs = local.tokenize(PROBE_TEXT), server.tokenize(PROBE_TEXT)
-        if probe_mine != probe_theirs:
-            raise ModelMismatch(
-                f"{where} tokenizes text differently from {local_name} ({len(probe_theirs)} vs {len(probe_mine)} tokens for a probe): not the same model"
-            )
 
     # -- the Runtime contract ---------------------------------------------------------
 
@@ -700,12 +382,3 @@ def _settled(future: concurrent.futures.Future) -> Callable[[], Any]:
 
         return fail
     return lambda: result
-
-
-def _names_of(model: dict[str, Any]) -> list[str]:
-    aliases = model.get("aliases")
-    return (
-        [model["id"], *(a for a in aliases if isinstance(a, str))]
-        if isinstance(aliases, list)
-        else [model["id"]]
-    )
