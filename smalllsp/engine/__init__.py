@@ -14,6 +14,7 @@ import logging
 import time
 from typing import Any, Callable, Literal, TypedDict
 
+from smalllsp.engine.kv_states import StatesStatus
 from smalllsp.engine.runtime import Runtime
 from smalllsp.engine.worker import Cancelled, Worker
 
@@ -51,6 +52,7 @@ class EngineStatus(TypedDict):
     kv_cache_mib: float | None
     moe: MoeStatus | None
     last_latency_ms: float | None
+    kv_states: StatesStatus | None
     pending_jobs: int
     stopped_while_running: int
 
@@ -99,6 +101,7 @@ class Engine:
         def job(cancelled: Callable[[], bool]) -> Any:
             if self.runtime is None:
                 raise ModelUnavailable(self.error or f"no model loaded (state: {self.state})")
+            self.runtime.use_document(key)
             return fn(self.runtime, cancelled)
 
         try:
@@ -141,6 +144,7 @@ class Engine:
                 "layers_with_experts_in_cpu_memory": runtime.moe_cpu_layers,
             },
             "last_latency_ms": self.last_latency_ms,
+            "kv_states": runtime.kv_states() if runtime else None,
             "pending_jobs": self._worker.pending,
             "stopped_while_running": self._worker.stopped_while_running,
         }

@@ -20,7 +20,16 @@ import numpy as np
 
 from smalllsp.config import Config
 from smalllsp.engine import fim, gguf_header, placement
+from smalllsp.engine.chunking import PromptChunks
 from smalllsp.engine.constants import MAX_SEQUENCES, PROMPT_CHUNK
+from smalllsp.engine.kv_states import (
+    MIN_REUSE,
+    StatesStatus,
+    StateStore,
+    common_prefix,
+    restore_sequence,
+    save_sequence,
+)
 from smalllsp.engine.loading import load_llama, route_llama_logs
 from smalllsp.engine.preflight import (
     ModelError,
@@ -108,6 +117,11 @@ class LlamaRuntime:
         self.n_vocab = self.llm.n_vocab()
         self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
         self.step_costs = StepCosts()
+        self.chunks = PromptChunks(config.n_batch, config.cancel_latency_ms / 1000)
+        # Per-document prompt states (see kv_states): whose prompt the live sequence holds.
+        self.states = StateStore(int(config.kv_state_budget_mib * 2**20))
+        self._document: str | None = None
+        self._live_document: str | None = None
         self.fim = fim.resolve(self._special_token, self.name)
         n_layers = llama_cpp.llama_model_n_layer(self.llm.model)
         gpu = llama_cpp.llama_supports_gpu_offload()
@@ -129,7 +143,7 @@ class LlamaRuntime:
             )
         log.info(
             "loaded %s in %.2fs: %d context, FIM family %s, %s, %d threads, flash_attn %s, KV cache %s; "
-            "weights %.0f MiB, KV cache %.0f MiB",
+            "weights %.0f MiB, KV cache %.0f MiB; per-document KV states: budget %.0f MiB",
             self.name,
             self.load_seconds,
             self.n_ctx,
@@ -140,6 +154,7 @@ class LlamaRuntime:
             config.cache_type,
             self.model_bytes / 2**20,
             self.kv_bytes / 2**20,
+            self.states.budget_bytes / 2**20,
         )
 
     # -- vocabulary -----------------------------------------------------------------
@@ -178,14 +193,31 @@ class LlamaRuntime:
     def cached_tokens(self) -> int:
         return self.llm.n_tokens
 
+    def use_document(self, document: str) -> None:
+        """The next prompts are ``document``'s (the engine's job key): its saved state may serve them."""
+        self._document = document
+
+    def kv_states(self) -> StatesStatus:
+        return self.states.status()
+
+    def _switch_document(self, prompt: Sequence[int]) -> None:
+        """Turning to another document: keep the live prompt's state, bring back this one's."""
+        document, before = self._document, self._live_document
+        if document is None or document == before:
+            return
+        self._live_document = document
+        if self.states.budget_bytes <= 0:
+            return
+        live_reuse = self._reusable_prefix(prompt)
+        if before is not None and self.llm.n_tokens - live_reuse >= MIN_REUSE:
+            self.states.put(before, save_sequence(self.llm, self.llm.n_tokens))
+        taken = self.states.take(document, prompt)
+        if taken is not None and taken[1] > live_reuse:
+            restore_sequence(self.llm, taken[0])
+            self.states.restored += 1
+
     def _reusable_prefix(self, prompt: Sequence[int]) -> int:
-        n_cached = self.llm.n_tokens
-        limit = min(n_cached, len(prompt))
-        if limit == 0:
-            return 0
-        cached = self.llm.input_ids[:limit]
-        mismatch = np.flatnonzero(cached != np.asarray(prompt[:limit], dtype=cached.dtype))
-        return int(mismatch[0]) if mismatch.size else limit
+        return common_prefix(self.llm.input_ids[: self.llm.n_tokens], prompt)
 
     def _logits(self) -> np.ndarray:
         import llama_cpp
@@ -206,12 +238,18 @@ class LlamaRuntime:
             raise ValueError(
                 f"prompt of {len(prompt)} tokens + {max_tokens} to generate exceeds the context of {self.n_ctx}"
             )
+        self._switch_document(prompt)
         n_reused = min(self._reusable_prefix(prompt), len(prompt) - 1)
         self.llm.n_tokens = n_reused
-        for start in range(n_reused, len(prompt), PROMPT_CHUNK):
+        start = n_reused
+        while start < len(prompt):
             if cancelled():
                 raise Cancelled("cancelled while reading the prompt")
-            self.llm.eval(prompt[start : start + PROMPT_CHUNK])
+            chunk = prompt[start : start + self.chunks.size()]
+            began = time.perf_counter()
+            self.llm.eval(chunk)
+            self.chunks.record(len(chunk), time.perf_counter() - began)
+            start += len(chunk)
         return n_reused
 
     def generate(

@@ -112,6 +112,12 @@ class RemoteRuntime:
 
     # -- the Runtime contract ---------------------------------------------------------
 
+    def use_document(self, document: str) -> None:
+        """The server keeps its own prompt cache (``cache_prompt``): nothing to do here."""
+
+    def kv_states(self) -> None:
+        return None
+
     def tokenize(self, text: str) -> list[int]:
         vocab = self.vocab
         assert vocab is not None

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable, Literal, Protocol, Sequence, TypedDi
 from smalllsp.engine.fim import FimTokens
 
 if TYPE_CHECKING:
+    from smalllsp.engine.kv_states import StatesStatus
     from smalllsp.engine.placement import MoeInfo
 
 # Why an answer ended: an end-of-generation or FIM stop token, the pipeline's
@@ -168,6 +169,18 @@ class Runtime(Protocol):
 
     def tokenize(self, text: str) -> list[int]:
         """The model's tokens for document text (control-token look-alikes stay plain text)."""
+        ...
+
+    def use_document(self, document: str) -> None:
+        """The prompts that follow are ``document``'s (the engine calls this before each job).
+
+        An engine that keeps a prompt state per document (the in-process
+        one) brings that document's back; others ignore it.
+        """
+        ...
+
+    def kv_states(self) -> StatesStatus | None:
+        """The per-document prompt states' budget and use; None where there are none."""
         ...
 
     def generate(
