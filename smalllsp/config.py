@@ -77,22 +77,6 @@ SETTINGS: tuple[Setting, ...] = (
         why="a batch holds at least one token",
     ),
     Setting(
-        "kv_state_budget_mib",
-        128,
-        "Host memory for the prompt states of recently used documents (MiB), so that coming back to a file reads only its new tokens; least recently used first out; 0 turns it off. Read when the model loads. The default 0.5B model needs ~12 KiB per token: 128 MiB holds about seven 1,500-token prompts.",
-        minimum=0,
-        maximum=65536,
-        why="a budget in MiB; 0 keeps no states",
-    ),
-    Setting(
-        "cancel_latency_ms",
-        300,
-        "How soon a cancelled or superseded request stops reading its prompt: the prompt is read in chunks that grow, from the measured prompt speed, to what this machine reads in this long (at least 32 tokens, at most n_batch). Larger reads cold prompts faster on a CPU; smaller stops sooner.",
-        minimum=0,
-        maximum=60000,
-        why="a time in milliseconds; 0 keeps the smallest chunk (32 tokens)",
-    ),
-    Setting(
         "moe_placement",
         "auto",
         "Mixture-of-Experts models: where expert weights live. auto (as many layers' experts on the GPU as free VRAM allows; all in CPU memory without a GPU), gpu, cpu, or N (the experts of the first N layers in CPU memory, as llama.cpp's --n-cpu-moe).",
@@ -338,6 +322,22 @@ SETTINGS: tuple[Setting, ...] = (
         "INFO",
         "Server log level: DEBUG, INFO, WARNING or ERROR. Document text is logged only at DEBUG.",
         ("DEBUG", "INFO", "WARNING", "ERROR"),
+    ),
+    Setting(
+        "kv_state_budget_mib",
+        128,
+        "Host memory for the prompt states of recently used documents (MiB), so that coming back to a file reads only its new tokens; least recently used first out; 0 turns it off. Read when the model loads. The default 0.5B model needs ~12 KiB per token: 128 MiB holds about seven 1,500-token prompts.",
+        minimum=0,
+        maximum=65536,
+        why="a budget in MiB; 0 keeps no states",
+    ),
+    Setting(
+        "cancel_latency_ms",
+        300,
+        "How soon a cancelled or superseded request stops reading its prompt: the prompt is read in chunks that grow, from the measured prompt speed, to what this machine reads in this long (at least 32 tokens, at most n_batch). Larger reads cold prompts faster on a CPU; smaller stops sooner.",
+        minimum=0,
+        maximum=60000,
+        why="a time in milliseconds; 0 keeps the smallest chunk (32 tokens)",
     ),
 )
 
