@@ -339,6 +339,11 @@ SETTINGS: tuple[Setting, ...] = (
         maximum=60000,
         why="a time in milliseconds; 0 keeps the smallest chunk (32 tokens)",
     ),
+    Setting(
+        "lookup_decoding",
+        False,
+        "Prompt-lookup (n-gram) speculative decoding in the in-process engine: tokens copied from the prompt after a match of the last three are verified in one batch and kept while greedy decoding agrees, so the suggestion is the same. Off by default until it measures faster on the machine (see the README's performance section).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -353,6 +358,7 @@ class Config:
     n_batch: int = 512
     kv_state_budget_mib: int = 128
     cancel_latency_ms: int = 300
+    lookup_decoding: bool = False
     moe_placement: str = "auto"
     flash_attn: bool = False
     cache_type: str = "f16"

@@ -19,9 +19,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 from smalllsp.config import Config
-from smalllsp.engine import fim, gguf_header, placement
+from smalllsp.engine import fim, gguf_header, lookup, placement
 from smalllsp.engine.chunking import PromptChunks
 from smalllsp.engine.constants import MAX_SEQUENCES, PROMPT_CHUNK
+from smalllsp.engine.lookup import MAX_DRAFT
 from smalllsp.engine.kv_states import (
     MIN_REUSE,
     StatesStatus,
@@ -118,6 +119,8 @@ class LlamaRuntime:
         self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
         self.step_costs = StepCosts()
         self.chunks = PromptChunks(config.n_batch, config.cancel_latency_ms / 1000)
+        self.lookup = config.lookup_decoding
+        self.lookup_drafted = self.lookup_accepted = 0  # draft tokens, and those greedy agreed with
         # Per-document prompt states (see kv_states): whose prompt the live sequence holds.
         self.states = StateStore(int(config.kv_state_budget_mib * 2**20))
         self._document: str | None = None
@@ -274,18 +277,47 @@ class LlamaRuntime:
             answer.finish("warmup")
         decoding_started = time.perf_counter()
         steps = 0
+        logits = self._logits()
         while not answer.done:
             if cancelled():
                 raise Cancelled("cancelled while generating")
-            logits = self._logits()
             token = int(np.argmax(logits))
-            if not self._take(answer, token, logits):
+            if self._take(answer, token, logits):
+                break
+            guess = self._draft(prompt, answer)
+            steps += 1
+            if not guess:
                 self.llm.eval([token])
-                steps += 1
+                logits = self._logits()
+                continue
+            logits = self._verify(answer, token, guess)
         if steps:
             self.step_costs.record(1, (time.perf_counter() - decoding_started) / steps, steps)
         seconds = time.perf_counter() - started
         return answer.generation(len(prompt), n_reused, len(prompt) - n_reused, seconds)
+
+    def _draft(self, prompt: Sequence[int], answer: Answer) -> list[int]:
+        """Prompt-lookup draft tokens after the answer so far (none when lookup decoding is off)."""
+        room = answer.room - 1
+        if not self.lookup or room <= 0:
+            return []
+        return lookup.draft(np.concatenate([prompt, answer.tokens]), limit=min(room, MAX_DRAFT))
+
+    def _verify(self, answer: Answer, token: int, guess: list[int]) -> np.ndarray:
+        """Evaluate ``token`` and the drafted ``guess`` in one batch; keep the drafts greedy decoding
+        agrees with. The logits that choose the next token."""
+        kept = self.llm.n_tokens + 1
+        rows = lookup.decode_rows(self.llm, [token, *guess])
+        self.lookup_drafted += len(guess)
+        logits = rows[0]
+        for drafted, row in zip(guess, rows[1:]):
+            if int(np.argmax(logits)) != drafted or self._take(answer, drafted, logits):
+                break
+            self.lookup_accepted += 1
+            kept += 1
+            logits = row
+        lookup.forget_after(self.llm, kept)
+        return logits
 
     def sample(
         self,

@@ -55,6 +55,11 @@ class Answer:
     def done(self) -> bool:
         return self.reason is not None
 
+    @property
+    def room(self) -> int:
+        """Tokens the answer may still take before ``max_tokens``."""
+        return self._max_tokens - len(self.tokens)
+
     def ends(self, token: int) -> bool:
         """True (and the answer is finished, without ``token``) when ``token`` ends generation."""
         if self.reason is None and self._is_end(token) is True:
