@@ -344,6 +344,11 @@ SETTINGS: tuple[Setting, ...] = (
         False,
         "Prompt-lookup (n-gram) speculative decoding in the in-process engine: tokens copied from the prompt after a match of the last three are verified in one batch and kept while greedy decoding agrees, so the suggestion is the same. Off by default until it measures faster on the machine (see the README's performance section).",
     ),
+    Setting(
+        "speculate_next",
+        False,
+        "While a suggestion is shown, compute in the background the one for after accepting it whole, so the request after Tab is answered at once. It gives way to every request (a keystroke stops it). Off by default until `smalllsp bench --session` measures it on the machine.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -359,6 +364,7 @@ class Config:
     kv_state_budget_mib: int = 128
     cancel_latency_ms: int = 300
     lookup_decoding: bool = False
+    speculate_next: bool = False
     moe_placement: str = "auto"
     flash_attn: bool = False
     cache_type: str = "f16"

@@ -41,7 +41,7 @@ from pygls.protocol import (
     lsp_method,
 )
 
-from smalllsp import __version__, completion, guard, logsetup, modelstore
+from smalllsp import __version__, completion, guard, logsetup, modelstore, speculation
 from smalllsp.cache import KEY_LINES, SuggestionCache, bounded_key
 from smalllsp.config import Config
 from smalllsp.context.sources import ContextSources, path_of
@@ -457,6 +457,7 @@ class SmalllspServer(LanguageServer):
         self.loading: asyncio.Future[Any] | None = None
         self.last_generation: dict[str, Any] | None = None
         self.cache = SuggestionCache()
+        self.speculation = speculation.Speculation()  # the next suggestion, for after an accept
         self.sources = ContextSources(config.ring_chunks, config.ring_chunk_lines)
         self.accepted = {guard.LOCAL: 0, guard.CROSS_FILE: 0}
         self.withheld = 0
@@ -678,6 +679,7 @@ class SmalllspServer(LanguageServer):
         self.trees.close(uri)
         self._outlined.discard(uri)
         self.cache.forget(uri)
+        self.speculation.forget(uri)
         self.cancel_warmup(uri)
         handle = self._refreshes.pop(uri, None)
         if handle is not None:
@@ -805,9 +807,13 @@ class SmalllspServer(LanguageServer):
         language_id, cursor = self.cursor(uri, position)
         before, after = self.cache_key(uri, cursor)
         cached = self.cache.lookup(uri, before, after)
-        if cached:
+        speculated = None if cached else self.speculation.lookup(uri, before, after)
+        if speculated is not None:  # computed while the suggestion before it was shown
+            self.cache.store(uri, before, after, [(c.text, c.note) for c in speculated])
+            cached = speculated
+        if cached or speculated is not None:
             self.last_generation = {
-                "source": "cache",
+                "source": "speculation" if speculated is not None else "cache",
                 "n_prompt": 0,
                 "n_reused": 0,
                 "n_evaluated": 0,
@@ -847,6 +853,15 @@ class SmalllspServer(LanguageServer):
         self.withheld += result.dropped.get("withheld", 0)
         shown = [Shown(s.text, s.verdict) for s in result.suggestions]
         self.cache.store(uri, before, after, [(s.text, s.verdict) for s in shown])
+        if shown and config.speculate_next:
+            self.speculation.schedule(
+                self.engine,
+                self.documents.get(uri),
+                cursor.line,
+                cursor.column,
+                shown[0].text,
+                speculation.pipeline(config, language_id, sources),
+            )
         return cursor, shown
 
 
@@ -1023,6 +1038,7 @@ def create_server(
             "documents": len(ls.documents),
             "last_generation": ls.last_generation,
             "suggestion_cache_hits": ls.cache.hits,
+            "speculation": ls.speculation.status(),
             "cross_file_policy": ls.config.cross_file_policy,
             "accepted": {kind.replace("-", "_"): n for kind, n in ls.accepted.items()},
             "withheld": ls.withheld,
