@@ -360,6 +360,18 @@ def _bench(args: argparse.Namespace) -> int:
     from smalllsp.bench.trace import DEFAULT_TRACE
 
     try:
+        if args.session:
+            from smalllsp.bench import session
+
+            peer = Path(args.peer_llama_server) if args.peer_llama_server else DEFAULT_LLAMA_SERVER
+            result = session.bench_session(
+                modelstore.resolve(args.model or ""),
+                peer if peer.is_file() else None,
+                session.session_files(args.session_files),
+                args.visits,
+            )
+            session.write(result, Path(args.json) if args.json else None)
+            return 0
         if args.engine == "remote":
             binary = Path(args.llama_server) if args.llama_server else None
             if args.remote_url is None and binary is None:
@@ -635,6 +647,17 @@ def parser() -> argparse.ArgumentParser:
         help="0-based line from which the file is typed (default: two thirds in)",
     )
     bench.add_argument("--json", metavar="PATH", help="also write the report as JSON")
+    bench.add_argument(
+        "--session",
+        action="store_true",
+        help="an editing session over several files (jumps, retyping, accepts): smalllsp over LSP against llama-server with llama.vim's requests (the binary of --peer-llama-server, or scripts/build-llama-server's)",
+    )
+    bench.add_argument(
+        "--session-files",
+        metavar="A,B,...",
+        help="with --session: the files to visit (default: argparse.py, textwrap.py and csv.py of the standard library)",
+    )
+    bench.add_argument("--visits", type=int, default=6, help="with --session: how many visits")
     bench.add_argument(
         "--peer-llama-server",
         metavar="PATH",

@@ -67,7 +67,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _post(url: str, body: dict[str, Any], timeout: float = 120) -> dict[str, Any]:
+def post(url: str, body: dict[str, Any], timeout: float = 120) -> dict[str, Any]:
     request = urllib.request.Request(
         url, json.dumps(body).encode(), {"Content-Type": "application/json"}
     )
@@ -197,7 +197,7 @@ def run_peer(binary: Path, model: Path, config: Config, strokes: list[Keystroke]
         base = server.url
 
         def model_call(cursor: Cursor) -> tuple[list[str], Cost]:
-            answer = _post(base + "/infill", infill_request(cursor))
+            answer = post(base + "/infill", infill_request(cursor))
             timings = answer.get("timings", {})
             evaluated = int(timings.get("prompt_n", 0))
             prompt_tokens = int(answer.get("tokens_evaluated", evaluated))
