@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from typing import Callable
 
-from smalllsp import guard, postprocess, ranking
+from smalllsp import cold_hint, guard, postprocess, ranking
 from smalllsp.config import MAX_SAMPLES, Config
 from smalllsp.context.global_section import NO_SOURCES, Sources, Window, build_global
 from smalllsp.context.window import Cursor, Placement, Prompt, assemble, clip_tokens, place_window
@@ -59,6 +59,7 @@ class Completion:
     resampled: dict[str, int] | None = (
         None  # drawn again because a call did not bind: {"drawn", "bound"}
     )
+    cold_hint: bool = False  # planned small to fit cold_latency_ms: warm the full window next
 
     @property
     def best(self) -> Suggestion | None:
@@ -79,6 +80,7 @@ class Completion:
             "suggestions": len(self.suggestions),
             "dropped": dict(self.dropped),
             **({"resampled": dict(self.resampled)} if self.resampled is not None else {}),
+            **({"cold_hint": True} if self.cold_hint else {}),
         }
 
 
@@ -378,6 +380,13 @@ def generate(
     """
     started = time.monotonic()
     planned = plan(runtime, config, language_id, cursor, sources)
+    planned, config, cold = cold_hint.plan_within_target(  # a fast first hint where nothing is warm
+        config,
+        runtime,
+        planned,
+        lambda p: p.prompt.tokens,
+        lambda c: plan(runtime, c, language_id, cursor, sources),
+    )
     shape = shape_for(config, language_id, cursor, planned)
     whitespace = planned.whitespace
     blank_line = not cursor.lines[cursor.line].strip()
@@ -440,6 +449,7 @@ def generate(
         planned.prompt.describe(),
         dropped,
         resampled,
+        cold,
     )
     first, best = generations[0], result.best
     log.info(

@@ -349,6 +349,14 @@ SETTINGS: tuple[Setting, ...] = (
         False,
         "While a suggestion is shown, compute in the background the one for after accepting it whole, so the request after Tab is answered at once. It gives way to every request (a keystroke stops it). Off by default until `smalllsp bench --session` measures it on the machine.",
     ),
+    Setting(
+        "cold_latency_ms",
+        0,
+        "Where the KV cache cannot help (a new file, a far jump), plan a first hint that the measured prompt speed reads in this long, from a smaller window, then read the full window in the background. 0 turns it off (the default until the session bench measures the hint's quality and speed on the machine).",
+        minimum=0,
+        maximum=600000,
+        why="a time in milliseconds; 0 turns it off",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -365,6 +373,7 @@ class Config:
     cancel_latency_ms: int = 300
     lookup_decoding: bool = False
     speculate_next: bool = False
+    cold_latency_ms: int = 0
     moe_placement: str = "auto"
     flash_attn: bool = False
     cache_type: str = "f16"

@@ -853,6 +853,8 @@ class SmalllspServer(LanguageServer):
         self.withheld += result.dropped.get("withheld", 0)
         shown = [Shown(s.text, s.verdict) for s in result.suggestions]
         self.cache.store(uri, before, after, [(s.text, s.verdict) for s in shown])
+        if result.cold_hint:  # a small first hint: now the full window, in the background
+            self.schedule_warmup(uri, position, 0.0)
         if shown and config.speculate_next:
             self.speculation.schedule(
                 self.engine,

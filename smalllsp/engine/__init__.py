@@ -54,6 +54,7 @@ class EngineStatus(TypedDict):
     last_latency_ms: float | None
     kv_states: StatesStatus | None
     pending_jobs: int
+    busy: bool
     stopped_while_running: int
 
 
@@ -146,6 +147,7 @@ class Engine:
             "last_latency_ms": self.last_latency_ms,
             "kv_states": runtime.kv_states() if runtime else None,
             "pending_jobs": self._worker.pending,
+            "busy": self._worker.busy,
             "stopped_while_running": self._worker.stopped_while_running,
         }
 

@@ -104,6 +104,11 @@ class StateStore:
             return None
         return state, shared
 
+    def shared(self, key: str, prompt: Sequence[int]) -> int:
+        """The prompt tokens ``key``'s state would save (0 without one), leaving it in place."""
+        state = self._states.get(key)
+        return 0 if state is None else common_prefix(state.tokens, prompt)
+
     def drop(self, key: str) -> None:
         state = self._states.pop(key, None)
         if state is not None:

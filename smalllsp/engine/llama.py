@@ -200,6 +200,17 @@ class LlamaRuntime:
         """The next prompts are ``document``'s (the engine's job key): its saved state may serve them."""
         self._document = document
 
+    def tokens_to_read(self, prompt: Sequence[int]) -> int:
+        """How many of ``prompt``'s tokens a request now would evaluate (its document's saved state counted)."""
+        reuse = self._reusable_prefix(prompt)
+        if self._document is not None and self._document != self._live_document:
+            reuse = max(reuse, self.states.shared(self._document, prompt))
+        return len(prompt) - min(reuse, len(prompt) - 1)
+
+    def prompt_tokens_per_s(self) -> float | None:
+        """The measured prompt speed (None before a prompt was read)."""
+        return self.chunks.tokens_per_s
+
     def kv_states(self) -> StatesStatus:
         return self.states.status()
 

@@ -118,6 +118,13 @@ class RemoteRuntime:
     def kv_states(self) -> None:
         return None
 
+    def tokens_to_read(self, prompt: Sequence[int]) -> int:
+        """Unknown here (the server's cache decides): counted as nothing to read."""
+        return 0
+
+    def prompt_tokens_per_s(self) -> float | None:
+        return None
+
     def tokenize(self, text: str) -> list[int]:
         vocab = self.vocab
         assert vocab is not None

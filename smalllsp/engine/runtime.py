@@ -179,6 +179,14 @@ class Runtime(Protocol):
         """
         ...
 
+    def tokens_to_read(self, prompt: Sequence[int]) -> int:
+        """How many of ``prompt``'s tokens a request now would evaluate (0 when it cannot tell)."""
+        ...
+
+    def prompt_tokens_per_s(self) -> float | None:
+        """The prompt speed measured so far; None when unknown."""
+        ...
+
     def kv_states(self) -> StatesStatus | None:
         """The per-document prompt states' budget and use; None where there are none."""
         ...

@@ -96,6 +96,12 @@ class Worker:
                     del self._pending[job.key]
 
     @property
+    def busy(self) -> bool:
+        """A job is running."""
+        with self._cond:
+            return self._running is not None
+
+    @property
     def pending(self) -> int:
         with self._cond:
             return len(self._pending)
