@@ -28,8 +28,10 @@ P = TypeVar("P")
 def narrower(config: Config, runtime: Runtime, prompt: list[int]) -> Config | None:
     """The settings for a cold hint of ``prompt``, or None when it fits the target (or cannot be told)."""
     target_s = config.cold_latency_ms / 1000
+    if target_s <= 0:
+        return None  # off: the runtime is not even asked
     speed = runtime.prompt_tokens_per_s()
-    if target_s <= 0 or not speed:
+    if not speed:
         return None
     to_read = runtime.tokens_to_read(prompt)
     affordable = speed * target_s
