@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Sequence
 
+from smalllsp.documents import Document
 from smalllsp.pipeline.rank import Suggestion
 
 
@@ -85,3 +86,12 @@ def bounded_key(text: str, block_start: int, offset: int) -> tuple[str, str]:
     anchor = max(block_start, (offset // KEY_CHARS - 1) * KEY_CHARS)
     after = text[offset : offset + KEY_CHARS]
     return f"{anchor}:" + text[anchor:offset], f"{after}\x00{len(text) - offset}"
+
+
+def cursor_key(document: Document, line: int, column: int) -> tuple[str, str]:
+    """The cache's key for a cursor at ``line``:``column`` (code points) in ``document``: bounded,
+    whatever the document's size (the request's, and a speculation's after an accept)."""
+    block = line - line % KEY_LINES
+    block_start = document.line_start(block) or 0
+    start = block_start if block == line else (document.line_start(line) or 0)
+    return bounded_key(document.text, block_start, start + column)

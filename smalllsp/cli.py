@@ -356,16 +356,29 @@ DEFAULT_LLAMA_SERVER = (
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from smalllsp import bench
+    from smalllsp.bench import overhead, report, runs
+    from smalllsp.bench.trace import DEFAULT_TRACE
 
     try:
+        if args.session:
+            from smalllsp.bench import session
+
+            peer = Path(args.peer_llama_server) if args.peer_llama_server else DEFAULT_LLAMA_SERVER
+            result = session.bench_session(
+                modelstore.resolve(args.model or ""),
+                peer if peer.is_file() else None,
+                session.session_files(args.session_files),
+                args.visits,
+            )
+            session.write(result, Path(args.json) if args.json else None)
+            return 0
         if args.engine == "remote":
             binary = Path(args.llama_server) if args.llama_server else None
             if args.remote_url is None and binary is None:
                 binary = DEFAULT_LLAMA_SERVER if DEFAULT_LLAMA_SERVER.is_file() else None
-            report = bench.bench_remote(
+            result = runs.bench_remote(
                 args.model or "",
-                Path(args.trace) if args.trace else bench.DEFAULT_TRACE,
+                Path(args.trace) if args.trace else DEFAULT_TRACE,
                 args.n,
                 args.type_from,
                 url=args.remote_url,
@@ -375,11 +388,14 @@ def _bench(args: argparse.Namespace) -> int:
             )
         elif args.overhead_only:
             path = modelstore.resolve(args.model or "")
-            report = {"model": path.name, "overhead": bench.overhead(path, Config(model=str(path)))}
+            result = {
+                "model": path.name,
+                "overhead": overhead.overhead(path, Config(model=str(path))),
+            }
         else:
-            report = bench.bench(
+            result = runs.bench(
                 args.model or "",
-                Path(args.trace) if args.trace else bench.DEFAULT_TRACE,
+                Path(args.trace) if args.trace else DEFAULT_TRACE,
                 args.n,
                 args.type_from,
                 Path(args.peer_llama_server) if args.peer_llama_server else None,
@@ -387,7 +403,7 @@ def _bench(args: argparse.Namespace) -> int:
     except (modelstore.StoreError, ValueError, OSError, RuntimeError) as problem:
         print(f"smalllsp bench: {problem}", file=sys.stderr)
         return 1
-    bench.write(report, Path(args.json) if args.json else None)
+    report.write(result, Path(args.json) if args.json else None)
     return 0
 
 
@@ -620,7 +636,10 @@ def parser() -> argparse.ArgumentParser:
         "bench", help="replay a typing trace through the server and the engine"
     )
     bench.add_argument("--model", help="GGUF file or catalog name (default: the default model)")
-    bench.add_argument("--trace", help="source file to type (default: examples/typing_trace.py)")
+    bench.add_argument(
+        "--trace",
+        help="source file to type (default: the packaged typing trace, smalllsp/bench/traces/typing_trace.py)",
+    )
     bench.add_argument("--n", type=int, default=120, help="keystrokes to replay")
     bench.add_argument(
         "--type-from",
@@ -628,6 +647,17 @@ def parser() -> argparse.ArgumentParser:
         help="0-based line from which the file is typed (default: two thirds in)",
     )
     bench.add_argument("--json", metavar="PATH", help="also write the report as JSON")
+    bench.add_argument(
+        "--session",
+        action="store_true",
+        help="an editing session over several files (jumps, retyping, accepts): smalllsp over LSP against llama-server with llama.vim's requests (the binary of --peer-llama-server, or scripts/build-llama-server's)",
+    )
+    bench.add_argument(
+        "--session-files",
+        metavar="A,B,...",
+        help="with --session: the files to visit (default: argparse.py, textwrap.py and csv.py of the standard library)",
+    )
+    bench.add_argument("--visits", type=int, default=6, help="with --session: how many visits")
     bench.add_argument(
         "--peer-llama-server",
         metavar="PATH",

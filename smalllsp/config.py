@@ -346,6 +346,40 @@ SETTINGS: tuple[Setting, ...] = (
         "Server log level: DEBUG, INFO, WARNING or ERROR. Document text is logged only at DEBUG.",
         ("DEBUG", "INFO", "WARNING", "ERROR"),
     ),
+    Setting(
+        "kv_state_budget_mib",
+        128,
+        "Host memory for the prompt states of recently used documents (MiB), so that coming back to a file reads only its new tokens; least recently used first out; 0 turns it off. Read when the model loads. The default 0.5B model needs ~12 KiB per token: 128 MiB holds about seven 1,500-token prompts.",
+        minimum=0,
+        maximum=65536,
+        why="a budget in MiB; 0 keeps no states",
+    ),
+    Setting(
+        "cancel_latency_ms",
+        300,
+        "How soon a cancelled or superseded request stops reading its prompt: the prompt is read in chunks that grow, from the measured prompt speed, to what this machine reads in this long (at least 32 tokens, at most n_batch). Larger reads cold prompts faster on a CPU; smaller stops sooner.",
+        minimum=0,
+        maximum=60000,
+        why="a time in milliseconds; 0 keeps the smallest chunk (32 tokens)",
+    ),
+    Setting(
+        "lookup_decoding",
+        False,
+        "Prompt-lookup (n-gram) speculative decoding in the in-process engine: tokens copied from the prompt after a match of the last three are verified in one batch and kept while greedy decoding agrees, so the suggestion is the same. Off by default until it measures faster on the machine (see the README's performance section).",
+    ),
+    Setting(
+        "speculate_next",
+        False,
+        "While a suggestion is shown, compute in the background the one for after accepting it whole, so the request after Tab is answered at once. It gives way to every request (a keystroke stops it). Off by default until `smalllsp bench --session` measures it on the machine.",
+    ),
+    Setting(
+        "cold_latency_ms",
+        0,
+        "Where the KV cache cannot help (a new file, a far jump), plan a first hint that the measured prompt speed reads in this long, from a smaller window, then read the full window in the background. 0 turns it off (the default until the session bench measures the hint's quality and speed on the machine).",
+        minimum=0,
+        maximum=600000,
+        why="a time in milliseconds; 0 turns it off",
+    ),
 )
 
 # Settings read when the model loads: changing one reloads it.
@@ -361,6 +395,11 @@ class Config:
     n_threads: int = 0
     n_gpu_layers: int = -1
     n_batch: int = 512
+    kv_state_budget_mib: int = 128
+    cancel_latency_ms: int = 300
+    lookup_decoding: bool = False
+    speculate_next: bool = False
+    cold_latency_ms: int = 0
     moe_placement: str = "auto"
     flash_attn: bool = False
     cache_type: str = "f16"

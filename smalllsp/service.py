@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcRequestCancelled
 
-from smalllsp import guard, pipeline
-from smalllsp.cache import KEY_LINES, SuggestionCache, bounded_key
+from smalllsp import guard, pipeline, speculation
+from smalllsp.cache import SuggestionCache, cursor_key
 from smalllsp.context.window import Cursor
 from smalllsp.documents import column_to_index, index_to_column
 from smalllsp.engine import Cancelled, ModelUnavailable
@@ -50,6 +50,7 @@ class CompletionService:
         self.accepted = {guard.LOCAL: 0, guard.CROSS_FILE: 0}
         self.withheld = 0
         self._warmups: dict[str, asyncio.TimerHandle] = {}
+        self.speculation = speculation.Speculation()  # the next suggestion, for after an accept
 
     def cursor(self, uri: str, position: types.Position) -> tuple[str, Cursor]:
         """The document's language id and a snapshot of its lines with the cursor.
@@ -76,11 +77,7 @@ class CompletionService:
 
     def cache_key(self, uri: str, cursor: Cursor) -> tuple[str, str]:
         """The suggestion cache's key for ``cursor``: bounded, whatever the document's size."""
-        doc = self._server.documents.get(uri)
-        block = cursor.line - cursor.line % KEY_LINES
-        block_start = doc.line_start(block) or 0
-        start = block_start if block == cursor.line else (doc.line_start(cursor.line) or 0)
-        return bounded_key(doc.text, block_start, start + cursor.column)
+        return cursor_key(self._server.documents.get(uri), cursor.line, cursor.column)
 
     async def suggest(self, uri: str, position: types.Position) -> tuple[Cursor, list[Suggestion]]:
         """The cursor and the suggestions at ``position``, best first (none when there is nothing worth showing).
@@ -95,6 +92,11 @@ class CompletionService:
         if cached:
             self.last_generation = dict(CACHE_HIT)
             return cursor, cached
+        speculated = self.speculation.lookup(uri, before, after)
+        if speculated is not None:  # computed while the suggestion before it was shown
+            self.cache.store(uri, before, after, speculated)
+            self.last_generation = {**CACHE_HIT, "source": "speculation"}
+            return cursor, speculated
         server = self._server
         config = server.config
         await server.first_outline(uri)
@@ -123,6 +125,17 @@ class CompletionService:
         self.withheld += result.dropped.get("withheld", 0)
         suggestions = list(result.suggestions)
         self.cache.store(uri, before, after, suggestions)
+        if result.cold_hint:  # a small first hint: now the full window, in the background
+            self.schedule_warmup(uri, position, 0.0)
+        if suggestions and config.speculate_next:
+            self.speculation.schedule(
+                server.engine,
+                server.documents.get(uri),
+                cursor.line,
+                cursor.column,
+                suggestions[0].text,
+                speculation.pipeline(config, language_id, sources),
+            )
         return cursor, suggestions
 
     def schedule_warmup(self, uri: str, position: types.Position | None, delay_s: float) -> None:
@@ -184,8 +197,10 @@ class CompletionService:
     def forget(self, uri: str) -> None:
         """The document closed: its cached suggestions and its warm-up go."""
         self.cache.forget(uri)
+        self.speculation.forget(uri)
         self.cancel_warmup(uri)
 
     def settings_changed(self) -> None:
         """A cached suggestion was made under the old settings (global_tokens, policy, model...)."""
         self.cache.clear()
+        self.speculation.clear()

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Literal, TypedDict
 
+from smalllsp.engine.kv_states import StatesStatus
 from smalllsp.engine.runtime import Runtime
 from smalllsp.engine.worker import Cancelled, Worker
 
@@ -28,11 +29,40 @@ class ModelUnavailable(RuntimeError):
     """No model is loaded (it is loading, failed, or was never configured)."""
 
 
+EngineState = Literal["idle", "loading", "ready", "failed"]
+
+
+class MoeStatus(TypedDict):
+    experts: int
+    experts_per_token: int
+    layers: int
+    layers_with_experts_in_cpu_memory: int
+
+
+class EngineStatus(TypedDict):
+    """The engine's part of ``smalllsp/status``."""
+
+    state: EngineState
+    error: str | None
+    model: str | None
+    model_path: str | None
+    device: str | None
+    load_seconds: float | None
+    model_mib: float | None
+    kv_cache_mib: float | None
+    moe: MoeStatus | None
+    last_latency_ms: float | None
+    kv_states: StatesStatus | None
+    pending_jobs: int
+    busy: bool
+    stopped_while_running: int
+
+
 class Engine:
     def __init__(self) -> None:
         self._worker = Worker()
-        self.runtime: Any = None
-        self.state = "idle"  # idle | loading | ready | failed
+        self.runtime: Runtime | None = None
+        self.state: EngineState = "idle"
         self.error: str | None = None
         self.last_latency_ms: float | None = None
 
@@ -72,6 +102,7 @@ class Engine:
         def job(cancelled: Callable[[], bool]) -> Any:
             if self.runtime is None:
                 raise ModelUnavailable(self.error or f"no model loaded (state: {self.state})")
+            self.runtime.use_document(key)
             return fn(self.runtime, cancelled)
 
         try:
@@ -94,15 +125,15 @@ class Engine:
     def pending(self) -> int:
         return self._worker.pending
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> EngineStatus:
         runtime = self.runtime
         return {
             "state": self.state,
             "error": self.error,
-            "model": getattr(runtime, "name", None),
-            "model_path": str(getattr(runtime, "path", "")) or None,
-            "device": getattr(runtime, "device", None),
-            "load_seconds": getattr(runtime, "load_seconds", None),
+            "model": runtime.name if runtime else None,
+            "model_path": str(runtime.path) if runtime else None,
+            "device": runtime.device if runtime else None,
+            "load_seconds": runtime.load_seconds if runtime else None,
             "model_mib": round(runtime.model_bytes / 2**20, 1) if runtime else None,
             "kv_cache_mib": round(runtime.kv_bytes / 2**20, 1) if runtime else None,
             "moe": None
@@ -114,7 +145,9 @@ class Engine:
                 "layers_with_experts_in_cpu_memory": runtime.moe_cpu_layers,
             },
             "last_latency_ms": self.last_latency_ms,
+            "kv_states": runtime.kv_states() if runtime else None,
             "pending_jobs": self._worker.pending,
+            "busy": self._worker.busy,
             "stopped_while_running": self._worker.stopped_while_running,
         }
 

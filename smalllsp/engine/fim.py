@@ -117,17 +117,21 @@ def resolve(
     not a single token of the vocabulary.
     """
     for template in templates:
-        ids = [lookup(t) for t in (template.prefix, template.suffix, template.middle)]
-        if any(i is None for i in ids) or any(lookup(t) is None for t in template.identified_by):
+        prefix, suffix, middle = (
+            lookup(t) for t in (template.prefix, template.suffix, template.middle)
+        )
+        if prefix is None or suffix is None or middle is None:
+            continue
+        if any(lookup(t) is None for t in template.identified_by):
             continue
         stops = frozenset(i for i in (lookup(t) for t in template.stops) if i is not None)
         repo = lookup(template.repo_name) if template.repo_name else None
         sep = lookup(template.file_sep) if template.file_sep else None
         return FimTokens(
             template,
-            ids[0],
-            ids[1],
-            ids[2],
+            prefix,
+            suffix,
+            middle,
             stops | ({sep} if sep is not None else set()),
             repo,
             sep,

@@ -46,6 +46,22 @@ class Header:
     tensors: tuple[Tensor, ...]
 
 
+class NotGguf(ValueError):
+    """The file does not start with the GGUF magic; the message names the path and what it starts with."""
+
+
+def require_gguf(path: Path | str) -> None:
+    """The one check that ``path`` is a GGUF file (by its magic), for every caller.
+
+    Raises :class:`NotGguf` (a ValueError) with the bytes it found, or
+    OSError when it cannot be read.
+    """
+    with open(path, "rb") as handle:
+        magic = handle.read(len(MAGIC))
+    if magic != MAGIC:
+        raise NotGguf(f"{path} is not a GGUF file (it starts with {magic!r}, not {MAGIC!r})")
+
+
 class _Cursor:
     def __init__(self, data: mmap.mmap) -> None:
         self.data = data
@@ -92,9 +108,8 @@ def read_header(path: Path | str, *, arrays: Collection[str] = ()) -> Header:
 
     The arrays named in ``arrays`` (e.g. ``tokenizer.ggml.tokens``) are read whole.
     """
+    require_gguf(path)
     with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        if data[:4] != MAGIC:
-            raise ValueError(f"{path} is not a GGUF file")
         cursor = _Cursor(data)
         cursor.at = 4
         version = cursor.unpack("I")

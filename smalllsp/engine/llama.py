@@ -11,278 +11,54 @@ floats).
 
 from __future__ import annotations
 
-import codecs
-import contextlib
-import ctypes
-import io
 import logging
-import os
 import time
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
-from smalllsp.config import MAX_SAMPLES, Config
-from smalllsp.engine import fim, gguf_header, placement
-from smalllsp.engine.runtime import Generation, Sampling, StepCosts
+from smalllsp.config import Config
+from smalllsp.engine import fim, gguf_header, lookup, placement
+from smalllsp.engine.chunking import PromptChunks
+from smalllsp.engine.constants import MAX_SEQUENCES, PROMPT_CHUNK
+from smalllsp.engine.lookup import MAX_DRAFT
+from smalllsp.engine.kv_states import (
+    MIN_REUSE,
+    StatesStatus,
+    StateStore,
+    common_prefix,
+    restore_sequence,
+    save_sequence,
+)
+from smalllsp.engine.loading import load_llama, route_llama_logs
+from smalllsp.engine.preflight import (
+    ModelError,
+    cache_type_id,
+    check_memory,
+    check_model_file,
+    gpu_layer_attempts,
+    kv_cache_bytes,
+    plan_moe_placement,
+)
+from smalllsp.engine.runtime import Generation, Sampling, StepCosts, StopAt
+from smalllsp.engine.sampling import sample_token, token_logprob
+from smalllsp.engine.stopping import Answer
 from smalllsp.engine.worker import Cancelled
 
 log = logging.getLogger(__name__)
 llama_log = logging.getLogger("smalllsp.llama_cpp")
 
-# Prompt tokens are evaluated in chunks this long so a cancel or a newer
-# request is noticed within one chunk (~0.3 s on a 2-core CPU, 0.5B model).
-PROMPT_CHUNK = 32
-
-GGUF_MAGIC = b"GGUF"
-
-
-class ModelError(RuntimeError):
-    """The model file is missing, unreadable, not GGUF, or failed to load."""
-
-
-CACHE_TYPES = {"f16": 1, "q4_0": 2, "q8_0": 8}  # ggml type ids (llama_cpp.GGML_TYPE_*)
-
-
-def cache_type_id(config: Config) -> int:
-    """The ggml type of the KV cache, checked against what llama.cpp accepts."""
-    if config.cache_type not in CACHE_TYPES:
-        raise ModelError(f"cache_type {config.cache_type!r} is not one of {', '.join(CACHE_TYPES)}")
-    if config.cache_type != "f16" and not config.flash_attn:
-        raise ModelError(
-            f"cache_type {config.cache_type!r} needs flash_attn = true (llama.cpp quantizes the V cache only with flash attention)"
-        )
-    return CACHE_TYPES[config.cache_type]
-
-
-def check_model_file(path: Path) -> None:
-    """Fail with a clear message before llama.cpp sees a bad file."""
-    if not path.exists():
-        raise ModelError(f"model file not found: {path}")
-    if not path.is_file():
-        raise ModelError(f"model path is not a file: {path}")
-    try:
-        with path.open("rb") as handle:
-            magic = handle.read(4)
-    except OSError as exc:
-        raise ModelError(f"model file {path} cannot be read: {exc}") from exc
-    if magic != GGUF_MAGIC:
-        raise ModelError(
-            f"model file {path} is not a GGUF file (it starts with {magic!r}, not {GGUF_MAGIC!r})"
-        )
-    try:
-        header = gguf_header.read_header(path)
-    except (ValueError, OSError) as exc:
-        raise ModelError(f"model file {path} is damaged or truncated: {exc}") from exc
-    weights = sum(tensor.n_bytes for tensor in header.tensors)
-    size = path.stat().st_size
-    if size < weights:
-        raise ModelError(
-            f"model file {path} is truncated: its tensors need {_gib(weights)} but the file has {_gib(size)} "
-            "(an interrupted download or copy? `smalllsp models verify` checks installed models)"
-        )
-
-
-# What llama.cpp needs besides weights and KV cache on a CPU (compute buffers, scratch).
-CPU_COMPUTE_MARGIN = 256 * 2**20
-
-
-def _gib(n_bytes: float) -> str:
-    return f"{n_bytes / 2**30:.2f} GiB"
-
-
-def available_memory_bytes() -> int | None:
-    """Memory the system can give a new process without swapping (MemAvailable); None if unknown."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def memory_needed_bytes(path: Path, config: Config) -> tuple[int, int]:
-    """Weights (the file's size) and a full KV cache of ``config.n_ctx``, from the GGUF header."""
-    meta = gguf_header.read_header(path).metadata
-    arch = meta.get("general.architecture", "")
-    layers = int(meta.get(f"{arch}.block_count", 0) or 0)
-    embd = int(meta.get(f"{arch}.embedding_length", 0) or 0)
-    heads = int(meta.get(f"{arch}.attention.head_count", 0) or 0)
-    kv_heads = int(meta.get(f"{arch}.attention.head_count_kv", heads) or heads)
-    kv_width = embd // heads * kv_heads if heads else embd
-    kv = int(2 * layers * config.n_ctx * kv_width * BYTES_PER_KV_VALUE.get(config.cache_type, 2.0))
-    return path.stat().st_size, kv
-
-
-def check_memory(path: Path, config: Config, *, gpu_free: int | None = None) -> None:
-    """Refuse, naming the size needed, a model that cannot fit in the memory there is.
-
-    llama.cpp maps the weights and would start anyway, then page the machine
-    to a crawl (or be killed) instead of saying so.
-    """
-    available = available_memory_bytes()
-    if available is None:
-        return
-    weights, kv = memory_needed_bytes(path, config)
-    needed = weights + kv + CPU_COMPUTE_MARGIN
-    if needed > available + (gpu_free or 0):
-        where = f"{_gib(available)} of free memory" + (
-            f" and {_gib(gpu_free)} of free GPU memory" if gpu_free else ""
-        )
-        raise ModelError(
-            f"model {path.name} needs about {_gib(needed)} of memory (weights {_gib(weights)}, KV cache {_gib(kv)} "
-            f"for n_ctx {config.n_ctx}), but there is {where}: choose a smaller model or quantization, or a smaller n_ctx"
-        )
-
-
-def gpu_layer_attempts(requested: int, n_layers: int) -> list[int]:
-    """GPU layer counts to try, most first: what was asked, then half, a quarter, then none (the CPU)."""
-    first = n_layers if requested < 0 else min(requested, n_layers)
-    attempts = [requested]
-    for fewer in (first // 2, first // 4):
-        if 0 < fewer < first and fewer not in attempts:
-            attempts.append(fewer)
-    return attempts + [0] if requested != 0 else attempts
-
-
-BYTES_PER_KV_VALUE = {"f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
-
-
-def kv_cache_bytes(model: object, n_ctx: int, cache_type: str) -> int:
-    """Memory of a full KV cache: keys and values, every layer, every position."""
-    import llama_cpp
-
-    n_head = llama_cpp.llama_model_n_head(model)
-    kv_width = (
-        llama_cpp.llama_model_n_embd(model) // n_head * llama_cpp.llama_model_n_head_kv(model)
-    )
-    values = 2 * llama_cpp.llama_model_n_layer(model) * n_ctx * kv_width
-    return int(values * BYTES_PER_KV_VALUE[cache_type])
-
-
-# What the GPU holds besides weights and KV cache (compute buffers), for ``auto`` placement.
-COMPUTE_BUFFER_MARGIN = 512 * 2**20
-
-
-def plan_moe_placement(
-    path: Path, config: Config
-) -> tuple[placement.MoeInfo | None, int, list[str]]:
-    """The MoE facts of ``path``, how many layers keep their experts in CPU memory, and the override patterns.
-
-    ``auto`` moves experts only when there is a GPU to save memory on: on a
-    CPU-only build everything is in CPU memory anyway, and overriding the
-    buffer type would only take the CPU's repacked fast kernels away.
-    """
-    import llama_cpp
-
-    try:
-        moe = placement.read_moe_info(path)
-    except ValueError as exc:
-        raise ModelError(str(exc)) from exc
-    if moe is None:
-        return None, 0, []
-    gpu = llama_cpp.llama_supports_gpu_offload() and config.n_gpu_layers != 0
-    if config.moe_placement.strip().lower() == "auto" and not gpu:
-        return moe, moe.block_count, []
-    free = placement.free_vram_bytes() if gpu else None
-    kv_estimate = (
-        config.n_ctx * moe.block_count * 2 * 1024
-    )  # bytes per position per layer, generous for MoE coders
-    try:
-        layers = placement.choose_cpu_layers(
-            config.moe_placement, moe, free, kv_estimate + COMPUTE_BUFFER_MARGIN
-        )
-    except ValueError as exc:
-        raise ModelError(str(exc)) from exc
-    if layers == 0:
-        return moe, 0, []
-    patterns = placement.expert_patterns(
-        "all" if layers >= moe.block_count else list(range(layers))
-    )
-    return moe, layers, patterns
-
-
-# Sequences the context holds: the prompt's (0) and the candidates' copies of it.
-MAX_SEQUENCES = MAX_SAMPLES
-# Candidates are drawn from the TOP_K likeliest tokens before top-p (llama.cpp's default top_k):
-# it keeps one sampling step at a partial sort of the vocabulary.
-TOP_K = 40
-
-
-@contextlib.contextmanager
-def parallel_sequences(n: int) -> Iterator[None]:
-    """Make the next ``llama_cpp.Llama(...)`` in this block hold ``n`` sequences in one unified KV cache.
-
-    ``Llama`` has no parameter for it, and starts its context parameters from
-    ``llama_context_default_params()``: for the duration of the block that
-    function returns parameters with ``n_seq_max = n`` and ``kv_unified`` set.
-    Unified: all sequences share the ``n_ctx`` cells, so copying the prompt
-    to a candidate's sequence costs no memory (cells are shared, not copied),
-    and a long prompt is not limited to ``n_ctx / n``.
-    """
-    import llama_cpp.llama_cpp as low
-
-    original = low.llama_context_default_params
-
-    def default_params() -> low.llama_context_params:
-        params = original()
-        params.n_seq_max = n
-        params.kv_unified = True
-        return params
-
-    low.llama_context_default_params = default_params
-    try:
-        yield
-    finally:
-        low.llama_context_default_params = original
-
-
-def sample_token(
-    logits: np.ndarray, temperature: float, top_p: float, rng: np.random.Generator
-) -> int:
-    """One token drawn from the top-k/top-p nucleus of ``logits`` at ``temperature``."""
-    k = min(TOP_K, logits.size)
-    top = np.argpartition(logits, -k)[-k:]
-    top = top[np.argsort(logits[top])[::-1]]
-    scaled = logits[top].astype(np.float64) / max(temperature, 1e-6)
-    probs = np.exp(scaled - scaled[0])
-    probs /= probs.sum()
-    keep = int(np.searchsorted(np.cumsum(probs), top_p)) + 1
-    nucleus = probs[:keep] / probs[:keep].sum()
-    return int(top[rng.choice(keep, p=nucleus)])
-
-
-def token_logprob(logits: np.ndarray, token: int) -> float:
-    """log-softmax of ``token`` under the model's own distribution (temperature 1)."""
-    peak = float(logits.max())
-    return float(logits[token]) - peak - float(np.log(np.sum(np.exp(logits - peak))))
-
-
-_LOG_CALLBACK = None
-
-
-def _route_llama_logs() -> None:
-    """Send llama.cpp's own log lines to Python logging (stderr), never stdout."""
-    global _LOG_CALLBACK
-    import llama_cpp
-
-    if _LOG_CALLBACK is not None:
-        return
-
-    @llama_cpp.llama_log_callback
-    def callback(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
-        message = text.decode("utf-8", errors="replace").rstrip()
-        if message:
-            llama_log.debug("%s", message)
-
-    _LOG_CALLBACK = callback
-    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+# Callers name these from here (the checks live in preflight, the constants in constants).
+__all__ = [
+    "PROMPT_CHUNK",
+    "LlamaRuntime",
+    "ModelError",
+    "check_memory",
+    "check_model_file",
+    "gpu_layer_attempts",
+    "plan_moe_placement",
+]
 
 
 class LlamaRuntime:
@@ -293,7 +69,7 @@ class LlamaRuntime:
 
         check_model_file(path)
         kv_type = cache_type_id(config)
-        _route_llama_logs()
+        route_llama_logs()
         started = time.perf_counter()
         self.moe, self.moe_cpu_layers, patterns = plan_moe_placement(path, config)
         offload = bool(llama_cpp.llama_supports_gpu_offload()) and config.n_gpu_layers != 0
@@ -309,7 +85,7 @@ class LlamaRuntime:
         failures: list[str] = []
         for n_gpu_layers in attempts:
             try:
-                self.llm = self._load(llama_cpp, path, config, kv_type, n_gpu_layers, patterns)
+                self.llm = load_llama(path, config, kv_type, n_gpu_layers, patterns)
                 break
             except ModelError as problem:
                 if n_gpu_layers == attempts[-1]:
@@ -342,6 +118,13 @@ class LlamaRuntime:
         self.n_vocab = self.llm.n_vocab()
         self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
         self.step_costs = StepCosts()
+        self.chunks = PromptChunks(config.n_batch, config.cancel_latency_ms / 1000)
+        self.lookup = config.lookup_decoding
+        self.lookup_drafted = self.lookup_accepted = 0  # draft tokens, and those greedy agreed with
+        # Per-document prompt states (see kv_states): whose prompt the live sequence holds.
+        self.states = StateStore(int(config.kv_state_budget_mib * 2**20))
+        self._document: str | None = None
+        self._live_document: str | None = None
         self.fim = fim.resolve(self._special_token, self.name)
         n_layers = llama_cpp.llama_model_n_layer(self.llm.model)
         gpu = llama_cpp.llama_supports_gpu_offload()
@@ -363,7 +146,7 @@ class LlamaRuntime:
             )
         log.info(
             "loaded %s in %.2fs: %d context, FIM family %s, %s, %d threads, flash_attn %s, KV cache %s; "
-            "weights %.0f MiB, KV cache %.0f MiB",
+            "weights %.0f MiB, KV cache %.0f MiB; per-document KV states: budget %.0f MiB",
             self.name,
             self.load_seconds,
             self.n_ctx,
@@ -374,47 +157,8 @@ class LlamaRuntime:
             config.cache_type,
             self.model_bytes / 2**20,
             self.kv_bytes / 2**20,
+            self.states.budget_bytes / 2**20,
         )
-
-    @staticmethod
-    def _load(
-        llama_cpp, path: Path, config: Config, kv_type: int, n_gpu_layers: int, patterns: list[str]
-    ):
-        """One llama.cpp load with ``n_gpu_layers`` on the GPU; ModelError if it fails."""
-        printed = io.StringIO()
-        try:
-            # verbose=True: with verbose=False llama-cpp-python points file
-            # descriptor 1 at /dev/null while loading, which would swallow LSP
-            # messages written meanwhile. llama.cpp's log lines go through our
-            # callback; the Python-level prints (metadata, chat template) are
-            # caught here and logged at DEBUG.
-            with (
-                contextlib.redirect_stderr(printed),
-                placement.tensor_overrides(patterns) as overrides,
-                parallel_sequences(MAX_SEQUENCES),
-            ):
-                llm = llama_cpp.Llama(
-                    model_path=str(path),
-                    n_ctx=config.n_ctx,
-                    n_batch=config.n_batch,
-                    n_threads=config.n_threads or os.cpu_count() or 1,
-                    n_gpu_layers=n_gpu_layers,
-                    flash_attn=config.flash_attn,
-                    type_k=kv_type,
-                    type_v=kv_type,
-                    logits_all=False,
-                    verbose=True,
-                )
-        except (ValueError, RuntimeError, OSError, MemoryError) as exc:
-            raise ModelError(f"llama.cpp could not load {path}: {exc}") from exc
-        finally:
-            llama_log.debug("%s", printed.getvalue())
-        if patterns and not overrides.applied:
-            llm.close()
-            raise ModelError(
-                f"the MoE expert placement did not reach llama.cpp while loading {path}"
-            )
-        return llm
 
     # -- vocabulary -----------------------------------------------------------------
 
@@ -434,20 +178,60 @@ class LlamaRuntime:
 
         return token in self.fim.stops or bool(llama_cpp.llama_vocab_is_eog(self._vocab, token))
 
+    def _answer(
+        self, max_tokens: int, stop_at: StopAt | None, time_budget_s: float | None, started: float
+    ) -> Answer:
+        return Answer(self._is_stop, max_tokens, stop_at, time_budget_s, started)
+
+    def _take(self, answer: Answer, token: int, logits: np.ndarray) -> bool:
+        """Add the chosen ``token`` to ``answer``; True when it is finished (``token`` then needs no evaluation)."""
+        if answer.ends(token):
+            return True
+        data = self.llm.detokenize([token])
+        return answer.take_bytes(token, data, token_logprob(logits, token))
+
     # -- generation -----------------------------------------------------------------
 
     @property
     def cached_tokens(self) -> int:
         return self.llm.n_tokens
 
+    def use_document(self, document: str) -> None:
+        """The next prompts are ``document``'s (the engine's job key): its saved state may serve them."""
+        self._document = document
+
+    def tokens_to_read(self, prompt: Sequence[int]) -> int:
+        """How many of ``prompt``'s tokens a request now would evaluate (its document's saved state counted)."""
+        reuse = self._reusable_prefix(prompt)
+        if self._document is not None and self._document != self._live_document:
+            reuse = max(reuse, self.states.shared(self._document, prompt))
+        return len(prompt) - min(reuse, len(prompt) - 1)
+
+    def prompt_tokens_per_s(self) -> float | None:
+        """The measured prompt speed (None before a prompt was read)."""
+        return self.chunks.tokens_per_s
+
+    def kv_states(self) -> StatesStatus:
+        return self.states.status()
+
+    def _switch_document(self, prompt: Sequence[int]) -> None:
+        """Turning to another document: keep the live prompt's state, bring back this one's."""
+        document, before = self._document, self._live_document
+        if document is None or document == before:
+            return
+        self._live_document = document
+        if self.states.budget_bytes <= 0:
+            return
+        live_reuse = self._reusable_prefix(prompt)
+        if before is not None and self.llm.n_tokens - live_reuse >= MIN_REUSE:
+            self.states.put(before, save_sequence(self.llm, self.llm.n_tokens))
+        taken = self.states.take(document, prompt)
+        if taken is not None and taken[1] > live_reuse:
+            restore_sequence(self.llm, taken[0])
+            self.states.restored += 1
+
     def _reusable_prefix(self, prompt: Sequence[int]) -> int:
-        n_cached = self.llm.n_tokens
-        limit = min(n_cached, len(prompt))
-        if limit == 0:
-            return 0
-        cached = self.llm.input_ids[:limit]
-        mismatch = np.flatnonzero(cached != np.asarray(prompt[:limit], dtype=cached.dtype))
-        return int(mismatch[0]) if mismatch.size else limit
+        return common_prefix(self.llm.input_ids[: self.llm.n_tokens], prompt)
 
     def _logits(self) -> np.ndarray:
         import llama_cpp
@@ -468,12 +252,18 @@ class LlamaRuntime:
             raise ValueError(
                 f"prompt of {len(prompt)} tokens + {max_tokens} to generate exceeds the context of {self.n_ctx}"
             )
+        self._switch_document(prompt)
         n_reused = min(self._reusable_prefix(prompt), len(prompt) - 1)
         self.llm.n_tokens = n_reused
-        for start in range(n_reused, len(prompt), PROMPT_CHUNK):
+        start = n_reused
+        while start < len(prompt):
             if cancelled():
                 raise Cancelled("cancelled while reading the prompt")
-            self.llm.eval(prompt[start : start + PROMPT_CHUNK])
+            chunk = prompt[start : start + self.chunks.size()]
+            began = time.perf_counter()
+            self.llm.eval(chunk)
+            self.chunks.record(len(chunk), time.perf_counter() - began)
+            start += len(chunk)
         return n_reused
 
     def generate(
@@ -481,7 +271,7 @@ class LlamaRuntime:
         prompt: Sequence[int],
         *,
         max_tokens: int,
-        stop_at: Callable[[str], int | None] | None = None,
+        stop_at: StopAt | None = None,
         time_budget_s: float | None = None,
         cancelled: Callable[[], bool] = lambda: False,
     ) -> Generation:
@@ -493,22 +283,52 @@ class LlamaRuntime:
         """
         started = time.perf_counter()
         n_reused = self._read_prompt(prompt, max_tokens, cancelled)
-        answer = _Continuation(self, max_tokens, stop_at, time_budget_s, started)
+        answer = self._answer(max_tokens, stop_at, time_budget_s, started)
         if max_tokens == 0:
-            answer.reason = "warmup"
+            answer.finish("warmup")
         decoding_started = time.perf_counter()
         steps = 0
+        logits = self._logits()
         while not answer.done:
             if cancelled():
                 raise Cancelled("cancelled while generating")
-            logits = self._logits()
             token = int(np.argmax(logits))
-            if not answer.take(token, logits):
+            if self._take(answer, token, logits):
+                break
+            guess = self._draft(prompt, answer)
+            steps += 1
+            if not guess:
                 self.llm.eval([token])
-                steps += 1
+                logits = self._logits()
+                continue
+            logits = self._verify(answer, token, guess)
         if steps:
             self.step_costs.record(1, (time.perf_counter() - decoding_started) / steps, steps)
-        return answer.generation(prompt, n_reused, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        return answer.generation(len(prompt), n_reused, len(prompt) - n_reused, seconds)
+
+    def _draft(self, prompt: Sequence[int], answer: Answer) -> list[int]:
+        """Prompt-lookup draft tokens after the answer so far (none when lookup decoding is off)."""
+        room = answer.room - 1
+        if not self.lookup or room <= 0:
+            return []
+        return lookup.draft(np.concatenate([prompt, answer.tokens]), limit=min(room, MAX_DRAFT))
+
+    def _verify(self, answer: Answer, token: int, guess: list[int]) -> np.ndarray:
+        """Evaluate ``token`` and the drafted ``guess`` in one batch; keep the drafts greedy decoding
+        agrees with. The logits that choose the next token."""
+        kept = self.llm.n_tokens + 1
+        rows = lookup.decode_rows(self.llm, [token, *guess])
+        self.lookup_drafted += len(guess)
+        logits = rows[0]
+        for drafted, row in zip(guess, rows[1:]):
+            if int(np.argmax(logits)) != drafted or self._take(answer, drafted, logits):
+                break
+            self.lookup_accepted += 1
+            kept += 1
+            logits = row
+        lookup.forget_after(self.llm, kept)
+        return logits
 
     def sample(
         self,
@@ -516,7 +336,7 @@ class LlamaRuntime:
         sampling: Sampling,
         *,
         max_tokens: int,
-        stop_at: Callable[[str], int | None] | None = None,
+        stop_at: StopAt | None = None,
         time_budget_s: float | None = None,
         cancelled: Callable[[], bool] = lambda: False,
     ) -> list[Generation]:
@@ -556,9 +376,7 @@ class LlamaRuntime:
             np.random.default_rng(None if sampling.seed is None else sampling.seed + i)
             for i in range(n)
         ]
-        answers = [
-            _Continuation(self, max_tokens, stop_at, time_budget_s, started) for _ in range(n)
-        ]
+        answers = [self._answer(max_tokens, stop_at, time_budget_s, started) for _ in range(n)]
         batch = llama_cpp.llama_batch_init(n, 0, 1)
         try:
             for seq in range(1, n):
@@ -578,7 +396,7 @@ class LlamaRuntime:
                         if greedy
                         else sample_token(logits, sampling.temperature, sampling.top_p, rngs[seq])
                     )
-                    if not answers[seq].take(token, logits):
+                    if not self._take(answers[seq], token, logits):
                         feed.append((seq, token))
                 if not feed:
                     break
@@ -611,67 +429,8 @@ class LlamaRuntime:
         if steps:
             self.step_costs.record(n, (time.perf_counter() - decoding_started) / steps, steps)
         seconds = time.perf_counter() - started
-        return [answer.generation(prompt, n_reused, seconds) for answer in answers]
+        n_evaluated = len(prompt) - n_reused
+        return [a.generation(len(prompt), n_reused, n_evaluated, seconds) for a in answers]
 
     def close(self) -> None:
         self.llm.close()
-
-
-class _Continuation:
-    """One answer being decoded: its text, tokens and log-probabilities, and the stop rules."""
-
-    def __init__(
-        self,
-        runtime: LlamaRuntime,
-        max_tokens: int,
-        stop_at: Callable[[str], int | None] | None,
-        time_budget_s: float | None,
-        started: float,
-    ) -> None:
-        self._runtime = runtime
-        self._max_tokens = max_tokens
-        self._stop_at = stop_at
-        self._deadline = None if time_budget_s is None else started + time_budget_s
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._over_time = False
-        self.text = ""
-        self.tokens: list[int] = []
-        self.logprobs: list[float] = []
-        self.reason = "max_tokens"
-        self.done = max_tokens <= 0
-
-    def take(self, token: int, logits: np.ndarray) -> bool:
-        """Add the chosen ``token``; True when the answer is finished (``token`` then needs no evaluation)."""
-        runtime = self._runtime
-        if runtime._is_stop(token):
-            self.reason, self.done = "eog", True
-            return True
-        self.logprobs.append(token_logprob(logits, token))
-        self.tokens.append(token)
-        piece = self._decoder.decode(runtime.llm.detokenize([token]))
-        self.text += piece
-        cut = self._stop_at(self.text) if self._stop_at is not None else None
-        if cut is not None:
-            self.text, self.reason, self.done = self.text[:cut], "stop_rule", True
-        elif self._deadline is not None and (
-            self._over_time or time.perf_counter() > self._deadline
-        ):
-            self._over_time = True
-            if "\n" in piece:
-                self.text = self.text[: len(self.text) - len(piece) + piece.index("\n")]
-                self.reason, self.done = "time_budget", True
-        if not self.done and len(self.tokens) >= self._max_tokens:
-            self.done = True
-        return self.done
-
-    def generation(self, prompt: Sequence[int], n_reused: int, seconds: float) -> Generation:
-        return Generation(
-            text=self.text,
-            tokens=self.tokens,
-            logprobs=self.logprobs,
-            n_prompt=len(prompt),
-            n_reused=n_reused,
-            n_evaluated=len(prompt) - n_reused,
-            stop_reason=self.reason,
-            seconds=seconds,
-        )

@@ -22,303 +22,40 @@ vocabulary, and fails with a message that says what differs.
 
 from __future__ import annotations
 
-import collections
 import concurrent.futures
-import contextlib
-import dataclasses
-import io
 import logging
-import math
 import threading
 import time
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from smalllsp.config import Config
-from smalllsp.engine import ModelUnavailable, fim
+from smalllsp.engine import ModelUnavailable
+from smalllsp.engine.placement import MoeInfo
+from smalllsp.engine.remote_events import Update, llama_server_updates, openai_updates
 from smalllsp.engine.remote_http import HttpClient, RemoteError, RemoteSetupError, read_api_key
+from smalllsp.engine.remote_setup import ModelMismatch, connect
+from smalllsp.engine.remote_vocab import LocalVocab, ServerVocab
 from smalllsp.engine.runtime import Generation, Sampling, StopAt
+from smalllsp.engine.stopping import Answer
 from smalllsp.engine.worker import Cancelled
 
 log = logging.getLogger(__name__)
 
-# Tokenized both here and on the server at start-up: a different vocabulary shows.
-PROBE_TEXT = "def área(x):\n    return {\"k\": [x ** 2, '\\t']}  # ≠ 𝄞\n"
-TOKENIZE_CACHE_SIZE = 8192
 
-__all__ = ["RemoteRuntime", "RemoteUnavailable", "ModelMismatch", "RemoteError", "RemoteSetupError"]
+__all__ = [
+    "RemoteRuntime",
+    "RemoteUnavailable",
+    "ModelMismatch",
+    "RemoteError",
+    "RemoteSetupError",
+    "Update",
+    "llama_server_updates",
+    "openai_updates",
+]
 
 
 class RemoteUnavailable(ModelUnavailable):
     """The remote engine failed this request (down, slow, garbage): no suggestion, and why."""
-
-
-class ModelMismatch(RemoteError):
-    """The server does not serve the configured model (name, FIM tokens or vocabulary differ)."""
-
-
-# -- vocabularies ---------------------------------------------------------------------
-
-
-class LocalVocab:
-    """The model's vocabulary only (``vocab_only``): tokenizing exactly as the in-process engine does."""
-
-    def __init__(self, path: Path) -> None:
-        import llama_cpp
-
-        from smalllsp.engine.llama import _route_llama_logs, check_model_file
-
-        check_model_file(path)
-        _route_llama_logs()
-        printed = io.StringIO()
-        with contextlib.redirect_stderr(printed):
-            self.llm = llama_cpp.Llama(model_path=str(path), vocab_only=True, n_ctx=8, verbose=True)
-        self.llm.verbose = False
-        self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
-        self.n_vocab = self.llm.n_vocab()
-        self.source = f"local vocabulary of {path.name}"
-
-    def tokenize(self, text: str) -> list[int]:
-        return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False) if text else []
-
-    def special_token(self, text: str) -> int | None:
-        ids = self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-        return ids[0] if len(ids) == 1 else None
-
-    def is_eog(self, token: int) -> bool | None:
-        import llama_cpp
-
-        return bool(llama_cpp.llama_vocab_is_eog(self._vocab, token))
-
-    def close(self) -> None:
-        self.llm.close()
-
-
-class ServerVocab:
-    """Tokenizing by the server's ``/tokenize``, with a cache of recent pieces."""
-
-    def __init__(self, http: HttpClient, llama_cpp_server: bool, model: str) -> None:
-        self._http = http
-        self._llama = llama_cpp_server
-        self._model = model
-        self._cache: collections.OrderedDict[tuple[str, bool], list[int]] = (
-            collections.OrderedDict()
-        )
-        self.calls = 0
-        self.n_vocab: int | None = None
-        self.source = "the server's /tokenize"
-
-    def _ask(self, text: str, special: bool) -> list[int]:
-        key = (text, special)
-        hit = self._cache.get(key)
-        if hit is not None:
-            self._cache.move_to_end(key)
-            return hit
-        self.calls += 1
-        if self._llama:
-            body: dict[str, Any] = {"content": text, "add_special": False, "parse_special": special}
-        else:  # vLLM; its tokenizer always parses special tokens in text
-            body = {"model": self._model, "prompt": text, "add_special_tokens": False}
-        answer = self._http.request_json("POST", "/tokenize", body)
-        tokens = answer.get("tokens") if isinstance(answer, dict) else None
-        if not isinstance(tokens, list) or not all(isinstance(t, int) for t in tokens):
-            raise RemoteError(
-                f"{self._http.describe('/tokenize')} answered without a list of token ids: {str(answer)[:200]!r}"
-            )
-        self._cache[key] = tokens
-        if len(self._cache) > TOKENIZE_CACHE_SIZE:
-            self._cache.popitem(last=False)
-        return tokens
-
-    def tokenize(self, text: str) -> list[int]:
-        return list(self._ask(text, False)) if text else []
-
-    def special_token(self, text: str) -> int | None:
-        ids = self._ask(text, True)
-        return ids[0] if len(ids) == 1 else None
-
-    def is_eog(self, token: int) -> bool | None:
-        return None  # unknown here: the server's end of generation tells
-
-    def close(self) -> None:
-        pass
-
-
-# -- one stream's events, whichever API --------------------------------------------------
-
-
-@dataclasses.dataclass
-class Piece:
-    token: int | None
-    text: str
-    logprob: float | None
-
-
-@dataclasses.dataclass
-class Update:
-    """What one event says about one candidate."""
-
-    index: int
-    pieces: list[Piece]
-    finish: str | None  # "eog" | "max_tokens" | None (still going)
-    n_cached: int | None = None  # prompt tokens the server took from its KV cache
-    n_evaluated: int | None = None
-
-
-def _timings(event: dict[str, Any]) -> tuple[int | None, int | None]:
-    timings = event.get("timings")
-    if (
-        isinstance(timings, dict)
-        and isinstance(timings.get("cache_n"), int)
-        and isinstance(timings.get("prompt_n"), int)
-    ):
-        return timings["cache_n"], timings["prompt_n"]
-    usage = event.get("usage")
-    if isinstance(usage, dict) and isinstance(usage.get("prompt_tokens"), int):
-        details = usage.get("prompt_tokens_details")
-        cached = details.get("cached_tokens") if isinstance(details, dict) else None
-        if isinstance(cached, int):
-            return cached, usage["prompt_tokens"] - cached
-    return None, None
-
-
-def llama_server_updates(event: dict[str, Any]) -> list[Update]:
-    """llama-server's ``/completion`` stream event."""
-    if "content" not in event and "stop" not in event:
-        raise ValueError("no 'content' and no 'stop'")
-    pieces: list[Piece] = []
-    tokens = event.get("tokens") or []
-    content = event.get("content") or ""
-    probs = event.get("completion_probabilities") or []
-    if not isinstance(tokens, list) or not isinstance(content, str) or not isinstance(probs, list):
-        raise ValueError("'tokens', 'content' or 'completion_probabilities' has the wrong type")
-    if tokens or content:
-        token = tokens[-1] if tokens else None
-        logprob = probs[-1].get("logprob") if probs and isinstance(probs[-1], dict) else None
-        pieces = [Piece(None, "", None) for _ in tokens[:-1]] + [Piece(token, content, logprob)]
-    finish = None
-    if event.get("stop"):
-        finish = {"eos": "eog", "limit": "max_tokens", "word": "stop_rule"}.get(
-            str(event.get("stop_type")), "max_tokens"
-        )
-    cached, evaluated = _timings(event)
-    return [Update(int(event.get("index", 0)), pieces, finish, cached, evaluated)]
-
-
-def openai_updates(event: dict[str, Any]) -> list[Update]:
-    """An OpenAI ``/v1/completions`` stream chunk (llama-server's or vLLM's logprobs)."""
-    choices = event.get("choices")
-    if not isinstance(choices, list):
-        raise ValueError("no 'choices' list")
-    cached, evaluated = _timings(event)
-    updates = []
-    for choice in choices:
-        if not isinstance(choice, dict) or not isinstance(choice.get("text", ""), str):
-            raise ValueError("a choice that is not an object with text")
-        text = choice.get("text") or ""
-        ids, logprobs = _openai_logprobs(choice.get("logprobs"))
-        if ids:
-            pieces = [Piece(t, "", lp) for t, lp in zip(ids[:-1], logprobs[:-1])] + [
-                Piece(ids[-1], text, logprobs[-1])
-            ]
-        else:
-            pieces = [Piece(None, text, None)] if text else []
-        reason = choice.get("finish_reason")
-        finish = None if reason is None else ("eog" if reason == "stop" else "max_tokens")
-        updates.append(Update(int(choice.get("index", 0)), pieces, finish, cached, evaluated))
-    if not choices and (cached is not None):
-        updates.append(Update(-1, [], None, cached, evaluated))  # vLLM's closing usage chunk
-    return updates
-
-
-def _openai_logprobs(logprobs: Any) -> tuple[list[int | None], list[float | None]]:
-    if not isinstance(logprobs, dict):
-        return [], []
-    content = logprobs.get("content")
-    if isinstance(content, list):  # llama-server: [{id, token, logprob, ...}]
-        return [c.get("id") for c in content], [c.get("logprob") for c in content]
-    tokens = logprobs.get("tokens")
-    if isinstance(tokens, list):  # vLLM with return_tokens_as_token_ids: "token_id:123"
-        ids = [
-            int(t.split(":", 1)[1]) if isinstance(t, str) and t.startswith("token_id:") else None
-            for t in tokens
-        ]
-        values = logprobs.get("token_logprobs") or [None] * len(tokens)
-        return ids, list(values)
-    return [], []
-
-
-# -- one candidate ----------------------------------------------------------------------
-
-
-class Candidate:
-    """One completion as it streams in, stopped by the in-process engine's rules."""
-
-    def __init__(
-        self,
-        stops: frozenset[int],
-        is_eog: Callable[[int], bool | None],
-        max_tokens: int,
-        stop_at: StopAt | None,
-        time_budget_s: float | None,
-        started: float,
-    ) -> None:
-        self.text = ""
-        self.tokens: list[int] = []
-        self.logprobs: list[float] = []
-        self.reason: str | None = None
-        self._last_unknown_empty = (
-            False  # the last token: empty text, and no vocabulary here to say it is not an end
-        )
-        self._stops, self._is_eog = stops, is_eog
-        self._max_tokens, self._stop_at, self._budget, self._started = (
-            max_tokens,
-            stop_at,
-            time_budget_s,
-            started,
-        )
-        self._over_time = False
-
-    def take(self, piece: Piece) -> None:
-        if self.reason is not None:
-            return
-        if piece.token is not None and (piece.token in self._stops or self._is_eog(piece.token)):
-            self.reason = "eog"
-            return
-        self._last_unknown_empty = (
-            piece.token is not None and not piece.text and self._is_eog(piece.token) is None
-        )
-        if piece.token is not None:
-            self.tokens.append(piece.token)
-            self.logprobs.append(
-                float(piece.logprob)
-                if piece.logprob is not None and math.isfinite(piece.logprob)
-                else 0.0
-            )
-        self.text += piece.text
-        cut = self._stop_at(self.text) if self._stop_at is not None else None
-        if cut is not None:
-            self.text, self.reason = self.text[:cut], "stop_rule"
-            return
-        if self._budget is not None and time.perf_counter() - self._started > self._budget:
-            self._over_time = True
-        if self._over_time and "\n" in piece.text:
-            self.text = self.text[: len(self.text) - len(piece.text) + piece.text.index("\n")]
-            self.reason = "time_budget"
-            return
-        if len(self.tokens) >= self._max_tokens:
-            self.reason = "max_tokens"
-
-    def finish(self, reason: str) -> None:
-        """The server ended this candidate."""
-        if self.reason is not None:
-            return
-        if reason == "eog" and self.tokens and self._last_unknown_empty:
-            # Without the vocabulary here, the end-of-generation token arrived as
-            # an ordinary (empty) piece: it is not part of the answer.
-            self.tokens.pop()
-            self.logprobs.pop()
-        self.reason = reason
 
 
 # -- the runtime --------------------------------------------------------------------------
@@ -349,12 +86,16 @@ class RemoteRuntime:
         )
         self.vocab: LocalVocab | ServerVocab | None = None
         try:
-            self._connect(config)
+            served = connect(self.http, self.api, self.route, config)
         except BaseException:
             self.close()
             raise
+        self.server_kind, self.name, self.path = served.server_kind, served.name, served.path
+        self.device, self.model_bytes, self.n_ctx = served.device, served.model_bytes, served.n_ctx
+        self.max_n, self.vocab, self.fim = served.max_n, served.vocab, served.fim
         self.load_seconds = time.perf_counter() - started
-        self.moe = None
+        self.moe: MoeInfo | None = None
+        self.warnings: list[str] = []
         self.moe_cpu_layers = 0
         self.kv_bytes = 0
         log.info(
@@ -369,132 +110,25 @@ class RemoteRuntime:
             self.load_seconds,
         )
 
-    # -- start-up checks --------------------------------------------------------------
-
-    def _connect(self, config: Config) -> None:
-        props = self._props()
-        self.server_kind = "llama-server" if props is not None else "OpenAI-compatible server"
-        if self.api == "llama-server" and props is None:
-            raise ModelMismatch(
-                f"remote_api = llama-server, but {self.http.endpoint.origin} is not a llama-server (no /props); use remote_api = openai"
-            )
-        served = self._served_models()
-        self.name = self._check_name(config.remote_model, served)
-        self.path = self.http.describe(self.route)
-        info = next((m for m in served if self.name in _names_of(m)), {})
-        meta = info.get("meta") if isinstance(info.get("meta"), dict) else {}
-        self.model_bytes = int(meta.get("size") or 0)
-        self.device = f"remote ({self.server_kind} at {self.http.endpoint.origin})"
-        server_ctx = None
-        if props is not None:
-            server_ctx = (props.get("default_generation_settings") or {}).get("n_ctx")
-            self.max_n = int(props.get("total_slots") or 1)
-        else:
-            server_ctx = info.get("max_model_len")
-            self.max_n = None
-        self.n_ctx = config.n_ctx
-        if isinstance(server_ctx, int) and server_ctx > 0 and server_ctx < config.n_ctx:
-            log.warning(
-                "remote engine: the server's context per request is %d tokens, less than n_ctx %d: prompts are built for %d "
-                "(and differ from the in-process ones); give the server -c n_ctx x slots",
-                server_ctx,
-                config.n_ctx,
-                server_ctx,
-            )
-            self.n_ctx = server_ctx
-        server_vocab = ServerVocab(self.http, props is not None, self.name)
-        if config.model.strip():
-            from smalllsp import modelstore
-
-            try:
-                path = modelstore.resolve(config.model)
-            except modelstore.StoreError as problem:
-                raise RemoteSetupError(
-                    f"model = {config.model!r} (the local vocabulary for the remote engine): {problem}"
-                ) from None
-            self.vocab = LocalVocab(path)
-            self._check_vocabulary(server_vocab, meta.get("n_vocab"), path.name)
-        else:
-            self.vocab = server_vocab
-        try:
-            self.fim = fim.resolve(self.vocab.special_token, self.name)
-        except fim.NoFimTokensError as problem:
-            raise ModelMismatch(
-                f"the model served at {self.http.endpoint.origin}: {problem}"
-            ) from None
-
-    def _props(self) -> dict[str, Any] | None:
-        """llama-server's /props, or None from a server that has none (vLLM)."""
-        try:
-            props = self.http.request_json("GET", "/props")
-        except RemoteError as problem:
-            if problem.status == 404:
-                return None
-            raise
-        return props if isinstance(props, dict) and "default_generation_settings" in props else None
-
-    def _served_models(self) -> list[dict[str, Any]]:
-        answer = self.http.request_json("GET", "/v1/models")
-        data = answer.get("data") if isinstance(answer, dict) else None
-        if not isinstance(data, list) or not all(
-            isinstance(m, dict) and isinstance(m.get("id"), str) for m in data
-        ):
-            raise RemoteError(
-                f"{self.http.describe('/v1/models')} answered without a model list: {str(answer)[:200]!r}"
-            )
-        return data
-
-    def _check_name(self, wanted: str, served: list[dict[str, Any]]) -> str:
-        names = [name for model in served for name in _names_of(model)]
-        ids = ", ".join(repr(m["id"]) for m in served) or "nothing"
-        if wanted:
-            if wanted in names:
-                return wanted
-            raise ModelMismatch(
-                f"remote_model is {wanted!r}, but {self.http.endpoint.origin} serves {ids}"
-            )
-        if len(served) != 1:
-            raise ModelMismatch(
-                f"{self.http.endpoint.origin} serves {ids}: set remote_model to the one to use"
-            )
-        log.info(
-            "remote engine: remote_model is not set; using the only model served: %s",
-            served[0]["id"],
-        )
-        return served[0]["id"]
-
-    def _check_vocabulary(self, server: ServerVocab, server_n_vocab: Any, local_name: str) -> None:
-        """The local vocabulary must be the served model's: same size, FIM tokens and tokens for a probe text."""
-        local = self.vocab
-        assert isinstance(local, LocalVocab)
-        where = self.http.endpoint.origin
-        if isinstance(server_n_vocab, int) and server_n_vocab != local.n_vocab:
-            raise ModelMismatch(
-                f"the model served at {where} has {server_n_vocab} tokens, {local_name} has {local.n_vocab}: not the same model"
-            )
-        local_fim = fim.resolve(local.special_token, local_name)
-        template = local_fim.template
-        for label, text, mine in (
-            ("prefix", template.prefix, local_fim.prefix),
-            ("suffix", template.suffix, local_fim.suffix),
-            ("middle", template.middle, local_fim.middle),
-        ):
-            theirs = server.special_token(text)
-            if theirs != mine:
-                raise ModelMismatch(
-                    f"the FIM {label} token {text} is {mine} in {local_name} but {theirs} on {where}: not the same model"
-                )
-        mine, theirs = local.tokenize(PROBE_TEXT), server.tokenize(PROBE_TEXT)
-        if mine != theirs:
-            raise ModelMismatch(
-                f"{where} tokenizes text differently from {local_name} ({len(theirs)} vs {len(mine)} tokens for a probe): not the same model"
-            )
-
     # -- the Runtime contract ---------------------------------------------------------
 
+    def use_document(self, document: str) -> None:
+        """The server keeps its own prompt cache (``cache_prompt``): nothing to do here."""
+
+    def kv_states(self) -> None:
+        return None
+
+    def tokens_to_read(self, prompt: Sequence[int]) -> int:
+        """Unknown here (the server's cache decides): counted as nothing to read."""
+        return 0
+
+    def prompt_tokens_per_s(self) -> float | None:
+        return None
+
     def tokenize(self, text: str) -> list[int]:
-        assert self.vocab is not None
-        return self._guarded(lambda: self.vocab.tokenize(text))
+        vocab = self.vocab
+        assert vocab is not None
+        return self._guarded(lambda: vocab.tokenize(text))
 
     def generate(
         self,
@@ -683,10 +317,12 @@ class RemoteRuntime:
                 f"prompt of {len(prompt)} tokens + {max_tokens} to generate exceeds the context of {self.n_ctx}"
             )
         is_eog = self.vocab.is_eog if self.vocab is not None else (lambda token: None)
-        candidates = [
-            Candidate(self.fim.stops, is_eog, max_tokens, stop_at, time_budget_s, started)
-            for _ in range(n)
-        ]
+        stops = self.fim.stops
+
+        def is_end(token: int) -> bool | None:
+            return True if token in stops else is_eog(token)
+
+        candidates = [Answer(is_end, max_tokens, stop_at, time_budget_s, started) for _ in range(n)]
         n_cached: int | None = None
         n_evaluated: int | None = None
         parse = llama_server_updates if self.api == "llama-server" else openai_updates
@@ -715,7 +351,7 @@ class RemoteRuntime:
                     candidate = candidates[update.index]
                     if max_tokens > 0:
                         for piece in update.pieces:
-                            candidate.take(piece)
+                            candidate.take(piece.token, piece.text, piece.logprob)
                     if update.finish is not None:
                         candidate.finish("warmup" if max_tokens == 0 else update.finish)
                 if cancelled():
@@ -734,19 +370,7 @@ class RemoteRuntime:
         seconds = time.perf_counter() - started
         reused = n_cached if n_cached is not None else 0
         evaluated = n_evaluated if n_evaluated is not None else len(prompt) - reused
-        return [
-            Generation(
-                c.text,
-                c.tokens,
-                c.logprobs,
-                len(prompt),
-                reused,
-                evaluated,
-                c.reason or "max_tokens",
-                seconds,
-            )
-            for c in candidates
-        ]
+        return [c.generation(len(prompt), reused, evaluated, seconds) for c in candidates]
 
 
 def pool_free(call: Callable[[], Any]) -> concurrent.futures.Future:
@@ -771,12 +395,3 @@ def _settled(future: concurrent.futures.Future) -> Callable[[], Any]:
 
         return fail
     return lambda: result
-
-
-def _names_of(model: dict[str, Any]) -> list[str]:
-    aliases = model.get("aliases")
-    return (
-        [model["id"], *(a for a in aliases if isinstance(a, str))]
-        if isinstance(aliases, list)
-        else [model["id"]]
-    )

@@ -1,6 +1,6 @@
 """What the pipeline needs from a model, whoever runs it.
 
-:class:`Runtime` is the contract between :mod:`smalllsp.completion` and an
+:class:`Runtime` is the contract between :mod:`smalllsp.pipeline` and an
 engine: the in-process one (:mod:`smalllsp.engine.llama`) and the remote one
 (:mod:`smalllsp.engine.remote`) both honour it, so the context builder, the
 cutters, the guard and the ranking never know where the model runs. A
@@ -11,29 +11,49 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable, Protocol, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Literal, Protocol, Sequence, TypedDict
 
 from smalllsp.engine.fim import FimTokens
+
+if TYPE_CHECKING:
+    from smalllsp.engine.kv_states import StatesStatus
+    from smalllsp.engine.placement import MoeInfo
+
+# Why an answer ended: an end-of-generation or FIM stop token, the pipeline's
+# stop predicate, the token limit, the time budget, or a warm-up (prompt only).
+StopReason = Literal["eog", "stop_rule", "max_tokens", "time_budget", "warmup"]
+
+
+class GenerationStats(TypedDict):
+    """What one model call cost, as the log, ``smalllsp/status`` and the bench read it."""
+
+    source: Literal["model"]
+    n_prompt: int
+    n_reused: int
+    n_evaluated: int
+    n_generated: int
+    stop_reason: StopReason
+    ms: float
 
 
 @dataclasses.dataclass
 class Generation:
     text: str
     tokens: list[int]
-    logprobs: list[
-        float
-    ]  # of each generated token, under the model's own distribution (temperature 1)
+    # of each generated token, under the model's own distribution (temperature 1)
+    logprobs: list[float]
     n_prompt: int
     n_reused: int
     n_evaluated: int
-    stop_reason: str  # "eog", "stop_rule", "max_tokens", "time_budget", "warmup"
+    stop_reason: StopReason
     seconds: float
 
     @property
     def mean_logprob(self) -> float:
         return math.fsum(self.logprobs) / len(self.logprobs) if self.logprobs else 0.0
 
-    def stats(self) -> dict[str, float | int | str]:
+    def stats(self) -> GenerationStats:
         """What the request cost, for the log, the status request and the bench."""
         return {
             "source": "model",
@@ -118,19 +138,57 @@ class StepCosts:
 class Runtime(Protocol):
     """One loaded (or connected) model. Called from the engine's worker thread only."""
 
-    name: str
-    path: object  # the model file (local) or the endpoint (remote), for status and logs
-    device: str
-    load_seconds: float
-    n_ctx: int
-    fim: FimTokens
-    model_bytes: int
-    kv_bytes: int
-    moe: object | None
-    moe_cpu_layers: int
+    # Read-only properties: an implementation may hold them as plain attributes.
+    @property
+    def name(self) -> str: ...
+    @property
+    def path(self) -> Path | str:
+        """The model file (local) or the endpoint (remote), for status and logs."""
+        ...
+
+    @property
+    def device(self) -> str: ...
+    @property
+    def load_seconds(self) -> float: ...
+    @property
+    def n_ctx(self) -> int: ...
+    @property
+    def fim(self) -> FimTokens: ...
+    @property
+    def model_bytes(self) -> int: ...
+    @property
+    def kv_bytes(self) -> int: ...
+    @property
+    def moe(self) -> MoeInfo | None: ...
+    @property
+    def moe_cpu_layers(self) -> int: ...
+    @property
+    def warnings(self) -> list[str]:
+        """For the user once loaded (e.g. it fell back from the GPU to the CPU)."""
+        ...
 
     def tokenize(self, text: str) -> list[int]:
         """The model's tokens for document text (control-token look-alikes stay plain text)."""
+        ...
+
+    def use_document(self, document: str) -> None:
+        """The prompts that follow are ``document``'s (the engine calls this before each job).
+
+        An engine that keeps a prompt state per document (the in-process
+        one) brings that document's back; others ignore it.
+        """
+        ...
+
+    def tokens_to_read(self, prompt: Sequence[int]) -> int:
+        """How many of ``prompt``'s tokens a request now would evaluate (0 when it cannot tell)."""
+        ...
+
+    def prompt_tokens_per_s(self) -> float | None:
+        """The prompt speed measured so far; None when unknown."""
+        ...
+
+    def kv_states(self) -> StatesStatus | None:
+        """The per-document prompt states' budget and use; None where there are none."""
         ...
 
     def generate(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import functools
 import logging
 import threading
 from typing import Any, Callable
@@ -71,7 +72,7 @@ class Worker:
                     running.event.set()
             self._pending[key] = job
             self._cond.notify()
-        job.future.add_done_callback(lambda _f, j=job: self._on_done(j))
+        job.future.add_done_callback(functools.partial(self._on_done_future, job))
         return job.future
 
     def cancel(self, future: concurrent.futures.Future[Any]) -> None:
@@ -85,7 +86,7 @@ class Worker:
             if self._running is not None and self._running.future is future:
                 self._running.event.set()
 
-    def _on_done(self, job: _Job) -> None:
+    def _on_done_future(self, job: _Job, _future: concurrent.futures.Future[Any]) -> None:
         # A future cancelled from outside (asyncio's wrap_future does that)
         # must also stop the job behind it.
         if job.future.cancelled():
@@ -93,6 +94,12 @@ class Worker:
             with self._cond:
                 if self._pending.get(job.key) is job:
                     del self._pending[job.key]
+
+    @property
+    def busy(self) -> bool:
+        """A job is running."""
+        with self._cond:
+            return self._running is not None
 
     @property
     def pending(self) -> int:

@@ -13,6 +13,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from smalllsp import __version__
 from smalllsp.config import CrossFilePolicy
+from smalllsp.speculation import SpeculationStatus
 
 if TYPE_CHECKING:
     from smalllsp.server import SmalllspServer
@@ -35,6 +36,7 @@ class ServerStatus(TypedDict):
     documents: int
     last_generation: dict[str, Any] | None
     suggestion_cache_hits: int
+    speculation: SpeculationStatus
     cross_file_policy: CrossFilePolicy
     accepted: Accepted
     withheld: int
@@ -59,6 +61,7 @@ def status(ls: SmalllspServer) -> dict[str, Any]:
         documents=len(ls.documents),
         last_generation=service.last_generation,
         suggestion_cache_hits=service.cache.hits,
+        speculation=service.speculation.status(),
         cross_file_policy=ls.config.cross_file_policy,
         accepted=Accepted(
             local=service.accepted["local"], cross_file=service.accepted["cross-file"]

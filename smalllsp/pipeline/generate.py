@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from typing import Callable
 
-from smalllsp import guard
+from smalllsp import cold_hint, guard
 from smalllsp.config import MAX_SAMPLES, Config
 from smalllsp.context.global_section import NO_SOURCES, Sources
 from smalllsp.context.window import Cursor
@@ -44,6 +44,7 @@ class Completion:
     prompt: dict[str, object]  # what went into the prompt
     dropped: dict[str, int]  # candidates left out, by reason (a filter's name, "withheld")
     resampled: dict[str, int] | None = None  # drawn again for a call that did not bind
+    cold_hint: bool = False  # planned small to fit cold_latency_ms: warm the full window next
 
     @property
     def best(self) -> Suggestion | None:
@@ -64,6 +65,7 @@ class Completion:
             "suggestions": len(self.suggestions),
             "dropped": dict(self.dropped),
             **({"resampled": dict(self.resampled)} if self.resampled is not None else {}),
+            **({"cold_hint": True} if self.cold_hint else {}),
         }
 
 
@@ -135,6 +137,13 @@ def generate(
     """
     started = time.monotonic()
     ctx = plan(runtime, config, language_id, cursor, sources)
+    ctx, config, cold = cold_hint.plan_within_target(  # a fast first hint where nothing is warm
+        config,
+        runtime,
+        ctx,
+        lambda c: c.prompt.tokens,
+        lambda c: plan(runtime, c, language_id, cursor, sources),
+    )
     stop_at = stop_predicate(ctx)
     generations = draw(runtime, ctx, stop_at, cancelled)
     finished = [finish(ctx, g) for g in generations]
@@ -156,6 +165,7 @@ def generate(
         ctx.prompt.describe(),
         dropped,
         resampled,
+        cold,
     )
     _log(ctx, result)
     return result

@@ -15,7 +15,7 @@ import pytest
 
 from smalllsp.config import Config
 from smalllsp.engine import Engine
-from smalllsp.engine import llama as llama_module
+from smalllsp.engine import preflight as llama_module  # the memory checks live there
 from smalllsp.engine.llama import LlamaRuntime, ModelError, check_memory, check_model_file
 
 

@@ -27,7 +27,7 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
 from smalllsp import modelstore
-from smalllsp.bench_peer import LlamaServer
+from smalllsp.bench.peer import LlamaServer
 from smalllsp.config import Config
 from smalllsp.engine.remote import RemoteRuntime
 from smalllsp.engine.worker import Cancelled

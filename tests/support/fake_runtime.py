@@ -63,9 +63,23 @@ class FakeRuntime:
     prompts: list[list[int]] = dataclasses.field(default_factory=list)
     samplings: list[Sampling] = dataclasses.field(default_factory=list)
     pieces: list[int] = dataclasses.field(default_factory=list)  # pieces written, per candidate
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    documents: list[str] = dataclasses.field(default_factory=list)  # use_document's calls, in order
 
     def tokenize(self, text: str) -> list[int]:
         return tokenize(text)
+
+    def use_document(self, document: str) -> None:
+        self.documents.append(document)
+
+    def tokens_to_read(self, prompt: Sequence[int]) -> int:
+        return 0  # cannot tell: no prompt state is kept
+
+    def prompt_tokens_per_s(self) -> float | None:
+        return None
+
+    def kv_states(self) -> None:
+        return None
 
     def generate(
         self,

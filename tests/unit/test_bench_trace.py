@@ -1,5 +1,6 @@
-from smalllsp.bench import keystrokes, percentile, summarize
-from smalllsp.bench_peer import infill_request
+from smalllsp.bench.measure import percentile, summarize
+from smalllsp.bench.peer import infill_request
+from smalllsp.bench.trace import keystrokes
 from smalllsp.context.window import Cursor
 from smalllsp.documents import Document
 

@@ -21,7 +21,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from smalllsp.bench import Keystroke, _peak_rss_kib, replay, summarize
+from smalllsp.bench.measure import Cost, peak_rss_kib, replay, summarize
+from smalllsp.bench.trace import Keystroke
 from smalllsp.config import Config
 from smalllsp.context.window import Cursor
 
@@ -66,7 +67,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _post(url: str, body: dict[str, Any], timeout: float = 120) -> dict[str, Any]:
+def post(url: str, body: dict[str, Any], timeout: float = 120) -> dict[str, Any]:
     request = urllib.request.Request(
         url, json.dumps(body).encode(), {"Content-Type": "application/json"}
     )
@@ -168,7 +169,7 @@ class LlamaServer:
         self.stop()
 
     def peak_rss_kib(self) -> int | None:
-        return _peak_rss_kib(self.process.pid) if self.process else None
+        return peak_rss_kib(self.process.pid) if self.process else None
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -195,8 +196,8 @@ def run_peer(binary: Path, model: Path, config: Config, strokes: list[Keystroke]
     ) as server:
         base = server.url
 
-        def model_call(cursor: Cursor) -> tuple[list[str], dict[str, Any]]:
-            answer = _post(base + "/infill", infill_request(cursor))
+        def model_call(cursor: Cursor) -> tuple[list[str], Cost]:
+            answer = post(base + "/infill", infill_request(cursor))
             timings = answer.get("timings", {})
             evaluated = int(timings.get("prompt_n", 0))
             prompt_tokens = int(answer.get("tokens_evaluated", evaluated))

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from smalllsp import guard, pipeline
+from smalllsp.bench.measure import percentile
+from smalllsp.bench.trace import DEFAULT_TRACE
 from smalllsp.pipeline.context import scope_of
 from smalllsp.pipeline.generate import judge
-from smalllsp.bench import percentile
 from smalllsp.config import Config
 from smalllsp.context.global_section import Sources
 from smalllsp.context.window import Cursor
@@ -29,7 +30,6 @@ from smalllsp.engine.llama import LlamaRuntime
 from smalllsp.syntax import symbols
 from smalllsp.workspace.index import WorkspaceIndex
 
-TRACE = Path(__file__).resolve().parent.parent / "examples" / "typing_trace.py"
 HELPERS = '''"""Helpers the long file calls."""
 
 
@@ -48,7 +48,7 @@ CANDIDATE = "\n        value = compute(value)\n        publish('done', value)\n 
 
 def long_module(n_lines: int) -> list[str]:
     """The trace file repeated to ``n_lines``, with distinct function names per copy."""
-    unit = TRACE.read_text().split("\n")
+    unit = DEFAULT_TRACE.read_text().split("\n")
     lines: list[str] = ["from helpers import compute, publish", ""]
     copy = 0
     while len(lines) < n_lines:
@@ -105,10 +105,13 @@ def measure(
             guard_ms.append((done - middle) * 1000)
             verdicts[verdict.kind] += 1
     total = [a + b for a, b in zip(scope_ms, guard_ms)]
-    row = lambda values: {
-        "p50": round(percentile(values, 50), 2),
-        "p99": round(percentile(values, 99), 2),
-    }  # noqa: E731
+
+    def row(values: list[float]) -> dict[str, float]:
+        return {
+            "p50": round(percentile(values, 50) or 0.0, 2),
+            "p99": round(percentile(values, 99) or 0.0, 2),
+        }
+
     return {
         "lines": n_lines,
         "bytes": len(source),
@@ -119,3 +122,37 @@ def measure(
         "scope_and_guard_ms": row(total),
         "verdicts": verdicts,
     }
+
+
+# The file sizes the overhead is measured on: the per-request cost must not grow with the file (issue 16).
+OVERHEAD_LINES = (5000, 200_000)
+
+
+def overhead(path: Path, config: Config, sizes: tuple[int, ...] = OVERHEAD_LINES) -> dict[str, Any]:
+    """The scope detector's and the guard's cost per request on long files (see measure above):
+    the first size's figures at the top level, every size's under ``sizes``, and the p50 ratio
+    of the largest to the smallest."""
+    runtime = LlamaRuntime(path, config)
+    try:
+        reports = [measure(runtime, n_lines=n) for n in sizes]
+    finally:
+        runtime.close()
+    first, last = reports[0], reports[-1]
+    ratio = last["scope_and_guard_ms"]["p50"] / max(first["scope_and_guard_ms"]["p50"], 1e-6)
+    return {**first, "sizes": reports, "p50_ratio_largest_to_smallest": round(ratio, 2)}
+
+
+def overhead_line(report: dict[str, Any]) -> str:
+    lines = []
+    for one in report.get("sizes", [report]):
+        scope, guarded, both = one["scope_ms"], one["guard_ms"], one["scope_and_guard_ms"]
+        lines.append(
+            f"scope + guard on a {one['lines']}-line file, {one['requests']} requests: "
+            f"p50 {both['p50']} ms, p99 {both['p99']} ms (scope p50 {scope['p50']} / p99 {scope['p99']}, "
+            f"guard p50 {guarded['p50']} / p99 {guarded['p99']})"
+        )
+    if "p50_ratio_largest_to_smallest" in report:
+        lines.append(
+            f"p50 ratio, largest file to smallest: {report['p50_ratio_largest_to_smallest']}"
+        )
+    return "\n".join(lines)

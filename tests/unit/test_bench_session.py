@@ -1,0 +1,66 @@
+"""The session bench's plan and driver, with a scripted system instead of a model."""
+
+import asyncio
+
+from smalllsp.bench.session import Texts, run, summarize, visits
+
+SOURCE_A = "def a():\n" + "".join(
+    f"    value_{i} = compute_something({i}, flag=True)\n" for i in range(40)
+)
+SOURCE_B = "def b():\n" + "".join(
+    f"    other_{i} = transform_the_data({i}, keep=False)\n" for i in range(40)
+)
+
+
+class Scripted:
+    """Suggests the real rest of the line, so an accept happens; records what it saw."""
+
+    def __init__(self, texts, originals):
+        self.texts, self.originals, self.seen = texts, originals, []
+
+    async def change(self, path, line, start, end, text):
+        pass
+
+    async def request(self, path, line, column):
+        current = self.texts.lines[path][line]
+        self.seen.append((path.name, line, current[:column]))
+        rest = self.originals[path][line][column:]
+        return rest, {"source": "model"}
+
+
+def test_visits_cycle_through_the_files_at_places_far_apart(tmp_path):
+    a, b = tmp_path / "a.py", tmp_path / "b.py"
+    a.write_text(SOURCE_A)
+    b.write_text(SOURCE_B)
+    plan = visits([a, b], 4)
+    assert [v.path.name for v in plan] == ["a.py", "b.py", "a.py", "b.py"]
+    assert abs(plan[0].line - plan[2].line) >= 2 and plan[0].line != plan[2].line
+    for visit in plan:
+        line = (a if visit.path == a else b).read_text().split("\n")[visit.line]
+        assert line[: visit.column] + visit.rest == line and visit.column == 8
+
+
+def test_the_session_types_the_rest_back_accepts_once_and_leaves_the_text_as_it_was(tmp_path):
+    a, b = tmp_path / "a.py", tmp_path / "b.py"
+    a.write_text(SOURCE_A)
+    b.write_text(SOURCE_B)
+    texts = Texts([a, b])
+    originals = {p: list(lines) for p, lines in texts.lines.items()}
+    system = Scripted(texts, originals)
+    plan = visits([a, b], 2)
+    import smalllsp.bench.session as session
+
+    session.THINK_S, think = 0.0, session.THINK_S
+    try:
+        records = asyncio.run(run(system, texts, plan))
+    finally:
+        session.THINK_S = think
+    kinds = [r["kind"] for r in records]
+    assert kinds.count("first") == 2 and kinds.count("after_accept") == 2
+    assert texts.lines == originals  # every line typed back, every accept undone
+    first = plan[0]
+    # the first request sees the line cut at the visit's column
+    assert system.seen[0] == ("a.py", first.line, originals[a][first.line][: first.column])
+    summary = summarize(records)
+    assert summary["first_of_visit"]["n"] == 2 and summary["after_accept"]["n"] == 2
+    assert summary["all"]["n"] == len(records)
