@@ -398,6 +398,10 @@ def _eval(args: argparse.Namespace) -> int:
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
+    if "repo-calls" in args.tasks.split(","):
+        from smalllsp.evaluation import repo_calls_cli
+
+        return repo_calls_cli.run(args, say)
     try:
         problems = humaneval.load_problems()
         path = modelstore.resolve(args.model or "")
@@ -684,12 +688,17 @@ def parser() -> argparse.ArgumentParser:
     evaluation.add_argument(
         "--tasks",
         default="single-line,multi-line",
-        help="single-line, multi-line or both (comma-separated)",
+        help="single-line, multi-line or both (comma-separated); or repo-calls (alone): call sites of real packages (--packages), arguments checked by Python's own binding",
+    )
+    evaluation.add_argument(
+        "--packages",
+        default="rich,click",
+        help="with --tasks repo-calls: packages to pip install into a temporary folder and take the call sites from (comma-separated)",
     )
     evaluation.add_argument(
         "--limit",
         type=int,
-        help="tasks per kind, drawn with --seed (default: all: 1,033 single-line, 5,815 multi-line)",
+        help="tasks per kind, drawn with --seed (default: all: 1,033 single-line, 5,815 multi-line); repo-calls: call sites per package",
     )
     evaluation.add_argument(
         "--seed", type=int, default=0, help="seed of the task draw and of the sampling"
