@@ -306,17 +306,19 @@ def _judge_call(
     shown = [s for s in found if _shown(context, s)]
     if not shown:
         return f"uses {call.name}() from {_where(found)}, not seen by the model", None
-    checked = [s for s in shown if s.definition.parameters is not None]
+    assert context.index is not None
+    known = [(s, resolve.constructor(context.index, s)) for s in shown]
+    checked = [(s, found) for s, found in known if found is not None]
     if not checked:
         return (
             None,
             f"{call.name}() from {_where(shown)}: its parameters are not known, the arguments were not checked",
         )
-    problems = [bind(s.definition.parameters, call) for s in checked]
+    problems = [bind(parameters, call) for _s, (parameters, _origin) in checked]
     if all(problems):
-        first = checked[0]
+        first, (parameters, origin) = checked[0]
         return (
-            f"calls {call.name}() with {problems[0]}; {first.relpath} defines {_signature_of(first)}",
+            f"calls {call.name}() with {problems[0]}; {first.relpath} defines {_signature_of(first, parameters, origin)}",
             None,
         )
     return None, BOUND
@@ -360,12 +362,14 @@ def bind(parameters: symbols.Parameters, call: uses.Call) -> str | None:
     return None
 
 
-def _signature_of(found: "IndexedSymbol") -> str:
-    """The definition's header, and for a class the constructor it is called through."""
+def _signature_of(found: "IndexedSymbol", parameters: symbols.Parameters, origin: str) -> str:
+    """The definition's header, and for a class the constructor it is called through
+    (``origin``: where that constructor is, when the class inherits it)."""
     definition = found.definition
     text = _one_line(definition.signature)
-    if definition.kind == "class" and definition.parameters is not None:
-        text += f" ({describe_parameters(definition.parameters)})"
+    if definition.kind == "class":
+        inherited = "" if definition.parameters is not None else f", from {origin}"
+        text += f" ({describe_parameters(parameters)}{inherited})"
     return text
 
 

@@ -323,6 +323,14 @@ def render_callee(index: "WorkspaceIndex | None", symbol: "IndexedSymbol") -> st
             lines.append(
                 f"{body}# called as {definition.name}({describe_parameters(definition.parameters)})"
             )
+        elif (
+            definition.kind == "class"
+            and index is not None
+            and (inherited := resolve.constructor(index, symbol))
+        ):  # no constructor of its own: the one it inherits
+            lines.append(
+                f"{body}# called as {definition.name}({describe_parameters(inherited[0])}), from {inherited[1]}"
+            )
         elif not doc:
             lines.append(body + "...")
     elif constructor is not None:

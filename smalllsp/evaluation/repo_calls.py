@@ -152,7 +152,7 @@ def call_of(text: str) -> tuple[ast.Call | None, bool]:
             call = _parse_call(text[: i + 1])
             if call is not None:
                 return call, True
-    return _parse_call(text.rstrip().rstrip(",") + ")" if text.strip() else ")"), False
+    return _parse_call(text.rstrip() + "\n)"), False  # on its own line: after a comment too
 
 
 def _parse_call(arguments: str) -> ast.Call | None:

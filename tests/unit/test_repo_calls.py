@@ -1,0 +1,123 @@
+"""The repo-calls labeller (Python's own binding of what the model wrote) and the site draw."""
+
+import inspect
+
+import pytest
+
+from smalllsp.evaluation import repo_calls, repo_calls_runner
+from smalllsp.evaluation.repo_calls import BINDS, DOES_NOT_BIND, INVALID, NONE, Site
+
+
+def site_of(function, original="", callee="pkg.mod.f"):
+    parameters = tuple(
+        (p.name, p.kind.name, p.default is not inspect.Parameter.empty)
+        for p in inspect.signature(function).parameters.values()
+    )
+    return Site("pkg", "/nowhere/mod.py", 0, 2, callee, original, parameters)
+
+
+def plain(a, b=1): ...
+def keyword_only(*, color=None, bold=False): ...
+def positional_only(a, /, b): ...
+def variadic(a, *rest, **options): ...
+
+
+class Measurement:
+    def __init__(self, minimum, maximum): ...
+
+
+@pytest.mark.parametrize(
+    "function, text, expected",
+    [
+        (plain, "x)", BINDS),
+        (plain, "x, 2)", BINDS),
+        (plain, "x, b=2)", BINDS),
+        (plain, "b=2)", DOES_NOT_BIND),  # no a
+        (plain, "x, 2, 3)", DOES_NOT_BIND),
+        (plain, "x, c=3)", DOES_NOT_BIND),
+        (plain, "x, a=3)", DOES_NOT_BIND),  # a twice
+        (keyword_only, ")", BINDS),
+        (keyword_only, "bold=True)", BINDS),
+        (keyword_only, "1)", DOES_NOT_BIND),  # Console(1)
+        (positional_only, "1, 2)", BINDS),
+        (positional_only, "1, b=2)", BINDS),
+        (positional_only, "a=1, b=2)", DOES_NOT_BIND),
+        (variadic, "1, 2, 3, x=4)", BINDS),
+        (variadic, ")", DOES_NOT_BIND),
+        (plain, "*args)", BINDS),  # only the run time could tell
+        (Measurement, "0, 10)", BINDS),
+        (Measurement, "max=10)", DOES_NOT_BIND),
+        # the first ")" that closes the call; what follows it is not an argument
+        (plain, "f(x), 2) + g(1, 2, 3)", BINDS),
+        (plain, "')', 2)", BINDS),  # a parenthesis in a string
+        # left open: read as if closed after it
+        (plain, "x, 2,", BINDS),
+        (plain, "1, 2, 3, 4, 5, 6", DOES_NOT_BIND),
+        (plain, "  # type: ignore", DOES_NOT_BIND),  # a comment: no argument at all
+        (plain, "x = = 1)", INVALID),
+        (plain, "", NONE),
+        (plain, "   ", NONE),
+    ],
+)
+def test_label_binds_like_python(function, text, expected):
+    assert repo_calls.label(site_of(function), text) == expected
+
+
+def test_exact_compares_syntax_trees_not_spelling():
+    site = site_of(plain, original='x, b="on"')
+    assert repo_calls.exact(site, "x, b='on')")
+    assert repo_calls.exact(site, "x,b = 'on'),")
+    assert not repo_calls.exact(site, "x, b='off')")
+    assert not repo_calls.exact(site, "")
+    assert repo_calls.exact(site_of(plain, original=""), ")")
+
+
+def test_select_draws_with_the_seed_and_caps_each_callee():
+    sites = [
+        Site("pkg", f"/p/{i}.py", i, 1, "pkg.style.Style" if i < 10 else f"pkg.m.f{i}", "", ())
+        for i in range(20)
+    ]
+    first = repo_calls.select(sites, 8, seed=3)
+    assert first == repo_calls.select(sites, 8, seed=3)
+    assert first != repo_calls.select(sites, 8, seed=4)
+    everything = repo_calls.select(sites, None, seed=3)
+    assert sum(s.callee == "pkg.style.Style" for s in everything) == 3
+    assert len(everything) == 13
+
+
+def row(label, flagged=False, cross_file=False, latency=100.0, resampled=None):
+    return {
+        "label": label,
+        "flagged_unbound": flagged,
+        "cross_file": cross_file or flagged,
+        "exact_match": False,
+        "callee_in_prompt": True,
+        "shown_resampled": False,
+        "resampled": resampled,
+        "latency_ms": latency,
+    }
+
+
+def test_summary_scores_recall_precision_and_the_resampled_latency_ratio():
+    greedy = [row(BINDS, latency=100), row(DOES_NOT_BIND, True, latency=200), row(NONE)]
+    resampled = [
+        row(BINDS, latency=100),
+        row(DOES_NOT_BIND, True, latency=500, resampled={"drawn": 4, "bound": 0}),
+        row(NONE),
+        row(DOES_NOT_BIND),
+        row(BINDS, True),
+        row(INVALID),
+    ]
+    s = repo_calls_runner.summarize("x", resampled, [*greedy, row(BINDS), row(BINDS), row(BINDS)])
+    assert (s["sites"], s["binds"], s["no_suggestion"], s["invalid"]) == (6, 2 / 6, 1, 1)
+    assert (s["not_binding"], s["recall"]) == (2, 0.5)
+    assert (s["flagged"], s["precision"]) == (2, 0.5)
+    assert s["binding_flagged"] == 0.5
+    assert (s["p50_resampled_ms"], s["p50_same_sites_greedy_ms"], s["resampled_ratio"]) == (
+        500,
+        200,
+        2.5,
+    )
+    goals = repo_calls_runner.goals([{**s, "name": "global on + resampling"}])
+    assert goals[0] == "binds >= 0.9: 0.33 NOT met"
+    assert goals[4] == "resampled p50 <= 2x greedy: 2.50 NOT met"
