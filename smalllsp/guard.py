@@ -115,7 +115,10 @@ def judge(context: GuardContext, candidate: str, tree: Tree | None = None) -> Ve
     window_outline = symbols.outline(context.language_id, source, tree)
     defined_here = context.document_names | _names_defined(window_outline)
     resolver = resolve.Resolver(
-        context.index, context.path, context.language_id, context.imports.split("\n")
+        context.index,
+        context.path,
+        context.language_id,
+        context.imports.split("\n") + _local_imports(context),
     )
     before = context.head + candidate
     reasons: list[str] = []
@@ -244,6 +247,7 @@ def _judge_call(
 ) -> tuple[str | None, str | None]:
     """The reason the call is cross-file (or None), and a note when it could not be checked."""
     found: list["IndexedSymbol"] | None = None
+    guessed = False
     if call.receiver is None:
         resolution = resolver.resolve(call.name)
         if resolution.kind == resolve.EXTERNAL:
@@ -257,7 +261,11 @@ def _judge_call(
             found = [s for s in resolution.symbols if s.path != context.path]
             if not found:
                 return None, None
-        elif call.name in defined_here or builtins.is_builtin(language, call.name):
+        elif (
+            call.name in defined_here
+            or builtins.is_builtin(language, call.name)
+            or _bound_locally(context, call.name)
+        ):
             return None, None
     else:
         if builtins.is_standard_receiver(language, call.receiver):
@@ -299,6 +307,8 @@ def _judge_call(
                     call.name in defined_here or builtins.is_standard_method(language, call.name)
                 ):
                     return None, None
+                # a method found by its name alone (`match.span(0)` is re.Match's, not Measurement's)
+                guessed = not receiver_is_workspace_module
     if found is None:
         found = _candidates_for_call(context, call, _elsewhere(context, call.name))
     if not found:
@@ -315,6 +325,11 @@ def _judge_call(
             f"{call.name}() from {_where(shown)}: its parameters are not known, the arguments were not checked",
         )
     problems = [bind(parameters, call) for _s, (parameters, _origin) in checked]
+    if all(problems) and guessed:
+        return (
+            None,
+            f"{call.receiver}.{call.name}(): the receiver's class is not known, the arguments were not checked",
+        )
     if all(problems):
         first, (parameters, origin) = checked[0]
         return (
@@ -454,6 +469,33 @@ def _judge_member(
     if found and not any(_shown(context, s) for s in found):
         return f"uses {receiver}.{name} from {_where(found)}, not seen by the model"
     return None
+
+
+_LOCAL_IMPORT = re.compile(r"^[ \t]+((?:from[ \t]+\S+[ \t]+)?import[ \t]+[^\n(]+)$", re.M)
+
+
+def _local_imports(context: GuardContext) -> list[str]:
+    """Python imports inside a function above the cursor (``from IPython.display import display``)."""
+    if context.language_id != "python":
+        return []
+    return [m.group(1).strip() for m in _LOCAL_IMPORT.finditer(context.head)]
+
+
+def _bound_locally(context: GuardContext, name: str) -> bool:
+    """Python: the code above the cursor binds ``name`` itself (``_cell_len = cell_len``, a
+    parameter, a loop variable, ``with ... as name``), so it is not the workspace's."""
+    if context.language_id != "python":
+        return False
+    n = re.escape(name)
+    return any(
+        re.search(pattern, context.head, re.M)
+        for pattern in (
+            rf"^[ \t]*(?:[\w.]+[ \t]*,[ \t]*)*{n}[ \t]*(?:,[ \t]*[\w.]+[ \t]*)*(?::[^=\n]*)?=(?!=)",
+            rf"^[ \t]*(?:async[ \t]+)?def[ \t]+\w+[ \t]*\([^)]*\b{n}\b",
+            rf"^[ \t]*(?:async[ \t]+)?for[ \t]+[^\n]*\b{n}\b[^\n]*[ \t]in[ \t]",
+            rf"^(?![ \t]*(?:from|import)[ \t])[^\n]*\bas[ \t]+{n}\b",  # with ... as name
+        )
+    )
 
 
 def _used_outside(context: GuardContext, name: str) -> bool:

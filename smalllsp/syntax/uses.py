@@ -140,6 +140,8 @@ def _argument_shape(
 ) -> tuple[int, tuple[str, ...], bool, list[Node]]:
     if arguments is None:
         return 0, (), False, []
+    if arguments.type == "generator_expression":  # Python's f(x for x in xs): one argument
+        return 1, (), False, [arguments]
     positional, keywords, spread = 0, [], False
     keyword_fields = KEYWORD_ARGUMENTS.get(language, {})
     spreads = SPREADS.get(language, frozenset())
