@@ -3,8 +3,6 @@ each as a case: real code binds, so none of these may be flagged."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from smalllsp import guard
