@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -204,6 +205,7 @@ def _models(args: argparse.Namespace) -> int:
         "verify": _models_verify,
         "remove": _models_remove,
         "path": _models_path,
+        "recommend": _models_recommend,
     }
     import signal
 
@@ -336,6 +338,15 @@ def _models_remove(args: argparse.Namespace) -> int:
             else f"dropped its record from {path}"
         )
     return 0
+
+
+def _models_recommend(args: argparse.Namespace) -> int:
+    from smalllsp.models import auto
+
+    config, _problems = from_environment()
+    if args.time_budget_ms is not None:
+        config = dataclasses.replace(config, time_budget_ms=args.time_budget_ms)
+    return auto.recommend(config, as_json=args.json)
 
 
 def _models_path(args: argparse.Namespace) -> int:
@@ -577,7 +588,7 @@ def parser() -> argparse.ArgumentParser:
     complete.set_defaults(run=_complete)
 
     models = commands.add_parser(
-        "models", help="the model store: list, install, import, verify, remove, path"
+        "models", help="the model store: list, install, import, verify, remove, path, recommend"
     )
     actions = models.add_subparsers(dest="action", required=True)
     listing = actions.add_parser(
@@ -618,6 +629,16 @@ def parser() -> argparse.ArgumentParser:
     remove.add_argument("name")
     path = actions.add_parser("path", help="print where a model lives in the store")
     path.add_argument("name")
+    recommend = actions.add_parser(
+        "recommend",
+        help="the model `model = auto` picks on this machine, and why (measures each candidate once, cached)",
+    )
+    recommend.add_argument("--json", action="store_true", help="print JSON")
+    recommend.add_argument(
+        "--time-budget-ms",
+        type=int,
+        help="the latency target (default: the time_budget_ms setting)",
+    )
     models.set_defaults(run=_models)
 
     bench = commands.add_parser(

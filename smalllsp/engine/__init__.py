@@ -101,6 +101,7 @@ class Engine:
             "error": self.error,
             "model": getattr(runtime, "name", None),
             "model_path": str(getattr(runtime, "path", "")) or None,
+            "model_choice": getattr(runtime, "model_choice", None),  # model = auto: what and why
             "device": getattr(runtime, "device", None),
             "load_seconds": getattr(runtime, "load_seconds", None),
             "model_mib": round(runtime.model_bytes / 2**20, 1) if runtime else None,
