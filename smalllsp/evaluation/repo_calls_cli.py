@@ -66,9 +66,16 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> int:
         except ModelError as problem:
             print(f"smalllsp eval: {problem}", file=sys.stderr)
             return 1
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        rows_file = out / f"eval-{path.stem}-repo-calls.rows.jsonl"
+        rows_file.write_text("")
+        say(f"rows, site by site: {rows_file}")
         try:
             # (cast: the Runtime protocol's plain attributes do not admit LlamaRuntime's narrower ones)
-            configurations = repo_calls_runner.evaluate(cast(Runtime, runtime), base, sites, say)
+            configurations = repo_calls_runner.evaluate(
+                cast(Runtime, runtime), base, sites, say, rows_file
+            )
         finally:
             runtime.close()
     result = {
@@ -86,8 +93,6 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> int:
         "configurations": configurations,
         "goals": repo_calls_runner.goals(configurations),
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     target_file = out / f"eval-{path.stem}-repo-calls.json"
     target_file.write_text(json.dumps(result, indent=1) + "\n")
     print(repo_calls_runner.table(configurations))

@@ -20,6 +20,7 @@ compared with the same sites' greedy requests.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import time
 from pathlib import Path
@@ -145,43 +146,71 @@ def summarize(
     }
 
 
+def interleaved(sites_by_package: dict[str, tuple[Path, list[Site]]]) -> list[tuple[Path, Site]]:
+    """The sites, one package after the other in turn: a run stopped early still covers them all."""
+    queues = [[(root, site) for site in sites] for root, sites in sites_by_package.values()]
+    order = []
+    for i in range(max((len(q) for q in queues), default=0)):
+        order += [q[i] for q in queues if i < len(q)]
+    return order
+
+
 def evaluate(
     runtime: Runtime,
     base: Config,
     sites_by_package: dict[str, tuple[Path, list[Site]]],
     progress: Callable[[str], None] = lambda _line: None,
+    rows_file: Path | None = None,
 ) -> list[dict[str, Any]]:
-    """Every site of every package in the four configurations; one summary per configuration."""
+    """Every site of every package in the four configurations; one summary per configuration.
+    ``rows_file``: each site's rows are appended to it as a JSON line as soon as they are done
+    (:func:`summaries` turns what a stopped run left into the same summaries)."""
     names = list(CONFIGURATIONS)
     configs = [dataclasses.replace(base, **SETTINGS, **CONFIGURATIONS[n]) for n in names]
     done: list[list[dict[str, Any]]] = [[] for _ in names]
-    total = sum(len(sites) for _root, sites in sites_by_package.values())
-    number = 0
+    order = interleaved(sites_by_package)
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    for package, (root, sites) in sites_by_package.items():
-        index = WorkspaceIndex([root], workers=1)
-        index.build()
-        for site in sites:
-            for rows, row in zip(done, complete_site(runtime, configs, index, root, site)):
-                rows.append(row)
-            number += 1
-            progress(
-                f"  {number}/{total} {site.task_id}: "
-                + ", ".join(
-                    f"{rows[-1]['label']}{' (flagged)' if rows[-1]['flagged_unbound'] else ''}"
-                    for rows in done
-                )
+    indexes = {}
+    for root, _sites in sites_by_package.values():
+        indexes[root] = WorkspaceIndex([root], workers=1)
+        indexes[root].build()
+    for number, (root, site) in enumerate(order, 1):
+        rows = complete_site(runtime, configs, indexes[root], root, site)
+        for column, row in zip(done, rows):
+            column.append(row)
+        if rows_file is not None:
+            with rows_file.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(dict(zip(names, rows))) + "\n")
+        progress(
+            f"  {number}/{len(order)} {site.task_id}: "
+            + ", ".join(
+                f"{row['label']}{' (flagged)' if row['flagged_unbound'] else ''}" for row in rows
             )
+        )
+    return summaries(done, load_before)
+
+
+def summaries(
+    done: Sequence[Sequence[dict[str, Any]]], load_before: float | None
+) -> list[dict[str, Any]]:
+    """One summary per configuration from each configuration's rows (in CONFIGURATIONS order)."""
+    names = list(CONFIGURATIONS)
     greedy_of = {"global off + resampling": 0, "global on + resampling": 2}
-    summaries = []
+    found = []
     for i, name in enumerate(names):
         summary = summarize(name, done[i], done[greedy_of.get(name, i)])
         summary["load_average"] = [
             load_before,
             os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         ]
-        summaries.append(summary)
-    return summaries
+        found.append(summary)
+    return found
+
+
+def read_rows(rows_file: Path) -> list[list[dict[str, Any]]]:
+    """What :func:`evaluate` appended to ``rows_file``, as each configuration's rows."""
+    lines = [json.loads(line) for line in rows_file.read_text().splitlines() if line.strip()]
+    return [[line[name] for line in lines] for name in CONFIGURATIONS]
 
 
 def _f(value: float | None, digits: int = 2) -> str:

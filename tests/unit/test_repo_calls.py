@@ -1,11 +1,14 @@
 """The repo-calls labeller (Python's own binding of what the model wrote) and the site draw."""
 
 import inspect
+import json
+from pathlib import Path
 
 import pytest
 
 from smalllsp.evaluation import repo_calls, repo_calls_runner
 from smalllsp.evaluation.repo_calls import BINDS, DOES_NOT_BIND, INVALID, NONE, Site
+from smalllsp.evaluation.repo_calls_runner import CONFIGURATIONS
 
 
 def site_of(function, original="", callee="pkg.mod.f"):
@@ -121,3 +124,24 @@ def test_summary_scores_recall_precision_and_the_resampled_latency_ratio():
     goals = repo_calls_runner.goals([{**s, "name": "global on + resampling"}])
     assert goals[0] == "binds >= 0.9: 0.33 NOT met"
     assert goals[4] == "resampled p50 <= 2x greedy: 2.50 NOT met"
+
+
+def test_sites_are_taken_from_each_package_in_turn():
+    a = [Site("a", f"/a/{i}.py", i, 1, "a.m.f", "", ()) for i in range(3)]
+    b = [Site("b", "/b/0.py", 0, 1, "b.m.f", "", ())]
+    order = repo_calls_runner.interleaved({"a": (Path("/a"), a), "b": (Path("/b"), b)})
+    assert [s.path for _root, s in order] == ["/a/0.py", "/b/0.py", "/a/1.py", "/a/2.py"]
+
+
+def test_the_rows_file_of_a_stopped_run_gives_the_same_summaries(tmp_path):
+    rows = [
+        {name: row(BINDS if i else DOES_NOT_BIND, flagged=not i) for name in CONFIGURATIONS}
+        for i in range(3)
+    ]
+    rows_file = tmp_path / "rows.jsonl"
+    rows_file.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    columns = repo_calls_runner.read_rows(rows_file)
+    assert [len(c) for c in columns] == [3, 3, 3, 3]
+    found = repo_calls_runner.summaries(columns, 1.0)
+    assert [s["name"] for s in found] == list(CONFIGURATIONS)
+    assert found[3]["binds"] == 2 / 3 and found[3]["recall"] == 1.0
