@@ -11,7 +11,7 @@ import pytest
 from smalllsp import guard
 from smalllsp.context.global_section import render_callee
 from smalllsp.syntax.symbols import Parameters
-from smalllsp.workspace import resolve
+from smalllsp.workspace import constructors
 from smalllsp.workspace.index import WorkspaceIndex
 
 BASE = """\
@@ -95,7 +95,7 @@ BASE_PARAMETERS = Parameters(("name", "width"), 1, False, False, 0, 1, ("width",
 
 def constructor_of(index: WorkspaceIndex, root: Path, name: str):
     (symbol,) = [s for s in index.definitions(name) if s.path == str(root / "child.py")]
-    return resolve.constructor(index, symbol)
+    return constructors.constructor(index, symbol)
 
 
 @pytest.mark.parametrize(
