@@ -148,6 +148,8 @@ def probe(path: Path, config: Config) -> Speed:
 
     runtime = LlamaRuntime(path, dataclasses.replace(config, n_ctx=PROBE_N_CTX, model=str(path)))
     try:
+        # untimed: the first decode allocates buffers and touches the weights (no shared prefix)
+        runtime.generate(runtime.tokenize("// warm-up\n"), max_tokens=1)
         tokens = runtime.tokenize(PROBE_TEXT)
         read = runtime.generate(tokens, max_tokens=0)
         written = runtime.generate(tokens, max_tokens=PROBE_TOKENS)
@@ -179,12 +181,19 @@ class SpeedCache:
     def key(path: Path) -> str:
         return f"{machine_key()}/{path.name}/{path.stat().st_size}"
 
-    def get(self, path: Path) -> Speed | None:
+    def get(self, path: Path, load_now: float | None = None) -> Speed | None:
+        """The cached speed; None when there is none, or when it was measured on a machine
+        busier than its cores (``load``) and the machine is now at most half as busy."""
         found = self._read().get(self.key(path))
         try:
-            return Speed(**found) if isinstance(found, dict) else None
+            speed = Speed(**found) if isinstance(found, dict) else None
         except TypeError:
             return None
+        cores = os.cpu_count() or 1
+        if speed is not None and speed.load is not None and speed.load > cores:
+            if load_now is not None and load_now <= speed.load / 2:
+                return None  # measured while overloaded: measure again now
+        return speed
 
     def put(self, path: Path, speed: Speed) -> None:
         data = self._read()
@@ -233,7 +242,7 @@ def choose(
         fits = room is None or needed <= room
         speed = None
         if fits and chosen is None:
-            speed = cache.get(path)
+            speed = cache.get(path, os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
             if speed is None:
                 log.info("model = auto: measuring %s (once on this machine)", model.name)
                 speed = measure(path, config)
@@ -260,9 +269,15 @@ def choose(
     if timed:
         fastest = min(timed, key=lambda c: c.speed.request_ms() if c.speed else 0.0)
         assert fastest.speed is not None
+        others = [c for c in candidates if c is not fastest]
         reason = (
             f"{fastest.name}: no installed model serves a typical request within {target} ms here; "
-            f"this one is the fastest (~{fastest.speed.request_ms():.0f} ms; {_why_not([c for c in candidates if c is not fastest], target)})"
+            + (
+                f"this one is the fastest (~{fastest.speed.request_ms():.0f} ms; {_why_not(others, target)})"
+                if others
+                else f"it is the only one (~{fastest.speed.request_ms():.0f} ms)"
+            )
+            + _busy(fastest.speed)
         )
         return Choice(fastest.name, fastest.path, reason, tuple(candidates))
     smallest = min(candidates, key=lambda c: c.need_bytes)
@@ -271,6 +286,13 @@ def choose(
         f"this one needs the least ({_gib(smallest.need_bytes)})"
     )
     return Choice(smallest.name, smallest.path, reason, tuple(candidates))
+
+
+def _busy(speed: Speed) -> str:
+    cores = os.cpu_count() or 1
+    if speed.load is not None and speed.load > cores:
+        return f"; measured at load {speed.load:.1f} on {cores} cores, measured again once the machine is quieter"
+    return ""
 
 
 def _why_not(candidates: Sequence[Candidate], target: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -135,4 +136,33 @@ def test_the_real_probe_times_the_default_model(default_model, tmp_path):
     assert auto.SpeedCache(tmp_path / "speed.json").get(default_model) == candidate.speed
     assert choice.reason.startswith(
         "qwen2_5-coder-0_5b-q4_k_m: the largest installed model that fits ("
+    )
+
+
+def test_a_probe_taken_on_an_overloaded_machine_is_taken_again_when_it_is_quieter(store):
+    root, files = store
+    cache = auto.SpeedCache(root / "speed.json")
+    cores = os.cpu_count() or 1
+    busy = auto.Speed(10.0, 1.0, "2026-12-01T00:00:00Z", load=cores * 6.0)
+    cache.put(files["small"], busy)
+    assert cache.get(files["small"], load_now=cores * 5.0) == busy  # still busy: kept
+    assert cache.get(files["small"], load_now=cores * 1.0) is None  # quieter: measured again
+    quiet = auto.Speed(10.0, 1.0, "2026-12-01T00:00:00Z", load=cores / 2)
+    cache.put(files["small"], quiet)
+    assert cache.get(files["small"], load_now=0.0) == quiet
+
+
+def test_the_only_model_too_slow_says_so(store):
+    root, files = store
+    choice = auto.choose(
+        Config(time_budget_ms=1000),
+        models=[(model("small", 0.5), files["small"])],
+        memory=(8 * GIB, None),
+        measure=lambda path, config: speed(3000),
+        cache=auto.SpeedCache(root / "speed.json"),
+        need=lambda path, config: GIB,
+    )
+    assert choice.reason == (
+        "small: no installed model serves a typical request within 1000 ms here; "
+        "it is the only one (~3000 ms)"
     )
