@@ -717,6 +717,11 @@ def parser() -> argparse.ArgumentParser:
         help="with --tasks repo-calls: packages to pip install into a temporary folder and take the call sites from (comma-separated)",
     )
     evaluation.add_argument(
+        "--guard-only",
+        action="store_true",
+        help="with --tasks repo-calls: no model; the guard alone on every call site's own argument list and edits of it, against Python's binding",
+    )
+    evaluation.add_argument(
         "--limit",
         type=int,
         help="tasks per kind, drawn with --seed (default: all: 1,033 single-line, 5,815 multi-line); repo-calls: call sites per package",

@@ -32,6 +32,8 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.guard_only:
+        return _guard_only(args, packages, say)
     from smalllsp.engine.llama import LlamaRuntime, ModelError
 
     try:
@@ -98,5 +100,41 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     print(repo_calls_runner.table(configurations))
     for line in result["goals"]:
         print(f"- {line}")
+    say(f"results: {target_file}")
+    return 0
+
+
+def _guard_only(args: argparse.Namespace, packages: list[str], say: Callable[[str], None]) -> int:
+    """The guard alone on every site of each package (no model): see repo_calls_guard."""
+    from smalllsp.evaluation import repo_calls_guard
+
+    started = time.time()
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="smalllsp-repo-calls-") as folder:
+        target = Path(folder)
+        try:
+            origin = repo_calls.install(packages, target)
+            for package in packages:
+                sites = repo_calls.select(
+                    repo_calls.find_sites(package, target), args.limit, args.seed, per_callee=10**9
+                )
+                say(f"{package} ({origin[package]}): {len(sites)} call sites")
+                results[package] = repo_calls_guard.measure(
+                    repo_calls.package_root(package, target), sites
+                )
+        except (repo_calls.PackageError, OSError) as problem:
+            print(f"smalllsp eval: {problem}", file=sys.stderr)
+            return 1
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    target_file = out / "eval-guard-repo-calls.json"
+    result = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "seconds": round(time.time() - started, 1),
+        "packages": origin,
+        "results": results,
+    }
+    target_file.write_text(json.dumps(result, indent=1) + "\n")
+    print(repo_calls_guard.table(results))
     say(f"results: {target_file}")
     return 0

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from smalllsp.evaluation import repo_calls, repo_calls_runner
+from smalllsp.evaluation import repo_calls, repo_calls_guard, repo_calls_runner
 from smalllsp.evaluation.repo_calls import BINDS, DOES_NOT_BIND, INVALID, NONE, Site
 from smalllsp.evaluation.repo_calls_runner import CONFIGURATIONS
 
@@ -145,3 +145,60 @@ def test_the_rows_file_of_a_stopped_run_gives_the_same_summaries(tmp_path):
     found = repo_calls_runner.summaries(columns, 1.0)
     assert [s["name"] for s in found] == list(CONFIGURATIONS)
     assert found[3]["binds"] == 2 / 3 and found[3]["recall"] == 1.0
+
+
+def test_variants_edit_the_packages_own_argument_list():
+    assert repo_calls_guard.variants("2, height=3") == [
+        ("as written", "2, height=3"),
+        ("one positional more", "2, None, height=3"),
+        ("last argument dropped", "2"),
+        ("a keyword renamed", "2, height_=3"),
+    ]
+    assert repo_calls_guard.variants("") == [
+        ("as written", ""),
+        ("one positional more", "None"),
+    ]
+
+
+SHAPES = """\
+class Box:
+    def __init__(self, width, height=1, *, color=None):
+        self.width = width
+
+
+def area(box, /, scale=1):
+    return box.width * scale
+"""
+USE = """\
+from .shapes import Box, area
+
+
+def make():
+    box = Box(2, height=3)
+    return area(box)
+"""
+
+
+def test_the_guard_alone_on_a_real_package_against_pythons_binding(tmp_path):
+    package = tmp_path / "tinypkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "shapes.py").write_text(SHAPES)
+    (package / "use.py").write_text(USE)
+    sites = repo_calls.find_sites("tinypkg", tmp_path)
+    assert sorted((s.callee, s.original) for s in sites) == [
+        ("tinypkg.shapes.Box", "2, height=3"),
+        ("tinypkg.shapes.area", "box"),
+    ]
+    found = repo_calls_guard.measure(package, sites)
+    assert found["all"] == {
+        "lists": 7,
+        "not_binding": 3,  # Box(2, None, height=3), Box(2, height_=3), area()
+        "caught": 3,
+        "flagged": 3,
+        "false_flags": 0,
+        "unchecked": 0,
+        "recall": 1.0,
+        "precision": 1.0,
+    }
+    assert found["misses"] == [] and found["false_flags"] == []
