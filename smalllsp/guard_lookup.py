@@ -70,7 +70,8 @@ def bound_locally(context: GuardContext, name: str) -> bool:
         re.search(pattern, context.head, re.M)
         for pattern in (
             rf"^[ \t]*(?:[\w.]+[ \t]*,[ \t]*)*{n}[ \t]*(?:,[ \t]*[\w.]+[ \t]*)*(?::[^=\n]*)?=(?!=)",
-            rf"^[ \t]*(?:async[ \t]+)?def[ \t]+\w+[ \t]*\([^)]*\b{n}\b",
+            # a parameter's name, not a name in its annotation (console: Optional[Console])
+            rf"^[ \t]*(?:async[ \t]+)?def[ \t]+\w+[ \t]*\((?:[^)]*,)?\s*\*{{0,2}}{n}\s*[:=,)]",
             rf"^[ \t]*(?:async[ \t]+)?for[ \t]+[^\n]*\b{n}\b[^\n]*[ \t]in[ \t]",
             rf"^(?![ \t]*(?:from|import)[ \t])[^\n]*\bas[ \t]+{n}\b",  # with ... as name
         )

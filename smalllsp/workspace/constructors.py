@@ -81,7 +81,7 @@ def constructor(
     outline = index.outline_of(symbol.path)
     if len(bases) != 1 or outline is None:
         return None
-    annotated = re.compile(r"^\w+\s*:(?!=)")
+    annotated = re.compile(r"^\w+\s*:(?!=)(?!\s*(?:typing\.)?ClassVar\b)")  # a ClassVar is no field
     if any(
         d.container == definition.name and d.kind == "constant" and annotated.match(d.signature)
         for d in outline.definitions

@@ -114,6 +114,15 @@ def test_a_generator_argument_is_one_positional_argument(index):
     )
 
 
+def test_a_parameter_annotated_with_a_workspace_class_does_not_hide_the_class(index):
+    # traceback.py: def install(*, console: Optional[Console] = None) ... Console(None, stderr=True)
+    found = judge(index, "def install(*, box: Optional[Lines] = None):\n", "    x = Lines(1, 2)")
+    assert found.unbound and found.reasons == (
+        "calls Lines() with 2 positional arguments (it takes 1); containers.py defines "
+        "class Lines: (lines=…)",
+    )
+
+
 def test_the_workspace_function_itself_is_still_checked(index):
     assert judge(index, "", "width = cell_len(text, 1, 2)").reasons == (
         "calls cell_len() with 3 positional arguments (it takes 2); cells.py defines "

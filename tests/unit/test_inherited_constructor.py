@@ -60,6 +60,11 @@ class Fields(Base):
     y: str = "a"
 
 
+class Shared(Base):
+    highlights: ClassVar[list] = []
+    style: typing.ClassVar[str] = ""
+
+
 class Magic(Base, metaclass=Registry):
     pass
 
@@ -109,6 +114,7 @@ def constructor_of(index: WorkspaceIndex, root: Path, name: str):
         ("ParseError", (Parameters((), 0, True, False), "the builtin ValueError")),
         ("Mixed", None),  # two bases: which constructor wins is the MRO's business
         ("Fields", None),  # annotated fields: a dataclass decorator would add them
+        ("Shared", (BASE_PARAMETERS, "Base in base.py")),  # class variables are no fields
         ("Magic", None),  # a metaclass may change the call
         ("FromOutside", None),  # a base from outside the workspace
     ],
