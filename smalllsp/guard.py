@@ -248,9 +248,12 @@ def _judge_call(
         ):
             return None, None
     else:
-        if builtins.is_standard_receiver(language, call.receiver):
-            return None, None
         resolution = resolver.resolve(call.name, call.receiver)
+        # `from . import types` then types.IntRange(): the package's module, not the standard one
+        if resolution.kind != resolve.WORKSPACE and builtins.is_standard_receiver(
+            language, call.receiver
+        ):
+            return None, None
         if resolution.kind == resolve.EXTERNAL:
             return None, None
         if resolution.kind == resolve.MISSING:

@@ -30,7 +30,7 @@ JUPYTER = """\
 def display(segments, text):
     pass
 """
-HEADER = "import re\n\nfrom .cells import cell_len\nfrom .containers import Lines\n\n\n"
+HEADER = "import re\n\nfrom . import containers as types\nfrom .cells import cell_len\nfrom .containers import Lines\n\n\n"
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +118,14 @@ def test_a_parameter_annotated_with_a_workspace_class_does_not_hide_the_class(in
     # traceback.py: def install(*, console: Optional[Console] = None) ... Console(None, stderr=True)
     found = judge(index, "def install(*, box: Optional[Lines] = None):\n", "    x = Lines(1, 2)")
     assert found.unbound and found.reasons == (
+        "calls Lines() with 2 positional arguments (it takes 1); containers.py defines "
+        "class Lines: (lines=…)",
+    )
+
+
+def test_a_workspace_module_named_like_a_standard_one_is_the_workspaces(index):
+    # click/core.py: from . import types ... types.IntRange(None, min=0)
+    assert judge(index, "", "x = types.Lines(1, 2)").reasons == (
         "calls Lines() with 2 positional arguments (it takes 1); containers.py defines "
         "class Lines: (lines=…)",
     )
