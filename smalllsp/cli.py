@@ -717,6 +717,11 @@ def parser() -> argparse.ArgumentParser:
         help="with --tasks repo-calls: packages to pip install into a temporary folder and take the call sites from (comma-separated)",
     )
     evaluation.add_argument(
+        "--window",
+        metavar="PREFIX,SUFFIX,GLOBAL",
+        help="with --tasks repo-calls: prefix_tokens,suffix_tokens,global_tokens (default: the server's 1024,256,512); every site is a new file read from cold, so a loaded CPU may need a smaller window",
+    )
+    evaluation.add_argument(
         "--guard-only",
         action="store_true",
         help="with --tasks repo-calls: no model; the guard alone on every call site's own argument list and edits of it, against Python's binding",

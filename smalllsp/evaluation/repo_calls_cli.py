@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, cast
+from typing import Any, Callable, cast
 
 from smalllsp import modelstore
 from smalllsp.config import Config
@@ -41,6 +41,17 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     except modelstore.StoreError as problem:
         print(f"smalllsp eval: {problem}", file=sys.stderr)
         return 1
+    window: dict[str, Any] = {}
+    if args.window:
+        try:
+            prefix, suffix, global_ = (int(part) for part in args.window.split(","))
+        except ValueError:
+            print(
+                f"smalllsp eval: --window takes PREFIX,SUFFIX,GLOBAL; got {args.window!r}",
+                file=sys.stderr,
+            )
+            return 2
+        window = {"prefix_tokens": prefix, "suffix_tokens": suffix, "global_tokens": global_}
     base = Config(
         model=str(path),
         time_budget_ms=args.time_budget_ms,
@@ -48,6 +59,7 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> int:
         temperature=args.temperature,
         top_p=args.top_p,
         n_threads=args.threads,
+        **window,
     )
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="smalllsp-repo-calls-") as folder:
@@ -92,6 +104,12 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> int:
         "limit": args.limit,
         "seed": args.seed,
         "time_budget_ms": args.time_budget_ms,
+        "window": {
+            "prefix_tokens": base.prefix_tokens,
+            "suffix_tokens": base.suffix_tokens,
+            "global_tokens": base.global_tokens,
+        },
+        "threads": base.n_threads,
         "configurations": configurations,
         "goals": repo_calls_runner.goals(configurations),
     }
