@@ -172,15 +172,18 @@ def label(site: Site, text: str) -> str:
     call, _closed = call_of(text)
     if call is None:
         return INVALID
-    if any(isinstance(a, ast.Starred) for a in call.args) or any(
+    spread = any(isinstance(a, ast.Starred) for a in call.args) or any(
         k.arg is None for k in call.keywords
-    ):
-        return BINDS  # *args / **kwargs: only the run time could tell
+    )
+    explicit = [a for a in call.args if not isinstance(a, ast.Starred)]
     try:
         site.signature().bind(
-            *[None] * len(call.args), **{k.arg: None for k in call.keywords if k.arg is not None}
+            *[None] * len(explicit), **{k.arg: None for k in call.keywords if k.arg is not None}
         )
-    except TypeError:
+    except TypeError as problem:
+        # *args / **kwargs only add arguments: they may fill a missing one, nothing else
+        if spread and str(problem).startswith("missing a required"):
+            return BINDS
         return DOES_NOT_BIND
     return BINDS
 
@@ -227,6 +230,12 @@ def _site(
     if "<locals>" in callee.__qualname__:
         return None  # made by a factory: no definition of that name to find
     if home == module_name or not (home == package or home.startswith(package + ".")):
+        return None
+    try:  # httpx sets ByteStream.__module__ = "httpx": the file tells where it is defined
+        defined_in = inspect.getsourcefile(callee)
+    except TypeError:
+        defined_in = None
+    if defined_in is not None and Path(defined_in).resolve() == path.resolve():
         return None
     try:
         signature = inspect.signature(callee)

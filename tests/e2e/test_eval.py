@@ -65,7 +65,8 @@ def test_eval_repo_calls_completes_real_call_sites_of_a_package_from_the_index(t
     """click is pip-installed into a temporary folder; one call site, four configurations."""
     done = subprocess.run(
         [sys.executable, "-m", "smalllsp", "eval", "--tasks", "repo-calls", "--packages", "click"]
-        + ["--limit", "1", "--seed", "3", "--threads", "1", "--out", str(tmp_path)],
+        + ["--limit", "1", "--seed", "3", "--threads", "1", "--window", "256,64,256"]
+        + ["--out", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=900,
@@ -75,6 +76,7 @@ def test_eval_repo_calls_completes_real_call_sites_of_a_package_from_the_index(t
         (tmp_path / "eval-qwen2.5-coder-0.5b-instruct-q4_k_m-repo-calls.json").read_text()
     )
     assert result["packages"] == {"click": "pip install"}
+    assert result["window"] == {"prefix_tokens": 256, "suffix_tokens": 64, "global_tokens": 256}
     names = [c["name"] for c in result["configurations"]]
     assert names == ["global off", "global off + resampling", "global on", "global on + resampling"]
     rows = [c["per_task"][0] for c in result["configurations"]]

@@ -47,7 +47,12 @@ class Measurement:
         (positional_only, "a=1, b=2)", DOES_NOT_BIND),
         (variadic, "1, 2, 3, x=4)", BINDS),
         (variadic, ")", DOES_NOT_BIND),
-        (plain, "*args)", BINDS),  # only the run time could tell
+        (plain, "*args)", BINDS),  # *args may fill a
+        (plain, "x, 2, *args)", BINDS),
+        (plain, "x, 2, 3, *args)", DOES_NOT_BIND),  # a spread only adds arguments
+        (plain, "x, a=1, **options)", DOES_NOT_BIND),  # a twice, whatever options holds
+        (plain, "**options)", BINDS),
+        (keyword_only, "1, **options)", DOES_NOT_BIND),
         (Measurement, "0, 10)", BINDS),
         (Measurement, "max=10)", DOES_NOT_BIND),
         # the first ")" that closes the call; what follows it is not an argument
