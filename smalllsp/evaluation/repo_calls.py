@@ -211,15 +211,22 @@ def _sites_in(package: str) -> list[dict[str, Any]]:
         except Exception:  # noqa: BLE001 - optional dependencies, other platforms: not a task
             continue
         lines = source.split("\n")
+        defined_here = _top_level_definitions(tree)
         for node in ast.walk(tree):
-            site = _site(package, module_name, vars(module), lines, path, node)
+            site = _site(package, module_name, vars(module), lines, defined_here, node, path)
             if site is not None:
                 found.append(site)
     return found
 
 
 def _site(
-    package: str, module_name: str, namespace: dict, lines: list[str], path: Path, node: ast.AST
+    package: str,
+    module_name: str,
+    namespace: dict,
+    lines: list[str],
+    defined_here: set[str],
+    node: ast.AST,
+    path: Path,
 ) -> dict[str, Any] | None:
     if not isinstance(node, ast.Call) or node.lineno != node.end_lineno:
         return None
@@ -231,12 +238,8 @@ def _site(
         return None  # made by a factory: no definition of that name to find
     if home == module_name or not (home == package or home.startswith(package + ".")):
         return None
-    try:  # httpx sets ByteStream.__module__ = "httpx": the file tells where it is defined
-        defined_in = inspect.getsourcefile(callee)
-    except TypeError:
-        defined_in = None
-    if defined_in is not None and Path(defined_in).resolve() == path.resolve():
-        return None
+    if isinstance(node.func, ast.Name) and node.func.id in defined_here:
+        return None  # httpx sets ByteStream.__module__ = "httpx": this file defines it
     try:
         signature = inspect.signature(callee)
     except (TypeError, ValueError):
@@ -258,6 +261,21 @@ def _site(
             for p in signature.parameters.values()
         ],
     }
+
+
+def _top_level_definitions(tree: ast.Module) -> set[str]:
+    """Classes and functions the module defines (also under a top-level if/try/with)."""
+    found, stack = set(), list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            found.add(node.name)
+        elif isinstance(node, (ast.If, ast.Try, ast.With)):
+            for field in ("body", "orelse", "finalbody"):
+                stack += getattr(node, field, [])
+            for handler in getattr(node, "handlers", []):
+                stack += handler.body
+    return found
 
 
 def _evaluate(expression: ast.expr, namespace: dict) -> object | None:

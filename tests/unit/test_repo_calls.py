@@ -173,6 +173,18 @@ class Box:
 
 def area(box, /, scale=1):
     return box.width * scale
+
+
+class Public:
+    def __init__(self, x):
+        self.x = x
+
+
+Public.__module__ = "tinypkg"  # as httpx does: a call in this file is no cross-module site
+
+
+def make_public():
+    return Public(1)
 """
 USE = """\
 from .shapes import Box, area
