@@ -82,7 +82,7 @@ def install(packages: Sequence[str], target: Path) -> dict[str, str]:
             text=True,
         )
         if done.returncode == 0 and (target / package).is_dir():
-            origin[package] = "pip install"
+            origin[package] = f"pip install {package} {_version(target, package)}".rstrip()
             continue
         try:
             here = importlib.util.find_spec(package)
@@ -94,6 +94,15 @@ def install(packages: Sequence[str], target: Path) -> dict[str, str]:
             )
         origin[package] = f"already installed ({list(here.submodule_search_locations)[0]})"
     return origin
+
+
+def _version(target: Path, package: str) -> str:
+    """The version pip installed (from its ``NAME-VERSION.dist-info`` folder); "" if not found."""
+    for info in target.glob("*.dist-info"):
+        name, _, version = info.name[: -len(".dist-info")].partition("-")
+        if name.lower().replace("-", "_") == package.lower():
+            return version
+    return ""
 
 
 def package_root(package: str, target: Path) -> Path:
