@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -204,6 +205,7 @@ def _models(args: argparse.Namespace) -> int:
         "verify": _models_verify,
         "remove": _models_remove,
         "path": _models_path,
+        "recommend": _models_recommend,
     }
     import signal
 
@@ -338,6 +340,15 @@ def _models_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+def _models_recommend(args: argparse.Namespace) -> int:
+    from smalllsp.models import auto
+
+    config, _problems = from_environment()
+    if args.time_budget_ms is not None:
+        config = dataclasses.replace(config, time_budget_ms=args.time_budget_ms)
+    return auto.recommend(config, as_json=args.json)
+
+
 def _models_path(args: argparse.Namespace) -> int:
     path = modelstore.installed_path(modelstore.find(args.name))
     print(path)
@@ -414,6 +425,10 @@ def _eval(args: argparse.Namespace) -> int:
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
+    if "repo-calls" in args.tasks.split(","):
+        from smalllsp.evaluation import repo_calls_cli
+
+        return repo_calls_cli.run(args, say)
     try:
         problems = humaneval.load_problems()
         path = modelstore.resolve(args.model or "")
@@ -589,7 +604,7 @@ def parser() -> argparse.ArgumentParser:
     complete.set_defaults(run=_complete)
 
     models = commands.add_parser(
-        "models", help="the model store: list, install, import, verify, remove, path"
+        "models", help="the model store: list, install, import, verify, remove, path, recommend"
     )
     actions = models.add_subparsers(dest="action", required=True)
     listing = actions.add_parser(
@@ -630,6 +645,16 @@ def parser() -> argparse.ArgumentParser:
     remove.add_argument("name")
     path = actions.add_parser("path", help="print where a model lives in the store")
     path.add_argument("name")
+    recommend = actions.add_parser(
+        "recommend",
+        help="the model `model = auto` picks on this machine, and why (measures each candidate once, cached)",
+    )
+    recommend.add_argument("--json", action="store_true", help="print JSON")
+    recommend.add_argument(
+        "--time-budget-ms",
+        type=int,
+        help="the latency target (default: the time_budget_ms setting)",
+    )
     models.set_defaults(run=_models)
 
     bench = commands.add_parser(
@@ -714,12 +739,27 @@ def parser() -> argparse.ArgumentParser:
     evaluation.add_argument(
         "--tasks",
         default="single-line,multi-line",
-        help="single-line, multi-line or both (comma-separated)",
+        help="single-line, multi-line or both (comma-separated); or repo-calls (alone): call sites of real packages (--packages), arguments checked by Python's own binding",
+    )
+    evaluation.add_argument(
+        "--packages",
+        default="rich,click",
+        help="with --tasks repo-calls: packages to pip install into a temporary folder and take the call sites from (comma-separated)",
+    )
+    evaluation.add_argument(
+        "--window",
+        metavar="PREFIX,SUFFIX,GLOBAL",
+        help="with --tasks repo-calls: prefix_tokens,suffix_tokens,global_tokens (default: the server's 1024,256,512); every site is a new file read from cold, so a loaded CPU may need a smaller window",
+    )
+    evaluation.add_argument(
+        "--guard-only",
+        action="store_true",
+        help="with --tasks repo-calls: no model; the guard alone on every call site's own argument list and edits of it, against Python's binding",
     )
     evaluation.add_argument(
         "--limit",
         type=int,
-        help="tasks per kind, drawn with --seed (default: all: 1,033 single-line, 5,815 multi-line)",
+        help="tasks per kind, drawn with --seed (default: all: 1,033 single-line, 5,815 multi-line); repo-calls: call sites per package",
     )
     evaluation.add_argument(
         "--seed", type=int, default=0, help="seed of the task draw and of the sampling"

@@ -47,7 +47,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "model",
         "",
-        "GGUF file to run, or the name of a model in the store. Empty: the default model (`smalllsp models install default`).",
+        "GGUF file to run, or the name of a model in the store. Empty: the default model (`smalllsp models install default`). auto: the largest installed catalog model that fits in free memory (RAM, plus VRAM where llama.cpp offloads) and serves a typical request within time_budget_ms, its speed measured once per machine with a short probe and cached in the store; the choice and the reason are in the start-up log and smalllsp/status (`smalllsp models recommend` prints them).",
         user_only=True,
         reloads_model=True,
     ),

@@ -26,13 +26,15 @@ through the document's imports first (smalllsp.workspace.resolve).
 from __future__ import annotations
 
 import dataclasses
-import re
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from tree_sitter import Tree
 
+from smalllsp import guard_fields, guard_signatures
+from smalllsp import guard_lookup as lookup
+from smalllsp.binder import bind, describe_parameters
 from smalllsp.syntax import builtins, languages, symbols, uses
-from smalllsp.workspace import resolve
+from smalllsp.workspace import constructors, resolve
 
 if TYPE_CHECKING:
     from smalllsp.workspace.index import IndexedSymbol, WorkspaceIndex
@@ -40,8 +42,7 @@ if TYPE_CHECKING:
 LOCAL = "local"
 CROSS_FILE = "cross-file"
 POLICIES = ("allow", "flag", "withhold")
-# A name with more definitions than this in other files says little about any one of them.
-MAX_DEFINITIONS_LISTED = 3
+MAX_DEFINITIONS_LISTED = lookup.MAX_DEFINITIONS_LISTED
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,7 +116,10 @@ def judge(context: GuardContext, candidate: str, tree: Tree | None = None) -> Ve
     window_outline = symbols.outline(context.language_id, source, tree)
     defined_here = context.document_names | _names_defined(window_outline)
     resolver = resolve.Resolver(
-        context.index, context.path, context.language_id, context.imports.split("\n")
+        context.index,
+        context.path,
+        context.language_id,
+        context.imports.split("\n") + lookup.local_imports(context),
     )
     before = context.head + candidate
     reasons: list[str] = []
@@ -133,6 +137,14 @@ def judge(context: GuardContext, candidate: str, tree: Tree | None = None) -> Ve
         if note == BOUND and f"{call.name}()" not in bound:
             bound.append(f"{call.name}()")
         unbound = unbound or bool(reason and reason.startswith(f"calls {call.name}() with "))
+    if context.language_id == "go":  # struct literals: Point{X: 1} against Point's fields
+        for literal in guard_fields.literals(tree.root_node, start, end, source):
+            reason, checked = guard_fields.judge_literal(context, literal, defined_here)
+            if reason and reason not in reasons:
+                reasons.append(reason)
+            unbound = unbound or bool(reason)
+            if checked and f"{literal.type_name}{{}}" not in bound:
+                bound.append(f"{literal.type_name}{{}}")
     for name in sorted(uses.names_in(context.language_id, tree.root_node, start, end) - called):
         reason = _judge_name(context, language, name, defined_here, candidate, resolver)
         if reason and reason not in reasons:
@@ -144,7 +156,9 @@ def judge(context: GuardContext, candidate: str, tree: Tree | None = None) -> Ve
         if reason and reason not in reasons:
             reasons.append(reason)
     if window_outline is not None and context.path is not None:
-        reasons.extend(_signature_changes(context, window_outline, source, start, end))
+        reasons.extend(
+            guard_signatures.signature_changes(context, window_outline, source, start, end)
+        )
     unchecked = [n for n in unchecked if n != BOUND]
     if reasons:
         return Verdict(CROSS_FILE, tuple(reasons), tuple(unchecked), tuple(bound), unbound)
@@ -181,36 +195,13 @@ def _names_defined(outline: symbols.Outline | None) -> frozenset[str]:
     return frozenset(d.name for d in outline.definitions) if outline is not None else frozenset()
 
 
-def _elsewhere(context: GuardContext, name: str) -> list["IndexedSymbol"]:
-    """Definitions of ``name`` in other workspace files."""
-    assert context.index is not None
-    return [s for s in context.index.definitions(name) if s.path != context.path]
-
-
-def _shown(context: GuardContext, found: "IndexedSymbol") -> bool:
-    """Whether the model saw the definition: its first line is in the prompt."""
-    first = found.definition.signature.strip().split("\n", 1)[0].strip()
-    return bool(first) and first in context.prompt_text
-
-
-def _imported(context: GuardContext, name: str) -> bool:
-    return re.search(rf"\b{re.escape(name)}\b", context.imports) is not None
-
-
-def _where(found: Sequence["IndexedSymbol"]) -> str:
-    paths = sorted({s.relpath for s in found})
-    if len(paths) > MAX_DEFINITIONS_LISTED:
-        return f"{len(paths)} workspace files"
-    return ", ".join(paths)
-
-
 def _candidates_for_call(
     context: GuardContext, call: uses.Call, found: list["IndexedSymbol"]
 ) -> list["IndexedSymbol"]:
     """The definitions a call can mean: methods for ``obj.name()``, functions
     and classes for ``name()`` or ``module.name()``."""
-    module_receiver = call.receiver is not None and _imported(
-        context, _receiver_root(call.receiver)
+    module_receiver = call.receiver is not None and lookup.imported(
+        context, lookup.receiver_root(call.receiver)
     )
     if call.receiver is None:
         wanted = [s for s in found if s.definition.kind != "method"]
@@ -219,19 +210,11 @@ def _candidates_for_call(
     else:
         wanted = [s for s in found if s.definition.kind == "method"]
     imported_from = [
-        s for s in wanted if _module_stem(s.relpath) and _imported(context, _module_stem(s.relpath))
+        s
+        for s in wanted
+        if lookup.module_stem(s.relpath) and lookup.imported(context, lookup.module_stem(s.relpath))
     ]
     return imported_from or wanted
-
-
-def _receiver_root(receiver: str) -> str:
-    return re.split(r"\.|::|->", receiver, maxsplit=1)[0].strip()
-
-
-def _module_stem(relpath: str) -> str:
-    """``billing/api.py`` -> ``api``: the name an import of that file mentions."""
-    stem = relpath.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    return "" if stem in ("__init__", "index", "mod", "lib", "main") else stem
 
 
 def _judge_call(
@@ -244,6 +227,7 @@ def _judge_call(
 ) -> tuple[str | None, str | None]:
     """The reason the call is cross-file (or None), and a note when it could not be checked."""
     found: list["IndexedSymbol"] | None = None
+    guessed = False
     if call.receiver is None:
         resolution = resolver.resolve(call.name)
         if resolution.kind == resolve.EXTERNAL:
@@ -257,12 +241,19 @@ def _judge_call(
             found = [s for s in resolution.symbols if s.path != context.path]
             if not found:
                 return None, None
-        elif call.name in defined_here or builtins.is_builtin(language, call.name):
+        elif (
+            call.name in defined_here
+            or builtins.is_builtin(language, call.name)
+            or lookup.bound_locally(context, call.name)
+        ):
             return None, None
     else:
-        if builtins.is_standard_receiver(language, call.receiver):
-            return None, None
         resolution = resolver.resolve(call.name, call.receiver)
+        # `from . import types` then types.IntRange(): the package's module, not the standard one
+        if resolution.kind != resolve.WORKSPACE and builtins.is_standard_receiver(
+            language, call.receiver
+        ):
+            return None, None
         if resolution.kind == resolve.EXTERNAL:
             return None, None
         if resolution.kind == resolve.MISSING:
@@ -274,119 +265,76 @@ def _judge_call(
             found = list(resolution.symbols)
         else:
             klass = resolve.receiver_class(
-                context.language_id, before, _receiver_root(call.receiver)
+                context.language_id, before, lookup.receiver_root(call.receiver)
             )
             if klass is not None and call.receiver.isidentifier():
                 if klass in defined_here:
                     return None, None
                 methods = [
-                    s for s in _elsewhere(context, call.name) if s.definition.container == klass
+                    s
+                    for s in lookup.elsewhere(context, call.name)
+                    if s.definition.container == klass
                 ]
                 if not methods:
                     classes = [
-                        s for s in _elsewhere(context, klass) if s.definition.kind == "class"
+                        s for s in lookup.elsewhere(context, klass) if s.definition.kind == "class"
                     ]
                     if classes:
                         return (
                             None,
-                            f"{call.receiver}.{call.name}(): {klass} in {_where(classes)} defines no {call.name} (inherited?), not checked",
+                            f"{call.receiver}.{call.name}(): {klass} in {lookup.where(classes)} defines no {call.name} (inherited?), not checked",
                         )
                     return None, None
                 found = methods
             else:
-                receiver_is_workspace_module = _imported(context, _receiver_root(call.receiver))
+                receiver_is_workspace_module = lookup.imported(
+                    context, lookup.receiver_root(call.receiver)
+                )
                 if not receiver_is_workspace_module and (
                     call.name in defined_here or builtins.is_standard_method(language, call.name)
                 ):
                     return None, None
+                # a method found by its name alone (`match.span(0)` is re.Match's, not Measurement's)
+                guessed = not receiver_is_workspace_module
     if found is None:
-        found = _candidates_for_call(context, call, _elsewhere(context, call.name))
+        found = _candidates_for_call(context, call, lookup.elsewhere(context, call.name))
     if not found:
         return None, None
-    shown = [s for s in found if _shown(context, s)]
+    shown = [s for s in found if lookup.shown(context, s)]
     if not shown:
-        return f"uses {call.name}() from {_where(found)}, not seen by the model", None
-    checked = [s for s in shown if s.definition.parameters is not None]
+        return f"uses {call.name}() from {lookup.where(found)}, not seen by the model", None
+    assert context.index is not None
+    known = [(s, constructors.constructor(context.index, s)) for s in shown]
+    checked = [(s, found) for s, found in known if found is not None]
     if not checked:
         return (
             None,
-            f"{call.name}() from {_where(shown)}: its parameters are not known, the arguments were not checked",
+            f"{call.name}() from {lookup.where(shown)}: its parameters are not known, the arguments were not checked",
         )
-    problems = [bind(s.definition.parameters, call) for s in checked]
-    if all(problems):
-        first = checked[0]
+    problems = [bind(parameters, call) for _s, (parameters, _origin) in checked]
+    if all(problems) and guessed:
         return (
-            f"calls {call.name}() with {problems[0]}; {first.relpath} defines {_signature_of(first)}",
+            None,
+            f"{call.receiver}.{call.name}(): the receiver's class is not known, the arguments were not checked",
+        )
+    if all(problems):
+        first, (parameters, origin) = checked[0]
+        return (
+            f"calls {call.name}() with {problems[0]}; {first.relpath} defines {_signature_of(first, parameters, origin)}",
             None,
         )
     return None, BOUND
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
-def bind(parameters: symbols.Parameters, call: uses.Call) -> str | None:
-    """What is wrong with binding the call's arguments to ``parameters`` as the
-    language would, or None when they bind (or cannot be counted: ``*args``)."""
-    slots = parameters.positional
-    if call.positional > len(slots) and not parameters.variadic:
-        keyword_only = parameters.names[len(slots) :]
-        also = (
-            f"; {', '.join(keyword_only)} {'is' if len(keyword_only) == 1 else 'are'} keyword-only"
-            if keyword_only
-            else ""
-        )
-        return f"{_plural(call.positional, 'positional argument')} (it takes {len(slots)}{also})"
-    filled = set(slots[: call.positional])
-    positional_only = parameters.names[: parameters.positional_only]
-    for keyword in call.keywords:
-        if keyword in positional_only:
-            if not parameters.keywords:
-                return f"{keyword}= by keyword, but {keyword} is positional-only"
-            continue  # it goes into **kwargs
-        if keyword in filled:
-            return f"{keyword} given twice (by position and as {keyword}=)"
-        if keyword not in parameters.names:
-            if not parameters.keywords:
-                return f"an unknown keyword {keyword}="
-            continue
-        filled.add(keyword)
-    if call.spread:
-        return None
-    missing = [n for n in parameters.required_names if n not in filled]
-    if missing:
-        return f"no argument for {missing[0]}"
-    return None
-
-
-def _signature_of(found: "IndexedSymbol") -> str:
-    """The definition's header, and for a class the constructor it is called through."""
+def _signature_of(found: "IndexedSymbol", parameters: symbols.Parameters, origin: str) -> str:
+    """The definition's header, and for a class the constructor it is called through
+    (``origin``: where that constructor is, when the class inherits it)."""
     definition = found.definition
-    text = _one_line(definition.signature)
-    if definition.kind == "class" and definition.parameters is not None:
-        text += f" ({describe_parameters(definition.parameters)})"
+    text = lookup.one_line(definition.signature)
+    if definition.kind == "class":
+        inherited = "" if definition.parameters is not None else f", from {origin}"
+        text += f" ({describe_parameters(parameters)}{inherited})"
     return text
-
-
-def describe_parameters(parameters: symbols.Parameters) -> str:
-    """``a, b=…, /, c, *args, d, **kwargs``: the shape of a parameter list, Python-style."""
-    parts = []
-    names = parameters.names
-    first_keyword_only = len(names) - parameters.keyword_only
-    for i, name in enumerate(names):
-        if i == first_keyword_only and not parameters.variadic:
-            parts.append("*")
-        if i == first_keyword_only and parameters.variadic:
-            parts.append("*args")
-        parts.append(f"{name}=…" if name in parameters.optional else name)
-        if parameters.positional_only and i == parameters.positional_only - 1:
-            parts.append("/")
-    if parameters.variadic and first_keyword_only >= len(names):
-        parts.append("*args")
-    if parameters.keywords:
-        parts.append("**kwargs")
-    return ", ".join(parts)
 
 
 def _judge_name(
@@ -403,26 +351,26 @@ def _judge_name(
         return None
     if resolution.kind == resolve.WORKSPACE:
         found = [s for s in resolution.symbols if s.path != context.path]
-        if not found or any(_shown(context, s) for s in found):
+        if not found or any(lookup.shown(context, s) for s in found):
             return None
-        return f"uses {name} from {_where(found)}, not seen by the model"
+        return f"uses {name} from {lookup.where(found)}, not seen by the model"
     if name in defined_here or builtins.is_builtin(language, name) or len(name) < 2:
         return None
     # A bare name is not a class's member (a field, a method) elsewhere.
     found = [
         s
-        for s in _elsewhere(context, name)
+        for s in lookup.elsewhere(context, name)
         if s.definition.kind != "method" and s.definition.container is None
     ]
     if not found:
         return None
     # A name the document already uses (a local variable, a parameter) is its
     # own unless it comes from an import.
-    if not _imported(context, name) and _used_outside(context, name):
+    if not lookup.imported(context, name) and lookup.used_outside(context, name):
         return None
-    if any(_shown(context, s) for s in found):
+    if any(lookup.shown(context, s) for s in found):
         return None
-    return f"uses {name} from {_where(found)}, not seen by the model"
+    return f"uses {name} from {lookup.where(found)}, not seen by the model"
 
 
 def _judge_member(
@@ -433,86 +381,22 @@ def _judge_member(
     resolution = resolver.resolve(name, receiver)
     if resolution.kind == resolve.WORKSPACE:
         found = [s for s in resolution.symbols if s.path != context.path]
-        if found and not any(_shown(context, s) for s in found):
-            return f"uses {receiver}.{name} from {_where(found)}, not seen by the model"
+        if found and not any(lookup.shown(context, s) for s in found):
+            return f"uses {receiver}.{name} from {lookup.where(found)}, not seen by the model"
         return None
     if (
         resolution.kind != resolve.UNBOUND
         or resolver.bindings
-        or not _imported(context, _receiver_root(receiver))
+        or not lookup.imported(context, lookup.receiver_root(receiver))
     ):
         return None
     # Languages whose imports the resolver does not read (Go, Rust, ...): a package's member.
-    found = [s for s in _elsewhere(context, name) if s.definition.kind != "method"]
+    found = [s for s in lookup.elsewhere(context, name) if s.definition.kind != "method"]
     found = [
-        s for s in found if _module_stem(s.relpath) == _receiver_root(receiver) or len(found) == 1
+        s
+        for s in found
+        if lookup.module_stem(s.relpath) == lookup.receiver_root(receiver) or len(found) == 1
     ]
-    if found and not any(_shown(context, s) for s in found):
-        return f"uses {receiver}.{name} from {_where(found)}, not seen by the model"
+    if found and not any(lookup.shown(context, s) for s in found):
+        return f"uses {receiver}.{name} from {lookup.where(found)}, not seen by the model"
     return None
-
-
-def _used_outside(context: GuardContext, name: str) -> bool:
-    pattern = re.compile(rf"\b{re.escape(name)}\b")
-    return pattern.search(context.head) is not None or pattern.search(context.tail) is not None
-
-
-def _signature_changes(
-    context: GuardContext, outline: symbols.Outline, source: bytes, start: int, end: int
-) -> list[str]:
-    """Definitions whose header the candidate writes, compared with what other files were written against."""
-    assert context.index is not None and context.path is not None
-    first_line = source[:start].count(b"\n")
-    last_line = source[:end].count(b"\n")
-    saved = context.index.saved_definitions(context.path)
-    reasons = []
-    for new in outline.definitions:
-        if new.parameters is None:
-            continue
-        header_last = new.start_line + new.signature.count("\n")
-        if header_last < first_line or new.start_line > last_line:
-            continue  # the candidate does not touch this header
-        line_in_document = context.head_first_line + new.start_line
-        old = _saved_counterpart(saved, new, line_in_document)
-        if old is None or old.parameters is None:
-            continue
-        if old.name == new.name and old.parameters == new.parameters:
-            continue
-        users = [p for p in context.index.referencing_files(old.name) if p != context.path]
-        if not users:
-            continue
-        where = _where_paths(context, users)
-        if old.name != new.name:
-            reasons.append(
-                f"renames {old.name}() to {new.name}(), which {where} use{'s' if len(users) == 1 else ''}"
-            )
-        else:
-            reasons.append(
-                f"changes the parameters of {old.name}(), which {where} use{'s' if len(users) == 1 else ''}"
-            )
-    return reasons
-
-
-def _saved_counterpart(
-    saved: Sequence[symbols.Definition], new: symbols.Definition, line: int
-) -> symbols.Definition | None:
-    """The saved definition the new header replaces: same name and container, else the one on its line."""
-    for old in saved:
-        if old.name == new.name and old.container == new.container:
-            return old
-    for old in saved:
-        if old.start_line == line and old.kind == new.kind:
-            return old
-    return None
-
-
-def _where_paths(context: GuardContext, paths: list[str]) -> str:
-    assert context.index is not None
-    relpaths = sorted(context.index.relpath(p) for p in paths)
-    if len(relpaths) > MAX_DEFINITIONS_LISTED:
-        return f"{len(relpaths)} other files"
-    return ", ".join(relpaths)
-
-
-def _one_line(signature: str) -> str:
-    return " ".join(signature.split())[:120]

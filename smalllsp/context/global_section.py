@@ -45,7 +45,7 @@ MAX_TOKEN_CHARS = 64
 from smalllsp.engine.fim import FimTokens
 from smalllsp.syntax import builtins, languages, uses
 from smalllsp.syntax.scope import ENCLOSING
-from smalllsp.workspace import resolve
+from smalllsp.workspace import constructors, resolve
 
 if TYPE_CHECKING:
     from smalllsp.context.window import Window
@@ -311,6 +311,14 @@ def render_callee(index: "WorkspaceIndex | None", symbol: "IndexedSymbol") -> st
         elif definition.kind == "class" and definition.parameters is not None:
             lines.append(
                 f"{body}# called as {definition.name}({describe_parameters(definition.parameters)})"
+            )
+        elif (
+            definition.kind == "class"
+            and index is not None
+            and (inherited := constructors.constructor(index, symbol))
+        ):  # no constructor of its own: the one it inherits
+            lines.append(
+                f"{body}# called as {definition.name}({describe_parameters(inherited[0])}), from {inherited[1]}"
             )
         elif not doc:
             lines.append(body + "...")

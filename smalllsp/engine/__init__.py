@@ -46,6 +46,7 @@ class EngineStatus(TypedDict):
     error: str | None
     model: str | None
     model_path: str | None
+    model_choice: dict[str, Any] | None  # model = auto: what it chose and why
     device: str | None
     load_seconds: float | None
     model_mib: float | None
@@ -132,6 +133,7 @@ class Engine:
             "error": self.error,
             "model": runtime.name if runtime else None,
             "model_path": str(runtime.path) if runtime else None,
+            "model_choice": getattr(runtime, "model_choice", None),  # model = auto: what and why
             "device": runtime.device if runtime else None,
             "load_seconds": runtime.load_seconds if runtime else None,
             "model_mib": round(runtime.model_bytes / 2**20, 1) if runtime else None,

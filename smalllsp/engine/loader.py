@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
 from smalllsp.config import Config
 from smalllsp.engine.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 
 def describe(config: Config) -> str:
@@ -13,7 +16,10 @@ def describe(config: Config) -> str:
     if config.engine == "remote":
         return f"{config.remote_model or 'the served model'} at {config.remote_url or '(no remote_url)'}"
     from smalllsp import modelstore
+    from smalllsp.models import auto
 
+    if config.model.strip() == auto.AUTO:
+        return "the best installed model for this machine (model = auto)"
     return modelstore.resolve(config.model).name
 
 
@@ -29,5 +35,12 @@ def open_runtime(config: Config, notify: Callable[[str], None] | None = None) ->
         return RemoteRuntime(config, notify=notify)
     from smalllsp import modelstore
     from smalllsp.engine.llama import LlamaRuntime
+    from smalllsp.models import auto
 
+    if config.model.strip() == auto.AUTO:  # measured once per machine, then cached
+        choice = auto.choose(config)
+        log.info("model = auto: %s", choice.reason)
+        runtime = LlamaRuntime(choice.path, config)
+        setattr(runtime, "model_choice", choice.as_dict())  # for smalllsp/status
+        return runtime
     return LlamaRuntime(modelstore.resolve(config.model), config)

@@ -73,6 +73,8 @@ def _argument_shape(
 ) -> tuple[int, tuple[str, ...], bool, list[Node]]:
     if arguments is None:
         return 0, (), False, []
+    if arguments.type == "generator_expression":  # Python's f(x for x in xs): one argument
+        return 1, (), False, [arguments]
     positional, spread = 0, False
     keywords: list[str] = []
     keyword_fields = rules.keyword_arguments

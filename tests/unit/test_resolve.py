@@ -139,3 +139,24 @@ def test_the_class_of_a_receiver_as_the_code_states_it():
         resolve.receiver_class("typescript", "const c = new BillingClient(url);\n", "c")
         == "BillingClient"
     )
+
+
+def test_a_package_opened_as_the_workspace_folder_does_not_shadow_the_standard_library(tmp_path):
+    # rich/json.py exists, but inside the package `from json import dumps` is the standard library's
+    root = tmp_path / "richpkg"
+    root.mkdir()
+    (root / "__init__.py").write_text("")
+    (root / "json.py").write_text("from json import dumps, loads\n\ndef render(data):\n    pass\n")
+    (root / "user.py").write_text("from json import dumps\nfrom .json import render\n")
+    built = WorkspaceIndex([root])
+    built.build()
+    user = str(root / "user.py")
+    resolver = resolve.Resolver(built, user, "python", built.outline_of(user).imports)
+    assert resolver.resolve("dumps") == resolve.Resolution(resolve.EXTERNAL, module="json")
+    assert resolver.resolve("render").kind == resolve.WORKSPACE
+    assert resolver.module_file("richpkg.json") == str(root / "json.py")
+    # a plain folder (no __init__.py) holds top-level modules
+    (root / "__init__.py").unlink()
+    flat = WorkspaceIndex([root])
+    flat.build()
+    assert resolve.Resolver(flat, user, "python", []).module_file("json") == str(root / "json.py")
