@@ -1,0 +1,457 @@
+"""The workspace index on disk: one outline per file, so a restart re-parses only what changed.
+
+One SQLite database per workspace folder, under ``$XDG_CACHE_HOME/smalllsp/index``
+(``~/.cache`` without it), one row per file: its path, size, mtime, a
+content hash and its outline (definitions, imports, referenced names),
+never its text. Rows are stamped with the outline format's version, the
+grammar wheels' versions and a hash of the code that extracts outlines, so
+an upgrade of any of them makes the old rows miss instead of lying.
+
+Why SQLite: one read loads a whole workspace (thousands of small files would
+cost a syscall each), writes are atomic transactions, and two servers on the
+same folder share the file under SQLite's own locking. A row is decoded
+only after its checksum matches, from JSON (never pickle: a cache file is not
+trusted to run code); a row that fails is reported as a miss and re-parsed. A
+database SQLite cannot read, or one that another program wrote, is moved
+aside and started afresh. Writes go through a thread of their own, batched.
+The folder is bounded: the databases of other workspaces are deleted, least
+recently used first, when the total is over the bound.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import importlib.metadata
+import json
+import logging
+import os
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import smalllsp
+from smalllsp.syntax import languages
+from smalllsp.syntax.symbols import Definition, Outline, Parameters
+from smalllsp.workspace.files import content_digest
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1  # of the row encoding below; bump it when encode() changes
+APPLICATION_ID = 0x534C4958  # "SLIX" in the database header: a file without it is not ours
+SUFFIX = ".sqlite"
+BUSY_TIMEOUT_MS = 5000  # another server's write transaction is waited for this long
+WRITE_BATCH = 500  # rows per write transaction
+WRITE_PAUSE_S = 0.2  # the writer gathers rows for this long before a transaction
+# A file modified this soon after it was read may have changed again within the
+# same mtime tick (same size, same mtime, other bytes): its row is trusted only
+# after its content hash is checked again.
+RACY_NS = 2_000_000_000
+EXTRACTOR_MODULES = ("smalllsp/syntax/symbols.py", "smalllsp/syntax/languages.py")
+
+
+def default_directory() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "smalllsp" / "index"
+
+
+def digest(data: bytes) -> bytes:
+    """A row's checksum (the same hash as a file's content digest)."""
+    return content_digest(data)
+
+
+def grammar_versions() -> dict[str, str]:
+    """The tree-sitter runtime's and each grammar wheel's version."""
+    found = {}
+    for distribution in ["tree-sitter", *sorted({m for m, _ in languages.GRAMMARS.values()})]:
+        name = distribution.replace("_", "-")
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = "absent"
+    return found
+
+
+def extractor_fingerprint() -> str:
+    """A hash of the code that turns a file into an outline: a change to it makes every row miss."""
+    package = Path(smalllsp.__file__).parent.parent
+    hasher = hashlib.sha256(smalllsp.__version__.encode())
+    for relative in EXTRACTOR_MODULES:
+        try:
+            hasher.update((package / relative).read_bytes())
+        except OSError:  # installed without sources: the version alone
+            hasher.update(relative.encode())
+    return hasher.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=1)
+def current_stamp() -> str:
+    return stamp_of(FORMAT_VERSION, grammar_versions(), extractor_fingerprint())
+
+
+def stamp_of(version: int, grammars: dict[str, str], extractor: str) -> str:
+    text = json.dumps([version, grammars, extractor], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Row:
+    """A file as the cache last saw it; ``blob`` is decoded only when the file still matches."""
+
+    size: int
+    mtime_ns: int
+    digest: bytes
+    read_ns: int  # when its content was read (for RACY_NS)
+    checksum: bytes
+    blob: bytes
+
+    def matches(self, size: int, mtime_ns: int) -> bool:
+        """Same size and mtime, and the mtime not so close to the read that a same-tick change could hide."""
+        return size == self.size and mtime_ns == self.mtime_ns and self.read_ns - mtime_ns > RACY_NS
+
+
+# -- the row encoding ----------------------------------------------------------------
+
+
+def encode(path: str, outline: Outline) -> bytes:
+    definitions = [
+        [
+            d.name,
+            d.kind,
+            d.signature,
+            d.doc,
+            d.start_line,
+            d.end_line,
+            d.container,
+            None if (p := d.parameters) is None else _parameters(p),
+        ]
+        for d in outline.definitions
+    ]
+    return json.dumps(
+        [
+            path,
+            outline.language_id,
+            definitions,
+            list(outline.imports),
+            outline.header_end_line,
+            sorted(outline.references),
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode("utf-8")
+
+
+def _parameters(p: Parameters) -> list[object]:
+    names, optional = list(p.names), list(p.optional)
+    return [names, p.required, p.variadic, p.keywords, p.positional_only, p.keyword_only, optional]
+
+
+def decode(path: str, row: Row) -> Outline | None:
+    """The outline in ``row`` for ``path``; None when the row is damaged or another file's."""
+    if digest(row.blob) != row.checksum:
+        return None
+    try:
+        stored, language_id, definitions, imports, header_end, references = json.loads(row.blob)
+        if stored != path:
+            return None
+        return Outline(
+            language_id,
+            tuple(_definition(*fields) for fields in definitions),
+            tuple(imports),
+            int(header_end),
+            frozenset(references),
+        )
+    except (ValueError, TypeError):  # malformed JSON, or fields of the wrong shape
+        return None
+
+
+def _definition(
+    name: str,
+    kind: str,
+    signature: str,
+    doc: str,
+    start: int,
+    end: int,
+    container: str | None,
+    parameters: list | None,
+) -> Definition:
+    if not (isinstance(name, str) and isinstance(start, int) and isinstance(end, int)):
+        raise TypeError("definition fields of the wrong type")
+    params = None
+    if parameters is not None:
+        names, required, variadic, keywords, positional_only, keyword_only, optional = parameters
+        params = Parameters(
+            tuple(names),
+            required,
+            variadic,
+            keywords,
+            positional_only,
+            keyword_only,
+            tuple(optional),
+        )
+    return Definition(name, kind, signature, doc, start, end, container, params)
+
+
+# -- one workspace folder's database ----------------------------------------------------
+
+
+class OutlineCache:
+    """The rows of one workspace folder. Reads on the caller's thread, writes on the writer's."""
+
+    def __init__(self, root: str, directory: Path, max_bytes: int, stamp: str) -> None:
+        self.root = root
+        key = hashlib.sha256(os.path.realpath(root).encode("utf-8", "surrogateescape")).hexdigest()
+        self.path = directory / f"{key[:32]}{SUFFIX}"
+        self.max_bytes = max_bytes
+        self.stamp = stamp
+        self.rejected = 0  # rows that failed their checksum or decoding
+        self.written = 0
+        self.full = False  # the database alone is over max_bytes: new rows are not added
+        self._queue: queue.Queue[tuple[str, tuple] | None] = queue.Queue()
+        self._writer: threading.Thread | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+        )
+        try:
+            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            application_id = connection.execute("PRAGMA application_id").fetchone()[0]
+            tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if application_id != APPLICATION_ID and tables:
+                raise sqlite3.DatabaseError(f"not an index cache (application_id {application_id})")
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS outlines (path TEXT PRIMARY KEY, stamp TEXT NOT NULL,"
+                " size INTEGER, mtime_ns INTEGER, digest BLOB, read_ns INTEGER, checksum BLOB, blob BLOB)"
+            )
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def _open(self) -> sqlite3.Connection | None:
+        """A connection, after moving aside a database that SQLite cannot read or that is not ours."""
+        for attempt in (1, 2):
+            try:
+                return self._connect()
+            except sqlite3.DatabaseError as problem:
+                if attempt == 2:
+                    log.warning("index cache %s unusable (%s): not used", self.path, problem)
+                    return None
+                log.warning("index cache %s unreadable (%s): starting afresh", self.path, problem)
+                self._discard()
+            except OSError as problem:
+                log.warning("index cache %s cannot be opened (%s): not used", self.path, problem)
+                return None
+        return None
+
+    def _discard(self) -> None:
+        aside = self.path.with_name(f"{self.path.name}.bad-{os.getpid()}")
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
+                os.unlink(f"{aside}{suffix}")
+            except FileNotFoundError:
+                pass
+            except OSError as problem:
+                log.warning("index cache: cannot remove %s%s: %s", self.path, suffix, problem)
+
+    def load(self) -> dict[str, Row]:
+        """Every row with the current stamp, not yet decoded; {} when the database is unusable."""
+        connection = self._open()
+        if connection is None:
+            return {}
+        try:
+            rows = connection.execute(
+                "SELECT path, size, mtime_ns, digest, read_ns, checksum, blob FROM outlines WHERE stamp = ?",
+                (self.stamp,),
+            ).fetchall()
+        except sqlite3.DatabaseError as problem:  # damaged pages show up only when read
+            log.warning("index cache %s unreadable (%s): starting afresh", self.path, problem)
+            connection.close()
+            self._discard()
+            return {}
+        finally:
+            connection.close()
+        found = {}
+        for path, size, mtime_ns, row_digest, read_ns, checksum, blob in rows:
+            if isinstance(path, str) and isinstance(blob, bytes) and isinstance(checksum, bytes):
+                found[path] = Row(size, mtime_ns, row_digest, read_ns, checksum, blob)
+            else:
+                self.rejected += 1
+        try:
+            os.utime(self.path)  # its last use, for the eviction of the least recently used
+        except OSError:
+            pass
+        return found
+
+    def put(
+        self,
+        path: str,
+        size: int,
+        mtime_ns: int,
+        content_digest: bytes,
+        read_ns: int,
+        outline: Outline,
+    ) -> None:
+        """Store a file's outline, read at ``read_ns`` (the writer thread encodes and writes it)."""
+        self._queue.put(("put", (path, size, mtime_ns, content_digest, read_ns, outline)))
+        self._start_writer()
+
+    def delete(self, paths: Iterable[str]) -> None:
+        paths = tuple(paths)
+        if paths:
+            self._queue.put(("delete", paths))
+            self._start_writer()
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until every queued write is on disk (tests, and stop)."""
+        done = threading.Event()
+        self._queue.put(("flush", (done,)))
+        self._start_writer()
+        done.wait(timeout)
+
+    def close(self) -> None:
+        """Write what is queued, then stop the writer."""
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join(30)
+            self._writer = None
+
+    def _start_writer(self) -> None:
+        if self._writer is None or not self._writer.is_alive():
+            self._writer = threading.Thread(
+                target=self._write_loop, name="smalllsp-index-cache", daemon=True
+            )
+            self._writer.start()
+
+    def _write_loop(self) -> None:
+        connection = self._open()
+        try:
+            stopping = False
+            while not stopping:
+                batch = [self._queue.get()]
+                deadline = time.monotonic() + WRITE_PAUSE_S
+                while len(batch) < WRITE_BATCH and batch[-1] is not None:
+                    try:
+                        batch.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                    except queue.Empty:
+                        break
+                stopping = batch[-1] is None
+                self._write(connection, [item for item in batch if item is not None])
+        finally:
+            if connection is not None:
+                connection.close()
+
+    def _write(self, connection: sqlite3.Connection | None, batch: list[tuple[str, tuple]]) -> None:
+        puts: list[tuple] = []
+        deletes: list[tuple[str]] = []
+        flushed: list[threading.Event] = []
+        for kind, values in batch:
+            if kind == "put":
+                path, size, mtime_ns, content_digest, read_ns, outline = values
+                blob = encode(path, outline)
+                puts.append(
+                    (path, self.stamp, size, mtime_ns, content_digest, read_ns, digest(blob), blob)
+                )
+            elif kind == "delete":
+                deletes.extend((path,) for path in values)
+            else:
+                flushed.append(values[0])
+        try:
+            if connection is not None and (puts or deletes):
+                self._full_check()
+                connection.execute("BEGIN IMMEDIATE")
+                connection.executemany("DELETE FROM outlines WHERE path = ?", deletes)
+                if self.full:  # only rows already there are refreshed
+                    puts = [p for p in puts if _exists(connection, p[0])]
+                connection.executemany(
+                    "INSERT OR REPLACE INTO outlines VALUES (?, ?, ?, ?, ?, ?, ?, ?)", puts
+                )
+                connection.execute("COMMIT")
+                self.written += len(puts)
+        except (
+            sqlite3.Error
+        ) as problem:  # disk full, a damaged file: the index in memory is unaffected
+            log.warning("index cache %s: %d rows not written (%s)", self.path, len(puts), problem)
+            try:
+                connection.execute("ROLLBACK") if connection is not None else None
+            except sqlite3.Error:
+                pass
+        finally:
+            for done in flushed:
+                done.set()
+
+    def _full_check(self) -> None:
+        size = _size_on_disk(self.path)
+        full = size > self.max_bytes
+        if full and not self.full:
+            log.warning(
+                "index cache %s holds %d MiB, over index_cache_max_mb: new files are not cached",
+                self.path,
+                size >> 20,
+            )
+        self.full = full
+
+
+def _exists(connection: sqlite3.Connection, path: str) -> bool:
+    return (
+        connection.execute("SELECT 1 FROM outlines WHERE path = ?", (path,)).fetchone() is not None
+    )
+
+
+def _size_on_disk(path: Path) -> int:
+    total = 0
+    for suffix in ("", "-wal"):
+        try:
+            total += os.stat(f"{path}{suffix}").st_size
+        except OSError:
+            pass
+    return total
+
+
+def evict(directory: Path, max_bytes: int, keep: Iterable[Path]) -> list[Path]:
+    """Delete other workspaces' databases, least recently used first, until the
+    folder holds at most ``max_bytes``; returns what was deleted."""
+    keep = {Path(p) for p in keep}
+    try:
+        databases = [p for p in directory.iterdir() if p.name.endswith(SUFFIX)]
+    except OSError:
+        return []
+    sizes = {p: _size_on_disk(p) for p in databases}
+    total = sum(sizes.values())
+    removed = []
+    for path in sorted((p for p in databases if p not in keep), key=_last_used):
+        if total <= max_bytes:
+            break
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                os.unlink(f"{path}{suffix}")
+            except FileNotFoundError:
+                pass
+            except OSError as problem:
+                log.warning("index cache: cannot evict %s: %s", path, problem)
+        total -= sizes[path]
+        removed.append(path)
+    if removed:
+        log.info("index cache: evicted %d other workspaces' caches", len(removed))
+    return removed
+
+
+def _last_used(path: Path) -> float:
+    try:
+        used = os.stat(path).st_mtime
+    except OSError:
+        return 0.0
+    try:
+        return max(used, os.stat(f"{path}-wal").st_mtime)
+    except OSError:
+        return used
