@@ -57,6 +57,7 @@ from smalllsp.engine import Cancelled, Engine, ModelUnavailable
 from smalllsp.engine import loader
 from smalllsp.syntax import symbols
 from smalllsp.syntax.doctree import DocumentTrees
+from smalllsp.workspace import outline_cache
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ STATUS_REQUEST = "smalllsp/status"
 # What the server holds for one document (version, length, SHA-256; never the text):
 # a client, or a test, can check that the server's copy is in step with its own.
 DOCUMENT_STATE_REQUEST = "smalllsp/documentState"
+# Settings the workspace index follows at run time (smalllsp.workspace.folders).
+INDEX_SETTINGS = ("workspace_index", "index_max_files", "index_max_file_kb")
 # Settings read when the model loads: changing one reloads it.
 RELOAD_SETTINGS = (
     "model",
@@ -554,6 +557,8 @@ class SmalllspServer(LanguageServer):
         ):  # a cached suggestion was made under the old settings (global_tokens, policy, model...)
             self.cache.clear()
         self.trees.max_bytes = self.config.max_document_kb * 1024
+        if any(getattr(old, n) != getattr(merged, n) for n in INDEX_SETTINGS):
+            self.index_changed()
         return any(getattr(old, name) != getattr(self.config, name) for name in RELOAD_SETTINGS)
 
     def load_model(self) -> None:
@@ -607,7 +612,19 @@ class SmalllspServer(LanguageServer):
             progress=report,
             done=finished,
             boundary_roots=folders,
+            cache=outline_cache.settings(self.config.index_cache, self.config.index_cache_max_mb),
         )
+
+    def index_changed(self) -> None:
+        """Folders or index settings changed: the index follows, off the loop (latest wins)."""
+        folders = [path_of(folder.uri) for folder in self.workspace.folders.values()]
+        if self.sources.index is not None:
+            self.sources.changes.want(
+                [f for f in folders if f],
+                self.config.workspace_index,
+                self.config.index_max_files,
+                self.config.index_max_file_kb * 1024,
+            )
 
     def schedule_refresh(self, uri: str, delay_s: float, edited_line: int | None) -> None:
         """After a pause in typing, keep the chunk around the last edit for the
@@ -937,6 +954,20 @@ def create_server(
     ) -> None:
         if ls.apply_settings(params.settings):
             ls.load_model()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def did_change_workspace_folders(ls: SmalllspServer, params: Any) -> None:
+        ls.index_changed()  # pygls has updated ls.workspace.folders
+
+    @server.feature(
+        types.WORKSPACE_DID_RENAME_FILES,
+        types.FileOperationRegistrationOptions(
+            filters=[types.FileOperationFilter(pattern=types.FileOperationPattern(glob="**/*"))]
+        ),
+    )
+    def did_rename_files(ls: SmalllspServer, params: types.RenameFilesParams) -> None:
+        pairs = [(path_of(f.old_uri), path_of(f.new_uri)) for f in params.files]
+        ls.sources.changes.renamed([(old, new) for old, new in pairs if old and new])
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: SmalllspServer, params: types.DidOpenTextDocumentParams) -> None:

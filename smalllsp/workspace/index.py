@@ -66,14 +66,6 @@ class _Overlay:
     parsed: bool = False
 
 
-@dataclasses.dataclass(frozen=True)
-class CacheSettings:
-    """Where the outline cache lives and how large it may grow (None in place of it: no cache)."""
-
-    directory: Path
-    max_bytes: int
-
-
 class WorkspaceIndex:
     def __init__(
         self,
@@ -83,7 +75,7 @@ class WorkspaceIndex:
         max_file_bytes: int = 512 * 1024,
         workers: int = 0,
         private_patterns: Sequence[str] = (),
-        cache: CacheSettings | None = None,
+        cache: outline_cache.CacheSettings | None = None,
     ) -> None:
         self.roots = tuple(dict.fromkeys(_normal(root) for root in roots))
         # Files whose name (or a folder's on the way) matches are never read; nor is
@@ -150,14 +142,13 @@ class WorkspaceIndex:
         live.move_path(self, src, dst)
 
     def set_roots(
-        self, roots: Sequence[str | Path], progress: building.Progress | None = None
+        self,
+        roots: Sequence[str | Path],
+        progress: building.Progress | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
     ) -> tuple[list[str], list[str]]:
-        return live.set_roots(self, roots, progress)
-
-    def set_limits(
-        self, max_files: int, max_file_bytes: int, progress: building.Progress | None = None
-    ) -> bool:
-        return live.set_limits(self, max_files, max_file_bytes, progress)
+        """Make ``roots`` the workspace folders (blocking); returns (added, removed)."""
+        return live.set_roots(self, roots, progress, cancelled)
 
     # -- storing ----------------------------------------------------------------
 

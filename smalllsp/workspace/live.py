@@ -141,19 +141,3 @@ def _forget_root(index: WorkspaceIndex, root: str) -> None:
     cache = index._caches.pop(root, None)
     if cache is not None:
         cache.close()
-
-
-def set_limits(
-    index: WorkspaceIndex,
-    max_files: int,
-    max_file_bytes: int,
-    progress: Callable[[int, int | None, str], None] | None = None,
-) -> bool:
-    """Apply new index_max_files / index_max_file_kb; when they changed, build
-    again (blocking), which adds what now fits and drops what no longer does
-    (a file indexed before that is now too large is read again). True when it rebuilt."""
-    if (max_files, max_file_bytes) == (index.max_files, index.max_file_bytes):
-        return False
-    index.max_files, index.max_file_bytes = max_files, max_file_bytes
-    index.build(progress)
-    return True

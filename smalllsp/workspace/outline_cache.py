@@ -54,6 +54,19 @@ RACY_NS = 2_000_000_000
 EXTRACTOR_MODULES = ("smalllsp/syntax/symbols.py", "smalllsp/syntax/languages.py")
 
 
+def settings(enabled: bool, max_mb: int) -> CacheSettings | None:
+    """The cache the index_cache and index_cache_max_mb settings ask for (None: off)."""
+    return CacheSettings(default_directory(), max_mb << 20) if enabled else None
+
+
+@dataclasses.dataclass(frozen=True)
+class CacheSettings:
+    """Where the cache lives and how large it may grow."""
+
+    directory: Path
+    max_bytes: int
+
+
 def default_directory() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "smalllsp" / "index"

@@ -32,6 +32,7 @@ from watchdog.events import (
 from watchdog.observers import Observer
 
 from smalllsp.workspace import ignore
+from smalllsp.workspace.watches import make_observer
 from smalllsp.workspace.index import WorkspaceIndex
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class WorkspaceWatcher:
 
     def start(self) -> None:
         """Start watching; raises OSError when the system refuses (e.g. inotify limits)."""
-        observer = Observer()
+        observer = make_observer()  # no watches on ignored folders
         handler = self._handler = _Handler(self)
         for root in self.roots:
             self._identities[root] = _identity(root)
@@ -98,6 +99,35 @@ class WorkspaceWatcher:
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="smalllsp-watcher", daemon=True)
         self._thread.start()
+
+    def set_roots(self, roots: Sequence[str | Path]) -> None:
+        """Watch ``roots`` from now on: new folders are watched, dropped ones no longer
+        (their files are the index's to drop). Raises OSError when a new one cannot be
+        watched. (Watches are added outside the lock: the observer's thread holds its
+        own lock while it hands an event to this watcher.)"""
+        wanted = tuple(dict.fromkeys(os.path.abspath(os.fspath(root)) for root in roots))
+        observer = self._observer
+        with self._condition:
+            added = [root for root in wanted if root not in self.roots]
+            removed = [root for root in self.roots if root not in wanted]
+            self.roots = wanted
+            for root in removed:
+                self._identities.pop(root, None)
+                self._lost.discard(root)
+            watches = [self._watches.pop(root) for root in removed if root in self._watches]
+        if observer is None:
+            return
+        for watch in watches:
+            try:
+                observer.unschedule(watch)
+            except (KeyError, OSError):  # its emitter ended with the folder
+                pass
+        for root in added:
+            identity = _identity(root)
+            watch = observer.schedule(self._handler, root, recursive=True, event_filter=EVENTS)
+            with self._condition:
+                self._identities[root] = identity
+                self._watches[root] = watch
 
     def stop(self) -> None:
         """Stop watching and join the threads; pending events are dropped."""
