@@ -391,6 +391,11 @@ class OutlineCache:
                 )
                 connection.execute("COMMIT")
                 self.written += len(puts)
+                if (
+                    self._queue.empty()
+                ):  # a pause: the log folds into the file, then the bound is kept
+                    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    evict(self.path.parent, self.max_bytes, keep=[self.path])
         except (
             sqlite3.Error
         ) as problem:  # disk full, a damaged file: the index in memory is unaffected
