@@ -103,6 +103,9 @@ def _build(index: WorkspaceIndex, progress: Progress | None, cancelled: Callable
     for path, root, language_id, expected in to_read:
         if cancelled():
             break
+        if path in index._priority.done:  # indexed since the walk, ahead of the rest
+            indexed(path)
+            continue
         index._apply(
             files.outline_file(
                 path, language_id, index.max_file_bytes, index._real_roots, expected
@@ -159,7 +162,11 @@ def _read_in_pool(
     root_of = {path: root for path, root, _, _ in jobs}
     try:
         with parallel.OutlinePool(workers, index.max_file_bytes, index._real_roots) as pool:
-            work = ((path, language_id, expected) for path, _, language_id, expected in jobs)
+            work = (
+                (path, language_id, expected)
+                for path, _, language_id, expected in jobs
+                if path not in index._priority.done  # left in root_of: the thread sees to them
+            )
             for batch in pool.outline(work, cancelled):
                 for parsed in batch:
                     index._apply(parsed, root_of.pop(parsed.path))
@@ -300,6 +307,7 @@ def _serve_priority(index: WorkspaceIndex, started: float) -> None:
                     str(root),
                 )
             index._priority.indexed += 1
+            index._priority.done.add(path)
             entry = index._files.get(path)
             outline = entry.outline if entry is not None else None
         elif outline is None and path in index._overlays:

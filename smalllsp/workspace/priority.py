@@ -137,7 +137,8 @@ class PriorityQueue:
         self._lock = threading.Lock()
         self._waiting: collections.deque[tuple[str, Outline | None, int]] = collections.deque()
         self._followed: set[str] = set()
-        self.indexed = 0  # files indexed ahead of the walk's order
+        self.done: set[str] = set()  # files this build indexed ahead of the walk's order
+        self.indexed = 0  # how many, over all builds
 
     def open_document(self, path: str, outline: Outline | None) -> None:
         with self._lock:
@@ -167,3 +168,4 @@ class PriorityQueue:
         """A build starts: every file may be followed again (the open documents' are requeued by the index)."""
         with self._lock:
             self._followed.clear()
+            self.done = set()
