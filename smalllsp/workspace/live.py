@@ -127,17 +127,17 @@ def set_roots(
         log.info(
             "workspace index: folders added %s, removed %s", added or "none", removed or "none"
         )
-    if added:
+    if added or any(index.root_of(root) is not None for root in removed):  # new files to walk
         index.build(progress, cancelled)
     return added, removed
 
 
 def _forget_root(index: WorkspaceIndex, root: str) -> None:
-    """Drop the files of a folder no longer in the workspace (unless a remaining folder holds them)."""
+    """Drop the files of a folder no longer in the workspace. Its cache stays (the folder
+    may come back); a folder that holds it indexes those files again, under its own name."""
     prefix = root + os.sep
-    gone = [p for p in list(index._files) if p.startswith(prefix) and index.root_of(p) is None]
-    for path in gone:
-        index._drop(path, keep_cached=True)  # its cache stays: the folder may come back
+    for path in [p for p in list(index._files) if p.startswith(prefix)]:
+        index._drop(path, keep_cached=True)
     cache = index._caches.pop(root, None)
     if cache is not None:
         cache.close()
