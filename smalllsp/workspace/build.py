@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from smalllsp.workspace import files, live, outline_cache, parallel, priority, walk
 from smalllsp.workspace.files import SKIP_REASONS, language_of
+from smalllsp.workspace.outline_codec import Row
 
 if TYPE_CHECKING:
     from smalllsp.workspace.index import WorkspaceIndex
@@ -31,6 +32,7 @@ POOL_MIN_FILES = (
 )
 Progress = Callable[[int, "int | None", str], None]
 Job = tuple[str, str, str, bytes]  # path, root, language id, the digest of its cached outline
+CACHED_BATCH = 512  # outlines from the cache stored per change of the name table
 
 
 # -- building ------------------------------------------------------------
@@ -80,14 +82,19 @@ def _build(index: WorkspaceIndex, progress: Progress | None, cancelled: Callable
     total = len(candidates)
     seen: set[str] = set()
     to_read: list[tuple[str, str, str, bytes]] = []
+    cached: list[tuple[str, str, Row]] = []
     for path, root, language_id in candidates:
         if cancelled():
             break
-        expected = _known(index, path, root)
+        expected = _known(index, path, root, cached)
         if expected is None:
             seen.add(path)
         else:
             to_read.append((path, root, language_id, expected))
+        if len(cached) >= CACHED_BATCH:
+            index._store_cached(cached)
+            cached = []
+    index._store_cached(cached)
 
     def indexed(path: str) -> None:
         seen.add(path)
@@ -250,9 +257,12 @@ def cache_for(index: WorkspaceIndex, path: str) -> outline_cache.OutlineCache | 
     return index._caches.get(str(root)) if root is not None else None
 
 
-def _known(index: WorkspaceIndex, path: str, root: str) -> bytes | None:
-    """None when ``path`` is indexed now (unchanged in memory, or its cached outline
-    matches its size and mtime); else the content hash of its cached outline (b"": none)."""
+def _known(
+    index: WorkspaceIndex, path: str, root: str, cached: list[tuple[str, str, Row]]
+) -> bytes | None:
+    """None when ``path`` is indexed now: unchanged in memory, or its cached outline
+    matches its size and mtime (then it is appended to ``cached``, for the caller to
+    store); else the content hash of its cached outline (b"": none)."""
     try:
         status = os.stat(path)
     except OSError:
@@ -262,29 +272,15 @@ def _known(index: WorkspaceIndex, path: str, root: str) -> bytes | None:
         return b""
     if known is not None and status.st_mtime_ns == known.mtime_ns and status.st_size == known.size:
         return None
-    row = index._rows.pop(path, None)
+    row = index._rows.get(path)
     if row is None:
         return b""
     if row.matches(status.st_size, status.st_mtime_ns):
-        outline = outline_cache.decode(path, row)
-        if outline is not None:
-            index._store_outline(path, root, outline, row.size, row.mtime_ns)
-            index.from_cache += 1
-            return None
-        cache_rejected(index, path)
-        return b""
-    index._rows[path] = row  # its outline serves if the content hash still matches
-    return row.digest
-
-
-def cache_rejected(index: WorkspaceIndex, path: str) -> None:
-    cache = cache_for(index, path)
-    if cache is not None:
-        cache.rejected += 1
-    log.info("index cache: the entry of %s is damaged or not its own: parsed again", path)
-
-
-# -- the open documents' imports first ----------------------------------------
+        del index._rows[path]
+        cached.append((path, root, row))
+        index.from_cache += 1
+        return None
+    return row.digest  # its outline serves if the content hash still matches
 
 
 def _serve_priority(index: WorkspaceIndex, started: float) -> None:
@@ -298,7 +294,9 @@ def _serve_priority(index: WorkspaceIndex, started: float) -> None:
             language_id = language_of(path)
             if language_id is None or not live.admissible(index, path, str(root)):
                 continue
-            expected = _known(index, path, str(root))
+            cached_one: list[tuple[str, str, Row]] = []
+            expected = _known(index, path, str(root), cached_one)
+            index._store_cached(cached_one)
             if expected is not None:
                 index._apply(
                     files.outline_file(

@@ -27,17 +27,19 @@ import dataclasses
 import logging
 import os
 import threading
+from sys import intern
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from smalllsp.syntax import symbols
 from smalllsp.syntax.symbols import Definition, Outline
-from smalllsp.workspace import boundary, files, ignore, outline_cache, priority
+from smalllsp.workspace import boundary, files, ignore, outline_cache, outline_codec, priority
 from smalllsp.workspace import build as building
 from smalllsp.workspace import live
 from smalllsp.workspace.files import SKIP_REASONS, ParsedFile, Unindexable, language_of, read_source  # noqa: F401 (API)
 from smalllsp.workspace.live import normal as _normal
+from smalllsp.workspace.outline_codec import Row
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +51,43 @@ class IndexedSymbol:
     definition: Definition
 
 
-@dataclasses.dataclass(frozen=True)
 class _Entry:
-    path: str
-    relpath: str
-    outline: Outline
-    size: int
-    mtime_ns: int
+    """One indexed file. From the cache, its outline is decoded on first use: a warm
+    start then costs the names and references only (what the name table needs)."""
+
+    __slots__ = ("path", "relpath", "size", "mtime_ns", "names", "references", "_outline", "_blob")
+
+    def __init__(
+        self,
+        path: str,
+        relpath: str,
+        size: int,
+        mtime_ns: int,
+        outline: Outline | None,
+        row: Row | None = None,
+    ) -> None:
+        self.path, self.relpath, self.size, self.mtime_ns = path, relpath, size, mtime_ns
+        self._outline = outline
+        self._blob = row.blob if row is not None else b""
+        if outline is not None:
+            self.names = tuple(d.name for d in outline.definitions)
+            self.references = outline.references
+        else:
+            assert row is not None
+            self.names = tuple(map(intern, row.definition_names()))
+            self.references = frozenset(map(intern, row.reference_names()))
+
+    @property
+    def outline(self) -> Outline:
+        outline = self._outline
+        if outline is None:
+            outline = outline_codec.decode(self._blob, self.references)
+            if outline is None:  # passed its checksum, yet not an outline: read the file again
+                log.warning("index cache: the entry of %s does not decode: parsed again", self.path)
+                parsed = files.outline_file(self.path, language_of(self.path) or "", 1 << 30)
+                outline = parsed.outline or Outline("", (), (), 0, self.references)
+            self._outline, self._blob = outline, b""
+        return outline
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,20 +202,21 @@ class WorkspaceIndex:
     def _apply(self, parsed: ParsedFile, root: str) -> None:
         """Store a file's outline (and cache it), or count why it was left out and forget it."""
         row = self._rows.pop(parsed.path, None)
-        if parsed.reused:  # its content hash matched the cached outline's
-            outline = outline_cache.decode(parsed.path, row) if row is not None else None
-            if outline is None:  # damaged: parse it after all
-                building.cache_rejected(self, parsed.path)
-                parsed = files.outline_file(
-                    parsed.path,
-                    language_of(parsed.path) or "",
-                    self.max_file_bytes,
-                    self._real_roots,
-                )
-            else:
-                self.rehashed += 1
-                parsed = dataclasses.replace(parsed, outline=outline)
-        elif parsed.outline is not None:
+        if parsed.reused and row is not None:  # its content hash matched the cached outline's
+            self.rehashed += 1
+            entry = _Entry(
+                parsed.path, _relpath(parsed.path, root), parsed.size, parsed.mtime_ns, None, row
+            )
+            self._store(entry, bytes_read=parsed.bytes_read)
+            cache = self._caches.get(root)
+            if cache is not None:  # the new size and mtime, the same outline
+                cache.touch(parsed.path, parsed.size, parsed.mtime_ns, parsed.read_ns)
+            return
+        if parsed.reused:  # the row went meanwhile (a folder dropped): read it afresh
+            parsed = files.outline_file(
+                parsed.path, language_of(parsed.path) or "", self.max_file_bytes, self._real_roots
+            )
+        if parsed.outline is not None:
             self.parsed += 1
         if parsed.skip is not None:
             self._skip(parsed.skip, parsed.path, parsed.detail)
@@ -208,19 +241,34 @@ class WorkspaceIndex:
     def _store_outline(
         self, path: str, root: str, outline: Outline, size: int, mtime_ns: int, bytes_read: int = 0
     ) -> None:
-        relpath = path[len(root) + 1 :].replace(os.sep, "/")
-        self._store(_Entry(path, relpath, outline, size, mtime_ns), bytes_read)
+        self._store(
+            _Entry(path, _relpath(path, root), size, mtime_ns, outline), bytes_read=bytes_read
+        )
 
-    def _store(self, entry: _Entry, bytes_read: int) -> None:
+    def _store_cached(self, batch: list[tuple[str, str, Row]]) -> None:
+        """Store outlines from the cache, (path, root, row) each, as one change of the name table."""
+        entries = [
+            _Entry(path, _relpath(path, root), row.size, row.mtime_ns, None, row)
+            for path, root, row in batch
+        ]
+        self._store(*entries)
+
+    def _store(self, *entries: _Entry, bytes_read: int = 0) -> None:
+        """Swap ``entries`` in. Each name's tuple of paths is rebuilt once per call, not
+        once per file: a name that thousands of files define (``__init__``) stays linear."""
+        added: dict[str, list[str]] = {}
         with self._lock:
-            old = self._files.get(entry.path)
-            old_names = {d.name for d in old.outline.definitions} if old is not None else set()
-            new_names = {d.name for d in entry.outline.definitions}
-            for name in old_names - new_names:
-                self._unname(name, entry.path)
-            for name in new_names - old_names:
-                self._names[name] = (*self._names.get(name, ()), entry.path)
-            self._files[entry.path] = entry
+            for entry in entries:
+                old = self._files.get(entry.path)
+                old_names = set(old.names) if old is not None else set()
+                new_names = set(entry.names)
+                for name in old_names - new_names:
+                    self._unname(name, entry.path)
+                for name in new_names - old_names:
+                    added.setdefault(name, []).append(entry.path)
+                self._files[entry.path] = entry
+            for name, paths in added.items():
+                self._names[name] = (*self._names.get(name, ()), *paths)
             self._bytes_read += bytes_read
 
     def _unname(self, name: str, path: str) -> None:
@@ -234,7 +282,7 @@ class WorkspaceIndex:
         with self._lock:
             old = self._files.pop(path, None)
             if old is not None:
-                for name in {d.name for d in old.outline.definitions}:
+                for name in set(old.names):
                     self._unname(name, path)
         cache = None if keep_cached else building.cache_for(self, path)
         if old is not None and cache is not None:
@@ -330,7 +378,7 @@ class WorkspaceIndex:
         found = {
             entry.path
             for entry in entries
-            if entry.path not in overlays and name in entry.outline.references
+            if entry.path not in overlays and name in entry.references
         }
         for path, overlay in overlays.items():
             outline = self._overlay_outline(path, overlay)
@@ -366,7 +414,7 @@ class WorkspaceIndex:
     def stats(self) -> dict[str, Any]:
         with self._lock:
             files = len(self._files)
-            definitions = sum(len(entry.outline.definitions) for entry in self._files.values())
+            definitions = sum(len(entry.names) for entry in self._files.values())
             seconds = self._build_seconds
             built = self._build_files
             return {
@@ -389,3 +437,7 @@ class WorkspaceIndex:
                 if self._imports_ready_s is None
                 else round(self._imports_ready_s, 3),
             }
+
+
+def _relpath(path: str, root: str) -> str:
+    return path[len(root) + 1 :].replace(os.sep, "/")

@@ -36,21 +36,18 @@ from pathlib import Path
 
 import smalllsp
 from smalllsp.syntax import languages
-from smalllsp.syntax.symbols import Definition, Outline, Parameters
-from smalllsp.workspace.files import content_digest
+from smalllsp.syntax.symbols import Outline
+from smalllsp.workspace import outline_codec
+from smalllsp.workspace.outline_codec import Row
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1  # of the row encoding below; bump it when encode() changes
+SCHEMA_VERSION = 1  # of the table; a database with another is started afresh
 APPLICATION_ID = 0x534C4958  # "SLIX" in the database header: a file without it is not ours
 SUFFIX = ".sqlite"
 BUSY_TIMEOUT_MS = 5000  # another server's write transaction is waited for this long
 WRITE_BATCH = 500  # rows per write transaction
 WRITE_PAUSE_S = 0.2  # the writer gathers rows for this long before a transaction
-# A file modified this soon after it was read may have changed again within the
-# same mtime tick (same size, same mtime, other bytes): its row is trusted only
-# after its content hash is checked again.
-RACY_NS = 2_000_000_000
 EXTRACTOR_MODULES = ("smalllsp/syntax/symbols.py", "smalllsp/syntax/languages.py")
 
 
@@ -70,11 +67,6 @@ class CacheSettings:
 def default_directory() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "smalllsp" / "index"
-
-
-def digest(data: bytes) -> bytes:
-    """A row's checksum (the same hash as a file's content digest)."""
-    return content_digest(data)
 
 
 def grammar_versions() -> dict[str, str]:
@@ -103,110 +95,12 @@ def extractor_fingerprint() -> str:
 
 @functools.lru_cache(maxsize=1)
 def current_stamp() -> str:
-    return stamp_of(FORMAT_VERSION, grammar_versions(), extractor_fingerprint())
+    return stamp_of(outline_codec.FORMAT_VERSION, grammar_versions(), extractor_fingerprint())
 
 
 def stamp_of(version: int, grammars: dict[str, str], extractor: str) -> str:
     text = json.dumps([version, grammars, extractor], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Row:
-    """A file as the cache last saw it; ``blob`` is decoded only when the file still matches."""
-
-    size: int
-    mtime_ns: int
-    digest: bytes
-    read_ns: int  # when its content was read (for RACY_NS)
-    checksum: bytes
-    blob: bytes
-
-    def matches(self, size: int, mtime_ns: int) -> bool:
-        """Same size and mtime, and the mtime not so close to the read that a same-tick change could hide."""
-        return size == self.size and mtime_ns == self.mtime_ns and self.read_ns - mtime_ns > RACY_NS
-
-
-# -- the row encoding ----------------------------------------------------------------
-
-
-def encode(path: str, outline: Outline) -> bytes:
-    definitions = [
-        [
-            d.name,
-            d.kind,
-            d.signature,
-            d.doc,
-            d.start_line,
-            d.end_line,
-            d.container,
-            None if (p := d.parameters) is None else _parameters(p),
-        ]
-        for d in outline.definitions
-    ]
-    return json.dumps(
-        [
-            path,
-            outline.language_id,
-            definitions,
-            list(outline.imports),
-            outline.header_end_line,
-            sorted(outline.references),
-        ],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode("utf-8")
-
-
-def _parameters(p: Parameters) -> list[object]:
-    names, optional = list(p.names), list(p.optional)
-    return [names, p.required, p.variadic, p.keywords, p.positional_only, p.keyword_only, optional]
-
-
-def decode(path: str, row: Row) -> Outline | None:
-    """The outline in ``row`` for ``path``; None when the row is damaged or another file's."""
-    if digest(row.blob) != row.checksum:
-        return None
-    try:
-        stored, language_id, definitions, imports, header_end, references = json.loads(row.blob)
-        if stored != path:
-            return None
-        return Outline(
-            language_id,
-            tuple(_definition(*fields) for fields in definitions),
-            tuple(imports),
-            int(header_end),
-            frozenset(references),
-        )
-    except (ValueError, TypeError):  # malformed JSON, or fields of the wrong shape
-        return None
-
-
-def _definition(
-    name: str,
-    kind: str,
-    signature: str,
-    doc: str,
-    start: int,
-    end: int,
-    container: str | None,
-    parameters: list | None,
-) -> Definition:
-    if not (isinstance(name, str) and isinstance(start, int) and isinstance(end, int)):
-        raise TypeError("definition fields of the wrong type")
-    params = None
-    if parameters is not None:
-        names, required, variadic, keywords, positional_only, keyword_only, optional = parameters
-        params = Parameters(
-            tuple(names),
-            required,
-            variadic,
-            keywords,
-            positional_only,
-            keyword_only,
-            tuple(optional),
-        )
-    return Definition(name, kind, signature, doc, start, end, container, params)
 
 
 # -- one workspace folder's database ----------------------------------------------------
@@ -235,15 +129,20 @@ class OutlineCache:
         try:
             connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             application_id = connection.execute("PRAGMA application_id").fetchone()[0]
+            schema = connection.execute("PRAGMA user_version").fetchone()[0]
             tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            if application_id != APPLICATION_ID and tables:
-                raise sqlite3.DatabaseError(f"not an index cache (application_id {application_id})")
+            if tables and (application_id, schema) != (APPLICATION_ID, SCHEMA_VERSION):
+                raise sqlite3.DatabaseError(
+                    f"not an index cache of this version ({application_id:#x}, {schema})"
+                )
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = NORMAL")
             connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             connection.execute(
                 "CREATE TABLE IF NOT EXISTS outlines (path TEXT PRIMARY KEY, stamp TEXT NOT NULL,"
-                " size INTEGER, mtime_ns INTEGER, digest BLOB, read_ns INTEGER, checksum BLOB, blob BLOB)"
+                " size INTEGER, mtime_ns INTEGER, digest BLOB, read_ns INTEGER, names TEXT,"
+                " refs TEXT, checksum BLOB, blob BLOB)"
             )
         except BaseException:
             connection.close()
@@ -284,7 +183,8 @@ class OutlineCache:
             return {}
         try:
             rows = connection.execute(
-                "SELECT path, size, mtime_ns, digest, read_ns, checksum, blob FROM outlines WHERE stamp = ?",
+                "SELECT path, size, mtime_ns, digest, read_ns, names, refs, checksum, blob"
+                " FROM outlines WHERE stamp = ?",
                 (self.stamp,),
             ).fetchall()
         except sqlite3.DatabaseError as problem:  # damaged pages show up only when read
@@ -295,11 +195,16 @@ class OutlineCache:
         finally:
             connection.close()
         found = {}
-        for path, size, mtime_ns, row_digest, read_ns, checksum, blob in rows:
-            if isinstance(path, str) and isinstance(blob, bytes) and isinstance(checksum, bytes):
-                found[path] = Row(size, mtime_ns, row_digest, read_ns, checksum, blob)
-            else:
-                self.rejected += 1
+        for path, *fields in rows:
+            try:
+                row = Row(*fields)
+                if row.intact(path):
+                    found[path] = row
+                    continue
+            except (TypeError, AttributeError, UnicodeError):  # a column of the wrong type
+                pass
+            self.rejected += 1
+            log.info("index cache: the entry of %s is damaged or not its own: parsed again", path)
         try:
             os.utime(self.path)  # its last use, for the eviction of the least recently used
         except OSError:
@@ -317,6 +222,11 @@ class OutlineCache:
     ) -> None:
         """Store a file's outline, read at ``read_ns`` (the writer thread encodes and writes it)."""
         self._queue.put(("put", (path, size, mtime_ns, content_digest, read_ns, outline)))
+        self._start_writer()
+
+    def touch(self, path: str, size: int, mtime_ns: int, read_ns: int) -> None:
+        """The file has a new size or mtime and the same content: its row says so."""
+        self._queue.put(("touch", (path, size, mtime_ns, read_ns)))
         self._start_writer()
 
     def delete(self, paths: Iterable[str]) -> None:
@@ -368,26 +278,35 @@ class OutlineCache:
         puts: list[tuple] = []
         deletes: list[tuple[str]] = []
         flushed: list[threading.Event] = []
+        touches: list[tuple[int, int, int, str]] = []
         for kind, values in batch:
             if kind == "put":
                 path, size, mtime_ns, content_digest, read_ns, outline = values
-                blob = encode(path, outline)
+                names, references, blob, checksum = outline_codec.encode(path, outline)
                 puts.append(
-                    (path, self.stamp, size, mtime_ns, content_digest, read_ns, digest(blob), blob)
+                    (path, self.stamp, size, mtime_ns, content_digest, read_ns)
+                    + (names, references, checksum, blob)
                 )
+            elif kind == "touch":
+                path, size, mtime_ns, read_ns = values
+                touches.append((size, mtime_ns, read_ns, path))
             elif kind == "delete":
                 deletes.extend((path,) for path in values)
             else:
                 flushed.append(values[0])
         try:
-            if connection is not None and (puts or deletes):
+            if connection is not None and (puts or deletes or touches):
                 self._full_check()
                 connection.execute("BEGIN IMMEDIATE")
                 connection.executemany("DELETE FROM outlines WHERE path = ?", deletes)
+                connection.executemany(
+                    "UPDATE outlines SET size = ?, mtime_ns = ?, read_ns = ? WHERE path = ?",
+                    touches,
+                )
                 if self.full:  # only rows already there are refreshed
                     puts = [p for p in puts if _exists(connection, p[0])]
                 connection.executemany(
-                    "INSERT OR REPLACE INTO outlines VALUES (?, ?, ?, ?, ?, ?, ?, ?)", puts
+                    "INSERT OR REPLACE INTO outlines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", puts
                 )
                 connection.execute("COMMIT")
                 self.written += len(puts)

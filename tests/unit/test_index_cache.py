@@ -16,7 +16,7 @@ import pytest
 
 from smalllsp.syntax import symbols
 from smalllsp.workspace import files as files_module
-from smalllsp.workspace import outline_cache
+from smalllsp.workspace import outline_cache, outline_codec
 from smalllsp.workspace.index import WorkspaceIndex
 from smalllsp.workspace.outline_cache import CacheSettings
 
@@ -142,7 +142,7 @@ def test_a_grammar_format_or_extractor_change_invalidates(tmp_path, parses, monk
         versions = {**outline_cache.grammar_versions(), "tree-sitter-python": "99.0.0"}
         monkeypatch.setattr(outline_cache, "grammar_versions", lambda: versions)
     elif change == "format":
-        monkeypatch.setattr(outline_cache, "FORMAT_VERSION", outline_cache.FORMAT_VERSION + 1)
+        monkeypatch.setattr(outline_codec, "FORMAT_VERSION", outline_codec.FORMAT_VERSION + 1)
     else:
         monkeypatch.setattr(outline_cache, "extractor_fingerprint", lambda: "another extractor")
     parses.clear()
@@ -160,34 +160,52 @@ def database(cache_dir: Path) -> Path:
     return path
 
 
-def test_a_corrupt_or_foreign_entry_is_ignored_and_rebuilt(tmp_path, parses, caplog):
+def test_a_corrupt_or_foreign_entry_is_ignored_and_rebuilt(tmp_path, parses):
     root, cache_dir = tmp_path / "ws", tmp_path / "cache"
     paths = make_tree(root)
     cold = built(root, cache_dir)
     with sqlite3.connect(database(cache_dir)) as db:
-        # a truncated blob, then another file's entry under this path (checksum and all)
+        # a truncated blob; another file's entry put under this path (checksum and all);
+        # a damaged name list
         db.execute(
             "UPDATE outlines SET blob = substr(blob, 1, 40) WHERE path = ?", (str(paths[1]),)
         )
-        blob, checksum = db.execute(
-            "SELECT blob, checksum FROM outlines WHERE path = ?", (str(paths[2]),)
+        other = db.execute(
+            "SELECT names, refs, checksum, blob FROM outlines WHERE path = ?", (str(paths[2]),)
         ).fetchone()
         db.execute(
-            "UPDATE outlines SET blob = ?, checksum = ? WHERE path = ?",
-            (blob, checksum, str(paths[3])),
+            "UPDATE outlines SET names = ?, refs = ?, checksum = ?, blob = ? WHERE path = ?",
+            (*other, str(paths[3])),
         )
-        # valid JSON with a valid checksum, fields of the wrong shape
-        bad = b'["%s","python",[[1,2]],[],0,[]]' % str(paths[4]).encode()
-        db.execute(
-            "UPDATE outlines SET blob = ?, checksum = ? WHERE path = ?",
-            (bad, outline_cache.digest(bad), str(paths[4])),
-        )
+        db.execute("UPDATE outlines SET names = 'f4x' WHERE path = ?", (str(paths[4]),))
     parses.clear()
     warm = built(root, cache_dir)
     assert len(parses) == 3 and warm.stats()["cache_rejected"] == 3
     assert snapshot(warm) == snapshot(cold)
     parses.clear()
     assert built(root, cache_dir).stats()["from_cache"] == 30 and parses == []  # rebuilt
+
+
+def test_an_entry_that_passes_its_checksum_but_does_not_decode_is_parsed(tmp_path, parses):
+    """Only a program that computes the checksum writes such a row; still, it is not believed."""
+    root, cache_dir = tmp_path / "ws", tmp_path / "cache"
+    paths = make_tree(root)
+    cold = built(root, cache_dir)
+    path = str(paths[6])
+    bad = b'["python",[[1,2]],[],0]'
+    with sqlite3.connect(database(cache_dir)) as db:
+        names, refs = db.execute(
+            "SELECT names, refs FROM outlines WHERE path = ?", (path,)
+        ).fetchone()
+        db.execute(
+            "UPDATE outlines SET blob = ?, checksum = ? WHERE path = ?",
+            (bad, outline_codec.checksum(path, names, refs, bad), path),
+        )
+    parses.clear()
+    warm = built(root, cache_dir)
+    assert parses == [] and warm.stats()["from_cache"] == 30  # names and references are fine
+    assert warm.definitions("f6")[0].definition == cold.definitions("f6")[0].definition
+    assert len(parses) == 1  # its outline, when first needed, came from the file
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "another program's database"])
