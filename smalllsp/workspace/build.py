@@ -315,8 +315,8 @@ def _serve_priority(index: WorkspaceIndex, started: float) -> None:
         if depth < priority.MAX_DEPTH:
             for imported in priority.imported_files(path, outline, str(root)):
                 index._priority.follow(imported, depth + 1)
-    if index._imports_ready_s is None and index._priority.pending() == 0:
-        index._imports_ready_s = time.perf_counter() - started
+    if index._imports_ready_s is None and index._priority.opened and index._priority.pending() == 0:
+        index._imports_ready_s = time.perf_counter() - started  # since the build started
 
 
 class _Progress:

@@ -139,6 +139,7 @@ class PriorityQueue:
         self._followed: set[str] = set()
         self.done: set[str] = set()  # files this build indexed ahead of the walk's order
         self.indexed = 0  # how many, over all builds
+        self.opened = 0  # open documents taken this build
 
     def open_document(self, path: str, outline: Outline | None) -> None:
         with self._lock:
@@ -157,6 +158,7 @@ class PriorityQueue:
                 item = self._waiting.popleft()
                 if item[0] not in self._followed:
                     self._followed.add(item[0])
+                    self.opened += item[2] == 0
                     return item
             return None
 
@@ -169,3 +171,4 @@ class PriorityQueue:
         with self._lock:
             self._followed.clear()
             self.done = set()
+            self.opened = 0
