@@ -52,10 +52,11 @@ class IndexedSymbol:
 
 
 class _Entry:
-    """One indexed file. From the cache, its outline is decoded on first use: a warm
-    start then costs the names and references only (what the name table needs)."""
+    """One indexed file. From the cache, only the names it defines are read at once
+    (the name table needs them); the names it uses and the rest of its outline are
+    decoded on first use, so a warm start costs little per file."""
 
-    __slots__ = ("path", "relpath", "size", "mtime_ns", "names", "references", "_outline", "_blob")
+    __slots__ = ("path", "relpath", "size", "mtime_ns", "names", "_references", "_outline", "_row")
 
     def __init__(
         self,
@@ -67,26 +68,34 @@ class _Entry:
         row: Row | None = None,
     ) -> None:
         self.path, self.relpath, self.size, self.mtime_ns = path, relpath, size, mtime_ns
-        self._outline = outline
-        self._blob = row.blob if row is not None else b""
+        self._outline, self._row = outline, row
         if outline is not None:
             self.names = tuple(d.name for d in outline.definitions)
-            self.references = outline.references
+            self._references: frozenset[str] | None = outline.references
         else:
             assert row is not None
             self.names = tuple(map(intern, row.definition_names()))
-            self.references = frozenset(map(intern, row.reference_names()))
+            self._references = None
+
+    @property
+    def references(self) -> frozenset[str]:
+        references = self._references
+        if references is None:
+            assert self._row is not None
+            references = self._references = frozenset(map(intern, self._row.reference_names()))
+        return references
 
     @property
     def outline(self) -> Outline:
         outline = self._outline
         if outline is None:
-            outline = outline_codec.decode(self._blob, self.references)
+            assert self._row is not None
+            outline = outline_codec.decode(self._row.blob, self.references)
             if outline is None:  # passed its checksum, yet not an outline: read the file again
                 log.warning("index cache: the entry of %s does not decode: parsed again", self.path)
                 parsed = files.outline_file(self.path, language_of(self.path) or "", 1 << 30)
                 outline = parsed.outline or Outline("", (), (), 0, self.references)
-            self._outline, self._blob = outline, b""
+            self._outline, self._row = outline, None
         return outline
 
 
@@ -260,12 +269,15 @@ class WorkspaceIndex:
         with self._lock:
             for entry in entries:
                 old = self._files.get(entry.path)
-                old_names = set(old.names) if old is not None else set()
-                new_names = set(entry.names)
-                for name in old_names - new_names:
-                    self._unname(name, entry.path)
-                for name in new_names - old_names:
-                    added.setdefault(name, []).append(entry.path)
+                if old is None:
+                    for name in dict.fromkeys(entry.names):
+                        added.setdefault(name, []).append(entry.path)
+                else:
+                    old_names, new_names = set(old.names), set(entry.names)
+                    for name in old_names - new_names:
+                        self._unname(name, entry.path)
+                    for name in new_names - old_names:
+                        added.setdefault(name, []).append(entry.path)
                 self._files[entry.path] = entry
             for name, paths in added.items():
                 self._names[name] = (*self._names.get(name, ()), *paths)
