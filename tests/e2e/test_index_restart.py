@@ -37,7 +37,9 @@ def workspace(root: Path) -> Path:
     write(root, f"{CHAIN}/one.py", "from .two import two\n\ndef one():\n    return two()\n")
     write(root, f"{CHAIN}/two.py", "from .three import three\n\ndef two():\n    return 2\n")
     write(root, f"{CHAIN}/three.py", "def three():\n    return 3\n")
-    return write(root, f"{CHAIN}/open.py", "from .one import one\n\ndef main():\n    return one()\n")
+    return write(
+        root, f"{CHAIN}/open.py", "from .one import one\n\ndef main():\n    return one()\n"
+    )
 
 
 async def start(root: Path, cache: Path, folders: list[Path]):
