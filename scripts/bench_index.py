@@ -179,9 +179,9 @@ def edit_some(root: Path, fraction: float) -> int:
 def restart(root: Path, cache: Path, opened: Path, workers: int, watch: bool = False) -> dict:
     command = [sys.executable, __file__, "child", "--root", str(root), "--cache", str(cache)]
     command += ["--open", str(opened), "--workers", str(workers)] + (["--watch"] if watch else [])
-    out = subprocess.run(
-        command, check=True, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S
-    )
+    out = subprocess.run(command, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
+    if out.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -27,18 +27,18 @@ import dataclasses
 import logging
 import os
 import threading
-from sys import intern
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from smalllsp.syntax import symbols
 from smalllsp.syntax.symbols import Definition, Outline
-from smalllsp.workspace import boundary, files, ignore, outline_cache, outline_codec, priority
+from smalllsp.workspace import boundary, files, ignore, outline_cache, priority
 from smalllsp.workspace import build as building
 from smalllsp.workspace import live
 from smalllsp.workspace.files import SKIP_REASONS, ParsedFile, Unindexable, language_of, read_source  # noqa: F401 (API)
 from smalllsp.workspace.live import normal as _normal
+from smalllsp.workspace.entry import Entry
 from smalllsp.workspace.outline_codec import Row
 
 log = logging.getLogger(__name__)
@@ -49,54 +49,6 @@ class IndexedSymbol:
     path: str  # absolute path of the file
     relpath: str  # path relative to its workspace root, with "/" (what a prompt or a message shows)
     definition: Definition
-
-
-class _Entry:
-    """One indexed file. From the cache, only the names it defines are read at once
-    (the name table needs them); the names it uses and the rest of its outline are
-    decoded on first use, so a warm start costs little per file."""
-
-    __slots__ = ("path", "relpath", "size", "mtime_ns", "names", "_references", "_outline", "_row")
-
-    def __init__(
-        self,
-        path: str,
-        relpath: str,
-        size: int,
-        mtime_ns: int,
-        outline: Outline | None,
-        row: Row | None = None,
-    ) -> None:
-        self.path, self.relpath, self.size, self.mtime_ns = path, relpath, size, mtime_ns
-        self._outline, self._row = outline, row
-        if outline is not None:
-            self.names = tuple(d.name for d in outline.definitions)
-            self._references: frozenset[str] | None = outline.references
-        else:
-            assert row is not None
-            self.names = tuple(map(intern, row.definition_names()))
-            self._references = None
-
-    @property
-    def references(self) -> frozenset[str]:
-        references = self._references
-        if references is None:
-            assert self._row is not None
-            references = self._references = frozenset(map(intern, self._row.reference_names()))
-        return references
-
-    @property
-    def outline(self) -> Outline:
-        outline = self._outline
-        if outline is None:
-            assert self._row is not None
-            outline = outline_codec.decode(self._row.blob, self.references)
-            if outline is None:  # passed its checksum, yet not an outline: read the file again
-                log.warning("index cache: the entry of %s does not decode: parsed again", self.path)
-                parsed = files.outline_file(self.path, language_of(self.path) or "", 1 << 30)
-                outline = parsed.outline or Outline("", (), (), 0, self.references)
-            self._outline, self._row = outline, None
-        return outline
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,11 +83,12 @@ class WorkspaceIndex:
         self._build_lock = (
             threading.Lock()
         )  # one build at a time (start-up, a folder added, limits)
-        self._files: dict[str, _Entry] = {}
+        self._files: dict[str, Entry] = {}
         self._names: dict[
             str, tuple[str, ...]
         ] = {}  # definition name -> paths of the files (disk) defining it
         self._overlays: dict[str, _Overlay] = {}
+        self._definitions = 0  # in self._files
         self._skipped = dict.fromkeys(SKIP_REASONS, 0)
         self._bytes_read = 0
         self._build_seconds = 0.0
@@ -213,7 +166,7 @@ class WorkspaceIndex:
         row = self._rows.pop(parsed.path, None)
         if parsed.reused and row is not None:  # its content hash matched the cached outline's
             self.rehashed += 1
-            entry = _Entry(
+            entry = Entry(
                 parsed.path, _relpath(parsed.path, root), parsed.size, parsed.mtime_ns, None, row
             )
             self._store(entry, bytes_read=parsed.bytes_read)
@@ -251,18 +204,18 @@ class WorkspaceIndex:
         self, path: str, root: str, outline: Outline, size: int, mtime_ns: int, bytes_read: int = 0
     ) -> None:
         self._store(
-            _Entry(path, _relpath(path, root), size, mtime_ns, outline), bytes_read=bytes_read
+            Entry(path, _relpath(path, root), size, mtime_ns, outline), bytes_read=bytes_read
         )
 
     def _store_cached(self, batch: list[tuple[str, str, Row]]) -> None:
         """Store outlines from the cache, (path, root, row) each, as one change of the name table."""
         entries = [
-            _Entry(path, _relpath(path, root), row.size, row.mtime_ns, None, row)
+            Entry(path, _relpath(path, root), row.size, row.mtime_ns, None, row)
             for path, root, row in batch
         ]
         self._store(*entries)
 
-    def _store(self, *entries: _Entry, bytes_read: int = 0) -> None:
+    def _store(self, *entries: Entry, bytes_read: int = 0) -> None:
         """Swap ``entries`` in. Each name's tuple of paths is rebuilt once per call, not
         once per file: a name that thousands of files define (``__init__``) stays linear."""
         added: dict[str, list[str]] = {}
@@ -279,6 +232,7 @@ class WorkspaceIndex:
                     for name in new_names - old_names:
                         added.setdefault(name, []).append(entry.path)
                 self._files[entry.path] = entry
+                self._definitions += len(entry.names) - (len(old.names) if old is not None else 0)
             for name, paths in added.items():
                 self._names[name] = (*self._names.get(name, ()), *paths)
             self._bytes_read += bytes_read
@@ -294,6 +248,7 @@ class WorkspaceIndex:
         with self._lock:
             old = self._files.pop(path, None)
             if old is not None:
+                self._definitions -= len(old.names)
                 for name in set(old.names):
                     self._unname(name, path)
         cache = None if keep_cached else building.cache_for(self, path)
@@ -426,7 +381,7 @@ class WorkspaceIndex:
     def stats(self) -> dict[str, Any]:
         with self._lock:
             files = len(self._files)
-            definitions = sum(len(entry.names) for entry in self._files.values())
+            definitions = self._definitions  # kept as files come and go: status is O(1)
             seconds = self._build_seconds
             built = self._build_files
             return {
