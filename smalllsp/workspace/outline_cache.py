@@ -9,13 +9,14 @@ an upgrade of any of them makes the old rows miss instead of lying.
 
 Why SQLite: one read loads a whole workspace (thousands of small files would
 cost a syscall each), writes are atomic transactions, and two servers on the
-same folder share the file under SQLite's own locking. A row is decoded
-only after its checksum matches, from JSON (never pickle: a cache file is not
-trusted to run code); a row that fails is reported as a miss and re-parsed. A
-database SQLite cannot read, or one that another program wrote, is moved
-aside and started afresh. Writes go through a thread of their own, batched.
-The folder is bounded: the databases of other workspaces are deleted, least
-recently used first, when the total is over the bound.
+same folder share the file under SQLite's own locking. A row is used only
+after its checksum matches (smalllsp.workspace.outline_codec); a row that
+fails is counted and its file parsed again. A database SQLite cannot read,
+or one that another program wrote, is moved aside and started afresh.
+Writes go through a thread of their own, batched. The folder is private to
+the user (0700: outlines name a project's functions) and bounded: the
+databases of other workspaces are deleted, least recently used first, when
+the total is over the bound.
 """
 
 from __future__ import annotations
@@ -48,7 +49,11 @@ SUFFIX = ".sqlite"
 BUSY_TIMEOUT_MS = 5000  # another server's write transaction is waited for this long
 WRITE_BATCH = 500  # rows per write transaction
 WRITE_PAUSE_S = 0.2  # the writer gathers rows for this long before a transaction
-EXTRACTOR_MODULES = ("smalllsp/syntax/symbols.py", "smalllsp/syntax/languages.py")
+EXTRACTOR_MODULES = (
+    "smalllsp/syntax/symbols.py",
+    "smalllsp/syntax/languages.py",
+    "smalllsp/workspace/files.py",
+)
 
 
 def settings(enabled: bool, max_mb: int) -> CacheSettings | None:
@@ -123,6 +128,7 @@ class OutlineCache:
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.path.parent, 0o700)
         connection = sqlite3.connect(
             self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
         )

@@ -242,6 +242,7 @@ def test_the_cache_holds_outlines_never_file_text(tmp_path):
     raw = b"".join(p.read_bytes() for p in cache_dir.iterdir())
     assert b"def f3(a, b=1, *args, key=None)" in raw  # the signature is the outline's
     assert b"never cached" not in raw and b"return a" not in raw and b"return f3(x)" not in raw
+    assert os.stat(cache_dir).st_mode & 0o777 == 0o700  # outlines name a project's code: private
 
 
 WRITER = textwrap.dedent(
