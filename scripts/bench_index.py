@@ -61,8 +61,11 @@ def child(args: argparse.Namespace) -> None:
 
     load_before = os.getloadavg()[0]
     rss_before = rss_mb()
-    index = WorkspaceIndex(
-        [args.root], workers=args.workers, cache=CacheSettings(Path(args.cache), 4 << 30)
+    index = WorkspaceIndex(  # no index_max_files limit: the tree is what is measured
+        [args.root],
+        workers=args.workers,
+        max_files=10**7,
+        cache=CacheSettings(Path(args.cache), 4 << 30),
     )
     opened = Path(args.open)
     index.set_open_document(opened, "python", opened.read_text(encoding="utf-8"))

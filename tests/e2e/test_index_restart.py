@@ -115,11 +115,16 @@ async def test_imports_first_folders_at_run_time_and_a_restart_from_the_cache(tm
         assert ready["files"] == total and ready["parsed"] == total and ready["from_cache"] == 0
 
         folders_changed(client, [other], [])
-        added = await until(client, lambda i: i["files"] == total + 10, "a folder added")
-        assert sorted(added["roots"]) == sorted([str(main), str(other)])
+        both = sorted([str(main), str(other)])
+        await until(
+            client,
+            lambda i: i["files"] == total + 10 and sorted(i["roots"]) == both,
+            "a folder added",
+        )
         folders_changed(client, [], [main])
-        dropped = await until(client, lambda i: i["files"] == 10, "a folder dropped")
-        assert dropped["roots"] == [str(other)]
+        await until(
+            client, lambda i: i["files"] == 10 and i["roots"] == [str(other)], "a folder dropped"
+        )
 
         old, new = other / "lib" / "m0.py", other / "lib" / "renamed.py"
         old.rename(new)
