@@ -618,6 +618,8 @@ class SmalllspServer(LanguageServer):
     def index_changed(self) -> None:
         """Folders or index settings changed: the index follows, off the loop (latest wins)."""
         folders = [path_of(folder.uri) for folder in self.workspace.folders.values()]
+        if not folders and self.workspace.root_path:  # as start_index: the root without folders
+            folders = [self.workspace.root_path]
         if self.sources.index is not None:
             self.sources.changes.want(
                 [f for f in folders if f],
