@@ -80,9 +80,9 @@ class WorkspaceIndex:
         self.workers = workers  # processes that parse during a build: 0 = one per core, 1 = the build thread alone
         self._rules = {root: ignore.IgnoreRules(root) for root in self.roots}
         self._lock = threading.Lock()
-        self._build_lock = (
-            threading.Lock()
-        )  # one build at a time (start-up, a folder added, limits)
+        # One build at a time (start-up, a folder added, a limit changed); set_roots
+        # holds it around its own build, hence re-entrant.
+        self._build_lock = threading.RLock()
         self._files: dict[str, Entry] = {}
         self._names: dict[
             str, tuple[str, ...]

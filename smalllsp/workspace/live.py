@@ -112,23 +112,24 @@ def set_roots(
     index at once, an added one is indexed (blocking: run it off the event
     loop). Returns (added, removed)."""
     wanted = tuple(dict.fromkeys(normal(root) for root in roots))
-    added = [root for root in wanted if root not in index.roots]
-    removed = [root for root in index.roots if root not in wanted]
-    with index._lock:
-        index.roots = wanted
-        index._real_roots = boundary.real_roots(wanted)
+    with index._build_lock:  # a build under way walks the old roots to its end first
+        added = [root for root in wanted if root not in index.roots]
+        removed = [root for root in index.roots if root not in wanted]
+        with index._lock:
+            index.roots = wanted
+            index._real_roots = boundary.real_roots(wanted)
+            for root in removed:
+                index._rules.pop(root, None)
+            for root in added:
+                index._rules[root] = ignore.IgnoreRules(root)
         for root in removed:
-            index._rules.pop(root, None)
-        for root in added:
-            index._rules[root] = ignore.IgnoreRules(root)
-    for root in removed:
-        _forget_root(index, root)
-    if added or removed:
-        log.info(
-            "workspace index: folders added %s, removed %s", added or "none", removed or "none"
-        )
-    if added or any(index.root_of(root) is not None for root in removed):  # new files to walk
-        index.build(progress, cancelled)
+            _forget_root(index, root)
+        if added or removed:
+            log.info(
+                "workspace index: folders added %s, removed %s", added or "none", removed or "none"
+            )
+        if added or any(index.root_of(root) is not None for root in removed):  # new files
+            index.build(progress, cancelled)
     return added, removed
 
 
