@@ -118,10 +118,7 @@ class WorkspaceWatcher:
         if observer is None:
             return
         for watch in watches:
-            try:
-                observer.unschedule(watch)
-            except (KeyError, OSError):  # its emitter ended with the folder
-                pass
+            _unschedule(observer, watch)
         for root in added:
             identity = _identity(root)
             watch = observer.schedule(self._handler, root, recursive=True, event_filter=EVENTS)
@@ -176,8 +173,10 @@ class WorkspaceWatcher:
 
     def _check_roots(self) -> None:
         """Notice a workspace folder deleted or moved away (its files leave the
-        index), and watch and re-read one that is back. Called with the lock held,
-        every RECHECK_S while no events come: a stat per folder.
+        index), and watch and re-read one that is back. Called every RECHECK_S
+        while no events come: a stat per folder. The lock is held for this
+        watcher's own state only, never around a call into the observer (its
+        thread holds the observer's lock while it hands this watcher an event).
 
         inotify reports neither reliably: a moved folder's watch follows it to
         its new place, and a deleted one's emitter just ends.
@@ -187,36 +186,34 @@ class WorkspaceWatcher:
             return
         for root in self.roots:
             identity = _identity(root)
-            if root not in self._lost and identity != self._identities.get(root):
-                # gone, or replaced by another folder of the same name (deleted and recreated)
-                log.warning(
-                    "workspace watcher: %s was deleted or moved away; it is watched again if it comes back",
-                    root,
-                )
-                self._lost.add(root)
-                self._unschedule(observer, root)
-                self._queue_locked(root, REMOVE)
-            if root in self._lost and identity is not None:
-                self._unschedule(observer, root)
-                try:
-                    self._watches[root] = observer.schedule(
-                        self._handler, root, recursive=True, event_filter=EVENTS
-                    )
-                except OSError as problem:  # gone again, or not readable: try at the next check
-                    log.warning("workspace watcher: cannot watch %s again yet: %s", root, problem)
+            with self._condition:
+                if root not in self.roots:  # dropped meanwhile (set_roots)
                     continue
-                log.warning("workspace watcher: %s is back; watching and indexing it again", root)
+                lost_now = root not in self._lost and identity != self._identities.get(root)
+                if lost_now:  # gone, or replaced by another folder of the same name
+                    log.warning(
+                        "workspace watcher: %s was deleted or moved away; it is watched again if it comes back",
+                        root,
+                    )
+                    self._lost.add(root)
+                    self._queue_locked(root, REMOVE)
+                back = root in self._lost and identity is not None
+                old = self._watches.pop(root, None) if lost_now or back else None
+            if old is not None:
+                _unschedule(observer, old)
+            if not back:
+                continue
+            try:
+                watch = observer.schedule(self._handler, root, recursive=True, event_filter=EVENTS)
+            except OSError as problem:  # gone again, or not readable: try at the next check
+                log.warning("workspace watcher: cannot watch %s again yet: %s", root, problem)
+                continue
+            log.warning("workspace watcher: %s is back; watching and indexing it again", root)
+            with self._condition:
+                self._watches[root] = watch
                 self._identities[root] = identity
                 self._lost.discard(root)
                 self._queue_locked(root, UPDATE)
-
-    def _unschedule(self, observer: Observer, root: str) -> None:
-        watch = self._watches.pop(root, None)
-        if watch is not None:
-            try:
-                observer.unschedule(watch)
-            except (KeyError, OSError):  # its emitter ended with the folder
-                pass
 
     def _under_skipped_dir(self, path: str) -> bool:
         for root in self.roots:
@@ -229,12 +226,15 @@ class WorkspaceWatcher:
     def _run(self) -> None:
         while True:
             with self._condition:
-                while not self._pending and not self._stopping:
+                if not self._pending and not self._stopping:
                     self._condition.wait(RECHECK_S)
-                    if not self._stopping:
-                        self._check_roots()
                 if self._stopping:
                     return
+                idle = not self._pending
+            if idle:
+                self._check_roots()  # outside the lock: it may call into the observer
+                continue
+            with self._condition:
                 first = time.monotonic()
                 while not self._stopping:
                     now = time.monotonic()
@@ -258,6 +258,13 @@ class WorkspaceWatcher:
             ):  # one bad path must not stop the watcher; it is logged with its traceback
                 self.failures += 1
                 log.exception("workspace watcher: could not %s %s", operation, path)
+
+
+def _unschedule(observer: Observer, watch: object) -> None:
+    try:
+        observer.unschedule(watch)
+    except (KeyError, OSError):  # its emitter ended with the folder
+        pass
 
 
 def _identity(path: str) -> tuple[int, int] | None:
