@@ -4,6 +4,7 @@ and its outline, which for a file from the cache is decoded only when first need
 from __future__ import annotations
 
 import logging
+import os
 from sys import intern
 
 from smalllsp.syntax.symbols import Outline
@@ -56,7 +57,10 @@ class Entry:
             outline = outline_codec.decode(self._row.blob, self.references)
             if outline is None:  # passed its checksum, yet not an outline: read the file again
                 log.warning("index cache: the entry of %s does not decode: parsed again", self.path)
-                parsed = files.outline_file(self.path, language_of(self.path) or "", 1 << 30)
+                folder = (os.path.dirname(self.path),)  # never through a symlink out of its folder
+                parsed = files.outline_file(
+                    self.path, language_of(self.path) or "", 1 << 30, folder
+                )
                 outline = parsed.outline or Outline("", (), (), 0, self.references)
             self._outline, self._row = outline, None
         return outline
