@@ -29,7 +29,7 @@ from watchdog.events import (
     FileSystemEvent,
     FileSystemEventHandler,
 )
-from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver, ObservedWatch
 
 from smalllsp.workspace import ignore
 from smalllsp.workspace.watches import make_observer
@@ -68,9 +68,9 @@ class WorkspaceWatcher:
         self._last_event = 0.0
         self._condition = threading.Condition()
         self._stopping = False
-        self._observer: Observer | None = None
+        self._observer: BaseObserver | None = None
         self._handler: _Handler | None = None
-        self._watches: dict[str, object] = {}  # root -> its watchdog watch
+        self._watches: dict[str, ObservedWatch] = {}  # root -> its watchdog watch
         self._identities: dict[
             str, tuple[int, int] | None
         ] = {}  # root -> (device, inode) of the folder watched
@@ -115,13 +115,14 @@ class WorkspaceWatcher:
                 self._identities.pop(root, None)
                 self._lost.discard(root)
             watches = [self._watches.pop(root) for root in removed if root in self._watches]
-        if observer is None:
+        handler = self._handler
+        if observer is None or handler is None:
             return
         for watch in watches:
             _unschedule(observer, watch)
         for root in added:
             identity = _identity(root)
-            watch = observer.schedule(self._handler, root, recursive=True, event_filter=EVENTS)
+            watch = observer.schedule(handler, root, recursive=True, event_filter=EVENTS)
             with self._condition:
                 self._identities[root] = identity
                 self._watches[root] = watch
@@ -181,8 +182,8 @@ class WorkspaceWatcher:
         inotify reports neither reliably: a moved folder's watch follows it to
         its new place, and a deleted one's emitter just ends.
         """
-        observer = self._observer
-        if observer is None:
+        observer, handler = self._observer, self._handler
+        if observer is None or handler is None:
             return
         for root in self.roots:
             identity = _identity(root)
@@ -204,7 +205,7 @@ class WorkspaceWatcher:
             if not back:
                 continue
             try:
-                watch = observer.schedule(self._handler, root, recursive=True, event_filter=EVENTS)
+                watch = observer.schedule(handler, root, recursive=True, event_filter=EVENTS)
             except OSError as problem:  # gone again, or not readable: try at the next check
                 log.warning("workspace watcher: cannot watch %s again yet: %s", root, problem)
                 continue
@@ -260,7 +261,7 @@ class WorkspaceWatcher:
                 log.exception("workspace watcher: could not %s %s", operation, path)
 
 
-def _unschedule(observer: Observer, watch: object) -> None:
+def _unschedule(observer: BaseObserver, watch: ObservedWatch) -> None:
     try:
         observer.unschedule(watch)
     except (KeyError, OSError):  # its emitter ended with the folder
