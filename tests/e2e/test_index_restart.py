@@ -156,3 +156,26 @@ async def test_imports_first_folders_at_run_time_and_a_restart_from_the_cache(tm
     finally:
         await client.shutdown_session()
     assert len(list((cache / "smalllsp" / "index").glob("*.sqlite"))) == 2  # main and other
+
+
+async def test_two_servers_on_one_workspace_share_the_cache_safely(tmp_path):
+    """Two real servers index the same folder at once, both writing the cache; a third start
+    then finds every outline intact and parses nothing."""
+    main, cache = tmp_path / "main", tmp_path / "cache"
+    for n in range(800):
+        write(main, f"pkg{n % 8}/m{n}.py", f"def shared{n}(a, b=1):\n    return a\n")
+    first, second = await asyncio.gather(start(main, cache, [main]), start(main, cache, [main]))
+    clients = [first[0], second[0]]
+    try:
+        for client in clients:
+            ready = await until(client, lambda i: i["state"] == "ready", "both builds")
+            assert ready["files"] == 800 and ready["parsed"] == 800
+    finally:
+        await asyncio.gather(*(client.shutdown_session() for client in clients))
+    client, _ = await start(main, cache, [main])
+    try:
+        warm = await until(client, lambda i: i["state"] == "ready", "the third start")
+        assert warm["files"] == 800 and warm["parsed"] == 0 and warm["cache_rejected"] == 0
+        assert warm["from_cache"] == 800
+    finally:
+        await client.shutdown_session()
