@@ -42,7 +42,7 @@ def workspace(root: Path) -> Path:
     )
 
 
-async def start(root: Path, cache: Path, folders: list[Path]):
+async def start(root: Path, cache: Path, folders: list[Path], options: dict | None = None):
     config = ClientServerConfig(
         server_command=SERVER, server_env={**os.environ, "XDG_CACHE_HOME": str(cache)}
     )
@@ -54,7 +54,7 @@ async def start(root: Path, cache: Path, folders: list[Path]):
             capabilities=caps,
             root_uri=root.as_uri(),
             workspace_folders=[types.WorkspaceFolder(f.as_uri(), f.name) for f in folders],
-            initialization_options={**TEST_SETTINGS, "index_workers": 1},
+            initialization_options={**TEST_SETTINGS, "index_workers": 1, **(options or {})},
         )
     )
     return client, result
@@ -179,3 +179,16 @@ async def test_two_servers_on_one_workspace_share_the_cache_safely(tmp_path):
         assert warm["from_cache"] == 800
     finally:
         await client.shutdown_session()
+
+
+async def test_index_cache_off_writes_nothing(tmp_path):
+    main, cache = tmp_path / "main", tmp_path / "cache"
+    for n in range(20):
+        write(main, f"m{n}.py", f"def f{n}():\n    pass\n")
+    client, _ = await start(main, cache, [main], {"index_cache": False})
+    try:
+        ready = await until(client, lambda i: i["state"] == "ready", "the build")
+        assert ready["files"] == 20 and ready["cache"] is False
+    finally:
+        await client.shutdown_session()
+    assert not (cache / "smalllsp" / "index").exists()
