@@ -32,11 +32,14 @@ from smalllsp.lsp.status import DOCUMENT_STATE_REQUEST, STATUS_REQUEST
 from smalllsp.service import CompletionService
 from smalllsp.syntax import symbols
 from smalllsp.syntax.doctree import DocumentTrees
+from smalllsp.workspace import outline_cache
 
 log = logging.getLogger(__name__)
 
 __all__ = ["STATUS_REQUEST", "DOCUMENT_STATE_REQUEST", "SmalllspServer", "create_server"]
 
+# Settings the workspace index follows at run time (smalllsp.workspace.folders).
+INDEX_SETTINGS = ("workspace_index", "index_max_files", "index_max_file_kb")
 # How long a document's first prompt waits for its outline (parsed off the loop).
 FIRST_OUTLINE_WAIT_S = 2.0
 
@@ -123,6 +126,8 @@ class SmalllspServer(LanguageServer):
         ):  # a cached suggestion was made under the old settings (global_tokens, policy, model...)
             self.service.settings_changed()
         self.trees.max_bytes = self.config.max_document_kb * 1024
+        if any(getattr(old, n) != getattr(merged, n) for n in INDEX_SETTINGS):
+            self.index_changed()
         return any(getattr(old, name) != getattr(self.config, name) for name in RELOAD_SETTINGS)
 
     def load_model(self) -> None:
@@ -177,7 +182,21 @@ class SmalllspServer(LanguageServer):
             progress=report,
             done=finished,
             boundary_roots=folders,
+            cache=outline_cache.settings(self.config.index_cache, self.config.index_cache_max_mb),
         )
+
+    def index_changed(self) -> None:
+        """Folders or index settings changed: the index follows, off the loop (latest wins)."""
+        folders = [path_of(folder.uri) for folder in self.workspace.folders.values()]
+        if not folders and self.workspace.root_path:  # as start_index: the root without folders
+            folders = [self.workspace.root_path]
+        if self.sources.index is not None:
+            self.sources.changes.want(
+                [f for f in folders if f],
+                self.config.workspace_index,
+                self.config.index_max_files,
+                self.config.index_max_file_kb * 1024,
+            )
 
     def schedule_refresh(self, uri: str, delay_s: float, edited_line: int | None) -> None:
         """After a pause in typing, keep the chunk around the last edit for the
@@ -318,6 +337,20 @@ def create_server(
     ) -> None:
         if ls.apply_settings(params.settings):
             ls.load_model()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def did_change_workspace_folders(ls: SmalllspServer, params: Any) -> None:
+        ls.index_changed()  # pygls has updated ls.workspace.folders
+
+    @server.feature(
+        types.WORKSPACE_DID_RENAME_FILES,
+        types.FileOperationRegistrationOptions(
+            filters=[types.FileOperationFilter(pattern=types.FileOperationPattern(glob="**/*"))]
+        ),
+    )
+    def did_rename_files(ls: SmalllspServer, params: types.RenameFilesParams) -> None:
+        pairs = [(path_of(f.old_uri), path_of(f.new_uri)) for f in params.files]
+        ls.sources.changes.renamed([(old, new) for old, new in pairs if old and new])
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: SmalllspServer, params: types.DidOpenTextDocumentParams) -> None:

@@ -21,8 +21,10 @@ from smalllsp.context.global_section import Sources
 from smalllsp.context.ring import ChunkRing
 from smalllsp.documents import Lines
 from smalllsp.syntax.symbols import Outline
+from smalllsp.workspace import folders
 from smalllsp.workspace.boundary import Boundary
 from smalllsp.workspace.index import WorkspaceIndex
+from smalllsp.workspace.outline_cache import CacheSettings
 from smalllsp.workspace.watcher import WorkspaceWatcher
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,7 @@ class ContextSources:
         self.private_patterns: tuple[str, ...] = Config().private_patterns()
         self.boundary = Boundary([], self.private_patterns)
         self._private: dict[str, Outline | None] = {}
+        self.changes = folders.Reconciler(self)  # folders, index settings and renames at run time
 
     def start(
         self,
@@ -65,6 +68,7 @@ class ContextSources:
         done: Callable[[], None],
         workers: int = 0,
         boundary_roots: Sequence[str] | None = None,
+        cache: CacheSettings | None = None,
     ) -> None:
         """Index ``roots`` in a background thread, then watch them for changes.
 
@@ -82,6 +86,7 @@ class ContextSources:
             max_file_bytes=max_file_bytes,
             workers=workers,
             private_patterns=self.private_patterns,
+            cache=cache,
         )
         if not self.roots:
             self.state = "ready"
@@ -117,6 +122,8 @@ class ContextSources:
             self._builder.join(timeout=10)
         if self._watcher is not None:
             self._watcher.stop()
+        if self.index is not None:
+            self.index.close()  # the cache's queued rows are written
 
     def refresh(self, uri: str, language_id: str, text: str, edited_line: int | None) -> None:
         """After a pause in typing: keep the chunk around the last edit (None: none to keep).

@@ -7,7 +7,9 @@ The same function runs in the build thread and in the worker processes of
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
+import time
 from collections.abc import Sequence
 
 from smalllsp import safeio
@@ -52,6 +54,14 @@ class ParsedFile:
     bytes_read: int = 0
     skip: str | None = None  # one of SKIP_REASONS
     detail: str = ""
+    digest: bytes = b""  # content hash (the index cache's key)
+    read_ns: int = 0  # wall-clock time just before the read
+    reused: bool = False  # the content hash was the one expected: not parsed, outline None
+
+
+def content_digest(data: bytes) -> bytes:
+    """16 bytes of BLAKE2b: what the index cache keys a file's outline by."""
+    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 def read_source(path: str, max_bytes: int, roots: Sequence[str] = ()) -> tuple[bytes, int, int]:
@@ -86,9 +96,18 @@ def read_source(path: str, max_bytes: int, roots: Sequence[str] = ()) -> tuple[b
 
 
 def outline_file(
-    path: str, language_id: str, max_bytes: int, roots: Sequence[str] = ()
+    path: str,
+    language_id: str,
+    max_bytes: int,
+    roots: Sequence[str] = (),
+    expected_digest: bytes = b"",
 ) -> ParsedFile:
-    """Read and outline one file; never raises for a file that cannot be indexed."""
+    """Read and outline one file; never raises for a file that cannot be indexed.
+
+    With ``expected_digest`` (the hash of a cached outline), a file whose bytes
+    still hash to it is not parsed: the result says ``reused``.
+    """
+    read_ns = time.time_ns()
     try:
         data, size, mtime_ns = read_source(path, max_bytes, roots)
     except Unindexable as problem:
@@ -96,6 +115,11 @@ def outline_file(
     except OSError as problem:
         reason = "vanished" if isinstance(problem, FileNotFoundError) else "unreadable"
         return ParsedFile(path, None, skip=reason, detail=str(problem))
+    hashed = content_digest(data)
+    if expected_digest and hashed == expected_digest:
+        return ParsedFile(
+            path, None, size, mtime_ns, len(data), digest=hashed, read_ns=read_ns, reused=True
+        )
     skip = None
     try:
         data.decode("utf-8")
@@ -104,4 +128,4 @@ def outline_file(
         data = data.decode("utf-8", errors="replace").encode("utf-8")
     outline = symbols.outline(language_id, data)
     detail = "decoded with replacement characters" if skip else ""
-    return ParsedFile(path, outline, size, mtime_ns, len(data), skip, detail)
+    return ParsedFile(path, outline, size, mtime_ns, len(data), skip, detail, hashed, read_ns)

@@ -24,6 +24,8 @@ from smalllsp.workspace.files import ParsedFile, outline_file
 
 log = logging.getLogger(__name__)
 
+Job = tuple[str, str, bytes]  # path, language id, the digest of its cached outline (b"": none)
+
 BATCH_FILES = (
     16  # files per task: small enough to cancel quickly, large enough that IPC costs little
 )
@@ -99,9 +101,9 @@ class OutlinePool:
             )
 
     def outline(
-        self, jobs: Iterable[tuple[str, str]], cancelled: Callable[[], bool] = lambda: False
+        self, jobs: Iterable[Job], cancelled: Callable[[], bool] = lambda: False
     ) -> Iterator[list[ParsedFile]]:
-        """The results of ``jobs`` ((path, language id) pairs), a batch at a time, in the order
+        """The results of ``jobs`` ((path, language id, expected digest)), a batch at a time, in the order
         they finish; stops submitting as soon as ``cancelled()``. Raises what a worker raised,
         or BrokenProcessPool when one died.
 
@@ -113,7 +115,7 @@ class OutlinePool:
         limit = self.workers * IN_FLIGHT_PER_WORKER
         answered = False
 
-        def take() -> list[tuple[str, str]]:
+        def take() -> list[Job]:
             return [job for _, job in zip(range(BATCH_FILES), pending)]
 
         def submit() -> None:
@@ -144,10 +146,13 @@ class OutlinePool:
 
 
 def outline_batch(
-    jobs: list[tuple[str, str]], max_file_bytes: int, roots: tuple[str, ...] = ()
+    jobs: list[Job], max_file_bytes: int, roots: tuple[str, ...] = ()
 ) -> list[ParsedFile]:
     """Runs in a worker: each file's outline or why it was left out."""
-    return [outline_file(path, language_id, max_file_bytes, roots) for path, language_id in jobs]
+    return [
+        outline_file(path, language_id, max_file_bytes, roots, expected)
+        for path, language_id, expected in jobs
+    ]
 
 
 def _start_worker() -> None:

@@ -29,9 +29,10 @@ from watchdog.events import (
     FileSystemEvent,
     FileSystemEventHandler,
 )
-from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver, ObservedWatch
 
 from smalllsp.workspace import ignore
+from smalllsp.workspace.watches import make_observer
 from smalllsp.workspace.index import WorkspaceIndex
 
 log = logging.getLogger(__name__)
@@ -67,9 +68,9 @@ class WorkspaceWatcher:
         self._last_event = 0.0
         self._condition = threading.Condition()
         self._stopping = False
-        self._observer: Observer | None = None
+        self._observer: BaseObserver | None = None
         self._handler: _Handler | None = None
-        self._watches: dict[str, object] = {}  # root -> its watchdog watch
+        self._watches: dict[str, ObservedWatch] = {}  # root -> its watchdog watch
         self._identities: dict[
             str, tuple[int, int] | None
         ] = {}  # root -> (device, inode) of the folder watched
@@ -82,7 +83,7 @@ class WorkspaceWatcher:
 
     def start(self) -> None:
         """Start watching; raises OSError when the system refuses (e.g. inotify limits)."""
-        observer = Observer()
+        observer = make_observer()  # no watches on ignored folders
         handler = self._handler = _Handler(self)
         for root in self.roots:
             self._identities[root] = _identity(root)
@@ -98,6 +99,33 @@ class WorkspaceWatcher:
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="smalllsp-watcher", daemon=True)
         self._thread.start()
+
+    def set_roots(self, roots: Sequence[str | Path]) -> None:
+        """Watch ``roots`` from now on: new folders are watched, dropped ones no longer
+        (their files are the index's to drop). Raises OSError when a new one cannot be
+        watched. (Watches are added outside the lock: the observer's thread holds its
+        own lock while it hands an event to this watcher.)"""
+        wanted = tuple(dict.fromkeys(os.path.abspath(os.fspath(root)) for root in roots))
+        observer = self._observer
+        with self._condition:
+            added = [root for root in wanted if root not in self.roots]
+            removed = [root for root in self.roots if root not in wanted]
+            self.roots = wanted
+            for root in removed:
+                self._identities.pop(root, None)
+                self._lost.discard(root)
+            watches = [self._watches.pop(root) for root in removed if root in self._watches]
+        handler = self._handler
+        if observer is None or handler is None:
+            return
+        for watch in watches:
+            _unschedule(observer, watch)
+        for root in added:
+            identity = _identity(root)
+            watch = observer.schedule(handler, root, recursive=True, event_filter=EVENTS)
+            with self._condition:
+                self._identities[root] = identity
+                self._watches[root] = watch
 
     def stop(self) -> None:
         """Stop watching and join the threads; pending events are dropped."""
@@ -146,47 +174,47 @@ class WorkspaceWatcher:
 
     def _check_roots(self) -> None:
         """Notice a workspace folder deleted or moved away (its files leave the
-        index), and watch and re-read one that is back. Called with the lock held,
-        every RECHECK_S while no events come: a stat per folder.
+        index), and watch and re-read one that is back. Called every RECHECK_S
+        while no events come: a stat per folder. The lock is held for this
+        watcher's own state only, never around a call into the observer (its
+        thread holds the observer's lock while it hands this watcher an event).
 
         inotify reports neither reliably: a moved folder's watch follows it to
         its new place, and a deleted one's emitter just ends.
         """
-        observer = self._observer
-        if observer is None:
+        observer, handler = self._observer, self._handler
+        if observer is None or handler is None:
             return
         for root in self.roots:
             identity = _identity(root)
-            if root not in self._lost and identity != self._identities.get(root):
-                # gone, or replaced by another folder of the same name (deleted and recreated)
-                log.warning(
-                    "workspace watcher: %s was deleted or moved away; it is watched again if it comes back",
-                    root,
-                )
-                self._lost.add(root)
-                self._unschedule(observer, root)
-                self._queue_locked(root, REMOVE)
-            if root in self._lost and identity is not None:
-                self._unschedule(observer, root)
-                try:
-                    self._watches[root] = observer.schedule(
-                        self._handler, root, recursive=True, event_filter=EVENTS
-                    )
-                except OSError as problem:  # gone again, or not readable: try at the next check
-                    log.warning("workspace watcher: cannot watch %s again yet: %s", root, problem)
+            with self._condition:
+                if root not in self.roots:  # dropped meanwhile (set_roots)
                     continue
-                log.warning("workspace watcher: %s is back; watching and indexing it again", root)
+                lost_now = root not in self._lost and identity != self._identities.get(root)
+                if lost_now:  # gone, or replaced by another folder of the same name
+                    log.warning(
+                        "workspace watcher: %s was deleted or moved away; it is watched again if it comes back",
+                        root,
+                    )
+                    self._lost.add(root)
+                    self._queue_locked(root, REMOVE)
+                back = root in self._lost and identity is not None
+                old = self._watches.pop(root, None) if lost_now or back else None
+            if old is not None:
+                _unschedule(observer, old)
+            if not back:
+                continue
+            try:
+                watch = observer.schedule(handler, root, recursive=True, event_filter=EVENTS)
+            except OSError as problem:  # gone again, or not readable: try at the next check
+                log.warning("workspace watcher: cannot watch %s again yet: %s", root, problem)
+                continue
+            log.warning("workspace watcher: %s is back; watching and indexing it again", root)
+            with self._condition:
+                self._watches[root] = watch
                 self._identities[root] = identity
                 self._lost.discard(root)
                 self._queue_locked(root, UPDATE)
-
-    def _unschedule(self, observer: Observer, root: str) -> None:
-        watch = self._watches.pop(root, None)
-        if watch is not None:
-            try:
-                observer.unschedule(watch)
-            except (KeyError, OSError):  # its emitter ended with the folder
-                pass
 
     def _under_skipped_dir(self, path: str) -> bool:
         for root in self.roots:
@@ -199,12 +227,15 @@ class WorkspaceWatcher:
     def _run(self) -> None:
         while True:
             with self._condition:
-                while not self._pending and not self._stopping:
+                if not self._pending and not self._stopping:
                     self._condition.wait(RECHECK_S)
-                    if not self._stopping:
-                        self._check_roots()
                 if self._stopping:
                     return
+                idle = not self._pending
+            if idle:
+                self._check_roots()  # outside the lock: it may call into the observer
+                continue
+            with self._condition:
                 first = time.monotonic()
                 while not self._stopping:
                     now = time.monotonic()
@@ -228,6 +259,13 @@ class WorkspaceWatcher:
             ):  # one bad path must not stop the watcher; it is logged with its traceback
                 self.failures += 1
                 log.exception("workspace watcher: could not %s %s", operation, path)
+
+
+def _unschedule(observer: BaseObserver, watch: ObservedWatch) -> None:
+    try:
+        observer.unschedule(watch)
+    except (KeyError, OSError):  # its emitter ended with the folder
+        pass
 
 
 def _identity(path: str) -> tuple[int, int] | None:

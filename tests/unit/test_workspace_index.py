@@ -18,7 +18,7 @@ import pytest
 
 from smalllsp.context.sources import ContextSources
 from smalllsp.workspace import files as files_module
-from smalllsp.workspace import index as index_module
+from smalllsp.workspace import build as build_module
 from smalllsp.workspace.index import WorkspaceIndex
 
 WORKSPACE = Path(__file__).resolve().parent.parent / "fixtures" / "workspace"
@@ -303,7 +303,7 @@ def test_progress_is_rate_limited_and_cancel_stops_early(tmp_path):
     index.build(progress=lambda done, total, message: calls.append((done, total, message)))
     elapsed = time.monotonic() - started
     assert calls[-1][:2] == (300, 300)
-    assert len(calls) <= elapsed / index_module.PROGRESS_INTERVAL_S + 3
+    assert len(calls) <= elapsed / build_module.PROGRESS_INTERVAL_S + 3
     seen = []
     cancelled = WorkspaceIndex([tmp_path])
     cancelled.build(
@@ -397,7 +397,7 @@ def entries(index: WorkspaceIndex) -> dict:
 
 
 def test_worker_processes_index_exactly_what_the_build_thread_does(monkeypatch):
-    monkeypatch.setattr(index_module, "POOL_MIN_FILES", 0)
+    monkeypatch.setattr(build_module, "POOL_MIN_FILES", 0)
     alone = WorkspaceIndex([WORKSPACE], workers=1)
     alone.build()
     pooled = WorkspaceIndex([WORKSPACE], workers=2)
@@ -435,7 +435,7 @@ def test_a_pool_that_cannot_start_falls_back_with_a_warning(tmp_path, monkeypatc
     def no_processes(*args, **kwargs):
         raise OSError(24, "Too many open files")
 
-    monkeypatch.setattr(index_module.parallel, "OutlinePool", no_processes)
+    monkeypatch.setattr(build_module.parallel, "OutlinePool", no_processes)
     index = WorkspaceIndex([tmp_path], workers=2)
     with caplog.at_level(logging.WARNING, logger="smalllsp.workspace.index"):
         index.build()
@@ -448,13 +448,13 @@ def test_a_worker_killed_mid_build_leaves_the_rest_to_the_build_thread(
 ):
     many_files(tmp_path, 1200)
     pools = []
-    real_pool = index_module.parallel.OutlinePool
+    real_pool = build_module.parallel.OutlinePool
 
     def recorded(*args, **kwargs):
         pools.append(real_pool(*args, **kwargs))
         return pools[-1]
 
-    monkeypatch.setattr(index_module.parallel, "OutlinePool", recorded)
+    monkeypatch.setattr(build_module.parallel, "OutlinePool", recorded)
     killed = []
 
     def kill_one_worker(done, total, message):
