@@ -37,7 +37,7 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
 from smalllsp.bench.measure import Cost, peak_rss_kib, percentile, ratio
-from smalllsp.bench.peer import LlamaServer, infill_request, post
+from smalllsp.bench.peer import LlamaServer, infill_request, llama_vim_server, post
 from smalllsp.cache import SuggestionCache
 from smalllsp.config import Config
 from smalllsp.context.window import Cursor
@@ -308,17 +308,7 @@ def bench_session(
     load_before = os.getloadavg()
     report["smalllsp"] = asyncio.run(smalllsp_pass())
     if binary is not None:
-        threads = config.n_threads or os.cpu_count() or 1
-        with LlamaServer(
-            binary,
-            model,
-            n_ctx=config.n_ctx,
-            threads=threads,
-            parallel=1,
-            cache_reuse=256,
-            flash_attn=config.flash_attn,
-            cache_type=config.cache_type,
-        ) as server:
+        with llama_vim_server(binary, model, config) as server:
             texts = Texts(files)
             records = asyncio.run(run(LlamaVimPeer(server, texts), texts, plan))
             peak = server.peak_rss_kib()
