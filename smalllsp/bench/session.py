@@ -369,3 +369,39 @@ def write(report: dict[str, Any], json_path: Path | None) -> None:
     if json_path is not None:
         json_path.write_text(json.dumps(report, indent=2))
         print(f"JSON written to {json_path}")
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The README's session table, from one run's report."""
+    names = [n for n in ("smalllsp", "llama_server") if n in report]
+    head = {"smalllsp": "smalllsp over LSP", "llama_server": "llama-server, llama.vim's `/infill`"}
+    lines = [
+        "| p50 / p90 (ms) | "
+        + " | ".join(head[n] for n in names)
+        + " | smalllsp / llama-server, p50 |",
+        "| --- | " + " | ".join("---" for _ in names) + " | --- |",
+    ]
+
+    def fmt(value: Any) -> str:
+        return "-" if value is None else f"{value:,.0f}"
+
+    for kind, label in (
+        ("all", "all requests"),
+        ("first_of_visit", "first request of a visit"),
+        ("after_accept", "request after an accept"),
+    ):
+        cells = [
+            f"{fmt(report[n][kind]['p50'])} / {fmt(report[n][kind]['p90'])} (n={report[n][kind]['n']})"
+            for n in names
+        ]
+        r = report.get(f"{kind}_p50_ratio")
+        lines.append(
+            f"| {label} | " + " | ".join(cells) + f" | {'-' if r is None else f'{r:.2f}'} |"
+        )
+    lines.append(
+        "| model calls | " + " | ".join(str(report[n]["model_calls"]) for n in names) + " | |"
+    )
+    lines.append(
+        "| peak RSS (MiB) | " + " | ".join(fmt(report[n]["peak_rss_mib"]) for n in names) + " | |"
+    )
+    return "\n".join(lines)
