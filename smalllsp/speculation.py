@@ -40,6 +40,10 @@ JOB_KEY = "\0next"
 Complete = Callable[[Any, Cursor, Callable[[], bool]], "tuple[list[Suggestion], dict[str, Any]]"]
 
 
+# The worker's job: runtime, cancelled -> the speculated state's cache key and its suggestions.
+Job = Callable[[Any, Callable[[], bool]], "tuple[str, str, list[Suggestion]]"]
+
+
 class SpeculationStatus(TypedDict):
     started: int
     ready: int
@@ -100,27 +104,17 @@ class Speculation:
         self.started += 1
         # A snapshot (the text is an immutable str; the store's Document changes with each edit).
         shown = Document(uri, document.language_id, document.version, document.text)
-        self._jobs[uri] = asyncio.ensure_future(
-            self._run(engine, shown, line, column, suggestion, complete)
-        )
 
-    async def _run(
-        self,
-        engine: Engine,
-        document: Document,
-        line: int,
-        column: int,
-        suggestion: str,
-        complete: Complete,
-    ) -> None:
         def job(runtime: Any, cancelled: Callable[[], bool]) -> tuple[str, str, list[Suggestion]]:
-            accepted, new_line, new_column = after_accept(document, line, column, suggestion)
+            accepted, new_line, new_column = after_accept(shown, line, column, suggestion)
             cursor = Cursor(accepted.lines_view(new_line), new_line, new_column)
             suggestions, _stats = complete(runtime, cursor, cancelled)
             before, after = cursor_key(accepted, new_line, new_column)
             return before, after, suggestions
 
-        uri = document.uri
+        self._jobs[uri] = asyncio.ensure_future(self._run(engine, uri, job))
+
+    async def _run(self, engine: Engine, uri: str, job: Job) -> None:
         try:
             before, after, suggestions = await engine.run(uri + JOB_KEY, job, background=True)
         except asyncio.CancelledError:

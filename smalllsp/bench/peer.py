@@ -182,18 +182,23 @@ class LlamaServer:
             self.process.wait()
 
 
-def run_peer(binary: Path, model: Path, config: Config, strokes: list[Keystroke]) -> dict[str, Any]:
-    """Type the keystrokes against ``llama-server`` on loopback."""
-    threads = config.n_threads or os.cpu_count() or 1
-    with LlamaServer(
+def llama_vim_server(binary: Path, model: Path, config: Config) -> LlamaServer:
+    """llama-server as llama.vim sets it up (one slot, ``--cache-reuse 256``), with smalllsp's
+    threads and KV cache settings, so that both read and decode alike."""
+    return LlamaServer(
         binary,
         model,
         n_ctx=config.n_ctx,
-        threads=threads,
+        threads=config.n_threads or os.cpu_count() or 1,
         cache_reuse=256,
         flash_attn=config.flash_attn,
         cache_type=config.cache_type,
-    ) as server:
+    )
+
+
+def run_peer(binary: Path, model: Path, config: Config, strokes: list[Keystroke]) -> dict[str, Any]:
+    """Type the keystrokes against ``llama-server`` on loopback."""
+    with llama_vim_server(binary, model, config) as server:
         base = server.url
 
         def model_call(cursor: Cursor) -> tuple[list[str], Cost]:

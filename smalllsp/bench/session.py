@@ -37,7 +37,7 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
 from smalllsp.bench.measure import Cost, peak_rss_kib, percentile, ratio
-from smalllsp.bench.peer import LlamaServer, infill_request, post
+from smalllsp.bench.peer import LlamaServer, infill_request, llama_vim_server, post
 from smalllsp.cache import SuggestionCache
 from smalllsp.config import Config
 from smalllsp.context.window import Cursor
@@ -309,17 +309,7 @@ def bench_session(
     load_before = os.getloadavg()
     report["smalllsp"] = asyncio.run(smalllsp_pass())
     if binary is not None:
-        threads = config.n_threads or os.cpu_count() or 1
-        with LlamaServer(
-            binary,
-            model,
-            n_ctx=config.n_ctx,
-            threads=threads,
-            parallel=1,
-            cache_reuse=256,
-            flash_attn=config.flash_attn,
-            cache_type=config.cache_type,
-        ) as server:
+        with llama_vim_server(binary, model, config) as server:
             texts = Texts(files)
             records = asyncio.run(run(LlamaVimPeer(server, texts), texts, plan))
             peak = server.peak_rss_kib()
@@ -380,3 +370,39 @@ def write(report: dict[str, Any], json_path: Path | None) -> None:
     if json_path is not None:
         json_path.write_text(json.dumps(report, indent=2))
         print(f"JSON written to {json_path}")
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The README's session table, from one run's report."""
+    names = [n for n in ("smalllsp", "llama_server") if n in report]
+    head = {"smalllsp": "smalllsp over LSP", "llama_server": "llama-server, llama.vim's `/infill`"}
+    lines = [
+        "| p50 / p90 (ms) | "
+        + " | ".join(head[n] for n in names)
+        + " | smalllsp / llama-server, p50 |",
+        "| --- | " + " | ".join("---" for _ in names) + " | --- |",
+    ]
+
+    def fmt(value: Any) -> str:
+        return "-" if value is None else f"{value:,.0f}"
+
+    for kind, label in (
+        ("all", "all requests"),
+        ("first_of_visit", "first request of a visit"),
+        ("after_accept", "request after an accept"),
+    ):
+        cells = [
+            f"{fmt(report[n][kind]['p50'])} / {fmt(report[n][kind]['p90'])} (n={report[n][kind]['n']})"
+            for n in names
+        ]
+        r = report.get(f"{kind}_p50_ratio")
+        lines.append(
+            f"| {label} | " + " | ".join(cells) + f" | {'-' if r is None else f'{r:.2f}'} |"
+        )
+    lines.append(
+        "| model calls | " + " | ".join(str(report[n]["model_calls"]) for n in names) + " | |"
+    )
+    lines.append(
+        "| peak RSS (MiB) | " + " | ".join(fmt(report[n]["peak_rss_mib"]) for n in names) + " | |"
+    )
+    return "\n".join(lines)

@@ -64,3 +64,30 @@ def test_the_session_types_the_rest_back_accepts_once_and_leaves_the_text_as_it_
     summary = summarize(records)
     assert summary["first_of_visit"]["n"] == 2 and summary["after_accept"]["n"] == 2
     assert summary["all"]["n"] == len(records)
+
+
+def test_the_readme_table_shows_each_kind_with_its_ratio():
+    from smalllsp.bench.session import markdown
+
+    def records(ms):
+        return [
+            {"kind": "first", "latency_ms": ms * 10, "source": "model"},
+            {"kind": "typing", "latency_ms": ms, "source": "model"},
+            {"kind": "after_accept", "latency_ms": ms / 2, "source": "cache"},
+        ]
+
+    ours, theirs = summarize(records(100)), summarize(records(200))
+    report = {
+        "smalllsp": {**ours, "peak_rss_mib": 700.0},
+        "llama_server": {**theirs, "peak_rss_mib": 650.0},
+        "all_p50_ratio": 0.5,
+        "first_of_visit_p50_ratio": 0.5,
+        "after_accept_p50_ratio": 0.5,
+    }
+    table = markdown(report).split("\n")
+    assert table[2] == "| all requests | 100 / 1,000 (n=3) | 200 / 2,000 (n=3) | 0.50 |"
+    assert (
+        table[3]
+        == "| first request of a visit | 1,000 / 1,000 (n=1) | 2,000 / 2,000 (n=1) | 0.50 |"
+    )
+    assert table[5] == "| model calls | 2 | 2 | |"
