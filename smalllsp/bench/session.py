@@ -118,8 +118,11 @@ class Texts:
         lines[line : line + 1] = new.split("\n")
 
 
-async def run(system: System, texts: Texts, plan: list[Visit]) -> list[dict[str, Any]]:
-    """Drive ``system`` through the visits; one record per request."""
+async def run(
+    system: System, texts: Texts, plan: list[Visit], read_pause_s: float = 0.0
+) -> list[dict[str, Any]]:
+    """Drive ``system`` through the visits; one record per request. ``read_pause_s``: how long the
+    user reads the suggestion before Tab (a speculation of the next one has that long)."""
     records: list[dict[str, Any]] = []
 
     async def ask(visit: Visit, column: int, kind: str) -> str:
@@ -154,6 +157,7 @@ async def run(system: System, texts: Texts, plan: list[Visit]) -> list[dict[str,
                 and "\n" not in suggestion
             ):
                 accept_after = -1  # once per visit: Tab, the next request, then undo
+                await asyncio.sleep(read_pause_s)
                 await edit(visit, column, column, suggestion)
                 await ask(visit, column + len(suggestion), "after_accept")
                 await edit(visit, column, column + len(suggestion), "")
@@ -285,6 +289,7 @@ def bench_session(
     files: list[Path],
     n_visits: int,
     settings: dict[str, Any] | None = None,
+    read_pause_s: float = 0.0,
 ) -> dict[str, Any]:
     """Both systems through the same session, one after the other (they do not share the CPU)."""
     plan = visits(files, n_visits)
@@ -294,6 +299,7 @@ def bench_session(
         "files": [str(f) for f in files],
         "visits": [dataclasses.asdict(v) | {"path": str(v.path)} for v in plan],
         "cpu_cores": os.cpu_count(),
+        "read_pause_s": read_pause_s,
     }
 
     async def smalllsp_pass() -> dict[str, Any]:
@@ -301,7 +307,7 @@ def bench_session(
         texts = Texts(files)
         await system.start(texts)
         try:
-            records = await run(system, texts, plan)
+            records = await run(system, texts, plan, read_pause_s)
         finally:
             peak = await system.stop()
         return {**summarize(records), "peak_rss_mib": peak}
@@ -311,7 +317,7 @@ def bench_session(
     if binary is not None:
         with llama_vim_server(binary, model, config) as server:
             texts = Texts(files)
-            records = asyncio.run(run(LlamaVimPeer(server, texts), texts, plan))
+            records = asyncio.run(run(LlamaVimPeer(server, texts), texts, plan, read_pause_s))
             peak = server.peak_rss_kib()
             report["llama_server"] = {
                 **summarize(records),

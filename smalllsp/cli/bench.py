@@ -31,6 +31,7 @@ def _bench(args: argparse.Namespace) -> int:
                 peer if peer.is_file() else None,
                 session.session_files(args.session_files),
                 args.visits,
+                read_pause_s=args.read_pause,
             )
             session.write(result, Path(args.json) if args.json else None)
             return 0
@@ -97,6 +98,13 @@ def add(commands: Any) -> None:
         help="with --session: the files to visit (default: argparse.py, textwrap.py and csv.py of the standard library)",
     )
     bench.add_argument("--visits", type=int, default=6, help="with --session: how many visits")
+    bench.add_argument(
+        "--read-pause",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="with --session: how long the user reads a suggestion before accepting it (default 0)",
+    )
     bench.add_argument(
         "--peer-llama-server",
         metavar="PATH",

@@ -15,6 +15,7 @@ from smalllsp.server import STATUS_REQUEST
 
 from .conftest import (
     BODY_EXAMPLE,
+    TEST_SETTINGS,
     adds_no_syntax_errors,
     connect_tcp,
     free_port,
@@ -68,7 +69,11 @@ async def test_serve_over_tcp():
         await connect_tcp(client, port)
         await asyncio.wait_for(
             client.initialize_async(
-                types.InitializeParams(capabilities=types.ClientCapabilities())
+                types.InitializeParams(
+                    capabilities=types.ClientCapabilities(),
+                    # as every e2e session: a loaded machine must not cut the answer to nothing
+                    initialization_options=TEST_SETTINGS,
+                )
             ),
             120,
         )
@@ -84,9 +89,11 @@ async def test_serve_over_tcp():
         await asyncio.wait_for(client.shutdown_async(None), 60)
         client.exit(None)
     finally:
-        await client.stop()
+        # The server first: a client still connected to it would wait for ever in stop()
+        # (a failed assertion became a 15-minute hang).
         server.terminate()
         server.wait(10)
+        await asyncio.wait_for(client.stop(), 30)
 
 
 async def test_a_long_editing_session_leaves_no_futures_behind(client):
