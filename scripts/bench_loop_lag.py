@@ -58,7 +58,7 @@ def _child() -> None:
     # its end is the message's read time.
     read_message = MessageReader._read_message
 
-    def timed_read_message(self) -> None:  # noqa: ANN001
+    def timed_read_message(self) -> None:
         read_message(self)
         if self._lines and self._lines[-1]:
             rows.append([time.monotonic(), None, ""])
@@ -66,7 +66,7 @@ def _child() -> None:
     MessageReader._read_message = timed_read_message
     original = SmalllspProtocol.handle_message
 
-    def handle_message(self, message):  # noqa: ANN001
+    def handle_message(self, message):
         if rows:
             rows[-1][1] = time.monotonic()
             rows[-1][2] = str(message.get("method", "")) if isinstance(message, dict) else ""

@@ -35,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.e2e.rawlsp import RawServer  # noqa: E402
+from tests.e2e.rawlsp import RawServer
 
 
 # ~2,000 tokens of code above the cursor: every prompt fills the window from

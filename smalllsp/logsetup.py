@@ -57,7 +57,7 @@ class ClientLogHandler(logging.Handler):
         self._sending.on = True
         try:
             send(message_type(record.levelno), self.format(record))
-        except Exception:  # the loop is closed or the connection gone: stderr still works
+        except Exception:  # noqa: BLE001 - the loop closed or the connection went: stderr still works
             self._send = None
             self.fallback.handle(record)
         finally:

@@ -180,7 +180,7 @@ class CompletionService:
             await server.engine.run(uri, run, background=True)
         except (Cancelled, ModelUnavailable) as reason:
             log.debug("warm-up of %s skipped: %s", uri, reason)
-        except Exception as problem:  # a warm-up is an optimisation: log it, keep serving
+        except Exception as problem:  # noqa: BLE001 - an optimisation: log it, keep serving
             log.warning("warm-up of %s failed: %s", uri, problem)
 
     def accept(self, arguments: tuple[Any, ...]) -> None:

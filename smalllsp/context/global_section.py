@@ -35,13 +35,6 @@ from typing import TYPE_CHECKING, Callable
 
 from smalllsp.context import definitions
 from smalllsp.context.ring import Chunk, similarity
-
-# No token of the model's vocabulary is longer than this many characters, so a
-# text of more than ``budget * MAX_TOKEN_CHARS`` characters cannot fit in
-# ``budget`` tokens: a long line is clipped (or known not to fit) before the
-# tokenizer reads all of it. (Checked: the default model's longest token is
-# 32 characters, a run of spaces and a line break.)
-MAX_TOKEN_CHARS = 64
 from smalllsp.engine.fim import FimTokens
 from smalllsp.syntax import builtins, languages, uses
 from smalllsp.syntax.scope import ENCLOSING
@@ -51,6 +44,13 @@ if TYPE_CHECKING:
     from smalllsp.context.window import Window
     from smalllsp.syntax.symbols import Outline
     from smalllsp.workspace.index import IndexedSymbol, WorkspaceIndex
+
+# No token of the model's vocabulary is longer than this many characters, so a
+# text of more than ``budget * MAX_TOKEN_CHARS`` characters cannot fit in
+# ``budget`` tokens: a long line is clipped (or known not to fit) before the
+# tokenizer reads all of it. (Checked: the default model's longest token is
+# 32 characters, a run of spaces and a line break.)
+MAX_TOKEN_CHARS = 64
 
 # Share of the global budget the file's header may take.
 HEADER_SHARE = 3

@@ -148,7 +148,7 @@ def summarize(
     def passes(d: Completed, text: str) -> bool:
         return bool(text) and outcomes[d.task.program(text)].passed
 
-    per_task = []
+    per_task: list[dict[str, Any]] = []
     for d in done:
         per_task.append(
             {

@@ -178,9 +178,8 @@ def _read_in_pool(
                 for parsed in batch:
                     index._apply(parsed, root_of.pop(parsed.path))
                     indexed(parsed.path)
-    except (
-        Exception
-    ) as problem:  # no processes here (a sandbox, a limit) or one died: the thread goes on
+    # No processes here (a sandbox, a limit) or one died: the thread goes on in this process.
+    except Exception as problem:  # noqa: BLE001 - said below, and the files are still indexed
         log.warning(
             "workspace index: worker processes failed (%s: %s); indexing the other %d files in the server process",
             type(problem).__name__,

@@ -6,6 +6,7 @@ GPU fallback and a model thread that raises are unit tests, test_faults.py.)
 
 from __future__ import annotations
 
+import queue
 import json
 import time
 
@@ -26,7 +27,7 @@ def shown_error(raw: RawServer, timeout: float = 60) -> str:
     while time.monotonic() < deadline:
         try:
             message = raw.notifications.get(timeout=1)
-        except Exception:  # queue.Empty
+        except queue.Empty:
             continue
         if message["method"] == "window/showMessage" and message["params"]["type"] == 1:
             return message["params"]["message"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from smalllsp import guard, guard_fields
+from smalllsp import guard
+from smalllsp.guard import fields as guard_fields
 from smalllsp.syntax import languages
 from smalllsp.workspace.index import WorkspaceIndex
 

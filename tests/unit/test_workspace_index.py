@@ -326,7 +326,7 @@ def test_searchable_while_building_from_another_thread(tmp_path):
             while not done.is_set():
                 counts.append(len(index.definitions("shared")))
                 index.referencing_files("shared")
-        except BaseException as problem:  # reported below, not swallowed
+        except BaseException as problem:  # noqa: BLE001 - reported below, not swallowed
             errors.append(problem)
 
     thread = threading.Thread(target=reader)

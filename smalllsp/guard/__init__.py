@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING
 
 from tree_sitter import Tree
 
-from smalllsp import guard_fields, guard_signatures
-from smalllsp import guard_lookup as lookup
-from smalllsp.binder import bind, describe_parameters
+from smalllsp.guard import fields as guard_fields
+from smalllsp.guard import signatures as guard_signatures
+from smalllsp.guard import lookup
+from smalllsp.guard.binder import bind, describe_parameters
 from smalllsp.syntax import builtins, languages, symbols, uses
 from smalllsp.workspace import constructors, resolve
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from tree_sitter import Node
 
-from smalllsp import guard_lookup as lookup
+from smalllsp.guard import lookup
 from smalllsp.syntax import languages
 
 if TYPE_CHECKING:

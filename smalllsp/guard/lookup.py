@@ -1,7 +1,7 @@
 """Where a name the candidate uses is defined, and whether the model saw it (the guard's look-ups).
 
-Shared by the checks of calls, names and members (guard.py) and of Go
-struct literals (guard_fields.py).
+Shared by the checks of calls, names and members (guard/__init__.py) and of Go
+struct literals (guard/fields.py).
 """
 
 from __future__ import annotations
