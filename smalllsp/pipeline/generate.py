@@ -29,6 +29,12 @@ from smalllsp.pipeline.rank import Suggestion
 log = logging.getLogger(__name__)
 
 Ranked = list[rank.Ranked[guard.Verdict]]
+# A resampled candidate may write this many times the first candidates' longest
+# answer (at least RESAMPLE_MIN_TOKENS): an argument list that binds is about as
+# long as the one that did not, and four candidates decoded to max_tokens made
+# a resampled request ten times slower than a greedy one on real call sites.
+RESAMPLE_TOKENS_FACTOR = 2
+RESAMPLE_MIN_TOKENS = 16
 Finished = list[
     tuple[str, str | None]
 ]  # each candidate's text after the filters, and what emptied it
@@ -152,7 +158,10 @@ def generate(
     )
     ranked = rank.rank(candidates)
     # A call that does not bind: spend what is left of the budget on candidates that may.
-    again = resample_unbound(runtime, ctx, stop_at, cancelled, finished, ranked, started)
+    longest = max(len(g.tokens) for g in generations)
+    again = resample_unbound(
+        runtime, ctx, stop_at, cancelled, finished, ranked, started, longest_tokens=longest
+    )
     resampled = None
     if again is not None:
         more, more_finished, ranked, more_dropped, resampled = again
@@ -199,6 +208,7 @@ def resample_unbound(
     drawn: Finished,
     ranked: Ranked,
     started: float,
+    longest_tokens: int | None = None,
 ) -> tuple[list[Generation], Finished, Ranked, dict[str, int], dict[str, int]] | None:
     """More candidates when the best one calls into the workspace with arguments that do not bind.
 
@@ -208,7 +218,8 @@ def resample_unbound(
     local, is shown first, its verdict marked ``resampled`` with the calls it
     bound; the first candidates follow. When none binds, nothing changes: the
     first stays flagged (or withheld). None when there was no call to fix,
-    no time left, or ``resample_unbound = 0``.
+    no time left, or ``resample_unbound = 0``. ``longest_tokens``, the first
+    candidates' longest answer, bounds what the new ones may write.
     """
     config = ctx.config
     if config.resample_unbound <= 0 or config.cross_file_policy == "allow":
@@ -223,10 +234,15 @@ def resample_unbound(
         log.info("resampling: no time left in the budget")
         return None
     sampling = _sampling(config, config.resample_unbound, left, include_greedy=False)
+    max_tokens = config.max_tokens
+    if longest_tokens is not None:
+        max_tokens = min(
+            max_tokens, max(RESAMPLE_MIN_TOKENS, RESAMPLE_TOKENS_FACTOR * longest_tokens)
+        )
     more = runtime.sample(
         ctx.prompt.tokens,
         sampling,
-        max_tokens=config.max_tokens,
+        max_tokens=max_tokens,
         stop_at=stop_at,
         time_budget_s=left,
         cancelled=cancelled,

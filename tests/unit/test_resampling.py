@@ -49,6 +49,7 @@ class ScriptedRuntime:
     fim = QWEN
     samplings: list[Sampling] = dataclasses.field(default_factory=list)
     prompts: list[list[int]] = dataclasses.field(default_factory=list)
+    sample_max_tokens: list[int] = dataclasses.field(default_factory=list)
 
     def tokenize(self, text: str) -> list[int]:
         return tokenize(text)
@@ -71,6 +72,7 @@ class ScriptedRuntime:
     ):
         self.prompts.append(list(prompt))
         self.samplings.append(sampling)
+        self.sample_max_tokens.append(max_tokens)
         return [
             generation(text, -0.8 - i / 10) for i, text in enumerate(self.sampled[: sampling.n])
         ]
@@ -172,3 +174,18 @@ def test_closing_a_call_without_its_required_arguments_does_not_bind(index):
     assert result.suggestions[0].verdict.reasons == (
         "calls Syntax() with no argument for code; syntax.py defines class Syntax: (code, lexer, *, theme=…, line_numbers=…)",
     )
+
+
+def test_resampled_candidates_write_at_most_twice_the_first_answer(index):
+    """Four candidates decoded to max_tokens made resampling 10x slower than greedy on real code."""
+    greedy = 'lexer="python", theme="monokai", line_numbers=True, word_wrap=False)'
+    runtime = ScriptedRuntime(greedy, ['code, "python")'])
+    complete(index, runtime, Config(time_budget_ms=60_000, max_tokens=128))
+    longest = len(generation(greedy).tokens)  # 17 tokens in this scripted runtime
+    assert runtime.sample_max_tokens == [2 * longest] and 2 * longest < 128
+    short = ScriptedRuntime("x=1)", ['code, "python")'])
+    complete(index, short, Config(time_budget_ms=60_000, max_tokens=128))
+    assert short.sample_max_tokens == [16]  # never fewer than a short argument list needs
+    tight = ScriptedRuntime(greedy, ['code, "python")'])
+    complete(index, tight, Config(time_budget_ms=60_000, max_tokens=20))
+    assert tight.sample_max_tokens == [20]  # max_tokens still bounds it
