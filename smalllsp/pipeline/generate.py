@@ -227,7 +227,7 @@ def resample_unbound(
     best = ranked[0].candidate.payload if ranked else None
     if best is not None and not best.unbound:
         return None
-    if best is None and not any(judge(ctx, text).unbound for text, _ in drawn if text):
+    if best is None and not _call_left_unwritten(ctx, drawn):
         return None  # nothing to show, but not for a call that did not bind
     left = config.time_budget_ms / 1000 - (time.monotonic() - started)
     if left <= 0:
@@ -261,6 +261,15 @@ def resample_unbound(
         for c in binding
     ]
     return more, finished, [*rank.rank(marked), *ranked], dropped, report
+
+
+def _call_left_unwritten(ctx: RequestContext, drawn: Finished) -> bool:
+    """Nothing to show because of the call at the cursor: its arguments did not bind, or the
+    model wrote only a comment after its ``(`` (``Syntax(  # type: ignore``, dropped by a filter)."""
+    comment_only = filters.drop_comment_in_open_call.__name__
+    return any(reason == comment_only for _, reason in drawn) or any(
+        judge(ctx, text).unbound for text, _ in drawn if text
+    )
 
 
 def warm(

@@ -189,3 +189,15 @@ def test_resampled_candidates_write_at_most_twice_the_first_answer(index):
     tight = ScriptedRuntime(greedy, ['code, "python")'])
     complete(index, tight, Config(time_budget_ms=60_000, max_tokens=20))
     assert tight.sample_max_tokens == [20]  # max_tokens still bounds it
+
+
+def test_a_comment_in_the_open_call_is_drawn_again_for_arguments_that_bind(index):
+    """4 of 24 real call sites got nothing: the model wrote only `  # type: ignore` after `(`."""
+    runtime = ScriptedRuntime("  # type: ignore", ['code, "python")'])
+    result = complete(index, runtime)
+    assert [s.text for s in result.suggestions] == ['code, "python")']
+    assert result.suggestions[0].verdict == guard.Verdict(
+        guard.LOCAL, bound=("Syntax()",), resampled=True
+    )
+    assert result.dropped == {"drop_comment_in_open_call": 1}
+    assert result.resampled == {"drawn": 1, "bound": 1}
