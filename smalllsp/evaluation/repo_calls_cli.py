@@ -93,13 +93,7 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> int:
         finally:
             runtime.close()
     result = {
-        "model": path.name,
-        "command": " ".join(["smalllsp", "eval", *sys.argv[2:]])
-        if sys.argv[1:2] == ["eval"]
-        else None,
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "seconds": round(time.time() - started, 1),
-        "machine": runner.machine(),
+        **runner.run_header(path.name, started),
         "packages": origin,
         "limit": args.limit,
         "seed": args.seed,

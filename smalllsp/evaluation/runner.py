@@ -199,6 +199,19 @@ def summarize(
     }
 
 
+def run_header(model: str, started: float) -> dict[str, Any]:
+    """What every eval result opens with: the model, the command line, when, how long, where."""
+    return {
+        "model": model,
+        "command": " ".join(["smalllsp", "eval", *sys.argv[2:]])
+        if sys.argv[1:2] == ["eval"]
+        else None,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "seconds": round(time.time() - started, 1),
+        "machine": machine(),
+    }
+
+
 def machine() -> dict[str, Any]:
     return {
         "platform": platform.platform(),
