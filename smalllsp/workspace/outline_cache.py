@@ -47,6 +47,18 @@ SCHEMA_VERSION = 1  # of the table; a database with another is started afresh
 APPLICATION_ID = 0x534C4958  # "SLIX" in the database header: a file without it is not ours
 SUFFIX = ".sqlite"
 BUSY_TIMEOUT_MS = 5000  # another server's write transaction is waited for this long
+# Opening while another server holds the database (switching it to WAL, a long write) can
+# fail at once with "database is locked": tried again this many times, a little later each.
+BUSY_RETRIES = 6
+BUSY_PAUSE_S = 0.25
+
+
+def _busy(problem: BaseException) -> bool:
+    """Another connection holds the database: wait, never take it for a damaged file."""
+    text = str(problem).lower()
+    return isinstance(problem, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
 WRITE_BATCH = 500  # rows per write transaction
 WRITE_PAUSE_S = 0.2  # the writer gathers rows for this long before a transaction
 EXTRACTOR_MODULES = (
@@ -157,11 +169,20 @@ class OutlineCache:
 
     def _open(self) -> sqlite3.Connection | None:
         """A connection, after moving aside a database that SQLite cannot read or that is not ours."""
-        for attempt in (1, 2):
+        discarded = busy = 0
+        while True:
             try:
                 return self._connect()
             except sqlite3.DatabaseError as problem:
-                if attempt == 2:
+                if _busy(problem):
+                    busy += 1
+                    if busy > BUSY_RETRIES:
+                        log.warning("index cache %s busy (%s): not used", self.path, problem)
+                        return None
+                    time.sleep(BUSY_PAUSE_S * busy)
+                    continue
+                discarded += 1
+                if discarded == 2:
                     log.warning("index cache %s unusable (%s): not used", self.path, problem)
                     return None
                 log.warning("index cache %s unreadable (%s): starting afresh", self.path, problem)
@@ -169,7 +190,6 @@ class OutlineCache:
             except OSError as problem:
                 log.warning("index cache %s cannot be opened (%s): not used", self.path, problem)
                 return None
-        return None
 
     def _discard(self) -> None:
         aside = self.path.with_name(f"{self.path.name}.bad-{os.getpid()}")
@@ -194,8 +214,11 @@ class OutlineCache:
                 (self.stamp,),
             ).fetchall()
         except sqlite3.DatabaseError as problem:  # damaged pages show up only when read
-            log.warning("index cache %s unreadable (%s): starting afresh", self.path, problem)
             connection.close()
+            if _busy(problem):  # another server's long write: its rows are fine, parse this time
+                log.warning("index cache %s busy (%s): parsing instead", self.path, problem)
+                return {}
+            log.warning("index cache %s unreadable (%s): starting afresh", self.path, problem)
             self._discard()
             return {}
         finally:
@@ -303,6 +326,27 @@ class OutlineCache:
         try:
             if connection is not None and (puts or deletes or touches):
                 self._full_check()
+                if self._commit(connection, puts, deletes, touches) and self._queue.empty():
+                    # a pause: the log folds into the file, then the bound is kept
+                    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    evict(self.path.parent, self.max_bytes, keep=[self.path])
+        except sqlite3.Error as problem:  # the rows are in; the log folds in at the next pause
+            log.warning("index cache %s: not checkpointed (%s)", self.path, problem)
+        finally:
+            for done in flushed:
+                done.set()
+
+    def _commit(
+        self,
+        connection: sqlite3.Connection,
+        puts: list[tuple],
+        deletes: list[tuple[str]],
+        touches: list[tuple[int, int, int, str]],
+    ) -> bool:
+        """One transaction of the batch; another server's write is waited for. False: not written
+        (disk full, a damaged file: the index in memory is unaffected)."""
+        for attempt in range(BUSY_RETRIES + 1):
+            try:
                 connection.execute("BEGIN IMMEDIATE")
                 connection.executemany("DELETE FROM outlines WHERE path = ?", deletes)
                 connection.executemany(
@@ -316,22 +360,20 @@ class OutlineCache:
                 )
                 connection.execute("COMMIT")
                 self.written += len(puts)
-                if (
-                    self._queue.empty()
-                ):  # a pause: the log folds into the file, then the bound is kept
-                    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                    evict(self.path.parent, self.max_bytes, keep=[self.path])
-        except (
-            sqlite3.Error
-        ) as problem:  # disk full, a damaged file: the index in memory is unaffected
-            log.warning("index cache %s: %d rows not written (%s)", self.path, len(puts), problem)
-            try:
-                connection.execute("ROLLBACK") if connection is not None else None
-            except sqlite3.Error:
-                pass
-        finally:
-            for done in flushed:
-                done.set()
+                return True
+            except sqlite3.Error as problem:
+                try:
+                    connection.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # no transaction was open
+                if _busy(problem) and attempt < BUSY_RETRIES:
+                    time.sleep(BUSY_PAUSE_S * (attempt + 1))
+                    continue
+                log.warning(
+                    "index cache %s: %d rows not written (%s)", self.path, len(puts), problem
+                )
+                return False
+        return False
 
     def _full_check(self) -> None:
         size = _size_on_disk(self.path)

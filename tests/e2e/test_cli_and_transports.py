@@ -1,6 +1,7 @@
 """`smalllsp complete` (the demo tool), `serve --tcp`, and a long editing session."""
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -88,12 +89,15 @@ async def test_serve_over_tcp():
         assert answer.items and answer.items[0].insert_text.strip()
         await asyncio.wait_for(client.shutdown_async(None), 60)
         client.exit(None)
+        assert server.wait(30) == 0  # exit after shutdown: the process ends, status 0
     finally:
         # The server first: a client still connected to it would wait for ever in stop()
-        # (a failed assertion became a 15-minute hang).
-        server.terminate()
-        server.wait(10)
-        await asyncio.wait_for(client.stop(), 30)
+        # (a failed assertion became a 15-minute hang). Its socket is then closed.
+        if server.poll() is None:
+            server.terminate()
+            server.wait(10)
+        with contextlib.suppress(ConnectionError):
+            await asyncio.wait_for(client.stop(), 30)
 
 
 async def test_a_long_editing_session_leaves_no_futures_behind(client):

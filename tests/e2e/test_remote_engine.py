@@ -227,7 +227,9 @@ def test_cancelling_closes_the_stream_and_the_server_stops(llama_server):
                 prompt, max_tokens=400, stop_at=watch, cancelled=lambda: len(seen) >= 3
             )
         assert time.monotonic() - started < 60
-        deadline = time.monotonic() + 5
+        deadline = (
+            time.monotonic() + 30
+        )  # a loaded machine: the server notices the closed stream at its next token
         while True:
             with urllib.request.urlopen(llama_server.url + "/slots", timeout=5) as answer:
                 slots = json.loads(answer.read())

@@ -299,6 +299,36 @@ def test_two_servers_on_one_workspace_do_not_corrupt_the_cache(tmp_path, parses)
     assert stats["from_cache"] + stats["rehashed"] >= 200
 
 
+def test_a_database_another_server_holds_is_waited_for_never_thrown_away(
+    tmp_path, parses, monkeypatch, caplog
+):
+    """Two servers starting at once: one saw "database is locked" and moved the cache aside."""
+    root, cache_dir = tmp_path / "ws", tmp_path / "cache"
+    make_tree(root, 20)
+    built(root, cache_dir)
+    monkeypatch.setattr(outline_cache, "BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr(outline_cache, "BUSY_RETRIES", 2)
+    monkeypatch.setattr(outline_cache, "BUSY_PAUSE_S", 0.01)
+    holder = sqlite3.connect(database(cache_dir), isolation_level=None)
+    holder.execute("PRAGMA journal_mode = DELETE")  # so that its lock keeps readers out too
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        parses.clear()
+        busy = cached_index(root, cache_dir)
+        busy.build()
+        busy.close()
+        assert len(parses) == 20  # nothing could be read: every file parsed
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert "busy" in caplog.text and "starting afresh" not in caplog.text
+    parses.clear()
+    warm = cached_index(root, cache_dir)
+    warm.build()
+    assert parses == [] and warm.stats()["from_cache"] == 20  # the rows are all still there
+    warm.close()
+
+
 def test_other_workspaces_are_evicted_least_recently_used_first(tmp_path):
     cache_dir = tmp_path / "cache"
     sizes = {}
