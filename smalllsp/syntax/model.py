@@ -57,7 +57,7 @@ class Definition:
     parameters: Parameters | None  # function/method; a class's constructor when found, else None
 
     def __reduce__(self) -> tuple[object, ...]:
-        return _definition, (
+        return interned_definition, (
             self.name,
             self.kind,
             self.signature,
@@ -89,7 +89,7 @@ class Outline:
         )
 
 
-def _definition(
+def interned_definition(
     name: str,
     kind: str,
     signature: str,
@@ -99,7 +99,8 @@ def _definition(
     container: str | None,
     parameters: Parameters | None,
 ) -> Definition:
-    """A Definition from a pickle, its names interned as the parser's are."""
+    """A Definition made outside the parser (from a pickle, from the index cache), its names
+    interned as the parser's are, so every file's copies of a name share one string."""
     return Definition(
         intern(name),
         intern(kind),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+from smalllsp.syntax.model import interned_definition
 from smalllsp.syntax.symbols import Definition, Outline, Parameters
 from smalllsp.workspace.files import content_digest
 
@@ -128,4 +129,4 @@ def _definition(
             keyword_only,
             tuple(optional),
         )
-    return Definition(name, kind, signature, doc, start, end, container, params)
+    return interned_definition(name, kind, signature, doc, start, end, container, params)
