@@ -43,14 +43,7 @@ def _eval(args: argparse.Namespace) -> int:
         kind: humaneval.select(humaneval.derive(problems, kind), args.limit, args.seed)
         for kind in kinds
     }
-    base = Config(
-        model=str(path),
-        time_budget_ms=args.time_budget_ms,
-        seed=args.seed,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        n_threads=args.threads,
-    )
+    base = runner.base_config(path, args)
     try:
         runtime = LlamaRuntime(path, base)
     except ModelError as problem:

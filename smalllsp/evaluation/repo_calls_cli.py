@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Callable, cast
 
 from smalllsp import modelstore
-from smalllsp.config import Config
 from smalllsp.engine.runtime import Runtime
 from smalllsp.evaluation import repo_calls, repo_calls_runner, runner
 
@@ -52,15 +51,7 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> int:
             )
             return 2
         window = {"prefix_tokens": prefix, "suffix_tokens": suffix, "global_tokens": global_}
-    base = Config(
-        model=str(path),
-        time_budget_ms=args.time_budget_ms,
-        seed=args.seed,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        n_threads=args.threads,
-        **window,
-    )
+    base = runner.base_config(path, args, **window)
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="smalllsp-repo-calls-") as folder:
         target = Path(folder)

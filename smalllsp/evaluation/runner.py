@@ -12,6 +12,7 @@ in parallel sandboxes, so they do not slow the model down.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import logging
 import os
@@ -19,6 +20,7 @@ import platform
 import statistics
 import sys
 import time
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from smalllsp import pipeline
@@ -197,6 +199,19 @@ def summarize(
         "peak_rss_mib": peak_rss,
         "per_task": per_task,
     }
+
+
+def base_config(path: Path, args: argparse.Namespace, **overrides: Any) -> Config:
+    """The settings every ``smalllsp eval`` run starts from: the model and the command's sampling flags."""
+    return Config(
+        model=str(path),
+        time_budget_ms=args.time_budget_ms,
+        seed=args.seed,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        n_threads=args.threads,
+        **overrides,
+    )
 
 
 def run_header(model: str, started: float) -> dict[str, Any]:
