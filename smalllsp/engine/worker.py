@@ -52,17 +52,27 @@ class Worker:
     ) -> concurrent.futures.Future[Any]:
         """Run ``fn(cancelled)`` on the worker thread, superseding older jobs for ``key``.
 
-        A ``background`` job (a cache warm-up) gives way to everything: any
-        other job stops or replaces it, and it never replaces or stops one.
+        A ``background`` job (a cache warm-up) gives way to every request: any
+        request stops or replaces it, and it never replaces or stops one. Among
+        background jobs for one key the latest wins too: a warm-up at the
+        cursor replaces the one the document's opening asked for.
         """
         job = _Job(key, fn, background)
         with self._cond:
             if self._stopping:
                 raise RuntimeError("the model worker has stopped")
-            if background and key in self._pending:
+            waiting = self._pending.get(key)
+            if background and waiting is not None and not waiting.background:
                 _fail(job.future, Cancelled(f"a request for {key} is waiting already"))
                 return job.future
-            if not background:
+            if background:
+                if waiting is not None:
+                    del self._pending[key]
+                    _fail(waiting.future, Cancelled(f"superseded by a newer warm-up of {key}"))
+                running = self._running
+                if running is not None and running.key == key and running.background:
+                    running.event.set()
+            else:
                 for other_key, other in list(self._pending.items()):
                     if other.background or other_key == key:
                         del self._pending[other_key]

@@ -133,3 +133,31 @@ def test_waiting_background_jobs_are_dropped_for_a_request():
         warm.result(2)
     assert request.result(5) == "answer" and blocker.result(5) == "done"
     worker.stop()
+
+
+def test_a_newer_background_job_for_a_key_replaces_the_waiting_one():
+    """The warm-up at the cursor after a cold hint must not be refused because the
+    document's opening asked for one at its end (the next keystroke found it cold)."""
+    worker = Worker()
+    started = threading.Event()
+    blocker = worker.submit("a.py", token_loop(started, steps=30))  # the cold hint, running
+    assert started.wait(2)
+    at_open = worker.submit("a.py", lambda cancelled: "end of file", background=True)
+    at_cursor = worker.submit("a.py", lambda cancelled: "cursor", background=True)
+    with pytest.raises(Cancelled, match="newer warm-up"):
+        at_open.result(2)
+    assert at_cursor.result(5) == "cursor" and blocker.result(5) == "done"
+    worker.stop()
+
+
+def test_a_newer_background_job_for_a_key_stops_the_running_one():
+    worker = Worker()
+    started = threading.Event()
+    old = worker.submit("a.py", token_loop(started), background=True)
+    assert started.wait(2)
+    other = worker.submit("b.py", lambda cancelled: "b", background=True)  # another key: waits
+    new = worker.submit("a.py", lambda cancelled: "new", background=True)
+    with pytest.raises(Cancelled):
+        old.result(2)
+    assert other.result(5) == "b" and new.result(5) == "new"
+    worker.stop()
