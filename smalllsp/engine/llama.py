@@ -41,8 +41,9 @@ from smalllsp.engine.preflight import (
     kv_cache_bytes,
     plan_moe_placement,
 )
+from smalllsp.engine.rows import Feed, Live, Rows
 from smalllsp.engine.runtime import Generation, Sampling, StepCosts, StopAt
-from smalllsp.engine.sampling import sample_token, token_logprob
+from smalllsp.engine.sampling import Acceptance, rows_side_by_side, sample_token, token_logprob
 from smalllsp.engine.stopping import Answer
 from smalllsp.engine.worker import Cancelled
 
@@ -118,6 +119,7 @@ class LlamaRuntime:
         self.n_vocab = self.llm.n_vocab()
         self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
         self.step_costs = StepCosts()
+        self.acceptance = Acceptance()  # how often a resampled candidate was enough
         self.chunks = PromptChunks(config.n_batch, config.cancel_latency_ms / 1000)
         self.lookup = config.lookup_decoding
         self.lookup_drafted = self.lookup_accepted = 0  # draft tokens, and those greedy agreed with
@@ -340,24 +342,22 @@ class LlamaRuntime:
         time_budget_s: float | None = None,
         cancelled: Callable[[], bool] = lambda: False,
     ) -> list[Generation]:
-        """``sampling.n`` candidates, decoded side by side as parallel sequences.
+        """``sampling.n`` candidates, decoded side by side as parallel sequences (:mod:`.rows`).
 
-        The prompt is read once into sequence 0 and shared with sequences
-        1..n-1 (in a unified KV cache the cells are shared, not copied); each
-        step then decodes one batch holding the next token of every candidate
-        still going, which on a CPU costs little more than one token (the
-        weights are read once per step). Candidates stop on their own. The
+        The prompt is read once and shared by every row; candidates stop on
+        their own. With ``sampling.enough``, only as many rows go side by side
+        as the measured step cost makes worth it (:func:`rows_side_by_side`):
+        a row whose candidate ended takes the next one, from the prompt's
+        logits, and drawing stops at the first candidate that is enough. The
         candidates' cells are dropped at the end: the cache holds the prompt.
         """
-        import llama_cpp
-
         if not 1 <= sampling.n <= MAX_SEQUENCES:
             raise ValueError(f"{sampling.n} samples: between 1 and {MAX_SEQUENCES}")
         if max_tokens <= 0:
             raise ValueError("sampling needs max_tokens > 0")
         started = time.perf_counter()
         n_reused = self._read_prompt(prompt, max_tokens, cancelled)
-        # The candidates share the prompt's cells; each needs room for its own answer.
+        # The candidates share the prompt's cells; each row needs room for its own answer.
         room = max(1, (self.n_ctx - len(prompt)) // max_tokens)
         n = self.step_costs.affordable(
             min(sampling.n, room), time.perf_counter() - started, sampling.budget_s
@@ -368,69 +368,69 @@ class LlamaRuntime:
                 n,
                 sampling.n,
             )
+        rows = n
+        if sampling.enough is not None:
+            rows = rows_side_by_side(self.step_costs.estimate, n, self.acceptance.rate())
         base = len(prompt)
-        decoding_started = time.perf_counter()
-        steps = 0
-        memory = llama_cpp.llama_get_memory(self.llm.ctx)
         rngs = [
             np.random.default_rng(None if sampling.seed is None else sampling.seed + i)
             for i in range(n)
         ]
         answers = [self._answer(max_tokens, stop_at, time_budget_s, started) for _ in range(n)]
-        batch = llama_cpp.llama_batch_init(n, 0, 1)
+        ended: list[int] = []  # the candidates that ended
+        side = Rows(self.llm.ctx, self.n_vocab, rows, base)
         try:
-            for seq in range(1, n):
-                llama_cpp.llama_memory_seq_rm(memory, seq, -1, -1)
-                llama_cpp.llama_memory_seq_cp(memory, 0, seq, -1, -1)
             first = self._logits().copy()
-            rows = {seq: first for seq in range(n)}
-            position = base
-            while rows:
+            free = list(range(rows))  # rows holding the prompt only
+            live: Live = {}
+            drawn, accepted = 0, False
+            while not accepted:
                 if cancelled():
                     raise Cancelled("cancelled while generating")
-                feed = []
-                for seq, logits in rows.items():
-                    greedy = seq == 0 and sampling.include_greedy
+                while free and drawn < n and not self._late(started, time_budget_s, drawn, rows):
+                    live[free.pop(0)] = (drawn, base, first)
+                    drawn += 1
+                if not live:
+                    break
+                feed: Feed = []
+                for seq, (i, position, logits) in live.items():
+                    greedy = i == 0 and sampling.include_greedy
                     token = (
                         int(np.argmax(logits))
                         if greedy
-                        else sample_token(logits, sampling.temperature, sampling.top_p, rngs[seq])
+                        else sample_token(logits, sampling.temperature, sampling.top_p, rngs[i])
                     )
-                    if not self._take(answers[seq], token, logits):
-                        feed.append((seq, token))
-                if not feed:
-                    break
-                for j, (seq, token) in enumerate(feed):
-                    batch.token[j] = token
-                    batch.pos[j] = position
-                    batch.n_seq_id[j] = 1
-                    batch.seq_id[j][0] = seq
-                    batch.logits[j] = True
-                batch.n_tokens = len(feed)
-                status = llama_cpp.llama_decode(self.llm.ctx, batch)
-                if status != 0:
-                    raise RuntimeError(
-                        f"llama_decode failed ({status}) with {len(feed)} candidates at position {position}"
-                    )
-                rows = {
-                    seq: np.ctypeslib.as_array(
-                        llama_cpp.llama_get_logits_ith(self.llm.ctx, j), shape=(self.n_vocab,)
-                    )
-                    for j, (seq, _token) in enumerate(feed)
-                }
-                position += 1
-                steps += 1
+                    if not self._take(answers[i], token, logits):
+                        feed.append((seq, i, position, token))
+                        continue
+                    ended.append(i)
+                    side.empty(seq)
+                    free.append(seq)
+                    if sampling.enough is not None and self.acceptance.note(
+                        sampling.enough(answers[i].generation(base, n_reused, base - n_reused, 0.0))
+                    ):
+                        accepted = True
+                        break
+                live = side.step(feed) if feed and not accepted else {}
         finally:
-            llama_cpp.llama_batch_free(batch)
-            for seq in range(1, n):
-                llama_cpp.llama_memory_seq_rm(memory, seq, -1, -1)
-            llama_cpp.llama_memory_seq_rm(memory, 0, base, -1)
+            side.close()
             self.llm.n_tokens = base
-        if steps:
-            self.step_costs.record(n, (time.perf_counter() - decoding_started) / steps, steps)
+        longest = max((len(answers[i].tokens) for i in ended), default=0)
+        for k, each in side.step_seconds.items():
+            self.step_costs.record(k, sum(each) / len(each), longest)
         seconds = time.perf_counter() - started
-        n_evaluated = len(prompt) - n_reused
-        return [a.generation(len(prompt), n_reused, n_evaluated, seconds) for a in answers]
+        return [
+            answers[i].generation(base, n_reused, base - n_reused, seconds) for i in sorted(ended)
+        ]
+
+    @staticmethod
+    def _late(started: float, time_budget_s: float | None, drawn: int, rows: int) -> bool:
+        """A row freed after the time budget takes no new candidate (the first ``rows`` always start)."""
+        return (
+            drawn >= rows
+            and time_budget_s is not None
+            and time.perf_counter() - started > time_budget_s
+        )
 
     def close(self) -> None:
         self.llm.close()

@@ -79,6 +79,13 @@ class Sampling:
     draws fresh randomness each time. ``budget_s``: the whole request's
     latency budget; an engine that can predict its cost draws fewer than
     ``n`` when all of them would not fit (see :class:`StepCosts`).
+    ``enough``: the caller's check of one finished candidate (the pipeline's
+    "its call binds"), the only thing an engine calls back; once it returns
+    True the engine may stop drawing: candidates not started are never
+    drawn and those still being decoded are dropped, so fewer than ``n``
+    come back. The in-process engine then draws a few at a time
+    (:func:`smalllsp.engine.sampling.rows_side_by_side`); one that cannot
+    stop early may ignore it and return all ``n``.
     """
 
     n: int
@@ -87,6 +94,7 @@ class Sampling:
     seed: int | None = None
     include_greedy: bool = True
     budget_s: float | None = None
+    enough: Callable[[Generation], bool] | None = None
 
 
 class StepCosts:

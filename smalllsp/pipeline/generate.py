@@ -220,6 +220,11 @@ def resample_unbound(
     first stays flagged (or withheld). None when there was no call to fix,
     no time left, or ``resample_unbound = 0``. ``longest_tokens``, the first
     candidates' longest answer, bounds what the new ones may write.
+
+    Drawing stops at the first candidate that binds (the engine asks
+    ``binds`` as each one ends: ``Sampling.enough``), so the rest of the
+    ``resample_unbound`` candidates are drawn only while none has; the
+    engine picks how many to decode side by side from its step costs.
     """
     config = ctx.config
     if config.resample_unbound <= 0 or config.cross_file_policy == "allow":
@@ -233,7 +238,22 @@ def resample_unbound(
     if left <= 0:
         log.info("resampling: no time left in the budget")
         return None
-    sampling = _sampling(config, config.resample_unbound, left, include_greedy=False)
+    verdicts: dict[str, guard.Verdict] = {}  # each text judged once: by `binds`, then by sift
+
+    def judged(text: str) -> guard.Verdict:
+        if text not in verdicts:
+            verdicts[text] = judge(ctx, text)
+        return verdicts[text]
+
+    def binds(generation: Generation) -> bool:
+        """The engine's early exit: this candidate, filtered, is local and its calls bind."""
+        text, _emptied_by = finish(ctx, generation)
+        verdict = judged(text) if text else None
+        return verdict is not None and not verdict.cross_file and bool(verdict.bound)
+
+    sampling = dataclasses.replace(
+        _sampling(config, config.resample_unbound, left, include_greedy=False), enough=binds
+    )
     max_tokens = config.max_tokens
     if longest_tokens is not None:
         max_tokens = min(
@@ -248,9 +268,7 @@ def resample_unbound(
         cancelled=cancelled,
     )
     finished = [finish(ctx, g) for g in more]
-    candidates, dropped = rank.sift(
-        more, finished, lambda text: judge(ctx, text), config.cross_file_policy, len(drawn)
-    )
+    candidates, dropped = rank.sift(more, finished, judged, config.cross_file_policy, len(drawn))
     binding = [c for c in candidates if not c.payload.cross_file and c.payload.bound]
     report = {"drawn": len(more), "bound": len(binding)}
     log.info("resampling: %d more candidate(s) drawn, %d bind", len(more), len(binding))

@@ -110,9 +110,12 @@ class FakeRuntime:
         answers = [_answer(a) for a in self.sampled]
         if sampling.include_greedy:
             answers = [_answer(self.greedy), *answers]
-        return [
-            self._write(a, prompt, max_tokens, stop_at, cancelled) for a in answers[: sampling.n]
-        ]
+        drawn = []
+        for answer in answers[: sampling.n]:  # one at a time: the early exit of Sampling.enough
+            drawn.append(self._write(answer, prompt, max_tokens, stop_at, cancelled))
+            if sampling.enough is not None and sampling.enough(drawn[-1]):
+                break
+        return drawn
 
     def close(self) -> None:
         pass

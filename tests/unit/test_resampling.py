@@ -21,6 +21,7 @@ from smalllsp.context.global_section import Sources
 from smalllsp.context.window import Cursor
 from smalllsp.engine.runtime import Generation, Sampling
 from smalllsp.workspace.index import WorkspaceIndex
+from tests.support.fake_runtime import FakeRuntime
 from tests.unit.test_global_section import QWEN, tokenize
 
 ROOT = Path(__file__).parent.parent / "fixtures" / "callee_workspace" / "richlike"
@@ -73,9 +74,12 @@ class ScriptedRuntime:
         self.prompts.append(list(prompt))
         self.samplings.append(sampling)
         self.sample_max_tokens.append(max_tokens)
-        return [
-            generation(text, -0.8 - i / 10) for i, text in enumerate(self.sampled[: sampling.n])
-        ]
+        drawn = []
+        for i, text in enumerate(self.sampled[: sampling.n]):
+            drawn.append(generation(text, -0.8 - i / 10))
+            if sampling.enough is not None and sampling.enough(drawn[-1]):
+                break  # drawn one at a time, as the in-process engine does on a CPU
+        return drawn
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +100,7 @@ def complete(index, runtime, config=Config(time_budget_ms=60_000), typed="syntax
 
 def test_a_call_that_does_not_bind_is_drawn_again_and_the_one_that_binds_is_shown_first(index):
     runtime = ScriptedRuntime(
-        'lexer="python")', ['theme="x")', 'code, "python")', "code, lexer, 3)"]
+        'lexer="python")', ['theme="x")', 'code, "python")', "never drawn: the second binds"]
     )
     result = complete(index, runtime)
     assert [s.text for s in result.suggestions] == ['code, "python")', 'lexer="python")']
@@ -112,16 +116,19 @@ def test_a_call_that_does_not_bind_is_drawn_again_and_the_one_that_binds_is_show
         result.suggestions[1].verdict.reasons == (SYNTAX_REASON,)
         and result.suggestions[1].verdict.unbound
     )
-    assert result.resampled == {"drawn": 3, "bound": 1}
+    # drawing stopped at the first candidate that binds: the third was never drawn
+    assert result.resampled == {"drawn": 2, "bound": 1}
     assert (
-        result.stats()["resampled"] == {"drawn": 3, "bound": 1} and result.stats()["samples"] == 4
+        result.stats()["resampled"] == {"drawn": 2, "bound": 1} and result.stats()["samples"] == 3
     )
+    assert [g.text for g in result.generations] == [
+        'lexer="python")',
+        'theme="x")',
+        'code, "python")',
+    ]
     # more candidates from the same prompt, not counting the greedy one again
     sampling = runtime.samplings[0]
-    assert (sampling.n, sampling.include_greedy) == (
-        Config().resample_unbound,
-        False,
-    )  # the engine drew 3 of them
+    assert (sampling.n, sampling.include_greedy) == (Config().resample_unbound, False)
     assert runtime.prompts[0] == runtime.prompts[1]
 
 
@@ -201,3 +208,50 @@ def test_a_comment_in_the_open_call_is_drawn_again_for_arguments_that_bind(index
     )
     assert result.dropped == {"drop_comment_in_open_call": 1}
     assert result.resampled == {"drawn": 1, "bound": 1}
+
+
+def test_drawing_stops_at_the_first_candidate_whose_call_binds(index):
+    """Issue 18: resampled requests cost many greedy ones while every candidate ran to its end."""
+    runtime = FakeRuntime(
+        greedy='lexer="python")',
+        sampled=["theme=1)", 'code, "python")', "code, lexer)", 'code, "c")'],
+    )
+    result = complete(index, runtime)
+    # the greedy answer, then two drawn: the second binds, the third and fourth are never written
+    assert len(runtime.pieces) == 3 and runtime.pieces[1:] == [3, 5]
+    assert [g.text for g in result.generations[1:]] == ["theme=1)", 'code, "python")']
+    assert result.resampled == {"drawn": 2, "bound": 1}
+    assert [s.text for s in result.suggestions] == ['code, "python")', 'lexer="python")']
+    assert result.suggestions[0].verdict == guard.Verdict(
+        guard.LOCAL, bound=("Syntax()",), resampled=True
+    )
+
+
+def test_the_early_exit_asks_about_the_filtered_candidate_and_only_a_binding_one_ends_it(index):
+    # a comment after "(" is dropped by the filters: not a call that binds, so drawing goes on
+    runtime = FakeRuntime(
+        greedy='lexer="python")', sampled=["  # type: ignore", "1, 2, 3)", 'code, "python")']
+    )
+    result = complete(index, runtime)
+    assert len(runtime.pieces) == 4
+    assert result.resampled == {"drawn": 3, "bound": 1}
+    assert result.dropped == {"drop_comment_in_open_call": 1}
+    assert result.suggestions[0].text == 'code, "python")'
+    # none binds: every one of resample_unbound is drawn, the greedy one stays flagged
+    none = FakeRuntime(greedy='lexer="python")', sampled=["theme=1)"] * 4)
+    flagged = complete(index, none)
+    assert len(none.pieces) == 1 + Config().resample_unbound
+    assert flagged.resampled == {"drawn": 4, "bound": 0}
+    assert [s.text for s in flagged.suggestions] == ['lexer="python")']
+    assert flagged.suggestions[0].verdict.reasons == (SYNTAX_REASON,)
+
+
+def test_the_check_handed_to_the_engine_is_the_guards_binding_of_that_candidate(index):
+    runtime = FakeRuntime(greedy='lexer="python")', sampled=["theme=1)"])
+    complete(index, runtime)
+    enough = runtime.samplings[0].enough
+    assert enough is not None
+    assert enough(generation('code, "python")')) is True
+    assert enough(generation('lexer="python")')) is False  # does not bind
+    assert enough(generation("  # type: ignore")) is False  # nothing left after the filters
+    assert enough(generation("width)")) is False  # binds, but width is unseen here: not local
