@@ -93,6 +93,8 @@ class CompletionService:
             self.last_generation = dict(CACHE_HIT)
             return cursor, cached
         speculated = self.speculation.lookup(uri, before, after)
+        if speculated is None:
+            speculated = await self._join_speculation(uri, before, after)
         if speculated is not None:  # computed while the suggestion before it was shown
             self.cache.store(uri, before, after, speculated)
             self.last_generation = {**CACHE_HIT, "source": "speculation"}
@@ -135,8 +137,30 @@ class CompletionService:
                 cursor.column,
                 suggestions[0].text,
                 speculation.pipeline(config, language_id, sources),
+                (before, after),
             )
         return cursor, suggestions
+
+    async def _join_speculation(self, uri: str, before: str, after: str) -> list[Suggestion] | None:
+        """Tab pressed while the speculation for this state still runs: wait for it, not redo it.
+
+        None when there is none for this state, or it gave way. A request the
+        wait has made stale (the document changed meanwhile) is answered as
+        cancelled: the newer request's job is the one that must win.
+        """
+        running = self.speculation.running_for(uri, before, after)
+        if running is None:
+            return None
+        version = self._server.documents.get(uri).version
+        await asyncio.wait([running])
+        found = self.speculation.lookup(uri, before, after)
+        if found is not None:
+            self.speculation.joined += 1
+        if found is None and (
+            uri not in self._server.documents or self._server.documents.get(uri).version != version
+        ):
+            raise JsonRpcRequestCancelled(message=f"{uri} changed while its speculation ran")
+        return found
 
     def schedule_warmup(self, uri: str, position: types.Position | None, delay_s: float) -> None:
         """Warm the KV cache for ``uri`` at ``position`` (None: the end) after ``delay_s``,

@@ -9,7 +9,9 @@ gives way to every request, so a keystroke stops it) builds the document as
 it will be after the accept, completes there, and keeps the answer under
 that state's cache key. The request after Tab finds it at once. Any other
 keystroke leaves a state the entry does not match: it is not served, and the
-next speculation replaces it.
+next speculation replaces it. A request that comes while the speculation for
+its very state still runs (Tab pressed at once) waits for it rather than
+stopping it and starting over (:meth:`Speculation.running_for`).
 
 Accepting part of a suggestion (a word or a line) needs none of this: the
 suggestion cache serves the rest of the shown one.
@@ -48,6 +50,7 @@ class SpeculationStatus(TypedDict):
     started: int
     ready: int
     served: int
+    joined: int  # of those served, how many a request waited for (Tab pressed while it ran)
     cancelled: int
 
 
@@ -74,7 +77,9 @@ class Speculation:
         # States whose speculation found nothing worth showing: (before, after) by document.
         self._nothing: dict[str, tuple[str, str]] = {}
         self._jobs: dict[str, asyncio.Task[None]] = {}
-        self.started = self.ready = self.served = self.cancelled = 0
+        # The cache key each running job will store under: the shown state's plus the suggestion.
+        self._expected: dict[str, tuple[str, str]] = {}
+        self.started = self.ready = self.served = self.joined = self.cancelled = 0
 
     def lookup(self, uri: str, before: str, after: str) -> list[Suggestion] | None:
         """The speculative suggestions for this state (typing along them included), ``[]`` when the
@@ -87,6 +92,13 @@ class Speculation:
             self.forget(uri)
         return found
 
+    def running_for(self, uri: str, before: str, after: str) -> "asyncio.Task[None] | None":
+        """The job still computing the suggestions for this very state, if one is."""
+        job = self._jobs.get(uri)
+        if job is None or job.done() or self._expected.get(uri) != (before, after):
+            return None
+        return job
+
     def schedule(
         self,
         engine: Engine,
@@ -95,13 +107,21 @@ class Speculation:
         column: int,
         suggestion: str,
         complete: Complete,
+        shown_key: tuple[str, str],
     ) -> None:
-        """Start the background job for the state after accepting ``suggestion`` (on the event loop)."""
+        """Start the background job for the state after accepting ``suggestion`` (on the event loop).
+
+        ``shown_key`` is the cache key of the state the suggestion is shown in.
+        Accepting it makes the key ``(before + suggestion, after)`` whenever the
+        cursor stays in its block of lines (:func:`smalllsp.cache.cursor_key`),
+        so a request can tell, in constant time, that the job is for its state.
+        """
         uri = document.uri
         self.forget(uri)
         if not suggestion:
             return
         self.started += 1
+        self._expected[uri] = (shown_key[0] + suggestion, shown_key[1])
         # A snapshot (the text is an immutable str; the store's Document changes with each edit).
         shown = Document(uri, document.language_id, document.version, document.text)
 
@@ -127,6 +147,7 @@ class Speculation:
         finally:
             if self._jobs.get(uri) is asyncio.current_task():
                 del self._jobs[uri]
+                self._expected.pop(uri, None)
         self._ready.store(uri, before, after, suggestions)
         if not any(s.text for s in suggestions):
             self._nothing[uri] = (before, after)
@@ -136,6 +157,7 @@ class Speculation:
         """Drop the document's speculation: its state is gone (a newer one is shown, or it closed)."""
         self._ready.forget(uri)
         self._nothing.pop(uri, None)
+        self._expected.pop(uri, None)
         job = self._jobs.pop(uri, None)
         if job is not None and not job.done():
             job.cancel()
@@ -151,6 +173,7 @@ class Speculation:
             "started": self.started,
             "ready": self.ready,
             "served": self.served,
+            "joined": self.joined,
             "cancelled": self.cancelled,
         }
 

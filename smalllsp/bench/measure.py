@@ -65,9 +65,18 @@ def summarize(latencies_ms: list[float], generations: list[dict[str, Any]]) -> d
 
 def peak_rss_kib(pid: int) -> int | None:
     """Peak resident memory of a process (Linux), in KiB."""
+    return _status_kib(pid, "VmHWM:")
+
+
+def rss_kib(pid: int) -> int | None:
+    """Resident memory of a process now (Linux), in KiB."""
+    return _status_kib(pid, "VmRSS:")
+
+
+def _status_kib(pid: int, field: str) -> int | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field):
                 return int(line.split()[1])
     except OSError:
         return None

@@ -17,8 +17,15 @@ same text. The same visits, keystrokes and pauses go to:
   suggestion cache as smalllsp's (llama.vim has one too).
 
 Reported per system: p50/p90 of every request, of the first request of
-each visit, and of the request after an accept; peak RSS; and smalllsp's
-p50 over llama-server's for each.
+each visit, and of the request after an accept; how often the suggestion
+agrees with what the user then types (the deleted rest of the line is the
+truth: the suggestion's first line is all of it, or a start of it); peak
+RSS (and smalllsp's resident memory once loaded, with its per-document
+states' use); and smalllsp's p50 over llama-server's for each.
+
+The pause before Tab (``read_pause_s``, default :data:`READ_PAUSE_S`) is the
+time a person needs to see a suggestion and press a key: a visual reaction
+alone takes about a quarter of a second. Both systems get the same pauses.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from typing import Any, Protocol
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
-from smalllsp.bench.measure import Cost, peak_rss_kib, percentile, ratio
+from smalllsp.bench.measure import Cost, peak_rss_kib, percentile, ratio, rss_kib
 from smalllsp.bench.peer import LlamaServer, infill_request, llama_vim_server, post
 from smalllsp.cache import SuggestionCache
 from smalllsp.config import Config
@@ -52,6 +59,7 @@ DEFAULT_FILES = ("argparse.py", "textwrap.py", "csv.py")
 STEP = 3  # characters typed between two requests
 THINK_S = 1.0  # the pause after a visit's first request
 KEEP = 4  # characters of the line's code kept at a visit's start (the user typed them)
+READ_PAUSE_S = 0.4  # seeing a suggestion and pressing Tab (a visual reaction is ~0.25 s)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,17 +127,22 @@ class Texts:
 
 
 async def run(
-    system: System, texts: Texts, plan: list[Visit], read_pause_s: float = 0.0
+    system: System, texts: Texts, plan: list[Visit], read_pause_s: float = READ_PAUSE_S
 ) -> list[dict[str, Any]]:
     """Drive ``system`` through the visits; one record per request. ``read_pause_s``: how long the
     user reads the suggestion before Tab (a speculation of the next one has that long)."""
     records: list[dict[str, Any]] = []
 
-    async def ask(visit: Visit, column: int, kind: str) -> str:
+    async def ask(visit: Visit, column: int, kind: str, truth: str | None) -> str:
         started = time.perf_counter()
         suggestion, cost = await system.request(visit.path, visit.line, column)
         records.append(
-            {"kind": kind, "latency_ms": round((time.perf_counter() - started) * 1000, 1), **cost}
+            {
+                "kind": kind,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+                **({} if truth is None else {"agrees": agreement(suggestion, truth)}),
+                **cost,
+            }
         )
         return suggestion
 
@@ -140,7 +153,7 @@ async def run(
     for visit in plan:
         line_end = visit.column + len(visit.rest)
         await edit(visit, visit.column, line_end, "")
-        await ask(visit, visit.column, "first")
+        await ask(visit, visit.column, "first", visit.rest)
         await asyncio.sleep(THINK_S)
         typed = 0
         accept_after = max(1, len(visit.rest) // 2)
@@ -149,7 +162,7 @@ async def run(
             await edit(visit, visit.column + typed, visit.column + typed, chunk)
             typed += len(chunk)
             column = visit.column + typed
-            suggestion = await ask(visit, column, "typing")
+            suggestion = await ask(visit, column, "typing", visit.rest[typed:] or None)
             if (
                 typed >= accept_after
                 and accept_after >= 0
@@ -159,9 +172,24 @@ async def run(
                 accept_after = -1  # once per visit: Tab, the next request, then undo
                 await asyncio.sleep(read_pause_s)
                 await edit(visit, column, column, suggestion)
-                await ask(visit, column + len(suggestion), "after_accept")
+                await ask(visit, column + len(suggestion), "after_accept", None)
                 await edit(visit, column, column + len(suggestion), "")
     return records
+
+
+def agreement(suggestion: str, truth: str) -> str:
+    """How a suggestion compares with the rest of the line the user goes on to type.
+
+    ``"line"``: its first line is the whole rest; ``"start"``: a start of it
+    (right as far as it goes); ``"wrong"``: it goes elsewhere; ``"none"``:
+    nothing was shown.
+    """
+    first = suggestion.split("\n", 1)[0].rstrip()
+    if not first.strip():
+        return "none"
+    if first == truth.rstrip():
+        return "line"
+    return "start" if truth.startswith(first) else "wrong"
 
 
 class SmalllspOverLsp:
@@ -190,6 +218,9 @@ class SmalllspOverLsp:
         status = await wait_until_loaded(self.client)
         if status["state"] != "ready":
             raise RuntimeError(f"the server could not load the model: {status['error']}")
+        server = self.client._server
+        loaded = rss_kib(server.pid) if server is not None else None
+        self.rss_loaded_mib = loaded / 1024 if loaded else None
         for path, lines in texts.lines.items():
             self.versions[path] = 1
             self.client.text_document_did_open(
@@ -223,6 +254,11 @@ class SmalllspOverLsp:
         items = answer.items if isinstance(answer, types.InlineCompletionList) else answer or []
         text = items[0].insert_text if items else ""
         return (text if isinstance(text, str) else text.value), dict(status["last_generation"])
+
+    async def kv_states(self) -> dict[str, Any]:
+        """The server's per-document states now (budget, use, counts)."""
+        status = as_dict(await self.client.protocol.send_request_async(STATUS_REQUEST, None))
+        return dict(status.get("kv_states") or {})
 
     async def stop(self) -> float | None:
         server = self.client._server
@@ -271,8 +307,18 @@ async def _drain(server: Any) -> None:
 
 def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     def row(kind: str | None) -> dict[str, Any]:
-        values = [r["latency_ms"] for r in records if kind is None or r["kind"] == kind]
-        return {"n": len(values), "p50": percentile(values, 50), "p90": percentile(values, 90)}
+        chosen = [r for r in records if kind is None or r["kind"] == kind]
+        values = [r["latency_ms"] for r in chosen]
+        judged = [r["agrees"] for r in chosen if "agrees" in r]
+        return {
+            "n": len(values),
+            "p50": percentile(values, 50),
+            "p90": percentile(values, 90),
+            "agrees": {
+                way: sum(1 for a in judged if a == way)
+                for way in ("line", "start", "wrong", "none")
+            },
+        }
 
     return {
         "all": row(None),
@@ -289,7 +335,7 @@ def bench_session(
     files: list[Path],
     n_visits: int,
     settings: dict[str, Any] | None = None,
-    read_pause_s: float = 0.0,
+    read_pause_s: float = READ_PAUSE_S,
 ) -> dict[str, Any]:
     """Both systems through the same session, one after the other (they do not share the CPU)."""
     plan = visits(files, n_visits)
@@ -308,9 +354,15 @@ def bench_session(
         await system.start(texts)
         try:
             records = await run(system, texts, plan, read_pause_s)
+            states = await system.kv_states()
         finally:
             peak = await system.stop()
-        return {**summarize(records), "peak_rss_mib": peak}
+        return {
+            **summarize(records),
+            "peak_rss_mib": peak,
+            "rss_loaded_mib": system.rss_loaded_mib,
+            "kv_states": states,
+        }
 
     load_before = os.getloadavg()
     report["smalllsp"] = asyncio.run(smalllsp_pass())
@@ -354,6 +406,13 @@ def table(report: dict[str, Any]) -> str:
                 "-" if r is None else f"{r:.2f}",
             )
         )
+    rows.append(
+        (
+            "agrees with what is typed next: line / start / wrong / none",
+            *("/".join(str(v) for v in report[n]["all"]["agrees"].values()) for n in names),
+            "",
+        )
+    )
     rows.append(("peak RSS (MiB)", *(fmt(report[n]["peak_rss_mib"]) for n in names), ""))
     width = max(len(r[0]) for r in rows)
     return "\n".join("  ".join([f"{r[0]:<{width}}", *(f"{c:>26}" for c in r[1:])]) for r in rows)
@@ -408,7 +467,22 @@ def markdown(report: dict[str, Any]) -> str:
     lines.append(
         "| model calls | " + " | ".join(str(report[n]["model_calls"]) for n in names) + " | |"
     )
+    for kind, label in (("first_of_visit", "first of a visit"), ("all", "all requests")):
+        lines.append(
+            f"| agrees with what is typed next, {label}: whole line / a start / wrong / none | "
+            + " | ".join(
+                " / ".join(str(v) for v in report[n][kind]["agrees"].values()) for n in names
+            )
+            + " | |"
+        )
     lines.append(
         "| peak RSS (MiB) | " + " | ".join(fmt(report[n]["peak_rss_mib"]) for n in names) + " | |"
+    )
+    ours = report["smalllsp"]
+    states = ours.get("kv_states") or {}
+    lines.append(
+        f"| smalllsp: resident once loaded → peak (MiB); per-document states used / budget | "
+        f"{fmt(ours.get('rss_loaded_mib'))} → {fmt(ours['peak_rss_mib'])}; "
+        f"{states.get('used_mib', '-')} / {states.get('budget_mib', '-')} |" + " |" * len(names)
     )
     return "\n".join(lines)

@@ -31,7 +31,7 @@ def _bench(args: argparse.Namespace) -> int:
                 peer if peer.is_file() else None,
                 session.session_files(args.session_files),
                 args.visits,
-                read_pause_s=args.read_pause,
+                read_pause_s=session.READ_PAUSE_S if args.read_pause is None else args.read_pause,
             )
             session.write(result, Path(args.json) if args.json else None)
             return 0
@@ -101,9 +101,9 @@ def add(commands: Any) -> None:
     bench.add_argument(
         "--read-pause",
         type=float,
-        default=0.0,
+        default=None,
         metavar="SECONDS",
-        help="with --session: how long the user reads a suggestion before accepting it (default 0)",
+        help="with --session: how long the user looks at a suggestion before pressing Tab (default 0.4: a visual reaction and a key press)",
     )
     bench.add_argument(
         "--peer-llama-server",

@@ -125,7 +125,8 @@ class LlamaRuntime:
         self.lookup_drafted = self.lookup_accepted = 0  # draft tokens, and those greedy agreed with
         # Per-document prompt states (see kv_states): whose prompt the live sequence holds.
         self.states = StateStore(int(config.kv_state_budget_mib * 2**20))
-        self._document: str | None = None
+        self._job_document: str | None = None  # the engine's job key
+        self._document: str | None = None  # it, with the region of the prompt to come
         self._live_document: str | None = None
         self.fim = fim.resolve(self._special_token, self.name)
         n_layers = llama_cpp.llama_model_n_layer(self.llm.model)
@@ -200,7 +201,12 @@ class LlamaRuntime:
 
     def use_document(self, document: str) -> None:
         """The next prompts are ``document``'s (the engine's job key): its saved state may serve them."""
-        self._document = document
+        self._job_document = self._document = document
+
+    def use_region(self, first_line: int) -> None:
+        """The next prompt is the window from ``first_line``: that place's saved state may serve it."""
+        if self._job_document is not None:
+            self._document = f"{self._job_document}@{first_line}"
 
     def tokens_to_read(self, prompt: Sequence[int]) -> int:
         """How many of ``prompt``'s tokens a request now would evaluate (its document's saved state counted)."""

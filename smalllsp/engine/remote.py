@@ -115,6 +115,9 @@ class RemoteRuntime:
     def use_document(self, document: str) -> None:
         """The server keeps its own prompt cache (``cache_prompt``): nothing to do here."""
 
+    def use_region(self, first_line: int) -> None:
+        """Nothing to do here either: the server's one slot holds one prompt."""
+
     def kv_states(self) -> None:
         return None
 

@@ -187,6 +187,15 @@ class Runtime(Protocol):
         """
         ...
 
+    def use_region(self, first_line: int) -> None:
+        """The prompt that follows is the document's window from ``first_line`` on.
+
+        Each place in a document (a cold hint and its full window, or two
+        places far apart) keeps its own saved state, so reading one does not
+        throw away the other's. Others ignore it.
+        """
+        ...
+
     def tokens_to_read(self, prompt: Sequence[int]) -> int:
         """How many of ``prompt``'s tokens a request now would evaluate (0 when it cannot tell)."""
         ...

@@ -148,6 +148,7 @@ def generate(
         runtime,
         ctx,
         lambda c: c.prompt.tokens,
+        lambda c: c.prompt.first_line,
         lambda c: plan(runtime, c, language_id, cursor, sources),
     )
     stop_at = stop_predicate(ctx)
@@ -306,6 +307,7 @@ def warm(
     line for line.
     """
     prompt = plan(runtime, config, language_id, cursor, sources).prompt
+    runtime.use_region(prompt.first_line)  # the state a request's full window will find
     generation = runtime.generate(prompt.tokens, max_tokens=0, cancelled=cancelled)
     log.info(
         "warm-up: %d prompt tokens (%d global, %d reused, %d evaluated), %.0f ms",

@@ -131,6 +131,25 @@ def test_the_status_shows_the_budget_and_its_use(runtime):
     assert status["documents"] == 1 and 0 < status["used_mib"] < status["budget_mib"]
 
 
+def test_two_places_in_one_document_keep_their_own_states(runtime):
+    """A cold hint and the full window, or two far places of one file: reading one
+    does not throw the other away, and coming back reads only what was typed."""
+    full, hint = prompt(runtime, FIRST), prompt(runtime, FIRST[-200:])
+    typed = prompt(runtime, FIRST, "        result +=")
+    runtime.use_document("places")
+    runtime.use_region(0)
+    runtime.generate(full, max_tokens=0)
+    restored = runtime.states.restored
+    runtime.use_region(40)
+    away = runtime.generate(hint, max_tokens=0)
+    assert away.n_reused < MIN_REUSE  # the hint shares little with the full window
+    runtime.use_region(0)
+    back = runtime.generate(typed, max_tokens=8)
+    assert runtime.states.restored == restored + 1
+    assert back.n_evaluated <= len(typed) - len(full) + 1
+    assert back.text == runtime.generate(typed, max_tokens=8).text  # the same model state
+
+
 async def test_over_lsp_returning_to_a_file_reuses_its_state(client):
     # Without the ring of other files' chunks: it leads the prompt, and visiting
     # another file changes it, so the returning prompt differs from its first

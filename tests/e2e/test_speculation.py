@@ -94,3 +94,20 @@ async def test_a_keystroke_off_the_suggestion_is_not_served_the_speculation(clie
     after = await status(client)
     assert after["last_generation"]["source"] == "model"
     assert after["speculation"]["served"] == 0
+
+
+async def test_tab_pressed_while_the_speculation_runs_waits_for_it(client):
+    """No pause to read: the request after Tab comes while the speculation for that
+    very state still runs; it is answered by it, not by stopping it and starting over."""
+    await initialize(client, options={"warmup": False, "speculate_next": True})
+    uri = open_document(client, SOURCE, name="areas_at_once.py")
+    shown = await client.text_document_inline_completion_async(inline_params(uri, LINE, COLUMN))
+    suggestion = shown.items[0].insert_text
+    insert(client, uri, 2, LINE, COLUMN, suggestion)  # Tab at once
+    line, column = end_of(LINE, COLUMN, suggestion)
+    await client.text_document_inline_completion_async(inline_params(uri, line, column))
+
+    after = await status(client)
+    assert after["last_generation"]["source"] == "speculation", after["last_generation"]
+    assert after["speculation"]["served"] == 1 and after["speculation"]["cancelled"] == 0
+    assert after["speculation"]["joined"] == 1, after["speculation"]

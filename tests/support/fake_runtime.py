@@ -65,12 +65,16 @@ class FakeRuntime:
     pieces: list[int] = dataclasses.field(default_factory=list)  # pieces written, per candidate
     warnings: list[str] = dataclasses.field(default_factory=list)
     documents: list[str] = dataclasses.field(default_factory=list)  # use_document's calls, in order
+    regions: list[int] = dataclasses.field(default_factory=list)  # use_region's calls, in order
 
     def tokenize(self, text: str) -> list[int]:
         return tokenize(text)
 
     def use_document(self, document: str) -> None:
         self.documents.append(document)
+
+    def use_region(self, first_line: int) -> None:
+        self.regions.append(first_line)
 
     def tokens_to_read(self, prompt: Sequence[int]) -> int:
         return 0  # cannot tell: no prompt state is kept

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from smalllsp.bench.session import Texts, run, summarize, visits
+from smalllsp.bench.session import Texts, agreement, run, summarize, visits
 
 SOURCE_A = "def a():\n" + "".join(
     f"    value_{i} = compute_something({i}, flag=True)\n" for i in range(40)
@@ -52,7 +52,7 @@ def test_the_session_types_the_rest_back_accepts_once_and_leaves_the_text_as_it_
 
     session.THINK_S, think = 0.0, session.THINK_S
     try:
-        records = asyncio.run(run(system, texts, plan))
+        records = asyncio.run(run(system, texts, plan, read_pause_s=0.0))
     finally:
         session.THINK_S = think
     kinds = [r["kind"] for r in records]
@@ -64,6 +64,19 @@ def test_the_session_types_the_rest_back_accepts_once_and_leaves_the_text_as_it_
     summary = summarize(records)
     assert summary["first_of_visit"]["n"] == 2 and summary["after_accept"]["n"] == 2
     assert summary["all"]["n"] == len(records)
+    # it always suggests the true rest of the line: every judged request agrees whole
+    # not judged: the request after each accept, and each visit's last (the line is whole)
+    judged = len(records) - 2 - 2
+    assert summary["all"]["agrees"] == {"line": judged, "start": 0, "wrong": 0, "none": 0}
+    assert summary["first_of_visit"]["agrees"]["line"] == 2
+
+
+def test_a_suggestion_agrees_with_the_line_whole_in_part_or_not_at_all():
+    truth = "total += shape.area()"
+    assert agreement("total += shape.area()\n    return total", truth) == "line"
+    assert agreement("total += shape", truth) == "start"
+    assert agreement("total -= 1", truth) == "wrong"
+    assert agreement("", truth) == "none" and agreement("\n    x", truth) == "none"
 
 
 def test_the_readme_table_shows_each_kind_with_its_ratio():
@@ -78,7 +91,12 @@ def test_the_readme_table_shows_each_kind_with_its_ratio():
 
     ours, theirs = summarize(records(100)), summarize(records(200))
     report = {
-        "smalllsp": {**ours, "peak_rss_mib": 700.0},
+        "smalllsp": {
+            **ours,
+            "peak_rss_mib": 700.0,
+            "rss_loaded_mib": 600.0,
+            "kv_states": {"used_mib": 36.5, "budget_mib": 128.0},
+        },
         "llama_server": {**theirs, "peak_rss_mib": 650.0},
         "all_p50_ratio": 0.5,
         "first_of_visit_p50_ratio": 0.5,
@@ -91,3 +109,7 @@ def test_the_readme_table_shows_each_kind_with_its_ratio():
         == "| first request of a visit | 1,000 / 1,000 (n=1) | 2,000 / 2,000 (n=1) | 0.50 |"
     )
     assert table[5] == "| model calls | 2 | 2 | |"
+    assert table[-1] == (
+        "| smalllsp: resident once loaded → peak (MiB); per-document states used / budget "
+        "| 600 → 700; 36.5 / 128.0 | | |"
+    )
