@@ -387,6 +387,8 @@ class LlamaRuntime:
         side = Rows(self.llm.ctx, self.n_vocab, rows, base)
         try:
             first = self._logits().copy()
+            # first tokens taken (the greedy answer's among them), with sampling.distinct_starts
+            starts = {int(np.argmax(first))} if sampling.distinct_starts else None
             free = list(range(rows))  # rows holding the prompt only
             live: Live = {}
             drawn, accepted = 0, False
@@ -401,11 +403,16 @@ class LlamaRuntime:
                 feed: Feed = []
                 for seq, (i, position, logits) in live.items():
                     greedy = i == 0 and sampling.include_greedy
+                    avoid = starts if position == base else None
                     token = (
                         int(np.argmax(logits))
                         if greedy
-                        else sample_token(logits, sampling.temperature, sampling.top_p, rngs[i])
+                        else sample_token(
+                            logits, sampling.temperature, sampling.top_p, rngs[i], avoid
+                        )
                     )
+                    if avoid is not None:
+                        avoid.add(token)
                     if not self._take(answers[i], token, logits):
                         feed.append((seq, i, position, token))
                         continue

@@ -85,7 +85,10 @@ class Sampling:
     drawn and those still being decoded are dropped, so fewer than ``n``
     come back. The in-process engine then draws a few at a time
     (:func:`smalllsp.engine.sampling.rows_side_by_side`); one that cannot
-    stop early may ignore it and return all ``n``.
+    stop early may ignore it and return all ``n``. ``distinct_starts``: no
+    two candidates, the greedy answer counted, start with the same token
+    (sampling without replacement at the first step): after a greedy answer
+    that failed, a candidate that starts as it did mostly ends as it did.
     """
 
     n: int
@@ -95,6 +98,7 @@ class Sampling:
     include_greedy: bool = True
     budget_s: float | None = None
     enough: Callable[[Generation], bool] | None = None
+    distinct_starts: bool = False
 
 
 class StepCosts:

@@ -16,9 +16,16 @@ DEFAULT_ROW_COST = 0.6
 
 
 def sample_token(
-    logits: np.ndarray, temperature: float, top_p: float, rng: np.random.Generator
+    logits: np.ndarray,
+    temperature: float,
+    top_p: float,
+    rng: np.random.Generator,
+    avoid: set[int] | None = None,
 ) -> int:
-    """One token drawn from the top-k/top-p nucleus of ``logits`` at ``temperature``."""
+    """One token drawn from the top-k/top-p nucleus of ``logits`` at ``temperature``, none of ``avoid``."""
+    if avoid:
+        logits = logits.copy()
+        logits[list(avoid)] = -np.inf
     k = min(TOP_K, logits.size)
     top = np.argpartition(logits, -k)[-k:]
     top = top[np.argsort(logits[top])[::-1]]

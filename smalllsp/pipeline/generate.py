@@ -225,7 +225,11 @@ def resample_unbound(
     Drawing stops at the first candidate that binds (the engine asks
     ``binds`` as each one ends: ``Sampling.enough``), so the rest of the
     ``resample_unbound`` candidates are drawn only while none has; the
-    engine picks how many to decode side by side from its step costs.
+    engine picks how many to decode side by side from its step costs. Each
+    new candidate starts with another token than the greedy answer and the
+    others did (``distinct_starts``): on real call sites the greedy answer's
+    first token was mostly where its call went wrong (a keyword the callee
+    does not take), and samples that began the same way repeated it.
     """
     config = ctx.config
     if config.resample_unbound <= 0 or config.cross_file_policy == "allow":
@@ -253,7 +257,9 @@ def resample_unbound(
         return verdict is not None and not verdict.cross_file and bool(verdict.bound)
 
     sampling = dataclasses.replace(
-        _sampling(config, config.resample_unbound, left, include_greedy=False), enough=binds
+        _sampling(config, config.resample_unbound, left, include_greedy=False),
+        enough=binds,
+        distinct_starts=True,
     )
     max_tokens = config.max_tokens
     if longest_tokens is not None:

@@ -100,3 +100,20 @@ def test_a_row_freed_by_an_ended_candidate_starts_the_next_from_the_prompt(runti
     drawn = runtime.sample(p, sampling, max_tokens=24, stop_at=first_line)
     assert len(drawn) == 4 and len({g.text for g in drawn}) == 1 and drawn[0].text.strip()
     assert runtime.step_costs.estimate(2) != TWO[2] and runtime.step_costs.estimate(4) == TWO[4]
+
+
+def test_distinct_starts_give_every_candidate_another_first_token_than_the_greedy_one(runtime):
+    p = prompt(runtime)
+    greedy = runtime.generate(p, max_tokens=24, stop_at=first_line)
+    costs(runtime, CPU)
+    sampling = Sampling(
+        4, 0.6, 0.95, seed=5, include_greedy=False, enough=lambda g: False, distinct_starts=True
+    )
+    drawn = runtime.sample(p, sampling, max_tokens=24, stop_at=first_line)
+    firsts = [g.tokens[0] for g in drawn]
+    assert len(drawn) == 4 and len({greedy.tokens[0], *firsts}) == 5
+    # without it, near-greedy sampling starts every candidate as the greedy answer did
+    plain = Sampling(4, 0.01, 0.95, seed=5, include_greedy=False, enough=lambda g: False)
+    assert {g.tokens[0] for g in runtime.sample(p, plain, max_tokens=24, stop_at=first_line)} == {
+        greedy.tokens[0]
+    }

@@ -253,7 +253,7 @@ def test_the_check_handed_to_the_engine_is_the_guards_binding_of_that_candidate(
     runtime = FakeRuntime(greedy='lexer="python")', sampled=["theme=1)"])
     complete(index, runtime)
     enough = runtime.samplings[0].enough
-    assert enough is not None
+    assert enough is not None and runtime.samplings[0].distinct_starts
     assert enough(generation('code, "python")')) is True
     assert enough(generation('lexer="python")')) is False  # does not bind
     assert enough(generation("  # type: ignore")) is False  # nothing left after the filters
