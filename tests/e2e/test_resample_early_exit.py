@@ -28,7 +28,7 @@ CODE = (
 
 @pytest.fixture(scope="module")
 def runtime(default_model):
-    rt = LlamaRuntime(default_model, Config(n_ctx=1024))
+    rt = LlamaRuntime(default_model, Config(n_ctx=1024, n_threads=1))  # a shared, loaded CPU
     yield rt
     rt.close()
 
