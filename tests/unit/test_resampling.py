@@ -258,3 +258,30 @@ def test_the_check_handed_to_the_engine_is_the_guards_binding_of_that_candidate(
     assert enough(generation('lexer="python")')) is False  # does not bind
     assert enough(generation("  # type: ignore")) is False  # nothing left after the filters
     assert enough(generation("width)")) is False  # binds, but width is unseen here: not local
+
+
+def test_a_resampled_candidate_ends_with_the_parenthesis_that_closes_the_call(index):
+    """What resampling fixes is the call at the cursor; the rest of the line only cost steps."""
+    runtime = FakeRuntime(
+        greedy='lexer="python") or None',
+        sampled=["theme=1) if code else None", '"x)", "python") + 1'],
+    )
+    result = complete(index, runtime)
+    # the greedy answer keeps its whole line; the drawn ones stop at the call's ")" (one inside
+    # a string does not count), and the one that binds is shown as it ended
+    assert [g.text for g in result.generations] == [
+        'lexer="python") or None',
+        "theme=1)",
+        '"x)", "python")',
+    ]
+    assert [g.stop_reason for g in result.generations[1:]] == ["stop_rule", "stop_rule"]
+    assert [s.text for s in result.suggestions] == ['"x)", "python")', 'lexer="python") or None']
+    assert result.suggestions[0].verdict.resampled
+
+
+def test_with_the_cursor_inside_a_list_the_resampled_candidates_keep_their_line(index):
+    # the innermost bracket open at the cursor is "[", not the call's "(": no cut at a ")"
+    runtime = FakeRuntime(greedy="1, 2])", sampled=['1], "python") + 1'])
+    result = complete(index, runtime, typed="syntax = Syntax([")
+    assert [g.text for g in result.generations] == ["1, 2])", '1], "python") + 1']
+    assert result.resampled == {"drawn": 1, "bound": 1}
