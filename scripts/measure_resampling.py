@@ -33,6 +33,7 @@ from typing import Any, Callable
 from smalllsp import modelstore, pipeline
 from smalllsp.config import Config
 from smalllsp.context.global_section import Sources
+from smalllsp.engine import llama, rows
 from smalllsp.engine.llama import LlamaRuntime
 from smalllsp.evaluation import repo_calls, repo_calls_runner
 from smalllsp.evaluation.repo_calls_runner import document_for
@@ -83,6 +84,9 @@ def instrument(runtime: LlamaRuntime, stages: Stages) -> None:
     runtime.generate = stages.wrap("model.generate", runtime.generate)  # type: ignore[method-assign]
     runtime.sample = stages.wrap("model.sample", runtime.sample)  # type: ignore[method-assign]
     runtime._read_prompt = stages.wrap("model.read_prompt", runtime._read_prompt)  # type: ignore[method-assign]
+    # inside sampling: the decoding steps, the token choice, the stop predicate's calls
+    rows.Rows.step = stages.wrap("model.steps", rows.Rows.step)  # type: ignore[method-assign]
+    llama.sample_token = stages.wrap("model.sample_token", llama.sample_token)
 
 
 def measure_site(
