@@ -149,6 +149,15 @@ TS_CASES = [
     ("function f(a: number, ...rest: number[]) {}", "f(1, 2, 3, 4);", None),
     ("function f(a: number, ...rest: number[]) {}", "f(...xs);", None),
     ("const f = (a: number, b: number) => a + b;", "f(1);", "no argument for b"),
+    (
+        "export function f(a: number, b: number = 2): number { return a }",
+        "f(1, 2, 3);",
+        "3 positional arguments (it takes 2)",
+    ),
+    ("function f(this: Window, a: number) {}", "f(1);", None),  # `this` is no argument
+    ("function f({a, b}: {a: number, b: number}) {}", "f({a: 1, b: 2});", None),
+    ("function f(a?: number) {}", "f();", None),
+    ("function f<T>(a: T, b: T) {}", "f<number>(1);", "no argument for b"),
 ]
 
 
@@ -160,6 +169,14 @@ def test_typescript_arity(signature, call, problem):
     )
 
 
+def test_typescript_constructor_through_new():
+    parameters = parameters_of(
+        "typescript", "class Point { constructor(x: number, y: number) {} }", "Point"
+    )
+    assert guard.bind(parameters, call_of("typescript", "new Point(1);")) == "no argument for y"
+    assert guard.bind(parameters, call_of("typescript", "new Point(1, 2);")) is None
+
+
 GO_CASES = [
     ("func F(a, b int) int { return a }", "F(1, 2)", None),
     ("func F(a, b int) int { return a }", "F(1)", "no argument for b"),
@@ -167,6 +184,10 @@ GO_CASES = [
     ("func F(format string, args ...any) {}", 'F("%d %d", 1, 2)', None),
     ("func F(format string, args ...any) {}", "F()", "no argument for format"),
     ("func F(xs ...int) {}", "F(ys...)", None),
+    ("func F(a, b int, c string) {}", "F(1, 2)", "no argument for c"),
+    ("func F(a int, rest ...string) {}", 'F(1, "x", "y")', None),
+    ("func F(a int, rest ...string) {}", "F()", "no argument for a"),
+    ("func F() error { return nil }", "F(1)", "1 positional argument (it takes 0)"),
 ]
 
 
