@@ -89,6 +89,7 @@ class Sampling:
     two candidates, the greedy answer counted, start with the same token
     (sampling without replacement at the first step): after a greedy answer
     that failed, a candidate that starts as it did mostly ends as it did.
+    The remote engine (llama-server's API) honours neither and draws all ``n``.
     """
 
     n: int
