@@ -54,6 +54,9 @@ class ScriptedRuntime:
     def tokenize(self, text: str) -> list[int]:
         return tokenize(text)
 
+    def use_region(self, first_line: int) -> None:
+        pass  # one prompt state here
+
     def generate(
         self, prompt, *, max_tokens, stop_at=None, time_budget_s=None, cancelled=lambda: False
     ):
