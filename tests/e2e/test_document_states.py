@@ -153,10 +153,7 @@ def test_two_places_in_one_document_keep_their_own_states(runtime):
 
 
 async def test_over_lsp_returning_to_a_file_reuses_its_state(client):
-    # Without the ring of other files' chunks: it leads the prompt, and visiting
-    # another file changes it, so the returning prompt differs from its first
-    # tokens on and its state is dropped as stale (the global section's layout
-    # decides that, not the engine).
+    # Without the ring of other files' chunks (the test after the next has it on).
     await initialize(client, options={"ring_chunks": 0})
     first = open_document(client, FIRST + "        ", name="shapes.py")
     shown = await client.text_document_inline_completion_async(inline_params(first, FIRST_LINE, 8))
