@@ -30,6 +30,10 @@ from smalllsp.engine.runtime import Runtime
 # The smallest window a cold hint is planned with: less says too little to the model.
 MIN_PREFIX_TOKENS = 64
 MIN_SUFFIX_TOKENS = 16
+# The smallest whole hint (window and global section): on a loaded 2-core CPU the target
+# afforded ~100 tokens, and hints of ~64 seldom agreed with what was typed next
+# (``smalllsp bench --session``), so a hint may take longer than the target rather than less.
+MIN_HINT_TOKENS = 256
 
 P = TypeVar("P")
 
@@ -52,7 +56,7 @@ def narrower(config: Config, runtime: Runtime, prompt: list[int]) -> Config | No
     if to_read <= affordable:
         return None
     whole = config.prefix_tokens + config.suffix_tokens + config.global_tokens
-    share = min(1.0, hint_budget(affordable) / max(1, whole))
+    share = min(1.0, max(MIN_HINT_TOKENS, hint_budget(affordable)) / max(1, whole))
     return dataclasses.replace(
         config,
         prefix_tokens=max(MIN_PREFIX_TOKENS, int(config.prefix_tokens * share)),

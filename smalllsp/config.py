@@ -385,13 +385,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "speculate_next",
-        False,
-        "While a suggestion is shown, compute in the background the one for after accepting it whole, so the request after Tab is answered at once. It gives way to every request (a keystroke stops it). Off by default until `smalllsp bench --session` measures it on the machine.",
+        True,
+        "While a suggestion is shown, compute in the background the one for after accepting it whole, so the request after Tab is answered at once (or waits for it, if Tab comes before it is done). It gives way to every request (a keystroke stops it).",
     ),
     Setting(
         "cold_latency_ms",
-        0,
-        "Where the KV cache cannot help (a new file, a far jump), plan a first hint that the measured prompt speed reads in this long, from a smaller window, then read the full window in the background. 0 turns it off (the default until the session bench measures the hint's quality and speed on the machine).",
+        1000,
+        "Where the KV cache cannot help (a new file, a far jump), plan a first hint that the measured prompt speed reads in this long (at least a 256-token hint), from a smaller window, then read the full window in the background. A machine that reads the full window within it (a GPU) never needs the hint. 0 turns it off.",
         minimum=0,
         maximum=600000,
         why="a time in milliseconds; 0 turns it off",
@@ -414,8 +414,8 @@ class Config:
     kv_state_budget_mib: int = 128
     cancel_latency_ms: int = 300
     lookup_decoding: bool = False
-    speculate_next: bool = False
-    cold_latency_ms: int = 0
+    speculate_next: bool = True
+    cold_latency_ms: int = 1000
     moe_placement: str = "auto"
     flash_attn: bool = False
     cache_type: str = "f16"

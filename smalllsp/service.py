@@ -9,6 +9,7 @@ reads the cache and the bounded cache key.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,8 @@ from pygls.exceptions import JsonRpcInvalidParams, JsonRpcRequestCancelled
 
 from smalllsp import guard, pipeline, speculation
 from smalllsp.cache import SuggestionCache, cursor_key
+from smalllsp.context.global_section import Sources
+from smalllsp.context.ring import RingPins
 from smalllsp.context.window import Cursor
 from smalllsp.documents import column_to_index, index_to_column
 from smalllsp.engine import Cancelled, ModelUnavailable
@@ -28,6 +31,9 @@ if TYPE_CHECKING:
     from smalllsp.server import SmalllspServer
 
 log = logging.getLogger(__name__)
+
+# The job key of reading the ring's chunks for a document, after the document's.
+RING_JOB_KEY = "\0ring"
 
 # What the status request says of the last request: its cost, its verdict, its prompt.
 LastGeneration = dict[str, Any]
@@ -51,6 +57,8 @@ class CompletionService:
         self.withheld = 0
         self._warmups: dict[str, asyncio.TimerHandle] = {}
         self.speculation = speculation.Speculation()  # the next suggestion, for after an accept
+        self.pins = RingPins()  # the ring chunks each document's prompt was read with
+        self.ring_reads = 0  # ring readings done while idle (status)
 
     def cursor(self, uri: str, position: types.Position) -> tuple[str, Cursor]:
         """The document's language id and a snapshot of its lines with the cursor.
@@ -102,7 +110,7 @@ class CompletionService:
         server = self._server
         config = server.config
         await server.first_outline(uri)
-        sources = server.sources.for_document(uri)
+        sources, ring_moved = self._pinned_sources(uri)
 
         def run(runtime: Runtime, cancelled: Any) -> pipeline.Completion:
             return pipeline.generate(runtime, config, language_id, cursor, cancelled, sources)
@@ -127,8 +135,12 @@ class CompletionService:
         self.withheld += result.dropped.get("withheld", 0)
         suggestions = list(result.suggestions)
         self.cache.store(uri, before, after, suggestions)
-        if result.cold_hint:  # a small first hint: now the full window, in the background
-            self.schedule_warmup(uri, position, 0.0)
+        self.pins.pin(uri, sources.chunks)
+        if (
+            result.cold_hint or ring_moved
+        ):  # now the full window, or the ring as it is, in the background
+            delay = 0.0 if result.cold_hint else config.warmup_delay_ms / 1000
+            self.schedule_warmup(uri, position, delay, read_ring=ring_moved)
         if suggestions and config.speculate_next:
             self.speculation.schedule(
                 server.engine,
@@ -162,15 +174,25 @@ class CompletionService:
             raise JsonRpcRequestCancelled(message=f"{uri} changed while its speculation ran")
         return found
 
-    def schedule_warmup(self, uri: str, position: types.Position | None, delay_s: float) -> None:
+    def _pinned_sources(self, uri: str) -> tuple[Sources, bool]:
+        """What ``uri``'s prompt draws on, with the ring chunks it was last read with, and
+        whether the ring has moved on since (see :class:`smalllsp.context.ring.RingPins`)."""
+        sources = self._server.sources.for_document(uri)
+        chunks, moved = self.pins.chunks_for(uri, sources.chunks)
+        return (dataclasses.replace(sources, chunks=chunks) if moved else sources), moved
+
+    def schedule_warmup(
+        self, uri: str, position: types.Position | None, delay_s: float, *, read_ring: bool = False
+    ) -> None:
         """Warm the KV cache for ``uri`` at ``position`` (None: the end) after ``delay_s``,
-        unless a completion request for it comes first."""
+        unless a completion request for it comes first. ``read_ring``: with the ring's
+        chunks as they are now, not the ones the document's prompt was last read with."""
         self.cancel_warmup(uri)
         if not self._server.config.warmup or self._server.engine.state not in ("loading", "ready"):
             return
         loop = asyncio.get_running_loop()
         self._warmups[uri] = loop.call_later(
-            delay_s, lambda: asyncio.ensure_future(self._warm(uri, position))
+            delay_s, lambda: asyncio.ensure_future(self._warm(uri, position, read_ring))
         )
 
     def cancel_warmup(self, uri: str) -> None:
@@ -178,7 +200,7 @@ class CompletionService:
         if handle is not None:
             handle.cancel()
 
-    async def _warm(self, uri: str, position: types.Position | None) -> None:
+    async def _warm(self, uri: str, position: types.Position | None, read_ring: bool) -> None:
         self._warmups.pop(uri, None)
         server = self._server
         if uri not in server.documents:
@@ -195,13 +217,22 @@ class CompletionService:
             return
         config = server.config
         await server.first_outline(uri)
-        sources = server.sources.for_document(uri)
+        if read_ring:
+            sources = server.sources.for_document(uri)
+        else:
+            sources, _ = self._pinned_sources(uri)
 
         def run(runtime: Runtime, cancelled: Any) -> object:
             return pipeline.warm(runtime, config, language_id, cursor, cancelled, sources)
 
+        # The ring's reading runs under a key of its own, so the engine keeps the
+        # document's state aside: if a keystroke stops it, the requests still find theirs.
+        key = uri + RING_JOB_KEY if read_ring else uri
         try:
-            await server.engine.run(uri, run, background=True)
+            await server.engine.run(key, run, background=True)
+            if uri in server.documents:  # not closed meanwhile
+                self.pins.pin(uri, sources.chunks)
+                self.ring_reads += read_ring
         except (Cancelled, ModelUnavailable) as reason:
             log.debug("warm-up of %s skipped: %s", uri, reason)
         except Exception as problem:  # noqa: BLE001 - an optimisation: log it, keep serving
@@ -222,9 +253,11 @@ class CompletionService:
         """The document closed: its cached suggestions and its warm-up go."""
         self.cache.forget(uri)
         self.speculation.forget(uri)
+        self.pins.forget(uri)
         self.cancel_warmup(uri)
 
     def settings_changed(self) -> None:
         """A cached suggestion was made under the old settings (global_tokens, policy, model...)."""
         self.cache.clear()
+        self.pins.clear()
         self.speculation.clear()

@@ -78,3 +78,39 @@ class ChunkRing:
 
     def chunks(self) -> tuple[Chunk, ...]:
         return self._chunks
+
+
+class RingPins:
+    """The ring chunks each document's prompt was last read with.
+
+    The chunks sit before the local window in the prompt, and every visit to
+    another file changes the ring; a prompt built from the ring as it is now
+    would differ, on coming back, from the first tokens of the document's
+    saved KV state on, and be read again from cold. So a document's requests
+    keep the chunks its prompt was read with, and the ring as it is now is
+    read while the user is idle (llama.vim's ring update): once that reading
+    is complete, the document's requests use the new chunks. A chunk whose
+    file has left the ring (closed, or private) leaves the pin too.
+    """
+
+    def __init__(self) -> None:
+        self._pins: dict[str, tuple[Chunk, ...]] = {}
+
+    def chunks_for(self, uri: str, ring: tuple[Chunk, ...]) -> tuple[tuple[Chunk, ...], bool]:
+        """The chunks to plan ``uri``'s request with, and whether the ring has moved on from them."""
+        pinned = self._pins.get(uri)
+        if pinned is None:
+            return ring, False
+        in_ring = {c.path for c in ring}
+        kept = tuple(c for c in pinned if c.path in in_ring)
+        return kept, kept != ring
+
+    def pin(self, uri: str, chunks: tuple[Chunk, ...]) -> None:
+        """``uri``'s prompt has been read with ``chunks``."""
+        self._pins[uri] = chunks
+
+    def forget(self, uri: str) -> None:
+        self._pins.pop(uri, None)
+
+    def clear(self) -> None:
+        self._pins.clear()

@@ -202,9 +202,13 @@ def summarize(
 
 
 def base_config(path: Path, args: argparse.Namespace, **overrides: Any) -> Config:
-    """The settings every ``smalllsp eval`` run starts from: the model and the command's sampling flags."""
+    """The settings every ``smalllsp eval`` run starts from: the model and the command's sampling flags.
+
+    No cold hint: an eval measures the window it sets, whatever the machine's speed.
+    """
     return Config(
         model=str(path),
+        cold_latency_ms=0,
         time_budget_ms=args.time_budget_ms,
         seed=args.seed,
         temperature=args.temperature,

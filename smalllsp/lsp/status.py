@@ -40,6 +40,7 @@ class ServerStatus(TypedDict):
     cross_file_policy: CrossFilePolicy
     accepted: Accepted
     withheld: int
+    ring_reads: int  # readings of the ring's new chunks into a document's prompt, done while idle
     index: dict[str, Any]
     trees: dict[str, int]
     protocol_futures: int  # futures pygls holds for messages in flight: must not grow
@@ -67,6 +68,7 @@ def status(ls: SmalllspServer) -> dict[str, Any]:
             local=service.accepted["local"], cross_file=service.accepted["cross-file"]
         ),
         withheld=service.withheld,
+        ring_reads=service.ring_reads,
         index=ls.sources.status(),
         trees=ls.trees.status(),
         protocol_futures=len(ls.protocol._request_futures),

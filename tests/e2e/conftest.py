@@ -25,6 +25,12 @@ SERVER = [sys.executable, "-m", "smalllsp", "serve"]
 # These tests read what the server logged from its stderr; the default
 # (log_output = client, records as window/logMessage) has a test of its own.
 os.environ.setdefault("SMALLLSP_LOG_OUTPUT", "stderr")
+# The cold hint and the speculation follow the machine's measured speed and the
+# timing of background jobs; the tests that check a request's exact cost or
+# prompt run without them, and each has its own tests, with them on
+# (test_cold_hint.py, test_speculation.py; the editors' tests keep the defaults).
+os.environ.setdefault("SMALLLSP_COLD_LATENCY_MS", "0")
+os.environ.setdefault("SMALLLSP_SPECULATE_NEXT", "false")
 PRESETS = {
     "neovim": types.PositionEncodingKind.Utf8,
     "visual-studio-code": types.PositionEncodingKind.Utf16,

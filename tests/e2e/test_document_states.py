@@ -1,5 +1,7 @@
 """Per-document prompt states with the real default model: coming back to a file reads only what changed."""
 
+import asyncio
+
 import pytest
 from lsprotocol import types
 
@@ -151,10 +153,7 @@ def test_two_places_in_one_document_keep_their_own_states(runtime):
 
 
 async def test_over_lsp_returning_to_a_file_reuses_its_state(client):
-    # Without the ring of other files' chunks: it leads the prompt, and visiting
-    # another file changes it, so the returning prompt differs from its first
-    # tokens on and its state is dropped as stale (the global section's layout
-    # decides that, not the engine).
+    # Without the ring of other files' chunks (the test after the next has it on).
     await initialize(client, options={"ring_chunks": 0})
     first = open_document(client, FIRST + "        ", name="shapes.py")
     shown = await client.text_document_inline_completion_async(inline_params(first, FIRST_LINE, 8))
@@ -181,3 +180,57 @@ async def test_over_lsp_returning_to_a_file_reuses_its_state(client):
     last = status["last_generation"]
     # the typed part of the line, read again with its indentation (a few tokens), not the file
     assert last["source"] == "model" and last["n_evaluated"] <= 4, last
+
+
+def typed_off(shown) -> str:
+    """A character that is not what was shown, so the request after it needs the model."""
+    text = shown.items[0].insert_text if shown.items else ""
+    return "x" if not text.startswith("x") else "y"
+
+
+def type_at(client, uri, version, line, column, text):
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(version, uri),
+            [
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(types.Position(line, column), types.Position(line, column)),
+                    text=text,
+                )
+            ],
+        )
+    )
+
+
+async def test_with_the_ring_on_a_return_is_warm_and_the_ring_is_read_while_idle(client):
+    """The ring of other files' chunks leads the prompt and a visit elsewhere changes
+    it: the returning request keeps the chunks its prompt was read with (its saved
+    state serves it), and the ring as it is now is read while the user is idle."""
+    await initialize(client, options={"ring_chunks": 8})
+    first = open_document(client, FIRST + "        ", name="shapes_ring.py")
+    shown = await client.text_document_inline_completion_async(inline_params(first, FIRST_LINE, 8))
+    second = open_document(client, SECOND + "        ", name="config_ring.py")
+    await client.text_document_inline_completion_async(inline_params(second, SECOND_LINE, 8))
+
+    type_at(client, first, 2, FIRST_LINE, 8, typed_off(shown))
+    shown = await client.text_document_inline_completion_async(inline_params(first, FIRST_LINE, 9))
+    status = as_dict(await client.protocol.send_request_async(STATUS_REQUEST, None))
+    back = status["last_generation"]
+    paths = [b["path"] for b in back["prompt"]["global_blocks"] if b["kind"] == "chunk"]
+    assert "config_ring.py" not in paths, back["prompt"]  # the chunks it was read with
+    assert back["n_evaluated"] <= 4, back  # its state, not the file again
+
+    for _ in range(2400):  # the ring as it is now, read in the background
+        now = as_dict(await client.protocol.send_request_async(STATUS_REQUEST, None))
+        if now["ring_reads"] >= 1:
+            break
+        await asyncio.sleep(0.25)
+    assert now["ring_reads"] == 1, now
+    type_at(client, first, 3, FIRST_LINE, 9, typed_off(shown))
+    await client.text_document_inline_completion_async(inline_params(first, FIRST_LINE, 10))
+    after = as_dict(await client.protocol.send_request_async(STATUS_REQUEST, None))[
+        "last_generation"
+    ]
+    paths = [b["path"] for b in after["prompt"]["global_blocks"] if b["kind"] == "chunk"]
+    assert paths == ["config_ring.py"], after["prompt"]  # the other file's chunk is in now
+    assert after["n_evaluated"] <= 4, after  # and it was read while idle

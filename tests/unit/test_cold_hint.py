@@ -41,9 +41,12 @@ def test_the_hint_stays_put_while_the_measured_speed_wanders():
     assert [hint_budget(a) for a in (1, 255.9, 256, 511, 512, 1000)] == [1, 128, 256, 256, 512, 512]
 
 
-def test_never_below_the_smallest_window_and_off_or_unmeasured_means_no_change():
+def test_never_below_the_smallest_hint_and_off_or_unmeasured_means_no_change():
     tiny = narrower(Config(cold_latency_ms=10), Runtime(to_read=5000, speed=100.0), [0])
-    assert tiny is not None and tiny.prefix_tokens == MIN_PREFIX_TOKENS
+    assert tiny is not None  # one token affordable: still a 256-token hint, 1/7 of the whole
+    assert (tiny.prefix_tokens, tiny.suffix_tokens, tiny.global_tokens) == (146, 36, 73)
+    lopsided = Config(cold_latency_ms=10, prefix_tokens=128, suffix_tokens=3000, global_tokens=0)
+    assert narrower(lopsided, Runtime(5000, 100.0), [0]).prefix_tokens == MIN_PREFIX_TOKENS
     assert narrower(Config(cold_latency_ms=0), Runtime(5000, 100.0), [0]) is None
     assert narrower(Config(cold_latency_ms=1000), Runtime(5000, None), [0]) is None
 

@@ -56,7 +56,10 @@ class ScriptedRuntime:
         return tokenize(text)
 
     def use_region(self, first_line: int) -> None:
-        pass
+        pass  # one prompt state here
+
+    def prompt_tokens_per_s(self) -> float | None:
+        return None  # not measured: no cold hint is planned
 
     def generate(
         self, prompt, *, max_tokens, stop_at=None, time_budget_s=None, cancelled=lambda: False
