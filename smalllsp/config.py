@@ -349,7 +349,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "resample_unbound",
         4,
-        "When the best candidate calls a workspace function, class or method with arguments that do not bind to its signature, draw this many more candidates from the same reading of the prompt (within what is left of time_budget_ms) and show the best one that binds, marked as resampled with the calls it bound; when none binds, the first stays flagged (or withheld, by cross_file_policy). 0 turns it off.",
+        "When the best candidate calls a workspace function, class or method with arguments that do not bind to its signature, draw up to this many more candidates from the same reading of the prompt (within what is left of time_budget_ms), stopping at the first whose calls bind, each starting with another first token, side by side where the measured step costs make that faster (a GPU) and one at a time where not (a CPU); show the one that binds, marked as resampled with the calls it bound; when none binds, the first stays flagged (or withheld, by cross_file_policy). 0 turns it off.",
         minimum=0,
         maximum=MAX_SAMPLES,
     ),
