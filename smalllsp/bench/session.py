@@ -140,7 +140,12 @@ async def run(
             {
                 "kind": kind,
                 "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-                **({} if truth is None else {"agrees": agreement(suggestion, truth)}),
+                "suggestion": suggestion,
+                **(
+                    {}
+                    if truth is None
+                    else {"truth": truth, "agrees": agreement(suggestion, truth)}
+                ),
                 **cost,
             }
         )
