@@ -23,7 +23,7 @@ def _bench(args: argparse.Namespace) -> int:
 
     try:
         if args.session:
-            from smalllsp.bench import session
+            from smalllsp.bench import session, session_report
 
             peer = Path(args.peer_llama_server) if args.peer_llama_server else DEFAULT_LLAMA_SERVER
             result = session.bench_session(
@@ -33,7 +33,7 @@ def _bench(args: argparse.Namespace) -> int:
                 args.visits,
                 read_pause_s=session.READ_PAUSE_S if args.read_pause is None else args.read_pause,
             )
-            session.write(result, Path(args.json) if args.json else None)
+            session_report.write(result, Path(args.json) if args.json else None)
             return 0
         if args.engine == "remote":
             binary = Path(args.llama_server) if args.llama_server else None

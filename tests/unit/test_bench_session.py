@@ -2,7 +2,8 @@
 
 import asyncio
 
-from smalllsp.bench.session import Texts, agreement, run, summarize, visits
+from smalllsp.bench.session import Texts, agreement, run, visits
+from smalllsp.bench.session_report import summarize
 
 SOURCE_A = "def a():\n" + "".join(
     f"    value_{i} = compute_something({i}, flag=True)\n" for i in range(40)
@@ -80,7 +81,7 @@ def test_a_suggestion_agrees_with_the_line_whole_in_part_or_not_at_all():
 
 
 def test_the_readme_table_shows_each_kind_with_its_ratio():
-    from smalllsp.bench.session import markdown
+    from smalllsp.bench.session_report import markdown
 
     def records(ms):
         return [
