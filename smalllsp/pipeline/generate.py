@@ -14,7 +14,7 @@ import dataclasses
 import logging
 import time
 from collections import Counter
-from typing import Callable, Iterator
+from typing import Callable
 
 from smalllsp import cold_hint, guard
 from smalllsp.config import MAX_SAMPLES, Config
@@ -23,7 +23,7 @@ from smalllsp.context.window import Cursor
 from smalllsp.engine.runtime import Generation, Runtime, Sampling, StopAt
 from smalllsp.pipeline import filters, rank
 from smalllsp.pipeline.context import RequestContext, plan
-from smalllsp.pipeline.cutters import healed, stop_predicate
+from smalllsp.pipeline.cutters import healed, stop_at_call_close, stop_predicate
 from smalllsp.pipeline.rank import Suggestion
 
 log = logging.getLogger(__name__)
@@ -270,7 +270,7 @@ def resample_unbound(
         ctx.prompt.tokens,
         sampling,
         max_tokens=max_tokens,
-        stop_at=_at_call_close(ctx, stop_at),
+        stop_at=stop_at_call_close(ctx, stop_at),
         time_budget_s=left,
         cancelled=cancelled,
     )
@@ -286,63 +286,6 @@ def resample_unbound(
         for c in binding
     ]
     return more, finished, [*rank.rank(marked), *ranked], dropped, report
-
-
-def _at_call_close(ctx: RequestContext, stop_at: StopAt) -> StopAt:
-    """``stop_at``, and a resampled candidate also ends with the ``)`` that closes the call the
-    cursor is in: that call is what resampling fixes, and the rest of the line (``1) if color
-    is None else False``) cost more steps than the arguments on real call sites."""
-    if _open_brackets(ctx.before)[-1:] != ["("]:
-        return stop_at
-
-    def stop(raw: str) -> int | None:
-        cut = stop_at(raw)
-        visible = healed(raw, ctx)
-        closed = _closing(visible)
-        if closed is None:
-            return cut
-        closed += len(raw) - len(visible)
-        return closed if cut is None else min(cut, closed)
-
-    return stop
-
-
-def _scan(text: str) -> Iterator[tuple[int, str]]:
-    """Each bracket of ``text`` outside quoted strings, with its index."""
-    quote, escaped = "", False
-    for index, char in enumerate(text):
-        if quote:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == quote:
-                quote = ""
-        elif char in "\"'":
-            quote = char
-        elif char in "()[]{}":
-            yield index, char
-
-
-def _open_brackets(text: str) -> list[str]:
-    """The brackets ``text`` leaves open, innermost last."""
-    stack: list[str] = []
-    for _index, char in _scan(text):
-        if char in "([{":
-            stack.append(char)
-        elif stack:
-            stack.pop()
-    return stack
-
-
-def _closing(text: str) -> int | None:
-    """Just after the ``)`` that closes a ``(`` opened before ``text``; None when it does not."""
-    depth = 0
-    for index, char in _scan(text):
-        depth += 1 if char in "([{" else -1
-        if depth < 0:
-            return index + 1 if char == ")" else None
-    return None
 
 
 def _call_left_unwritten(ctx: RequestContext, drawn: Finished) -> bool:
