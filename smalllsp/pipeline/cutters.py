@@ -15,6 +15,7 @@ from typing import Callable, Iterator
 
 from smalllsp.engine.runtime import StopAt
 from smalllsp.pipeline.context import RequestContext
+from smalllsp.syntax import uses
 
 CLOSERS = ")]}"
 _FENCE = re.compile(r"^[ \t]*(```|~~~)", re.MULTILINE)
@@ -172,7 +173,8 @@ def stop_at_call_close(ctx: RequestContext, stop_at: StopAt) -> StopAt:
     """``stop_at``, and a resampled candidate also ends with the ``)`` that closes the call the
     cursor is in: that call is what resampling fixes, and the rest of the line (``1) if color
     is None else False``) cost more steps than the arguments on real call sites."""
-    if _open_brackets(ctx.before)[-1:] != ["("]:
+    opened = uses.open_brackets(ctx.language_id, ctx.before)
+    if not opened or ctx.before[opened[-1]] != "(":
         return stop_at
 
     def stop(raw: str) -> int | None:
@@ -202,17 +204,6 @@ def _scan(text: str) -> Iterator[tuple[int, str]]:
             quote = char
         elif char in "()[]{}":
             yield index, char
-
-
-def _open_brackets(text: str) -> list[str]:
-    """The brackets ``text`` leaves open, innermost last."""
-    stack: list[str] = []
-    for _index, char in _scan(text):
-        if char in "([{":
-            stack.append(char)
-        elif stack:
-            stack.pop()
-    return stack
 
 
 def _closing(text: str) -> int | None:
