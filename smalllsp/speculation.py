@@ -76,9 +76,8 @@ class Speculation:
         self._ready = SuggestionCache()
         # States whose speculation found nothing worth showing: (before, after) by document.
         self._nothing: dict[str, tuple[str, str]] = {}
-        self._jobs: dict[str, asyncio.Task[None]] = {}
-        # The cache key each running job will store under: the shown state's plus the suggestion.
-        self._expected: dict[str, tuple[str, str]] = {}
+        # Each running job, with the cache key it will store under (the shown state's plus the suggestion).
+        self._jobs: dict[str, tuple[asyncio.Task[None], tuple[str, str]]] = {}
         self.started = self.ready = self.served = self.joined = self.cancelled = 0
 
     def lookup(self, uri: str, before: str, after: str) -> list[Suggestion] | None:
@@ -94,10 +93,10 @@ class Speculation:
 
     def running_for(self, uri: str, before: str, after: str) -> "asyncio.Task[None] | None":
         """The job still computing the suggestions for this very state, if one is."""
-        job = self._jobs.get(uri)
-        if job is None or job.done() or self._expected.get(uri) != (before, after):
+        running = self._jobs.get(uri)
+        if running is None or running[0].done() or running[1] != (before, after):
             return None
-        return job
+        return running[0]
 
     def schedule(
         self,
@@ -121,7 +120,6 @@ class Speculation:
         if not suggestion:
             return
         self.started += 1
-        self._expected[uri] = (shown_key[0] + suggestion, shown_key[1])
         # A snapshot (the text is an immutable str; the store's Document changes with each edit).
         shown = Document(uri, document.language_id, document.version, document.text)
 
@@ -132,7 +130,8 @@ class Speculation:
             before, after = cursor_key(accepted, new_line, new_column)
             return before, after, suggestions
 
-        self._jobs[uri] = asyncio.ensure_future(self._run(engine, uri, job))
+        task = asyncio.ensure_future(self._run(engine, uri, job))
+        self._jobs[uri] = (task, (shown_key[0] + suggestion, shown_key[1]))
 
     async def _run(self, engine: Engine, uri: str, job: Job) -> None:
         try:
@@ -145,9 +144,9 @@ class Speculation:
             log.debug("no speculative suggestion for %s: %s", uri, reason)
             return
         finally:
-            if self._jobs.get(uri) is asyncio.current_task():
+            running = self._jobs.get(uri)
+            if running is not None and running[0] is asyncio.current_task():
                 del self._jobs[uri]
-                self._expected.pop(uri, None)
         self._ready.store(uri, before, after, suggestions)
         if not any(s.text for s in suggestions):
             self._nothing[uri] = (before, after)
@@ -157,10 +156,9 @@ class Speculation:
         """Drop the document's speculation: its state is gone (a newer one is shown, or it closed)."""
         self._ready.forget(uri)
         self._nothing.pop(uri, None)
-        self._expected.pop(uri, None)
-        job = self._jobs.pop(uri, None)
-        if job is not None and not job.done():
-            job.cancel()
+        running = self._jobs.pop(uri, None)
+        if running is not None and not running[0].done():
+            running[0].cancel()
 
     def clear(self) -> None:
         """Drop every speculation (the settings changed: they were made under the old ones)."""
