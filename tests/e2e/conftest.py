@@ -118,6 +118,19 @@ def open_document(
     return uri
 
 
+def type_text(
+    client: LanguageClient, uri: str, version: int, line: int, character: int, text: str
+) -> None:
+    """The user types ``text`` at ``line``:``character`` (a didChange inserting it there)."""
+    here = types.Position(line, character)
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(version, uri),
+            [types.TextDocumentContentChangePartial(range=types.Range(here, here), text=text)],
+        )
+    )
+
+
 def inline_params(uri: str, line: int, character: int) -> types.InlineCompletionParams:
     return types.InlineCompletionParams(
         text_document=types.TextDocumentIdentifier(uri),

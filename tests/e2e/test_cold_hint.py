@@ -3,12 +3,11 @@
 import asyncio
 
 import pytest
-from lsprotocol import types
 
 from smalllsp.lspclient import as_dict
 from smalllsp.server import STATUS_REQUEST
 
-from .conftest import initialize, inline_params, open_document
+from .conftest import initialize, inline_params, open_document, type_text
 
 pytestmark = pytest.mark.e2e
 
@@ -41,16 +40,7 @@ async def test_a_cold_request_gets_a_small_hint_then_the_full_window_is_warmed(c
         if not now["busy"] and now["pending_jobs"] == 0:
             break
         await asyncio.sleep(0.5)
-    client.text_document_did_change(
-        types.DidChangeTextDocumentParams(
-            types.VersionedTextDocumentIdentifier(2, long),
-            [
-                types.TextDocumentContentChangePartial(
-                    range=types.Range(types.Position(LINE, 4), types.Position(LINE, 4)), text="#"
-                )
-            ],
-        )
-    )
+    type_text(client, long, 2, LINE, 4, "#")
     await client.text_document_inline_completion_async(inline_params(long, LINE, 5))
     full = (await status(client))["last_generation"]
     assert full["source"] == "model" and "cold_hint" not in full, full

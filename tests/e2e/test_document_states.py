@@ -3,7 +3,6 @@
 import asyncio
 
 import pytest
-from lsprotocol import types
 
 from smalllsp import modelstore
 from smalllsp.config import Config
@@ -12,7 +11,7 @@ from smalllsp.engine.llama import LlamaRuntime
 from smalllsp.lspclient import as_dict
 from smalllsp.server import STATUS_REQUEST
 
-from .conftest import initialize, inline_params, open_document
+from .conftest import initialize, inline_params, open_document, type_text
 
 pytestmark = pytest.mark.e2e
 
@@ -162,17 +161,7 @@ async def test_over_lsp_returning_to_a_file_reuses_its_state(client):
     second = open_document(client, SECOND + "        ", name="config_merge.py")
     await client.text_document_inline_completion_async(inline_params(second, SECOND_LINE, 8))
     away = as_dict(await client.protocol.send_request_async(STATUS_REQUEST, None))
-    client.text_document_did_change(
-        types.DidChangeTextDocumentParams(
-            types.VersionedTextDocumentIdentifier(2, first),
-            [
-                types.TextDocumentContentChangePartial(
-                    range=types.Range(types.Position(FIRST_LINE, 8), types.Position(FIRST_LINE, 8)),
-                    text=typed,
-                )
-            ],
-        )
-    )
+    type_text(client, first, 2, FIRST_LINE, 8, typed)
     await client.text_document_inline_completion_async(inline_params(first, FIRST_LINE, 9))
     status = as_dict(await client.protocol.send_request_async(STATUS_REQUEST, None))
     states = status["kv_states"]
@@ -188,20 +177,6 @@ def typed_off(shown) -> str:
     return "x" if not text.startswith("x") else "y"
 
 
-def type_at(client, uri, version, line, column, text):
-    client.text_document_did_change(
-        types.DidChangeTextDocumentParams(
-            types.VersionedTextDocumentIdentifier(version, uri),
-            [
-                types.TextDocumentContentChangePartial(
-                    range=types.Range(types.Position(line, column), types.Position(line, column)),
-                    text=text,
-                )
-            ],
-        )
-    )
-
-
 async def test_with_the_ring_on_a_return_is_warm_and_the_ring_is_read_while_idle(client):
     """The ring of other files' chunks leads the prompt and a visit elsewhere changes
     it: the returning request keeps the chunks its prompt was read with (its saved
@@ -212,7 +187,7 @@ async def test_with_the_ring_on_a_return_is_warm_and_the_ring_is_read_while_idle
     second = open_document(client, SECOND + "        ", name="config_ring.py")
     await client.text_document_inline_completion_async(inline_params(second, SECOND_LINE, 8))
 
-    type_at(client, first, 2, FIRST_LINE, 8, typed_off(shown))
+    type_text(client, first, 2, FIRST_LINE, 8, typed_off(shown))
     shown = await client.text_document_inline_completion_async(inline_params(first, FIRST_LINE, 9))
     status = as_dict(await client.protocol.send_request_async(STATUS_REQUEST, None))
     back = status["last_generation"]
@@ -226,7 +201,7 @@ async def test_with_the_ring_on_a_return_is_warm_and_the_ring_is_read_while_idle
             break
         await asyncio.sleep(0.25)
     assert now["ring_reads"] == 1, now
-    type_at(client, first, 3, FIRST_LINE, 9, typed_off(shown))
+    type_text(client, first, 3, FIRST_LINE, 9, typed_off(shown))
     await client.text_document_inline_completion_async(inline_params(first, FIRST_LINE, 10))
     after = as_dict(await client.protocol.send_request_async(STATUS_REQUEST, None))[
         "last_generation"

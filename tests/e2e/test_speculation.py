@@ -3,12 +3,11 @@
 import asyncio
 
 import pytest
-from lsprotocol import types
 
 from smalllsp.lspclient import as_dict
 from smalllsp.server import STATUS_REQUEST
 
-from .conftest import initialize, inline_params, open_document
+from .conftest import initialize, inline_params, open_document, type_text
 
 pytestmark = pytest.mark.e2e
 
@@ -42,20 +41,6 @@ async def speculation_settled(client, started: int, timeout_s: float = 600) -> d
     raise AssertionError(f"the speculation did not finish: {now}")
 
 
-def insert(client, uri, version, line, column, text):
-    client.text_document_did_change(
-        types.DidChangeTextDocumentParams(
-            types.VersionedTextDocumentIdentifier(version, uri),
-            [
-                types.TextDocumentContentChangePartial(
-                    range=types.Range(types.Position(line, column), types.Position(line, column)),
-                    text=text,
-                )
-            ],
-        )
-    )
-
-
 def end_of(line, column, text):
     if "\n" in text:
         return line + text.count("\n"), len(text.rsplit("\n", 1)[1])
@@ -71,7 +56,7 @@ async def test_after_accepting_a_suggestion_the_next_one_is_already_there(client
     ready = await speculation_settled(client, 1)
     assert ready["ready"] == 1, ready
 
-    insert(client, uri, 2, LINE, COLUMN, suggestion)  # Tab: the whole suggestion
+    type_text(client, uri, 2, LINE, COLUMN, suggestion)  # Tab: the whole suggestion
     line, column = end_of(LINE, COLUMN, suggestion)
     await client.text_document_inline_completion_async(inline_params(uri, line, column))
 
@@ -88,7 +73,7 @@ async def test_a_keystroke_off_the_suggestion_is_not_served_the_speculation(clie
     await speculation_settled(client, 1)
 
     typed = "#" if not suggestion.startswith("#") else "x"  # not what was shown
-    insert(client, uri, 2, LINE, COLUMN, typed)
+    type_text(client, uri, 2, LINE, COLUMN, typed)
     await client.text_document_inline_completion_async(inline_params(uri, LINE, COLUMN + 1))
 
     after = await status(client)
@@ -103,7 +88,7 @@ async def test_tab_pressed_while_the_speculation_runs_waits_for_it(client):
     uri = open_document(client, SOURCE, name="areas_at_once.py")
     shown = await client.text_document_inline_completion_async(inline_params(uri, LINE, COLUMN))
     suggestion = shown.items[0].insert_text
-    insert(client, uri, 2, LINE, COLUMN, suggestion)  # Tab at once
+    type_text(client, uri, 2, LINE, COLUMN, suggestion)  # Tab at once
     line, column = end_of(LINE, COLUMN, suggestion)
     await client.text_document_inline_completion_async(inline_params(uri, line, column))
 
