@@ -5,31 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from smalllsp.config import Config
-from smalllsp.engine.remote import ModelMismatch, RemoteRuntime
-from tests.fixtures.fake_engine_server import FakeEngine
+from smalllsp.engine.remote import ModelMismatch
+from tests.support.remote_engine import fake, runtime  # noqa: F401 - fake is a fixture
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def fake():
-    engine = FakeEngine()
-    yield engine
-    engine.close()
-
-
-def runtime(fake: FakeEngine, **settings) -> RemoteRuntime:
-    config = Config(
-        **{
-            "engine": "remote",
-            "remote_url": fake.url,
-            "remote_api": "llama-server",
-            "remote_timeout_ms": 5000,
-            **settings,
-        }
-    )
-    return RemoteRuntime(config, environ={})
 
 
 def test_the_local_vocabulary_is_checked_against_the_server(fake, default_model):

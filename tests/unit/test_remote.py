@@ -27,29 +27,9 @@ from smalllsp.engine.remote_http import (
 )
 from smalllsp.engine.runtime import Sampling
 from smalllsp.engine.worker import Cancelled
-from tests.fixtures.fake_engine_server import FakeEngine
+from tests.support.remote_engine import fake, runtime  # noqa: F401 - fake is a fixture
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def fake():
-    engine = FakeEngine()
-    yield engine
-    engine.close()
-
-
-def runtime(fake: FakeEngine, **settings) -> RemoteRuntime:
-    config = Config(
-        **{
-            "engine": "remote",
-            "remote_url": fake.url,
-            "remote_api": "llama-server",
-            "remote_timeout_ms": 5000,
-            **settings,
-        }
-    )
-    return RemoteRuntime(config, environ={})
 
 
 def prompt(rt: RemoteRuntime) -> list[int]:
