@@ -59,6 +59,9 @@ class CompletionService:
         self.speculation = speculation.Speculation()  # the next suggestion, for after an accept
         self.pins = RingPins()  # the ring chunks each document's prompt was read with
         self.ring_reads = 0  # ring readings done while idle (status)
+        # Per document, the number of the latest request to arrive: an older one that
+        # resumes after a newer (both waited for the outline) must not reach the engine last.
+        self._arrivals: dict[str, int] = {}
 
     def cursor(self, uri: str, position: types.Position) -> tuple[str, Cursor]:
         """The document's language id and a snapshot of its lines with the cursor.
@@ -94,6 +97,7 @@ class CompletionService:
         ranking (a local one may take their place) and counted.
         """
         self.cancel_warmup(uri)
+        arrival = self._arrivals[uri] = self._arrivals.get(uri, 0) + 1
         language_id, cursor = self.cursor(uri, position)
         before, after = self.cache_key(uri, cursor)
         cached = self.cache.lookup(uri, before, after)
@@ -110,6 +114,9 @@ class CompletionService:
         server = self._server
         config = server.config
         await server.first_outline(uri)
+        if self._arrivals.get(uri) != arrival:
+            # A newer request came while this one waited, and may have reached the engine first.
+            raise JsonRpcRequestCancelled(message=f"superseded by a newer request for {uri}")
         sources, ring_moved = self._pinned_sources(uri)
 
         def run(runtime: Runtime, cancelled: Any) -> pipeline.Completion:
@@ -254,6 +261,7 @@ class CompletionService:
         self.cache.forget(uri)
         self.speculation.forget(uri)
         self.pins.forget(uri)
+        self._arrivals.pop(uri, None)
         self.cancel_warmup(uri)
 
     def settings_changed(self) -> None:

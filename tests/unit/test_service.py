@@ -7,9 +7,11 @@ counters and the status payload say what happened.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcInvalidParams, JsonRpcRequestCancelled
 from pygls.workspace import Workspace
 
 from smalllsp.config import Config
@@ -58,6 +60,26 @@ async def test_typing_along_a_suggestion_gets_its_rest_from_the_cache(server):
     payload = status.status(server)
     assert payload["suggestion_cache_hits"] == 1 and payload["last_generation"]["source"] == "cache"
     assert payload["state"] == "ready" and payload["model"] == "fake.gguf"
+
+
+async def test_an_older_request_that_resumes_after_a_newer_one_never_reaches_the_engine(server):
+    """Both wait for the document's first outline; the newer may go on first (it arrived
+    after the outline did). The older must not then replace it on the engine: latest wins."""
+    release, waited = asyncio.Event(), []
+
+    async def first_outline(uri: str) -> None:
+        waited.append(uri)
+        if len(waited) == 1:  # the older request resumes late
+            await release.wait()
+
+    server.first_outline = first_outline
+    older = asyncio.ensure_future(server.service.suggest(URI, types.Position(1, 4)))
+    await asyncio.sleep(0)
+    _cursor, newer = await server.service.suggest(URI, types.Position(2, 0))
+    release.set()
+    with pytest.raises(JsonRpcRequestCancelled, match="superseded by a newer request"):
+        await older
+    assert newer and len(server.fake.prompts) == 1  # only the newer one was read
 
 
 async def test_an_accepted_suggestion_is_counted_by_its_verdict(server):
