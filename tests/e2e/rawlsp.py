@@ -16,7 +16,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 NO_ID = object()  # a request id that was not sent
 
@@ -110,6 +110,17 @@ class RawServer:
                 items.append(self.notifications.get_nowait())
             except queue.Empty:
                 return items
+
+    def notifications_until(self, seen: Callable[[dict], bool], timeout: float = 30) -> list[dict]:
+        """The notifications so far, and those that follow until one is ``seen`` (or ``timeout``)."""
+        items = self.drain_notifications()
+        deadline = time.monotonic() + timeout
+        while not any(seen(n) for n in items) and time.monotonic() < deadline:
+            try:
+                items.append(self.notifications.get(timeout=max(0.0, deadline - time.monotonic())))
+            except queue.Empty:
+                break
+        return items + self.drain_notifications()
 
     # -- input -----------------------------------------------------------------
 
