@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from smalllsp.engine.loader import open_runtime  # noqa: E402
-from tests.support.request_path import AREA, AREA_MARKER, trace_one_request  # noqa: E402
+from smalllsp.engine.loader import open_runtime
+from tests.support.request_path import AREA, AREA_MARKER, trace_one_request
 
 
 async def main(path: Path, text: str, marker: str) -> None:
