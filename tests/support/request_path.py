@@ -7,9 +7,8 @@ loop, as in an editor) and asked once to warm it; then a character is typed
 and the second request, a cache miss, is traced: a profiler on every thread
 records the file of each smalllsp function called while it runs (the
 edit's reparse, off the loop, is waited for first: it belongs to the edit,
-not to the request). The LSP
-reader (``lsp/protocol.py``) is not traced, since the handler is called
-directly.
+not to the request). The LSP reader (``lsp/protocol.py``) is not traced,
+since the handlers are called directly.
 """
 
 from __future__ import annotations
@@ -123,9 +122,8 @@ async def trace_one_request(
                 )
             )
             assert server.trees.wait_idle(30.0), "the edit's tree was not parsed in 30 s"
-            await asyncio.sleep(
-                0.1
-            )  # the outline's callbacks on the loop: the edit's work, not the request's
+            # the outline's callbacks on the loop: the edit's work, not the request's
+            await asyncio.sleep(0.1)
             tracer.on = True
             answer = await request(types.Position(at.line, at.character + len(typed)))
             tracer.on = False
