@@ -112,9 +112,11 @@ def measure_site(
             row[f"{name}_ms"] = round((time.perf_counter() - began) * 1000, 1)
             row[f"{name}_stages_ms"] = {k: round(v * 1000, 1) for k, v in stages.seconds.items()}
             row[f"{name}_label"] = repo_calls.label(site, result.text)
+            row[f"{name}_dropped"] = result.dropped
             if name == "greedy":
                 row["greedy_tokens"] = len(result.generations[0].tokens)
                 row["greedy_text"] = result.text
+                row["greedy_raw"] = result.generations[0].text
             else:
                 row["resampled"] = result.resampled
                 drawn = result.generations[1:]
@@ -191,8 +193,10 @@ def _line(row: dict[str, Any]) -> str:
     line = (
         f"{row['task_id']}: greedy {row['greedy_ms']:.0f} ms ({row['greedy_tokens']} tokens, "
         f"{row['greedy_label']}), resampling {row['resampling_ms']:.0f} ms ({row['resampling_label']}); "
-        f"load {row['load']:.1f}"
+        f"load {row['load']:.1f}\n    greedy wrote {row['greedy_raw']!r}"
     )
+    if row["greedy_dropped"]:
+        line += f", dropped: {row['greedy_dropped']}"
     if row["resampled"]:
         stages = row["resampling_stages_ms"]
         line += "\n    " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(stages.items()))
