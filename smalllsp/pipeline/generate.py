@@ -196,10 +196,13 @@ def _resampling(config: Config) -> bool:
 
 
 def _first_stop(ctx: RequestContext, stop_at: StopAt, started: float) -> StopAt:
-    """The first answer's stop rule: with resampling on, it also ends at the ``)`` of the call at
-    the cursor when that call does not bind (while time is left to draw again): resampling
-    replaces it, and the rest of its line would be decoded for nothing. When none binds, the
-    answer flagged is the call as the model wrote it, up to that ``)``."""
+    """The first answer's stop rule. At an open call's ``(``, an answer that starts with a comment
+    on a line of its own is dropped by the filters whatever follows, so it ends there (on real
+    call sites such comments ran to 21 tokens). With resampling on, it also ends at the ``)`` of
+    the call at the cursor when that call does not bind (while time is left to draw again):
+    resampling replaces it, and the rest of its line would be decoded for nothing. When none
+    binds, the answer flagged is the call as the model wrote it, up to that ``)``."""
+    stop_at = stop_when_hopeless(ctx, stop_at, lambda text: _leaves_call_open(ctx, text))
     if not _resampling(ctx.config):
         return stop_at
     budget_s = ctx.config.time_budget_ms / 1000
@@ -208,6 +211,13 @@ def _first_stop(ctx: RequestContext, stop_at: StopAt, started: float) -> StopAt:
         return time.monotonic() - started < budget_s and judge(ctx, text).unbound
 
     return stop_at_call_close(ctx, stop_at, when=replaced)
+
+
+def _leaves_call_open(ctx: RequestContext, text: str) -> bool:
+    """Only a comment after the ``(`` of the call at the cursor, where the answer is one line:
+    it leaves the call open (``drop_comment_in_open_call`` drops it)."""
+    one_line = ctx.max_lines == 1 or ctx.single_line
+    return one_line and partial.comment_only(text) and _in_open_call(ctx)
 
 
 def _log(ctx: RequestContext, result: Completion) -> None:
@@ -293,10 +303,7 @@ def resample_unbound(
 
     def hopeless(text: str) -> bool:
         written = partial.probe(text) if ctx.language_id == "python" else None
-        one_line = ctx.max_lines == 1 or ctx.single_line  # a comment there leaves the call open
-        if (one_line and partial.comment_only(text)) or (
-            written is not None and judged(written).cross_file
-        ):
+        if _leaves_call_open(ctx, text) or (written is not None and judged(written).cross_file):
             given_up.add(text)
             return True
         return False

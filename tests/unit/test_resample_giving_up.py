@@ -177,3 +177,21 @@ def test_a_callee_whose_parameters_are_not_known_takes_a_local_candidate(package
         "Call() from nodes.py: its parameters are not known, the arguments were not checked",
     )
     assert result.resampled == {"drawn": 1, "bound": 1, "given_up": 0, "bare": 0}
+
+
+def test_a_first_answer_that_is_a_comment_after_the_parenthesis_ends_at_once(index):
+    """It is dropped whatever follows; on requests' call sites such comments ran to 21 tokens."""
+    greedy = "  # type: ignore[arg-type]  # pyright widens tuple from Callable"
+    runtime = FakeRuntime(greedy=greedy, sampled=['code, "python")'])
+    result = complete(index, runtime, CONFIG)
+    assert result.generations[0].text == "  #" and runtime.pieces[0] == 1
+    assert result.dropped == {"drop_comment_in_open_call": 1}
+    assert [s.text for s in result.suggestions] == ['code, "python")']
+    # with resampling off it is dropped all the same, one token in
+    off = FakeRuntime(greedy=greedy)
+    nothing = complete(index, off, Config(time_budget_ms=60_000, max_lines=1, resample_unbound=0))
+    assert nothing.suggestions == () and off.pieces == [1]
+    # where the answer may take more lines, the arguments may follow on the next one
+    lines = FakeRuntime(greedy="  # the code\n            code, 'python')")
+    kept = complete(index, lines, Config(time_budget_ms=60_000, max_lines=3, resample_unbound=0))
+    assert kept.generations[0].text.startswith("  # the code\n")
