@@ -295,7 +295,11 @@ def resample_unbound(
             verdicts[text] = judge(ctx, text)
         return verdicts[text]
 
-    bare = _bare_close(ctx, judged)
+    closed = judged(")") if _bare_call(ctx) else None
+    if closed is not None and closed.cross_file and not closed.unbound:
+        log.info("resampling: the call is cross-file whatever its arguments: %s", closed.reasons)
+        return None  # its callee was not shown (global section off): no candidate can be local
+    bare = _bare_close(closed)
     if bare is not None and bare.candidate.payload.takes_nothing:
         log.info("resampling: the callee takes no argument, ')' is the call that binds")
         return [], [], [bare, *ranked], {}, _report(0, 0, 0, bare=True)
@@ -377,16 +381,17 @@ def _in_open_call(ctx: RequestContext) -> bool:
     return bool(opened) and ctx.before[opened[-1]] == "("
 
 
-def _bare_close(
-    ctx: RequestContext, judged: Callable[[str], guard.Verdict]
-) -> rank.Ranked[guard.Verdict] | None:
+def _bare_call(ctx: RequestContext) -> bool:
+    """The cursor is just inside a call's ``(`` with nothing after it on the line (no ``)`` an
+    editor typed), so ``)`` there closes the call with no argument."""
+    return not ctx.after.strip() and _in_open_call(ctx)
+
+
+def _bare_close(verdict: guard.Verdict | None) -> rank.Ranked[guard.Verdict] | None:
     """The call at the cursor closed with no argument, when that binds (``Session()``): a
-    candidate the guard checks without the model. None when the line goes on after the cursor
-    (an editor's own ``)``) or ``)`` does not bind."""
-    if ctx.after.strip() or not _in_open_call(ctx):
-        return None
-    verdict = judged(")")
-    if verdict.cross_file or not verdict.bound:
+    candidate the guard checks without the model (``verdict``: the guard's on ``)``, None where
+    :func:`_bare_call` is not so). None when it does not bind."""
+    if verdict is None or verdict.cross_file or not verdict.bound:
         return None
     candidate = rank.Candidate(")", 0.0, -1, dataclasses.replace(verdict, resampled=True))
     return rank.Ranked(candidate, support=1, agreement=1)

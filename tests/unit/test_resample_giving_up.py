@@ -195,3 +195,11 @@ def test_a_first_answer_that_is_a_comment_after_the_parenthesis_ends_at_once(ind
     lines = FakeRuntime(greedy="  # the code\n            code, 'python')")
     kept = complete(index, lines, Config(time_budget_ms=60_000, max_lines=3, resample_unbound=0))
     assert kept.generations[0].text.startswith("  # the code\n")
+
+
+def test_nothing_is_drawn_where_the_callee_was_not_shown(index):
+    """With the global section off every candidate calls a callee the model did not see: none
+    can be local, so a comment after the parenthesis is not drawn again (it drew 4 before)."""
+    runtime = FakeRuntime(greedy="  # type: ignore", sampled=['code, "python")'] * 4)
+    result = complete(index, runtime, Config(time_budget_ms=60_000, max_lines=1, global_tokens=0))
+    assert runtime.samplings == [] and result.resampled is None and result.suggestions == ()
