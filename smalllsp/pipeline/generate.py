@@ -17,6 +17,7 @@ from collections import Counter
 from typing import Callable
 
 from smalllsp import cold_hint, guard
+from smalllsp.guard import partial
 from smalllsp.config import MAX_SAMPLES, Config
 from smalllsp.context.global_section import NO_SOURCES, Sources
 from smalllsp.context.window import Cursor
@@ -30,7 +31,6 @@ from smalllsp.pipeline.cutters import (
     stop_when_hopeless,
 )
 from smalllsp.pipeline.rank import Suggestion
-from smalllsp.guard import partial
 from smalllsp.syntax import uses
 
 log = logging.getLogger(__name__)
