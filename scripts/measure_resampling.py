@@ -7,7 +7,11 @@ request with resampling, as the eval runs them. The pipeline's stages are
 timed by wrapping them in place (plan, the model's greedy call, the
 filters, the guard's judge, the resampling draw with its prompt read), and
 each resampled candidate's length, stop reason and verdict is kept, so the
-time of a request that resampled splits into its parts.
+time of a request that resampled splits into its parts. The first answer as
+the model wrote it, and the filter that dropped it (a comment after ``(``),
+are printed too: they say why a site resampled. The ``resampled`` report
+counts the candidates drawn, those that bind, those given up early and
+whether the bare ``)`` was shown.
 
     .venv/bin/python scripts/measure_resampling.py --packages rich,click --limit 6 --seed 7 \
         --threads 1 --window 384,96,384
