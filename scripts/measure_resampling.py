@@ -7,7 +7,11 @@ request with resampling, as the eval runs them. The pipeline's stages are
 timed by wrapping them in place (plan, the model's greedy call, the
 filters, the guard's judge, the resampling draw with its prompt read), and
 each resampled candidate's length, stop reason and verdict is kept, so the
-time of a request that resampled splits into its parts.
+time of a request that resampled splits into its parts. The first answer as
+the model wrote it, and the filter that dropped it (a comment after ``(``),
+are printed too: they say why a site resampled. The ``resampled`` report
+counts the candidates drawn, those that bind, those given up early and
+whether the bare ``)`` was shown.
 
     .venv/bin/python scripts/measure_resampling.py --packages rich,click --limit 6 --seed 7 \
         --threads 1 --window 384,96,384
@@ -112,9 +116,11 @@ def measure_site(
             row[f"{name}_ms"] = round((time.perf_counter() - began) * 1000, 1)
             row[f"{name}_stages_ms"] = {k: round(v * 1000, 1) for k, v in stages.seconds.items()}
             row[f"{name}_label"] = repo_calls.label(site, result.text)
+            row[f"{name}_dropped"] = result.dropped
             if name == "greedy":
                 row["greedy_tokens"] = len(result.generations[0].tokens)
                 row["greedy_text"] = result.text
+                row["greedy_raw"] = result.generations[0].text
             else:
                 row["resampled"] = result.resampled
                 drawn = result.generations[1:]
@@ -191,8 +197,10 @@ def _line(row: dict[str, Any]) -> str:
     line = (
         f"{row['task_id']}: greedy {row['greedy_ms']:.0f} ms ({row['greedy_tokens']} tokens, "
         f"{row['greedy_label']}), resampling {row['resampling_ms']:.0f} ms ({row['resampling_label']}); "
-        f"load {row['load']:.1f}"
+        f"load {row['load']:.1f}\n    greedy wrote {row['greedy_raw']!r}"
     )
+    if row["greedy_dropped"]:
+        line += f", dropped: {row['greedy_dropped']}"
     if row["resampled"]:
         stages = row["resampling_stages_ms"]
         line += "\n    " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(stages.items()))

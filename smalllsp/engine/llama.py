@@ -41,9 +41,11 @@ from smalllsp.engine.preflight import (
     kv_cache_bytes,
     plan_moe_placement,
 )
-from smalllsp.engine.rows import Feed, Live, Rows
+from smalllsp.engine.prompt_end import PromptEnd
+from smalllsp.engine.rows import Feed, Live, Rows, late
 from smalllsp.engine.runtime import Generation, Sampling, StepCosts, StopAt
 from smalllsp.engine.sampling import Acceptance, rows_side_by_side, sample_token, token_logprob
+from smalllsp.engine.sampling import generators
 from smalllsp.engine.stopping import Answer
 from smalllsp.engine.worker import Cancelled
 
@@ -120,6 +122,7 @@ class LlamaRuntime:
         self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
         self.step_costs = StepCosts()
         self.acceptance = Acceptance()  # how often a resampled candidate was enough
+        self.prompt_end = PromptEnd()  # a draw right after a greedy answer starts from its logits
         self.chunks = PromptChunks(config.n_batch, config.cancel_latency_ms / 1000)
         self.lookup = config.lookup_decoding
         self.lookup_drafted = self.lookup_accepted = 0  # draft tokens, and those greedy agreed with
@@ -274,6 +277,17 @@ class LlamaRuntime:
             start += len(chunk)
         return n_reused
 
+    def _read_prompt_end(
+        self, prompt: Sequence[int], max_tokens: int, cancelled: Callable[[], bool]
+    ) -> tuple[int, np.ndarray]:
+        """``_read_prompt``, and the logits after the prompt: those a greedy answer just started
+        from when the cache still holds this prompt (:mod:`.prompt_end`: no token read again)."""
+        self._switch_document(prompt)
+        kept = self.prompt_end.resume(self.llm, prompt)
+        if kept is not None:
+            return len(prompt), kept
+        return self._read_prompt(prompt, max_tokens, cancelled), self._logits().copy()
+
     def generate(
         self,
         prompt: Sequence[int],
@@ -297,6 +311,7 @@ class LlamaRuntime:
         decoding_started = time.perf_counter()
         steps = 0
         logits = self._logits()
+        self.prompt_end.keep(prompt, logits)
         while not answer.done:
             if cancelled():
                 raise Cancelled("cancelled while generating")
@@ -362,31 +377,23 @@ class LlamaRuntime:
         if max_tokens <= 0:
             raise ValueError("sampling needs max_tokens > 0")
         started = time.perf_counter()
-        n_reused = self._read_prompt(prompt, max_tokens, cancelled)
+        n_reused, first = self._read_prompt_end(prompt, max_tokens, cancelled)
         # The candidates share the prompt's cells; each row needs room for its own answer.
         room = max(1, (self.n_ctx - len(prompt)) // max_tokens)
         n = self.step_costs.affordable(
             min(sampling.n, room), time.perf_counter() - started, sampling.budget_s
         )
         if n < sampling.n:
-            log.debug(
-                "drawing %d of %d candidates: the rest would not fit the latency budget or the context",
-                n,
-                sampling.n,
-            )
+            log.debug("drawing %d of %d candidates: latency budget or context", n, sampling.n)
         rows = n
         if sampling.enough is not None:
             rows = rows_side_by_side(self.step_costs.estimate, n, self.acceptance.rate())
         base = len(prompt)
-        rngs = [
-            np.random.default_rng(None if sampling.seed is None else sampling.seed + i)
-            for i in range(n)
-        ]
+        rngs = generators(sampling.seed, n)
         answers = [self._answer(max_tokens, stop_at, time_budget_s, started) for _ in range(n)]
         ended: list[int] = []  # the candidates that ended
         side = Rows(self.llm.ctx, self.n_vocab, rows, base)
         try:
-            first = self._logits().copy()
             # first tokens taken (the greedy answer's among them), with sampling.distinct_starts
             starts = {int(np.argmax(first))} if sampling.distinct_starts else None
             free = list(range(rows))  # rows holding the prompt only
@@ -395,7 +402,7 @@ class LlamaRuntime:
             while not accepted:
                 if cancelled():
                     raise Cancelled("cancelled while generating")
-                while free and drawn < n and not self._late(started, time_budget_s, drawn, rows):
+                while free and drawn < n and not late(started, time_budget_s, drawn, rows):
                     live[free.pop(0)] = (drawn, base, first)
                     drawn += 1
                 if not live:
@@ -435,15 +442,6 @@ class LlamaRuntime:
         return [
             answers[i].generation(base, n_reused, base - n_reused, seconds) for i in sorted(ended)
         ]
-
-    @staticmethod
-    def _late(started: float, time_budget_s: float | None, drawn: int, rows: int) -> bool:
-        """A row freed after the time budget takes no new candidate (the first ``rows`` always start)."""
-        return (
-            drawn >= rows
-            and time_budget_s is not None
-            and time.perf_counter() - started > time_budget_s
-        )
 
     def close(self) -> None:
         self.llm.close()

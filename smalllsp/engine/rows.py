@@ -77,3 +77,12 @@ class Rows:
         for seq in range(1, self.rows):
             llama_cpp.llama_memory_seq_rm(self._memory, seq, -1, -1)
         llama_cpp.llama_memory_seq_rm(self._memory, 0, self.base, -1)
+
+
+def late(started: float, time_budget_s: float | None, drawn: int, rows: int) -> bool:
+    """A row freed after the time budget takes no new candidate (the first ``rows`` always start)."""
+    return (
+        drawn >= rows
+        and time_budget_s is not None
+        and time.perf_counter() - started > time_budget_s
+    )

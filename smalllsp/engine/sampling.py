@@ -90,3 +90,8 @@ def rows_side_by_side(
 
     best = min(range(1, wanted + 1), key=lambda k: (cost(k) / (1 - (1 - p) ** k), k))
     return max(1, best)
+
+
+def generators(seed: int | None, n: int) -> list[np.random.Generator]:
+    """One random generator per candidate: candidate i draws from ``seed + i`` (fresh ones for None)."""
+    return [np.random.default_rng(None if seed is None else seed + i) for i in range(n)]

@@ -55,6 +55,8 @@ class Verdict:
         str, ...
     ] = ()  # workspace calls whose arguments were bound to their definition ("Syntax()")
     unbound: bool = False  # a workspace call's arguments do not bind (one of the reasons says how)
+    # bound calls whose definition takes no argument at all (``Session()``): nothing else binds
+    takes_nothing: tuple[str, ...] = ()
     resampled: bool = (
         False  # drawn again because the first candidate's call did not bind; this one binds
     )
@@ -79,8 +81,10 @@ class Verdict:
 
 
 LOCAL_VERDICT = Verdict(LOCAL)
-# What _judge_call notes for a call whose arguments bound (not an unchecked call).
+# What _judge_call notes for a call whose arguments bound (not an unchecked call), and for one
+# whose definition takes no argument at all.
 BOUND = "\0bound"
+BOUND_TO_NOTHING = "\0bound, takes nothing"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,6 +130,7 @@ def judge(context: GuardContext, candidate: str, tree: Tree | None = None) -> Ve
     reasons: list[str] = []
     unchecked: list[str] = []
     bound: list[str] = []
+    takes_nothing: list[str] = []
     unbound = False
     called = set()
     for call in _calls(context, tree, head, body, start, end):
@@ -135,8 +140,10 @@ def judge(context: GuardContext, candidate: str, tree: Tree | None = None) -> Ve
             reasons.append(reason)
         if note and note not in unchecked:
             unchecked.append(note)
-        if note == BOUND and f"{call.name}()" not in bound:
+        if note in (BOUND, BOUND_TO_NOTHING) and f"{call.name}()" not in bound:
             bound.append(f"{call.name}()")
+        if note == BOUND_TO_NOTHING and f"{call.name}()" not in takes_nothing:
+            takes_nothing.append(f"{call.name}()")
         unbound = unbound or bool(reason and reason.startswith(f"calls {call.name}() with "))
     if context.language_id == "go":  # struct literals: Point{X: 1} against Point's fields
         for literal in guard_fields.literals(tree.root_node, start, end, source):
@@ -160,12 +167,12 @@ def judge(context: GuardContext, candidate: str, tree: Tree | None = None) -> Ve
         reasons.extend(
             guard_signatures.signature_changes(context, window_outline, source, start, end)
         )
-    unchecked = [n for n in unchecked if n != BOUND]
+    unchecked = [n for n in unchecked if n not in (BOUND, BOUND_TO_NOTHING)]
     if reasons:
         return Verdict(CROSS_FILE, tuple(reasons), tuple(unchecked), tuple(bound), unbound)
-    return (
-        Verdict(LOCAL, (), tuple(unchecked), tuple(bound)) if unchecked or bound else LOCAL_VERDICT
-    )
+    if not (unchecked or bound):
+        return LOCAL_VERDICT
+    return Verdict(LOCAL, (), tuple(unchecked), tuple(bound), takes_nothing=tuple(takes_nothing))
 
 
 def _calls(
@@ -324,7 +331,12 @@ def _judge_call(
             f"calls {call.name}() with {problems[0]}; {first.relpath} defines {_signature_of(first, parameters, origin)}",
             None,
         )
-    return None, BOUND
+    takes_nothing = all(
+        not (parameters.names or parameters.variadic or parameters.keywords)
+        for problem, (_s, (parameters, _origin)) in zip(problems, checked)
+        if problem is None
+    )
+    return None, BOUND_TO_NOTHING if takes_nothing else BOUND
 
 
 def _signature_of(found: "IndexedSymbol", parameters: symbols.Parameters, origin: str) -> str:

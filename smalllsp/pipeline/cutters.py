@@ -169,13 +169,20 @@ def stop_predicate(ctx: RequestContext) -> StopAt:
     return stop_at
 
 
-def stop_at_call_close(ctx: RequestContext, stop_at: StopAt) -> StopAt:
-    """``stop_at``, and a resampled candidate also ends with the ``)`` that closes the call the
-    cursor is in: that call is what resampling fixes, and the rest of the line (``1) if color
-    is None else False``) cost more steps than the arguments on real call sites."""
+def stop_at_call_close(
+    ctx: RequestContext, stop_at: StopAt, when: Callable[[str], bool] | None = None
+) -> StopAt:
+    """``stop_at``, and a candidate also ends with the ``)`` that closes the call the cursor is in
+    (``when`` given: only where ``when(text up to it)``, asked once per such text).
+
+    A resampled candidate always ends there: that call is what resampling fixes, and the rest
+    of the line (``1) if color is None else False``) cost more steps than the arguments on real
+    call sites. The first answer ends there when its call does not bind and resampling will
+    replace it (``when``): the rest of its line would be thrown away with it."""
     opened = uses.open_brackets(ctx.language_id, ctx.before)
     if not opened or ctx.before[opened[-1]] != "(":
         return stop_at
+    asked: dict[str, bool] = {}
 
     def stop(raw: str) -> int | None:
         cut = stop_at(raw)
@@ -183,8 +190,28 @@ def stop_at_call_close(ctx: RequestContext, stop_at: StopAt) -> StopAt:
         closed = _closing(visible)
         if closed is None:
             return cut
+        if when is not None:
+            if visible[:closed] not in asked:
+                asked[visible[:closed]] = when(visible[:closed])
+            if not asked[visible[:closed]]:
+                return cut
         closed += len(raw) - len(visible)
         return closed if cut is None else min(cut, closed)
+
+    return stop
+
+
+def stop_when_hopeless(
+    ctx: RequestContext, stop_at: StopAt, hopeless: Callable[[str], bool]
+) -> StopAt:
+    """``stop_at``, and a candidate ends where it is (nothing cut) once ``hopeless(text so far)``:
+    resampling then gives up on it (a call that can no longer bind, :mod:`smalllsp.guard.partial`)."""
+
+    def stop(raw: str) -> int | None:
+        cut = stop_at(raw)
+        if cut is None and hopeless(healed(raw, ctx)):
+            return len(raw)
+        return cut
 
     return stop
 

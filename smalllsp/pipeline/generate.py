@@ -17,14 +17,21 @@ from collections import Counter
 from typing import Callable
 
 from smalllsp import cold_hint, guard
+from smalllsp.guard import partial
 from smalllsp.config import MAX_SAMPLES, Config
 from smalllsp.context.global_section import NO_SOURCES, Sources
 from smalllsp.context.window import Cursor
 from smalllsp.engine.runtime import Generation, Runtime, Sampling, StopAt
 from smalllsp.pipeline import filters, rank
 from smalllsp.pipeline.context import RequestContext, plan
-from smalllsp.pipeline.cutters import healed, stop_at_call_close, stop_predicate
+from smalllsp.pipeline.cutters import (
+    healed,
+    stop_at_call_close,
+    stop_predicate,
+    stop_when_hopeless,
+)
 from smalllsp.pipeline.rank import Suggestion
+from smalllsp.syntax import uses
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +45,9 @@ RESAMPLE_MIN_TOKENS = 16
 Finished = list[
     tuple[str, str | None]
 ]  # each candidate's text after the filters, and what emptied it
+# Filters that leave nothing of an answer that left the call at the cursor unwritten: the model
+# wrote nothing on the line (or only a line break), only a comment after `(`, or a counting run.
+UNWRITTEN = ("apply_cutters", "drop_comment_in_open_call", "drop_counting_run")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,7 +162,7 @@ def generate(
         lambda c: plan(runtime, c, language_id, cursor, sources),
     )
     stop_at = stop_predicate(ctx)
-    generations = draw(runtime, ctx, stop_at, cancelled)
+    generations = draw(runtime, ctx, _first_stop(ctx, stop_at, started), cancelled)
     finished = [finish(ctx, g) for g in generations]
     candidates, dropped = rank.sift(
         generations, finished, lambda text: judge(ctx, text), config.cross_file_policy
@@ -179,6 +189,35 @@ def generate(
     )
     _log(ctx, result)
     return result
+
+
+def _resampling(config: Config) -> bool:
+    return config.resample_unbound > 0 and config.cross_file_policy != "allow"
+
+
+def _first_stop(ctx: RequestContext, stop_at: StopAt, started: float) -> StopAt:
+    """The first answer's stop rule. At an open call's ``(``, an answer that starts with a comment
+    on a line of its own is dropped by the filters whatever follows, so it ends there (on real
+    call sites such comments ran to 21 tokens). With resampling on, it also ends at the ``)`` of
+    the call at the cursor when that call does not bind (while time is left to draw again):
+    resampling replaces it, and the rest of its line would be decoded for nothing. When none
+    binds, the answer flagged is the call as the model wrote it, up to that ``)``."""
+    stop_at = stop_when_hopeless(ctx, stop_at, lambda text: _leaves_call_open(ctx, text))
+    if not _resampling(ctx.config):
+        return stop_at
+    budget_s = ctx.config.time_budget_ms / 1000
+
+    def replaced(text: str) -> bool:
+        return time.monotonic() - started < budget_s and judge(ctx, text).unbound
+
+    return stop_at_call_close(ctx, stop_at, when=replaced)
+
+
+def _leaves_call_open(ctx: RequestContext, text: str) -> bool:
+    """Only a comment after the ``(`` of the call at the cursor, where the answer is one line:
+    it leaves the call open (``drop_comment_in_open_call`` drops it)."""
+    one_line = ctx.max_lines == 1 or ctx.single_line
+    return one_line and partial.comment_only(text) and _in_open_call(ctx)
 
 
 def _log(ctx: RequestContext, result: Completion) -> None:
@@ -229,10 +268,16 @@ def resample_unbound(
     new candidate starts with another token than the greedy answer and the
     others did (``distinct_starts``): on real call sites the greedy answer's
     first token was mostly where its call went wrong (a keyword the callee
-    does not take), and samples that began the same way repeated it.
+    does not take), and samples that began the same way repeated it. A
+    candidate is given up (ended where it is) as soon as what it wrote can no
+    longer bind (:mod:`smalllsp.guard.partial`). The bare ``)`` costs no model
+    step: when the callee takes no argument at all it is the answer, drawn
+    nothing; when it binds otherwise, it is shown if no drawn candidate binds.
+    A callee whose parameters are not known cannot be checked: there a local
+    candidate is good enough (as a first answer that wrote it would have been).
     """
     config = ctx.config
-    if config.resample_unbound <= 0 or config.cross_file_policy == "allow":
+    if not _resampling(config):
         return None
     best = ranked[0].candidate.payload if ranked else None
     if best is not None and not best.unbound:
@@ -250,11 +295,29 @@ def resample_unbound(
             verdicts[text] = judge(ctx, text)
         return verdicts[text]
 
+    closed = judged(")") if _bare_call(ctx) else None
+    if closed is not None and closed.cross_file and not closed.unbound:
+        log.info("resampling: the call is cross-file whatever its arguments: %s", closed.reasons)
+        return None  # its callee was not shown (global section off): no candidate can be local
+    bare = _bare_close(closed)
+    if bare is not None and bare.candidate.payload.takes_nothing:
+        log.info("resampling: the callee takes no argument, ')' is the call that binds")
+        return [], [], [bare, *ranked], {}, _report(0, 0, 0, bare=True)
+    given_up: set[str] = set()  # the texts of candidates ended because they could not bind
+
+    def hopeless(text: str) -> bool:
+        written = partial.probe(text) if ctx.language_id == "python" else None
+        if _leaves_call_open(ctx, text) or (written is not None and judged(written).cross_file):
+            given_up.add(text)
+            return True
+        return False
+
     def binds(generation: Generation) -> bool:
         """The engine's early exit: this candidate, filtered, is local and its calls bind."""
+        if healed(generation.text, ctx) in given_up:
+            return False
         text, _emptied_by = finish(ctx, generation)
-        verdict = judged(text) if text else None
-        return verdict is not None and not verdict.cross_file and bool(verdict.bound)
+        return bool(text) and _good(judged(text))
 
     sampling = dataclasses.replace(
         _sampling(config, config.resample_unbound, left, include_greedy=False),
@@ -270,29 +333,75 @@ def resample_unbound(
         ctx.prompt.tokens,
         sampling,
         max_tokens=max_tokens,
-        stop_at=stop_at_call_close(ctx, stop_at),
+        stop_at=stop_when_hopeless(ctx, stop_at_call_close(ctx, stop_at), hopeless),
         time_budget_s=left,
         cancelled=cancelled,
     )
     finished = [finish(ctx, g) for g in more]
     candidates, dropped = rank.sift(more, finished, judged, config.cross_file_policy, len(drawn))
-    binding = [c for c in candidates if not c.payload.cross_file and c.payload.bound]
-    report = {"drawn": len(more), "bound": len(binding)}
-    log.info("resampling: %d more candidate(s) drawn, %d bind", len(more), len(binding))
+    binding = [c for c in candidates if _good(c.payload)]
+    n_given_up = sum(healed(g.text, ctx) in given_up for g in more)
+    log.info(
+        "resampling: %d more candidate(s) drawn, %d bind, %d given up",
+        len(more),
+        len(binding),
+        n_given_up,
+    )
     if not binding:
-        return more, finished, ranked, dropped, report
+        shown = [bare] if bare is not None else []
+        return (
+            more,
+            finished,
+            [*shown, *ranked],
+            dropped,
+            _report(len(more), 0, n_given_up, bare=bool(shown)),
+        )
     marked = [
         dataclasses.replace(c, payload=dataclasses.replace(c.payload, resampled=True))
         for c in binding
     ]
+    report = _report(len(more), len(binding), n_given_up, bare=False)
     return more, finished, [*rank.rank(marked), *ranked], dropped, report
+
+
+def _report(drawn: int, bound: int, given_up: int, *, bare: bool) -> dict[str, int]:
+    """What resampling did: candidates drawn, those that bind, those given up early, and whether
+    the bare ``)`` was shown."""
+    return {"drawn": drawn, "bound": bound, "given_up": given_up, "bare": int(bare)}
+
+
+def _good(verdict: guard.Verdict) -> bool:
+    """A resampled candidate worth showing: local, and its calls bind (or could not be checked)."""
+    return not verdict.cross_file and bool(verdict.bound or verdict.unchecked)
+
+
+def _in_open_call(ctx: RequestContext) -> bool:
+    """The innermost bracket open at the cursor is a call's ``(``."""
+    opened = uses.open_brackets(ctx.language_id, ctx.before)
+    return bool(opened) and ctx.before[opened[-1]] == "("
+
+
+def _bare_call(ctx: RequestContext) -> bool:
+    """The cursor is just inside a call's ``(`` with nothing after it on the line (no ``)`` an
+    editor typed), so ``)`` there closes the call with no argument."""
+    return not ctx.after.strip() and _in_open_call(ctx)
+
+
+def _bare_close(verdict: guard.Verdict | None) -> rank.Ranked[guard.Verdict] | None:
+    """The call at the cursor closed with no argument, when that binds (``Session()``): a
+    candidate the guard checks without the model (``verdict``: the guard's on ``)``, None where
+    :func:`_bare_call` is not so). None when it does not bind."""
+    if verdict is None or verdict.cross_file or not verdict.bound:
+        return None
+    candidate = rank.Candidate(")", 0.0, -1, dataclasses.replace(verdict, resampled=True))
+    return rank.Ranked(candidate, support=1, agreement=1)
 
 
 def _call_left_unwritten(ctx: RequestContext, drawn: Finished) -> bool:
     """Nothing to show because of the call at the cursor: its arguments did not bind, or the
-    model wrote only a comment after its ``(`` (``Syntax(  # type: ignore``, dropped by a filter)."""
-    comment_only = filters.drop_comment_in_open_call.__name__
-    return any(reason == comment_only for _, reason in drawn) or any(
+    model left them unwritten after its ``(``: only a comment (``Syntax(  # type: ignore``),
+    nothing on the line, or a counting run, each dropped by a filter (:data:`UNWRITTEN`)."""
+    return (_in_open_call(ctx) and any(reason in UNWRITTEN for _, reason in drawn)) or any(
         judge(ctx, text).unbound for text, _ in drawn if text
     )
 

@@ -117,3 +117,24 @@ def test_distinct_starts_give_every_candidate_another_first_token_than_the_greed
     assert {g.tokens[0] for g in runtime.sample(p, plain, max_tokens=24, stop_at=first_line)} == {
         greedy.tokens[0]
     }
+
+
+def test_a_draw_right_after_the_greedy_answer_starts_from_its_logits_and_reads_nothing(runtime):
+    """Resampling used to read the prompt's last token again (one step of the ~10 it cost)."""
+    p = prompt(runtime)
+    greedy = runtime.generate(p, max_tokens=24, stop_at=first_line)
+    costs(runtime, CPU)
+    reused = runtime.prompt_end.reused
+    # the greedy candidate of a draw from the kept logits is the greedy answer, token for
+    # token: the answer's cells after the prompt were dropped before the rows were decoded
+    again = runtime.sample(p, Sampling(1, 1.0, 0.95, seed=5), max_tokens=24, stop_at=first_line)
+    assert again[0].n_evaluated == 0 and again[0].n_reused == len(p)
+    assert again[0].tokens == greedy.tokens and again[0].text == greedy.text
+    assert runtime.prompt_end.reused == reused + 1
+    after = runtime.generate(p, max_tokens=24, stop_at=first_line)
+    assert after.n_evaluated == 1 and after.text == greedy.text  # the cache holds the prompt only
+    # another prompt read since: the kept logits are not that prompt's, it is read as before
+    runtime.generate(p[:-2], max_tokens=4)
+    read = runtime.sample(p, Sampling(1, 1.0, 0.95, seed=5), max_tokens=24, stop_at=first_line)
+    assert read[0].n_evaluated == 2 and runtime.prompt_end.reused == reused + 1
+    assert read[0].tokens == greedy.tokens

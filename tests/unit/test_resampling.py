@@ -123,9 +123,10 @@ def test_a_call_that_does_not_bind_is_drawn_again_and_the_one_that_binds_is_show
         and result.suggestions[1].verdict.unbound
     )
     # drawing stopped at the first candidate that binds: the third was never drawn
-    assert result.resampled == {"drawn": 2, "bound": 1}
+    assert result.resampled == {"drawn": 2, "bound": 1, "given_up": 0, "bare": 0}
     assert (
-        result.stats()["resampled"] == {"drawn": 2, "bound": 1} and result.stats()["samples"] == 3
+        result.stats()["resampled"] == {"drawn": 2, "bound": 1, "given_up": 0, "bare": 0}
+        and result.stats()["samples"] == 3
     )
     assert [g.text for g in result.generations] == [
         'lexer="python")',
@@ -143,7 +144,7 @@ def test_when_none_binds_the_greedy_one_stays_flagged_with_its_reason(index):
     result = complete(index, runtime)
     assert result.suggestions[0].text == 'lexer="python")'
     assert result.suggestions[0].verdict.reasons == (SYNTAX_REASON,)
-    assert result.resampled == {"drawn": 2, "bound": 0}
+    assert result.resampled == {"drawn": 2, "bound": 0, "given_up": 0, "bare": 0}
 
 
 def test_under_withhold_the_greedy_one_is_held_back_and_the_one_that_binds_takes_its_place(index):
@@ -213,7 +214,7 @@ def test_a_comment_in_the_open_call_is_drawn_again_for_arguments_that_bind(index
         guard.LOCAL, bound=("Syntax()",), resampled=True
     )
     assert result.dropped == {"drop_comment_in_open_call": 1}
-    assert result.resampled == {"drawn": 1, "bound": 1}
+    assert result.resampled == {"drawn": 1, "bound": 1, "given_up": 0, "bare": 0}
 
 
 def test_drawing_stops_at_the_first_candidate_whose_call_binds(index):
@@ -226,7 +227,7 @@ def test_drawing_stops_at_the_first_candidate_whose_call_binds(index):
     # the greedy answer, then two drawn: the second binds, the third and fourth are never written
     assert len(runtime.pieces) == 3 and runtime.pieces[1:] == [3, 5]
     assert [g.text for g in result.generations[1:]] == ["theme=1)", 'code, "python")']
-    assert result.resampled == {"drawn": 2, "bound": 1}
+    assert result.resampled == {"drawn": 2, "bound": 1, "given_up": 0, "bare": 0}
     assert [s.text for s in result.suggestions] == ['code, "python")', 'lexer="python")']
     assert result.suggestions[0].verdict == guard.Verdict(
         guard.LOCAL, bound=("Syntax()",), resampled=True
@@ -240,14 +241,14 @@ def test_the_early_exit_asks_about_the_filtered_candidate_and_only_a_binding_one
     )
     result = complete(index, runtime)
     assert len(runtime.pieces) == 4
-    assert result.resampled == {"drawn": 3, "bound": 1}
+    assert result.resampled == {"drawn": 3, "bound": 1, "given_up": 0, "bare": 0}
     assert result.dropped == {"drop_comment_in_open_call": 1}
     assert result.suggestions[0].text == 'code, "python")'
     # none binds: every one of resample_unbound is drawn, the greedy one stays flagged
     none = FakeRuntime(greedy='lexer="python")', sampled=["theme=1)"] * 4)
     flagged = complete(index, none)
     assert len(none.pieces) == 1 + Config().resample_unbound
-    assert flagged.resampled == {"drawn": 4, "bound": 0}
+    assert flagged.resampled == {"drawn": 4, "bound": 0, "given_up": 0, "bare": 0}
     assert [s.text for s in flagged.suggestions] == ['lexer="python")']
     assert flagged.suggestions[0].verdict.reasons == (SYNTAX_REASON,)
 
@@ -270,15 +271,16 @@ def test_a_resampled_candidate_ends_with_the_parenthesis_that_closes_the_call(in
         sampled=["theme=1) if code else None", '"x)", "python") + 1'],
     )
     result = complete(index, runtime)
-    # the greedy answer keeps its whole line; the drawn ones stop at the call's ")" (one inside
-    # a string does not count), and the one that binds is shown as it ended
+    # the drawn ones stop at the call's ")" (one inside a string does not count), and the one
+    # that binds is shown as it ended; the greedy answer, whose call does not bind, too
+    # (test_resample_giving_up: it keeps its line when its call binds or resampling is off)
     assert [g.text for g in result.generations] == [
-        'lexer="python") or None',
+        'lexer="python")',
         "theme=1)",
         '"x)", "python")',
     ]
-    assert [g.stop_reason for g in result.generations[1:]] == ["stop_rule", "stop_rule"]
-    assert [s.text for s in result.suggestions] == ['"x)", "python")', 'lexer="python") or None']
+    assert [g.stop_reason for g in result.generations] == ["stop_rule"] * 3
+    assert [s.text for s in result.suggestions] == ['"x)", "python")', 'lexer="python")']
     assert result.suggestions[0].verdict.resampled
 
 
@@ -287,4 +289,4 @@ def test_with_the_cursor_inside_a_list_the_resampled_candidates_keep_their_line(
     runtime = FakeRuntime(greedy="1, 2])", sampled=['1], "python") + 1'])
     result = complete(index, runtime, typed="syntax = Syntax([")
     assert [g.text for g in result.generations] == ["1, 2])", '1], "python") + 1']
-    assert result.resampled == {"drawn": 1, "bound": 1}
+    assert result.resampled == {"drawn": 1, "bound": 1, "given_up": 0, "bare": 0}
