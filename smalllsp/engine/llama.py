@@ -44,8 +44,8 @@ from smalllsp.engine.preflight import (
 from smalllsp.engine.prompt_end import PromptEnd
 from smalllsp.engine.rows import Feed, Live, Rows, late
 from smalllsp.engine.runtime import Generation, Sampling, StepCosts, StopAt
-from smalllsp.engine.sampling import Acceptance, rows_side_by_side, sample_token, token_logprob
-from smalllsp.engine.sampling import generators
+from smalllsp.engine.sampling import Acceptance, best_not_starting, generators, rows_side_by_side
+from smalllsp.engine.sampling import sample_token, token_logprob
 from smalllsp.engine.stopping import Answer
 from smalllsp.engine.worker import Cancelled
 
@@ -196,6 +196,9 @@ class LlamaRuntime:
         data = self.llm.detokenize([token])
         return answer.take_bytes(token, data, token_logprob(logits, token))
 
+    def _piece(self, token: int) -> str:
+        return self.llm.detokenize([token]).decode("utf-8", errors="replace")
+
     # -- generation -----------------------------------------------------------------
 
     @property
@@ -296,13 +299,10 @@ class LlamaRuntime:
         stop_at: StopAt | None = None,
         time_budget_s: float | None = None,
         cancelled: Callable[[], bool] = lambda: False,
+        avoid_start: str = "",
     ) -> Generation:
-        """Evaluate ``prompt`` (reusing the cached prefix) and decode greedily.
-
-        ``stop_at(text)`` returns the index at which the text generated so far
-        must be cut, or None to go on. With ``max_tokens=0`` only the prompt is
-        evaluated (a cache warm-up).
-        """
+        """Evaluate ``prompt`` (reusing the cached prefix) and decode greedily (see
+        :meth:`smalllsp.engine.runtime.Runtime.generate`); ``max_tokens=0``: a cache warm-up."""
         started = time.perf_counter()
         n_reused = self._read_prompt(prompt, max_tokens, cancelled)
         answer = self._answer(max_tokens, stop_at, time_budget_s, started)
@@ -316,6 +316,8 @@ class LlamaRuntime:
             if cancelled():
                 raise Cancelled("cancelled while generating")
             token = int(np.argmax(logits))
+            if avoid_start and not answer.text.strip():
+                token = best_not_starting(logits, answer.text, avoid_start, self._piece)
             if self._take(answer, token, logits):
                 break
             guess = self._draft(prompt, answer)

@@ -141,8 +141,10 @@ class RemoteRuntime:
         stop_at: StopAt | None = None,
         time_budget_s: float | None = None,
         cancelled: Callable[[], bool] = lambda: False,
+        avoid_start: str = "",
     ) -> Generation:
-        """Greedy decoding of one continuation, streamed and stopped by the same rules as in-process."""
+        """Greedy decoding of one continuation, streamed and stopped by the same rules as in-process
+        (``avoid_start`` is not honoured: the serving engine chooses the tokens)."""
         return self._guarded(
             lambda: self._complete(
                 prompt, 1, 0.0, 1.0, None, max_tokens, stop_at, time_budget_s, cancelled

@@ -221,13 +221,18 @@ class Runtime(Protocol):
         stop_at: StopAt | None = None,
         time_budget_s: float | None = None,
         cancelled: Callable[[], bool] = lambda: False,
+        avoid_start: str = "",
     ) -> Generation:
         """Greedy decoding of one continuation of ``prompt``; ``max_tokens=0`` only reads the prompt.
 
         ``stop_at(text)`` returns where the text so far must be cut, or None
         to go on; past ``time_budget_s`` generation stops at the next line
         break. Raises :class:`smalllsp.engine.worker.Cancelled` when
-        ``cancelled()`` turns true.
+        ``cancelled()`` turns true. ``avoid_start``: while the answer is
+        still blank, the best token that begins it with text other than
+        this is taken (whitespace alone does not begin it): the pipeline's
+        "no comment right after a call's ``(``". The in-process engine
+        honours it; the remote one cannot choose tokens and ignores it.
         """
         ...
 

@@ -37,6 +37,21 @@ def sample_token(
     return int(top[rng.choice(keep, p=nucleus)])
 
 
+def best_not_starting(
+    logits: np.ndarray, written: str, avoid: str, piece: Callable[[int], str]
+) -> int:
+    """The most likely token after ``written`` (blank so far) that begins the answer with text
+    other than ``avoid``: not one that leaves it blank (``"  "`` then ``#`` is a comment all the
+    same) nor one that begins it with ``avoid``; among the top :data:`TOP_K`, else the most likely."""
+    k = min(TOP_K, logits.size)
+    top = np.argpartition(logits, -k)[-k:]
+    for token in top[np.argsort(logits[top])[::-1]]:
+        begun = (written + piece(int(token))).lstrip()
+        if begun and not begun.startswith(avoid):
+            return int(token)
+    return int(np.argmax(logits))
+
+
 def token_logprob(logits: np.ndarray, token: int) -> float:
     """log-softmax of ``token`` under the model's own distribution (temperature 1)."""
     peak = float(logits.max())

@@ -23,9 +23,13 @@ SPREAD = "**__smalllsp_rest__"
 _KEYWORD = re.compile(r"\s*([A-Za-z_]\w*)\s*=(?!=)")
 
 
+# What begins a comment in the code read here.
+COMMENT = "#"
+
+
 def comment_only(written: str) -> bool:
     """Nothing but a comment after the call's ``(`` so far: the filters drop such a candidate."""
-    return written.lstrip().startswith("#")
+    return written.lstrip().startswith(COMMENT)
 
 
 def probe(written: str) -> str | None:

@@ -125,6 +125,7 @@ def draw(
                 stop_at=stop_at,
                 time_budget_s=budget_s,
                 cancelled=cancelled,
+                avoid_start=partial.COMMENT if _one_line_in_open_call(ctx) else "",
             )
         ]
     return runtime.sample(
@@ -216,8 +217,13 @@ def _first_stop(ctx: RequestContext, stop_at: StopAt, started: float) -> StopAt:
 def _leaves_call_open(ctx: RequestContext, text: str) -> bool:
     """Only a comment after the ``(`` of the call at the cursor, where the answer is one line:
     it leaves the call open (``drop_comment_in_open_call`` drops it)."""
-    one_line = ctx.max_lines == 1 or ctx.single_line
-    return one_line and partial.comment_only(text) and _in_open_call(ctx)
+    return partial.comment_only(text) and _one_line_in_open_call(ctx)
+
+
+def _one_line_in_open_call(ctx: RequestContext) -> bool:
+    """A one-line answer inside the call at the cursor: one that begins with a comment leaves the
+    call open and is dropped, so the greedy answer is asked not to begin so (``avoid_start``)."""
+    return (ctx.max_lines == 1 or ctx.single_line) and _in_open_call(ctx)
 
 
 def _log(ctx: RequestContext, result: Completion) -> None:

@@ -199,3 +199,15 @@ def test_candidates_that_would_not_fit_the_context_are_not_drawn(runtime):
     )
     # two answers of room // 2 tokens fit after the prompt, four would not
     assert len(drawn) == 2
+
+
+def test_an_answer_asked_not_to_begin_with_a_comment_writes_the_arguments(runtime):
+    """After a call's ``(`` the model's best answer here is the comment the lines above repeat;
+    with ``avoid_start`` it is the best answer that begins with code: the arguments."""
+    call = prompt(
+        runtime,
+        "x = dict(  # type: ignore\n    a=1)\ny = dict(  # type: ignore\n    b=2)\nz = dict(",
+        "\n",
+    )
+    assert runtime.generate(call, max_tokens=8).text.startswith("  # type: ignore")
+    assert runtime.generate(call, max_tokens=8, avoid_start="#").text.startswith("c=3)")

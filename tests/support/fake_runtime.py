@@ -62,6 +62,9 @@ class FakeRuntime:
     moe_cpu_layers: int = 0
     prompts: list[list[int]] = dataclasses.field(default_factory=list)
     samplings: list[Sampling] = dataclasses.field(default_factory=list)
+    avoid_starts: list[str] = dataclasses.field(
+        default_factory=list
+    )  # generate's avoid_start, per call
     pieces: list[int] = dataclasses.field(default_factory=list)  # pieces written, per candidate
     warnings: list[str] = dataclasses.field(default_factory=list)
     documents: list[str] = dataclasses.field(default_factory=list)  # use_document's calls, in order
@@ -93,8 +96,11 @@ class FakeRuntime:
         stop_at: StopAt | None = None,
         time_budget_s: float | None = None,
         cancelled: Callable[[], bool] = lambda: False,
+        avoid_start: str = "",
     ) -> Generation:
+        """The scripted greedy answer (``avoid_start`` recorded, not applied: the answer is scripted)."""
         self.prompts.append(list(prompt))
+        self.avoid_starts.append(avoid_start)
         if max_tokens <= 0:
             return self._generation("", [], [], prompt, "warmup")
         return self._write(_answer(self.greedy), prompt, max_tokens, stop_at, cancelled)

@@ -203,3 +203,17 @@ def test_nothing_is_drawn_where_the_callee_was_not_shown(index):
     runtime = FakeRuntime(greedy="  # type: ignore", sampled=['code, "python")'] * 4)
     result = complete(index, runtime, Config(time_budget_ms=60_000, max_lines=1, global_tokens=0))
     assert runtime.samplings == [] and result.resampled is None and result.suggestions == ()
+
+
+def test_the_first_answer_is_asked_not_to_begin_with_a_comment_only_inside_a_one_line_call(index):
+    """At an open call's ``(`` a one-line answer that begins with a comment is dropped, so the
+    engine is asked for the best answer that does not (``avoid_start``); elsewhere it is not."""
+    inside = FakeRuntime(greedy='code, "python")')
+    complete(index, inside, CONFIG)
+    assert inside.avoid_starts == ["#"]
+    several_lines = FakeRuntime(greedy='code, "python")')
+    complete(index, several_lines, Config(time_budget_ms=60_000, max_lines=3))
+    assert several_lines.avoid_starts == [""]
+    outside = FakeRuntime(greedy="1")
+    complete(index, outside, CONFIG, typed="syntax = ")
+    assert outside.avoid_starts == [""]

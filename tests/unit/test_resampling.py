@@ -62,7 +62,14 @@ class ScriptedRuntime:
         return None  # not measured: no cold hint is planned
 
     def generate(
-        self, prompt, *, max_tokens, stop_at=None, time_budget_s=None, cancelled=lambda: False
+        self,
+        prompt,
+        *,
+        max_tokens,
+        stop_at=None,
+        time_budget_s=None,
+        cancelled=lambda: False,
+        avoid_start="",
     ):
         self.prompts.append(list(prompt))
         return generation(self.greedy, -0.1)
