@@ -1,7 +1,8 @@
 """Every setting of smalllsp: its default, its range and what it does, as data.
 
-This module is only the table (the README's configuration table, the VS Code
-extension's settings and the Neovim docs are generated from it);
+This module is only the table (the README's configuration table, the
+output of ``smalllsp settings`` that the Neovim docs point to, and the VS
+Code extension's settings are generated from it);
 :mod:`smalllsp.config` reads values against it. Each :class:`Setting` says
 where it may come from (``user_only``) and whether changing it reloads the
 model (``reloads_model``).
@@ -342,7 +343,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "resample_unbound",
         4,
-        "When the best candidate calls a workspace function, class or method with arguments that do not bind to its signature, draw up to this many more candidates from the same reading of the prompt (within what is left of time_budget_ms), stopping at the first whose calls bind, each starting with another first token, side by side where the measured step costs make that faster (a GPU) and one at a time where not (a CPU); show the one that binds, marked as resampled with the calls it bound; when none binds, the first stays flagged (or withheld, by cross_file_policy). 0 turns it off.",
+        "When the best candidate calls a workspace function, class or method with arguments that do not bind to its signature, draw up to this many more candidates from the same reading of the prompt (within what is left of time_budget_ms), stopping at the first whose calls bind, each starting with another first token and given up as soon as what it wrote can no longer bind, side by side where the measured step costs make that faster (a GPU) and one at a time where not (a CPU); show the one that binds, marked as resampled with the calls it bound. A callee that takes no argument gets the bare ) without drawing. When none binds, the bare ) is shown if it binds, else the first stays flagged (or withheld, by cross_file_policy). 0 turns it off.",
         minimum=0,
         maximum=MAX_SAMPLES,
     ),
