@@ -229,9 +229,10 @@ class Runtime(Protocol):
         to go on; past ``time_budget_s`` generation stops at the next line
         break. Raises :class:`smalllsp.engine.worker.Cancelled` when
         ``cancelled()`` turns true. ``avoid_start``: while the answer is
-        still blank, the best token that begins it with text other than
-        this is taken (whitespace alone does not begin it): the pipeline's
-        "no comment right after a call's ``(``". The in-process engine
+        still blank, the best token that does not begin it with this text
+        (after spaces; spaces alone do not begin it, an end or a line break
+        is kept) is taken: the pipeline's "no comment right after a call's
+        ``(``". The in-process engine
         honours it; the remote one cannot choose tokens and ignores it.
         """
         ...

@@ -40,14 +40,16 @@ def sample_token(
 def best_not_starting(
     logits: np.ndarray, written: str, avoid: str, piece: Callable[[int], str]
 ) -> int:
-    """The most likely token after ``written`` (blank so far) that begins the answer with text
-    other than ``avoid``: not one that leaves it blank (``"  "`` then ``#`` is a comment all the
-    same) nor one that begins it with ``avoid``; among the top :data:`TOP_K`, else the most likely."""
+    """The most likely token after ``written`` (blank so far) that does not begin the answer with
+    ``avoid``: passed over are the tokens that do (after spaces) and those that add only spaces
+    (``"  "`` then ``#`` is the same comment). An end (an empty piece) or a line break is kept:
+    the model saying nothing goes here. Among the top :data:`TOP_K`, else the most likely."""
     k = min(TOP_K, logits.size)
     top = np.argpartition(logits, -k)[-k:]
     for token in top[np.argsort(logits[top])[::-1]]:
-        begun = (written + piece(int(token))).lstrip()
-        if begun and not begun.startswith(avoid):
+        text = piece(int(token))
+        begun = (written + text).lstrip(" \t")
+        if (begun or not text) and not begun.startswith(avoid):
             return int(token)
     return int(np.argmax(logits))
 

@@ -7,7 +7,7 @@ import pytest
 
 from smalllsp.engine.sampling import best_not_starting
 
-PIECES = ["  #", "  ", " type", "code", ")", "", "#"]
+PIECES = ["  #", "  ", " type", "code", ")", "", "#", "\n"]
 
 
 def logits(*order: int) -> np.ndarray:
@@ -22,8 +22,10 @@ def logits(*order: int) -> np.ndarray:
     ("written", "order", "expected"),
     [
         ("", (0, 3), 3),  # "  #" begins a comment: the next best
-        ("", (1, 3), 3),  # "  " leaves it blank, and "  " then "#" is a comment all the same
-        ("", (5, 4), 4),  # the empty piece (an end) leaves it blank too
+        ("", (1, 3), 3),  # "  " adds only spaces, and "  " then "#" is a comment all the same
+        ("", (5, 4), 5),  # an end (the empty piece): nothing goes here, kept
+        ("  ", (7, 3), 7),  # a line break after spaces: the same
+        ("", (1, 0, 7), 7),  # spaces, then spaces and "#": the line break
         ("  ", (6, 2), 2),  # after whitespace, "#" still begins it with a comment
         ("", (3, 0), 3),  # the best one is taken when it begins with code
     ],
@@ -33,6 +35,6 @@ def test_the_best_token_that_begins_the_answer_with_code(written, order, expecte
 
 
 def test_when_no_token_begins_it_with_code_the_best_one_is_taken():
-    blank_or_comment = ["  #", "  ", "", "#"]
+    spaces_or_comment = ["  #", "  ", "\t", "#"]
     values = np.array([1.0, 4.0, 2.0, 3.0], dtype=np.float32)
-    assert best_not_starting(values, "", "#", blank_or_comment.__getitem__) == 1
+    assert best_not_starting(values, "", "#", spaces_or_comment.__getitem__) == 1
