@@ -232,8 +232,8 @@ class Runtime(Protocol):
         still blank, the best token that does not begin it with this text
         (after spaces; spaces alone do not begin it, an end or a line break
         is kept) is taken: the pipeline's "no comment right after a call's
-        ``(``". The in-process engine
-        honours it; the remote one cannot choose tokens and ignores it.
+        ``(``". The in-process engine honours it; the remote one cannot
+        choose tokens and ignores it.
         """
         ...
 

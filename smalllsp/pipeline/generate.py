@@ -217,7 +217,7 @@ def _first_stop(ctx: RequestContext, stop_at: StopAt, started: float) -> StopAt:
 def _leaves_call_open(ctx: RequestContext, text: str) -> bool:
     """Only a comment after the ``(`` of the call at the cursor, where the answer is one line:
     it leaves the call open (``drop_comment_in_open_call`` drops it)."""
-    return partial.comment_only(text) and _one_line_in_open_call(ctx)
+    return _one_line_in_open_call(ctx) and partial.comment_only(text)
 
 
 def _one_line_in_open_call(ctx: RequestContext) -> bool:
