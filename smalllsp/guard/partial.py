@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 
+from smalllsp.syntax import uses
+
 # What a call that "cannot grow" spreads: no definition of it exists anywhere.
 SPREAD = "**__smalllsp_rest__"
 _KEYWORD = re.compile(r"\s*([A-Za-z_]\w*)\s*=(?!=)")
@@ -36,26 +38,17 @@ def probe(written: str) -> str | None:
     """The arguments ``written`` so far as a finished call's (``a, k=None, **…)``); None when
     nothing is settled yet, the call was closed (the whole candidate is judged then), or a
     comment hides the rest of the line."""
-    quote, escaped, depth, last_comma = "", False, 0, -1
-    for index, char in enumerate(written):
-        if quote:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == quote:
-                quote = ""
-        elif char in "\"'":
-            quote = char
-        elif char == "#":
+    depth, last_comma = 0, -1
+    for index, char in uses.outside_strings(written, "([{)]},#"):
+        if char == "#":
             return None
-        elif char in "([{":
+        if char in "([{":
             depth += 1
         elif char in ")]}":
             depth -= 1
             if depth < 0:
                 return None
-        elif char == "," and depth == 0:
+        elif depth == 0:  # a comma
             last_comma = index
     settled = [written[:last_comma]] if last_comma >= 0 and written[:last_comma].strip() else []
     rest = written[last_comma + 1 :]

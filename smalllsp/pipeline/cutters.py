@@ -216,27 +216,10 @@ def stop_when_hopeless(
     return stop
 
 
-def _scan(text: str) -> Iterator[tuple[int, str]]:
-    """Each bracket of ``text`` outside quoted strings, with its index."""
-    quote, escaped = "", False
-    for index, char in enumerate(text):
-        if quote:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == quote:
-                quote = ""
-        elif char in "\"'":
-            quote = char
-        elif char in "()[]{}":
-            yield index, char
-
-
 def _closing(text: str) -> int | None:
     """Just after the ``)`` that closes a ``(`` opened before ``text``; None when it does not."""
     depth = 0
-    for index, char in _scan(text):
+    for index, char in uses.outside_strings(text, "()[]{}"):
         depth += 1 if char in "([{" else -1
         if depth < 0:
             return index + 1 if char == ")" else None

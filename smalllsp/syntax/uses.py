@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Iterator
 
 from tree_sitter import Node
 
@@ -241,6 +242,28 @@ def open_calls(language_id: str, text: str) -> list[tuple[str | None, str]]:
         receiver = ".".join(dotted[:-1]) or None
         found.append((receiver, name))
     return found
+
+
+def outside_strings(text: str, wanted: str) -> Iterator[tuple[int, str]]:
+    """Each character of ``wanted`` in ``text`` outside a quoted string, with its index.
+
+    For the text of a call the model is still writing: quotes are ``'`` and
+    ``"`` (a backslash escapes the next character), and a string left open
+    hides the rest.
+    """
+    quote, escaped = "", False
+    for index, char in enumerate(text):
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char in wanted:
+            yield index, char
 
 
 def open_brackets(language_id: str, text: str) -> list[int]:
