@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -69,6 +70,9 @@ class SmalllspServer(LanguageServer):
         self._outlined: set[str] = set()  # open documents whose outline reached the index
         self._outline_waiters: dict[str, list[asyncio.Future[None]]] = {}
         self.trees = DocumentTrees(self._tree_parsed, config.max_document_kb * 1024)
+        # One thread keeps the ring's chunks, in the order the edits came: the ring is ordered by
+        # recency, and a shared pool let three opened documents' chunks land in any order.
+        self._ring_keeper = ThreadPoolExecutor(1, thread_name_prefix="smalllsp-ring")
 
     def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
         """Serve over stdio with :class:`MessageReader` (pygls builds its reader by this module-level name)."""
@@ -84,6 +88,7 @@ class SmalllspServer(LanguageServer):
         self.engine.close()
         self.sources.stop()
         self.trees.stop()
+        self._ring_keeper.shutdown(wait=False)
         super().shutdown()  # last: it waits for the thread that reads stdin
 
     def report_server_error(self, error: Exception, source: Any) -> None:
@@ -221,7 +226,7 @@ class SmalllspServer(LanguageServer):
             return
         try:
             await self._loop.run_in_executor(
-                None, self.sources.refresh, uri, doc.language_id, doc.text, edited_line
+                self._ring_keeper, self.sources.refresh, uri, doc.language_id, doc.text, edited_line
             )
         except Exception:  # the ring is an aid: the next refresh tries again
             log.exception("could not keep a chunk of %s", uri)

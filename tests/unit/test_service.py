@@ -8,6 +8,7 @@ counters and the status payload say what happened.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 from lsprotocol import types
@@ -66,6 +67,7 @@ async def test_an_older_request_that_resumes_after_a_newer_one_never_reaches_the
     """Both wait for the document's first outline; the newer may go on first (it arrived
     after the outline did). The older must not then replace it on the engine: latest wins."""
     release, waited = asyncio.Event(), []
+    server.config = dataclasses.replace(server.config, speculate_next=False)  # its job reads too
 
     async def first_outline(uri: str) -> None:
         waited.append(uri)
