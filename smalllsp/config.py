@@ -92,6 +92,7 @@ class Config:
     private_files: str = DEFAULT_PRIVATE_FILES
     log_output: str = "client"
     resample_unbound: int = 4
+    resample_latency_factor: float = 2.0
     log_level: str = "INFO"
 
     def merged(self, values: Mapping[str, Any] | None) -> tuple["Config", list[str]]:

@@ -343,9 +343,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "resample_unbound",
         4,
-        "When the best candidate calls a workspace function, class or method with arguments that do not bind to its signature, draw up to this many more candidates from the same reading of the prompt (within what is left of time_budget_ms), stopping at the first whose calls bind, each starting with another first token and given up as soon as what it wrote can no longer bind, side by side where the measured step costs make that faster (a GPU) and one at a time where not (a CPU); show the one that binds, marked as resampled with the calls it bound. A callee that takes no argument gets the bare ) without drawing. When none binds, the bare ) is shown if it binds, else the first stays flagged (or withheld, by cross_file_policy). 0 turns it off.",
+        "When the best candidate calls a workspace function, class or method with arguments that do not bind to its signature, first rename a keyword it made up to the parameter it nearly names (terminal_color= to color=, no model step; shown, marked repaired, when the call then binds); else draw up to this many more candidates from the same reading of the prompt (within what is left of time_budget_ms and resample_latency_factor), stopping at the first whose calls bind, each starting with another first token and given up as soon as what it wrote can no longer bind, side by side where the measured step costs make that faster (a GPU) and one at a time where not (a CPU); show the one that binds, marked as resampled with the calls it bound. A callee that takes no argument gets the bare ) without drawing. When none binds, the bare ) is shown if it binds, else the first stays flagged (or withheld, by cross_file_policy). 0 turns it off.",
         minimum=0,
         maximum=MAX_SAMPLES,
+    ),
+    Setting(
+        "resample_latency_factor",
+        2.0,
+        "Resampling for a call that did not bind ends once the request has taken this many times what it took to its first answer (prompt included): 2 lets a resampled request take at most about twice a greedy one, and a candidate being drawn is given up before the step that would end past it. 0: only time_budget_ms bounds it; below 1, nothing is drawn (the rename and the bare ) are still tried).",
+        minimum=0,
+        maximum=100,
     ),
     Setting(
         "log_level",

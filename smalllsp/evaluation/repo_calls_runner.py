@@ -117,8 +117,10 @@ def summarize(
         return part / whole if whole else None
 
     p50 = metrics.percentile([r["latency_ms"] for r in rows], 50)
-    p50_resampled = metrics.percentile([rows[i]["latency_ms"] for i in resampled], 50)
-    p50_same_greedy = metrics.percentile([greedy[i]["latency_ms"] for i in resampled], 50)
+    # the requests that drew candidates (not only renamed a keyword or closed the call)
+    drew = [i for i in resampled if rows[i]["resampled"].get("drawn", 0) > 0]
+    p50_resampled, p50_same_greedy = _p50_pair(rows, greedy, resampled)
+    p50_drew, p50_drew_greedy = _p50_pair(rows, greedy, drew)
     return {
         "name": name,
         "sites": n,
@@ -139,11 +141,27 @@ def summarize(
         "resampled_shown": sum(r["shown_resampled"] for r in rows),
         "p50_resampled_ms": p50_resampled,
         "p50_same_sites_greedy_ms": p50_same_greedy,
-        "resampled_ratio": p50_resampled / p50_same_greedy
-        if p50_resampled is not None and p50_same_greedy
-        else None,
+        "resampled_ratio": _ratio(p50_resampled, p50_same_greedy),
+        "drew": len(drew),
+        "p50_drew_ms": p50_drew,
+        "p50_drew_same_sites_greedy_ms": p50_drew_greedy,
+        "drew_ratio": _ratio(p50_drew, p50_drew_greedy),
         "per_task": list(rows),
     }
+
+
+def _p50_pair(
+    rows: Sequence[dict[str, Any]], greedy: Sequence[dict[str, Any]], indices: Sequence[int]
+) -> tuple[float | None, float | None]:
+    """The p50 latency of ``rows`` at ``indices``, and of the same sites' greedy requests."""
+    return (
+        metrics.percentile([rows[i]["latency_ms"] for i in indices], 50),
+        metrics.percentile([greedy[i]["latency_ms"] for i in indices], 50),
+    )
+
+
+def _ratio(value: float | None, against: float | None) -> float | None:
+    return value / against if value is not None and against else None
 
 
 def interleaved(sites_by_package: dict[str, tuple[Path, list[Site]]]) -> list[tuple[Path, Site]]:
@@ -249,6 +267,11 @@ def goals(configurations: Sequence[dict[str, Any]]) -> list[str]:
         ("guard precision >= 0.95", c["precision"], lambda v: v >= GOALS["precision"]),
         ("binding flagged <= 0.02", c["binding_flagged"], lambda v: v <= GOALS["binding_flagged"]),
         ("resampled p50 <= 2x greedy", c["resampled_ratio"], lambda v: v <= GOALS["ratio"]),
+        (
+            f"the same, of the {c.get('drew', 0)} requests that drew candidates",
+            c.get("drew_ratio"),
+            lambda v: v <= GOALS["ratio"],
+        ),
     ]
     return [
         f"{goal}: {'-' if value is None else f'{value:.2f}'} "

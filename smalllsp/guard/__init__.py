@@ -34,6 +34,7 @@ from smalllsp.guard import fields as guard_fields
 from smalllsp.guard import signatures as guard_signatures
 from smalllsp.guard import lookup
 from smalllsp.guard.binder import bind, describe_parameters
+from smalllsp.guard.binder import renames as bind_renames
 from smalllsp.syntax import builtins, languages, symbols, uses
 from smalllsp.workspace import constructors, resolve
 
@@ -60,10 +61,22 @@ class Verdict:
     resampled: bool = (
         False  # drawn again because the first candidate's call did not bind; this one binds
     )
+    # unknown keywords of calls that do not bind, and the parameter each nearly names
+    # (``("terminal_color", "color")``): the rename the pipeline may try (binder.renames)
+    renames: tuple[tuple[str, str], ...] = ()
+    repaired: tuple[
+        str, ...
+    ] = ()  # keywords this candidate had renamed ("terminal_color= → color=")
 
     @property
     def cross_file(self) -> bool:
         return self.kind == CROSS_FILE
+
+    @property
+    def checks_out(self) -> bool:
+        """Local, and the workspace calls it makes bind (or could not be checked): a candidate
+        drawn again, or repaired, for a call that did not bind is shown only so."""
+        return not self.cross_file and bool(self.bound or self.unchecked)
 
     @property
     def checked(self) -> bool:
@@ -77,6 +90,8 @@ class Verdict:
         if self.resampled:
             found["resampled"] = True
             found["bound"] = list(self.bound)
+        if self.repaired:
+            found["repaired"] = list(self.repaired)
         return found
 
 
@@ -131,13 +146,15 @@ def judge(context: GuardContext, candidate: str, tree: Tree | None = None) -> Ve
     unchecked: list[str] = []
     bound: list[str] = []
     takes_nothing: list[str] = []
+    suggested: list[tuple[str, str]] = []
     unbound = False
     called = set()
     for call in _calls(context, tree, head, body, start, end):
         called.add(call.name)
-        reason, note = _judge_call(context, language, call, defined_here, resolver, before)
+        reason, note, renames = _judge_call(context, language, call, defined_here, resolver, before)
         if reason and reason not in reasons:
             reasons.append(reason)
+        suggested.extend(r for r in renames if r not in suggested)
         if note and note not in unchecked:
             unchecked.append(note)
         if note in (BOUND, BOUND_TO_NOTHING) and f"{call.name}()" not in bound:
@@ -169,7 +186,14 @@ def judge(context: GuardContext, candidate: str, tree: Tree | None = None) -> Ve
         )
     unchecked = [n for n in unchecked if n not in (BOUND, BOUND_TO_NOTHING)]
     if reasons:
-        return Verdict(CROSS_FILE, tuple(reasons), tuple(unchecked), tuple(bound), unbound)
+        return Verdict(
+            CROSS_FILE,
+            tuple(reasons),
+            tuple(unchecked),
+            tuple(bound),
+            unbound,
+            renames=tuple(suggested),
+        )
     if not (unchecked or bound):
         return LOCAL_VERDICT
     return Verdict(LOCAL, (), tuple(unchecked), tuple(bound), takes_nothing=tuple(takes_nothing))
@@ -232,42 +256,45 @@ def _judge_call(
     defined_here: frozenset[str],
     resolver: resolve.Resolver,
     before: str,
-) -> tuple[str | None, str | None]:
-    """The reason the call is cross-file (or None), and a note when it could not be checked."""
+) -> tuple[str | None, str | None, tuple[tuple[str, str], ...]]:
+    """The reason the call is cross-file (or None), a note when it could not be checked, and the
+    renames of its unknown keywords that its definition suggests when it does not bind."""
     found: list["IndexedSymbol"] | None = None
     guessed = False
     if call.receiver is None:
         resolution = resolver.resolve(call.name)
         if resolution.kind == resolve.EXTERNAL:
-            return None, None  # imported from a library, not from this workspace
+            return None, None, ()  # imported from a library, not from this workspace
         if resolution.kind == resolve.MISSING:
             return (
                 None,
                 f"{call.name}() is imported from {resolution.module}, where the index finds no definition of it",
+                (),
             )
         if resolution.kind == resolve.WORKSPACE:
             found = [s for s in resolution.symbols if s.path != context.path]
             if not found:
-                return None, None
+                return None, None, ()
         elif (
             call.name in defined_here
             or builtins.is_builtin(language, call.name)
             or lookup.bound_locally(context, call.name)
         ):
-            return None, None
+            return None, None, ()
     else:
         resolution = resolver.resolve(call.name, call.receiver)
         # `from . import types` then types.IntRange(): the package's module, not the standard one
         if resolution.kind != resolve.WORKSPACE and builtins.is_standard_receiver(
             language, call.receiver
         ):
-            return None, None
+            return None, None, ()
         if resolution.kind == resolve.EXTERNAL:
-            return None, None
+            return None, None, ()
         if resolution.kind == resolve.MISSING:
             return (
                 None,
                 f"{call.receiver}.{call.name}() is not defined in {resolution.module} as the index has it",
+                (),
             )
         if resolution.kind == resolve.WORKSPACE:
             found = list(resolution.symbols)
@@ -277,7 +304,7 @@ def _judge_call(
             )
             if klass is not None and call.receiver.isidentifier():
                 if klass in defined_here:
-                    return None, None
+                    return None, None, ()
                 methods = [
                     s
                     for s in lookup.elsewhere(context, call.name)
@@ -291,8 +318,9 @@ def _judge_call(
                         return (
                             None,
                             f"{call.receiver}.{call.name}(): {klass} in {lookup.where(classes)} defines no {call.name} (inherited?), not checked",
+                            (),
                         )
-                    return None, None
+                    return None, None, ()
                 found = methods
             else:
                 receiver_is_workspace_module = lookup.imported(
@@ -301,16 +329,16 @@ def _judge_call(
                 if not receiver_is_workspace_module and (
                     call.name in defined_here or builtins.is_standard_method(language, call.name)
                 ):
-                    return None, None
+                    return None, None, ()
                 # a method found by its name alone (`match.span(0)` is re.Match's, not Measurement's)
                 guessed = not receiver_is_workspace_module
     if found is None:
         found = _candidates_for_call(context, call, lookup.elsewhere(context, call.name))
     if not found:
-        return None, None
+        return None, None, ()
     shown = [s for s in found if lookup.shown(context, s)]
     if not shown:
-        return f"uses {call.name}() from {lookup.where(found)}, not seen by the model", None
+        return f"uses {call.name}() from {lookup.where(found)}, not seen by the model", None, ()
     assert context.index is not None
     known = [(s, constructors.constructor(context.index, s)) for s in shown]
     checked = [(s, found) for s, found in known if found is not None]
@@ -318,25 +346,28 @@ def _judge_call(
         return (
             None,
             f"{call.name}() from {lookup.where(shown)}: its parameters are not known, the arguments were not checked",
+            (),
         )
     problems = [bind(parameters, call) for _s, (parameters, _origin) in checked]
     if all(problems) and guessed:
         return (
             None,
             f"{call.receiver}.{call.name}(): the receiver's class is not known, the arguments were not checked",
+            (),
         )
     if all(problems):
         first, (parameters, origin) = checked[0]
         return (
             f"calls {call.name}() with {problems[0]}; {first.relpath} defines {_signature_of(first, parameters, origin)}",
             None,
+            bind_renames(parameters, call),
         )
     takes_nothing = all(
         not (parameters.names or parameters.variadic or parameters.keywords)
         for problem, (_s, (parameters, _origin)) in zip(problems, checked)
         if problem is None
     )
-    return None, BOUND_TO_NOTHING if takes_nothing else BOUND
+    return None, BOUND_TO_NOTHING if takes_nothing else BOUND, ()
 
 
 def _signature_of(found: "IndexedSymbol", parameters: symbols.Parameters, origin: str) -> str:

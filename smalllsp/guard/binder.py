@@ -8,7 +8,13 @@ never writes one.
 
 from __future__ import annotations
 
+import difflib
+
 from smalllsp.syntax import symbols, uses
+
+# How alike an unknown keyword and a parameter's name must be (difflib's ratio) to be taken for
+# a misspelling of it, when they share no word (``colour`` for ``color``: 0.91).
+SPELLING_RATIO = 0.8
 
 
 def _plural(n: int, word: str) -> str:
@@ -47,6 +53,44 @@ def bind(parameters: symbols.Parameters, call: uses.Call) -> str | None:
     if missing:
         return f"no argument for {missing[0]}"
     return None
+
+
+def renames(parameters: symbols.Parameters, call: uses.Call) -> tuple[tuple[str, str], ...]:
+    """The parameters the call's unknown keywords nearly name: ``(written, meant)`` pairs.
+
+    A small model often writes a keyword the callee does not take with the
+    right value (``terminal_color=color`` where the parameter is ``color``).
+    The name it meant is a parameter the call leaves unfilled that shares a
+    word with it (``terminal_color`` and ``color``) or is spelt nearly the
+    same; the one sharing the most words wins, then the closest spelling, and
+    a tie means nothing is meant. Each parameter is meant at most once. None
+    are offered where ``**kwargs`` takes any keyword (none is unknown there).
+    """
+    if parameters.keywords:
+        return ()
+    filled = set(parameters.positional[: call.positional]) | set(call.keywords)
+    free = [n for n in parameters.names[parameters.positional_only :] if n not in filled]
+    found = []
+    for keyword in call.keywords:
+        if keyword in parameters.names or not free:
+            continue
+        scored = sorted(((_nearness(keyword, name), name) for name in free), reverse=True)
+        best, name = scored[0]
+        if best == (0, 0.0) or (len(scored) > 1 and scored[1][0] == best):
+            continue
+        found.append((keyword, name))
+        free.remove(name)
+    return tuple(found)
+
+
+def _nearness(written: str, name: str) -> tuple[int, float]:
+    """How nearly ``written`` names ``name``: the words they share (split at ``_``), then their
+    spelling's likeness; (0, 0.0) when they are not alike at all."""
+    shared = len(set(written.lower().split("_")) & set(name.lower().split("_")) - {""})
+    ratio = difflib.SequenceMatcher(None, written, name).ratio()
+    if not shared and ratio < SPELLING_RATIO:
+        return (0, 0.0)
+    return (shared, ratio)
 
 
 def describe_parameters(parameters: symbols.Parameters) -> str:

@@ -22,7 +22,7 @@ from smalllsp.config import MAX_SAMPLES, Config
 from smalllsp.context.global_section import NO_SOURCES, Sources
 from smalllsp.context.window import Cursor
 from smalllsp.engine.runtime import Generation, Runtime, Sampling, StopAt
-from smalllsp.pipeline import filters, rank
+from smalllsp.pipeline import filters, rank, repair
 from smalllsp.pipeline.context import RequestContext, plan
 from smalllsp.pipeline.cutters import (
     healed,
@@ -290,10 +290,6 @@ def resample_unbound(
         return None
     if best is None and not _call_left_unwritten(ctx, drawn):
         return None  # nothing to show, but not for a call that did not bind
-    left = config.time_budget_ms / 1000 - (time.monotonic() - started)
-    if left <= 0:
-        log.info("resampling: no time left in the budget")
-        return None
     verdicts: dict[str, guard.Verdict] = {}  # each text judged once: by `binds`, then by sift
 
     def judged(text: str) -> guard.Verdict:
@@ -309,11 +305,30 @@ def resample_unbound(
     if bare is not None and bare.candidate.payload.takes_nothing:
         log.info("resampling: the callee takes no argument, ')' is the call that binds")
         return [], [], [bare, *ranked], {}, _report(0, 0, 0, bare=True)
+    fixed = _repaired(ctx, [text for text, _ in drawn if text], judged)
+    if fixed is not None:
+        return [], [], [fixed, *ranked], {}, _report(0, 0, 0, bare=False, repaired=True)
+    left = _time_left(config, started)
+    if left <= 0:
+        log.info("resampling: no time left (time_budget_ms, resample_latency_factor)")
+        if bare is None:
+            return None
+        return [], [], [bare, *ranked], {}, _report(0, 0, 0, bare=True)
+    out_of_time = _out_of_time(time.monotonic() + left)
     given_up: set[str] = set()  # the texts of candidates ended because they could not bind
 
     def hopeless(text: str) -> bool:
+        """What it wrote cannot bind, even with its unknown keywords renamed, or its time is up."""
         written = partial.probe(text) if ctx.language_id == "python" else None
-        if _leaves_call_open(ctx, text) or (written is not None and judged(written).cross_file):
+        if (
+            out_of_time()
+            or _leaves_call_open(ctx, text)
+            or (
+                written is not None
+                and judged(written).cross_file
+                and repair.repaired([written], judged) is None
+            )
+        ):
             given_up.add(text)
             return True
         return False
@@ -323,7 +338,7 @@ def resample_unbound(
         if healed(generation.text, ctx) in given_up:
             return False
         text, _emptied_by = finish(ctx, generation)
-        return bool(text) and _good(judged(text))
+        return bool(text) and judged(text).checks_out
 
     sampling = dataclasses.replace(
         _sampling(config, config.resample_unbound, left, include_greedy=False),
@@ -345,8 +360,10 @@ def resample_unbound(
     )
     finished = [finish(ctx, g) for g in more]
     candidates, dropped = rank.sift(more, finished, judged, config.cross_file_policy, len(drawn))
-    binding = [c for c in candidates if _good(c.payload)]
-    n_given_up = sum(healed(g.text, ctx) in given_up for g in more)
+    # a candidate given up is cut short: read as if closed, it may bind, but it is not whole
+    cut_short = {len(drawn) + i for i, g in enumerate(more) if healed(g.text, ctx) in given_up}
+    binding = [c for c in candidates if c.payload.checks_out and c.index not in cut_short]
+    n_given_up = len(cut_short)
     log.info(
         "resampling: %d more candidate(s) drawn, %d bind, %d given up",
         len(more),
@@ -354,6 +371,11 @@ def resample_unbound(
         n_given_up,
     )
     if not binding:
+        whole = [t for i, (t, _) in enumerate(finished) if t and len(drawn) + i not in cut_short]
+        fixed = _repaired(ctx, whole, judged)
+        if fixed is not None:
+            report = _report(len(more), 0, n_given_up, bare=False, repaired=True)
+            return more, finished, [fixed, *ranked], dropped, report
         shown = [bare] if bare is not None else []
         return (
             more,
@@ -370,15 +392,58 @@ def resample_unbound(
     return more, finished, [*rank.rank(marked), *ranked], dropped, report
 
 
-def _report(drawn: int, bound: int, given_up: int, *, bare: bool) -> dict[str, int]:
-    """What resampling did: candidates drawn, those that bind, those given up early, and whether
-    the bare ``)`` was shown."""
-    return {"drawn": drawn, "bound": bound, "given_up": given_up, "bare": int(bare)}
+def _time_left(config: Config, started: float) -> float:
+    """What resampling may spend: the rest of ``time_budget_ms``, and at most
+    ``resample_latency_factor - 1`` times what the request has taken so far (to its first
+    answer), so that a resampled request takes at most that factor times a greedy one."""
+    elapsed = time.monotonic() - started
+    left = config.time_budget_ms / 1000 - elapsed
+    if config.resample_latency_factor > 0:
+        left = min(left, (config.resample_latency_factor - 1) * elapsed)
+    return left
 
 
-def _good(verdict: guard.Verdict) -> bool:
-    """A resampled candidate worth showing: local, and its calls bind (or could not be checked)."""
-    return not verdict.cross_file and bool(verdict.bound or verdict.unchecked)
+def _out_of_time(deadline: float) -> Callable[[], bool]:
+    """Asked after each token: True once the next step would end past ``deadline`` (a step
+    takes as long as the time since the last asking), so a request overruns it by no step."""
+    last: list[float] = []
+
+    def out() -> bool:
+        now = time.monotonic()
+        step = now - last[0] if last else 0.0
+        last[:] = [now]
+        return now + step > deadline
+
+    return out
+
+
+def _report(
+    drawn: int, bound: int, given_up: int, *, bare: bool, repaired: bool = False
+) -> dict[str, int]:
+    """What resampling did: candidates drawn, those that bind, those given up early, whether
+    the bare ``)`` was shown, and whether a candidate with its keywords renamed was."""
+    return {
+        "drawn": drawn,
+        "bound": bound,
+        "given_up": given_up,
+        "bare": int(bare),
+        "repaired": int(repaired),
+    }
+
+
+def _repaired(
+    ctx: RequestContext, texts: list[str], judged: Callable[[str], guard.Verdict]
+) -> rank.Ranked[guard.Verdict] | None:
+    """The first of ``texts`` that binds with its unknown keywords renamed (no model step), as a
+    candidate ranked first; None when none does (:mod:`smalllsp.pipeline.repair`)."""
+    if ctx.language_id != "python":
+        return None  # keywords are Python's
+    found = repair.repaired(texts, judged)
+    if found is None:
+        return None
+    text, verdict = found
+    log.info("resampling: renamed %s, the call binds", ", ".join(verdict.repaired))
+    return rank.Ranked(rank.Candidate(text, 0.0, -1, verdict), support=1, agreement=1)
 
 
 def _in_open_call(ctx: RequestContext) -> bool:

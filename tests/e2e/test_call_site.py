@@ -106,7 +106,7 @@ async def test_a_nested_call_is_bound_too(client, workspace):
 
 
 async def test_resampling_shows_a_candidate_whose_call_binds(client, workspace):
-    await start(client, workspace, {"seed": 1})
+    await start(client, workspace, {"seed": 1, "resample_latency_factor": 0})
     uri = open_make(client, workspace, "Syntax(")
     result = await client.text_document_inline_completion_async(
         inline_params(uri, 8, len("    return Syntax("))
@@ -130,4 +130,53 @@ async def test_resampling_shows_a_candidate_whose_call_binds(client, workspace):
     assert last.insert_text == 'lexer=make_lexer(code), theme="monokai", line_numbers=False)'
     assert last.command.arguments[0]["reasons"] == [
         "calls Syntax() with no argument for code; syntax.py defines class Syntax: (code, lexer, *, theme=…, line_numbers=…)"
+    ]
+
+
+MADE_UP = '''from .console import Console
+
+
+def make(terminal_width):
+    """Make one."""
+    return Console(
+'''
+
+
+async def test_a_made_up_keyword_is_renamed_to_the_parameter_it_nearly_names(client, workspace):
+    """The 0.5B model writes ``terminal_width=`` for Console's ``width``: the guard offers the
+    rename, and the renamed call, which binds, is shown first with no model step spent."""
+    await start(client, workspace, {})
+    path = workspace / "report.py"
+    path.write_text(MADE_UP)
+    uri = path.as_uri()
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, MADE_UP))
+    )
+    result = await client.text_document_inline_completion_async(
+        inline_params(uri, 5, len("    return Console("))
+    )
+    generation = (await status_of(client))["last_generation"]
+    assert generation["samples"] == 1  # the greedy answer only: nothing drawn
+    assert generation["resampled"] == {
+        "drawn": 0,
+        "bound": 0,
+        "given_up": 0,
+        "bare": 0,
+        "repaired": 1,
+    }
+    assert [item.insert_text for item in result.items] == [
+        "width=terminal_width)",
+        "terminal_width=terminal_width)",
+    ]
+    first, last = (item.command.arguments[0] for item in result.items)
+    assert first == {
+        "verdict": "local",
+        "reasons": [],
+        "resampled": True,
+        "bound": ["Console()"],
+        "repaired": ["terminal_width= → width="],
+    }
+    assert last["reasons"] == [
+        "calls Console() with an unknown keyword terminal_width=; console.py defines class "
+        "Console: (*, color_system=…, width=…, record=…)"
     ]

@@ -15,6 +15,7 @@ the lines and cursor the server would hand the pipeline, and
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Callable, Sequence
 
 from smalllsp.config import Config
@@ -69,6 +70,7 @@ class FakeRuntime:
     warnings: list[str] = dataclasses.field(default_factory=list)
     documents: list[str] = dataclasses.field(default_factory=list)  # use_document's calls, in order
     regions: list[int] = dataclasses.field(default_factory=list)  # use_region's calls, in order
+    seconds_per_token: float = 0.0  # how long each piece takes to write (a slow model)
 
     def tokenize(self, text: str) -> list[int]:
         return tokenize(text)
@@ -143,6 +145,8 @@ class FakeRuntime:
         for start in range(0, len(answer.text), CHARS_PER_TOKEN):
             if cancelled():
                 raise Cancelled("cancelled")
+            if self.seconds_per_token:
+                time.sleep(self.seconds_per_token)
             text += answer.text[start : start + CHARS_PER_TOKEN]
             tokens.append(len(tokens) + 100)
             cut = stop_at(text) if stop_at is not None else None

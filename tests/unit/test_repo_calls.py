@@ -115,20 +115,25 @@ def test_summary_scores_recall_precision_and_the_resampled_latency_ratio():
         row(DOES_NOT_BIND),
         row(BINDS, True),
         row(INVALID),
+        # renamed a keyword: resampled, but drew nothing
+        row(BINDS, latency=90, resampled={"drawn": 0, "bound": 0, "repaired": 1}),
     ]
-    s = repo_calls_runner.summarize("x", resampled, [*greedy, row(BINDS), row(BINDS), row(BINDS)])
-    assert (s["sites"], s["binds"], s["no_suggestion"], s["invalid"]) == (6, 2 / 6, 1, 1)
+    s = repo_calls_runner.summarize(
+        "x", resampled, [*greedy, row(BINDS), row(BINDS), row(BINDS), row(BINDS, latency=80)]
+    )
+    assert (s["sites"], s["binds"], s["no_suggestion"], s["invalid"]) == (7, 3 / 7, 1, 1)
     assert (s["not_binding"], s["recall"]) == (2, 0.5)
     assert (s["flagged"], s["precision"]) == (2, 0.5)
-    assert s["binding_flagged"] == 0.5
-    assert (s["p50_resampled_ms"], s["p50_same_sites_greedy_ms"], s["resampled_ratio"]) == (
-        500,
-        200,
-        2.5,
-    )
+    assert s["binding_flagged"] == 1 / 3
+    # two requests resampled (p50 of two: the lower), one of them drew candidates
+    assert (s["resampled"], s["p50_resampled_ms"], s["p50_same_sites_greedy_ms"]) == (2, 90, 80)
+    assert s["resampled_ratio"] == 90 / 80
+    assert (s["drew"], s["p50_drew_ms"], s["p50_drew_same_sites_greedy_ms"]) == (1, 500, 200)
+    assert s["drew_ratio"] == 2.5
     goals = repo_calls_runner.goals([{**s, "name": "global on + resampling"}])
-    assert goals[0] == "binds >= 0.9: 0.33 NOT met"
-    assert goals[4] == "resampled p50 <= 2x greedy: 2.50 NOT met"
+    assert goals[0] == "binds >= 0.9: 0.43 NOT met"
+    assert goals[4] == "resampled p50 <= 2x greedy: 1.12 met"
+    assert goals[5] == "the same, of the 1 requests that drew candidates: 2.50 NOT met"
 
 
 def test_sites_are_taken_from_each_package_in_turn():

@@ -15,6 +15,8 @@ streams each scripted answer three characters a token and asks the stop rule aft
 
 from __future__ import annotations
 
+import importlib
+
 from pathlib import Path
 
 import pytest
@@ -28,7 +30,7 @@ from tests.support.fake_runtime import FakeRuntime
 from tests.unit.test_resampling import SYNTAX_REASON, complete
 from tests.unit.test_resampling import index as index  # the richlike fixture's index
 
-CONFIG = Config(time_budget_ms=60_000, max_lines=1)
+CONFIG = Config(time_budget_ms=60_000, resample_latency_factor=0, max_lines=1)
 PACKAGE = {
     "__init__.py": "",
     "sessions.py": 'class Session:\n    """Takes no argument."""\n\n    def __init__(self):\n        self.open = True\n',
@@ -84,7 +86,7 @@ def test_a_drawn_candidate_is_given_up_once_it_writes_a_keyword_the_callee_does_
     assert [g.text for g in result.generations[1:]] == ['theme="x", colour=1, ', 'code, "python")']
     assert runtime.pieces[1:] == [7, 5]
     assert result.generations[1].stop_reason == "stop_rule"
-    assert result.resampled == {"drawn": 2, "bound": 1, "given_up": 1, "bare": 0}
+    assert result.resampled == {"drawn": 2, "bound": 1, "given_up": 1, "bare": 0, "repaired": 0}
     assert [s.text for s in result.suggestions] == ['code, "python")', 'lexer="python")']
 
 
@@ -93,9 +95,11 @@ def test_more_positional_arguments_than_the_callee_takes_and_a_bare_comment_are_
         greedy='lexer="python")',
         sampled=["1, 2, 3, 4, 5, 6)", "  # type: ignore[arg-type]", 'code, "python")'],
     )
-    result = complete(index, runtime, Config(time_budget_ms=60_000, max_lines=1))
+    result = complete(
+        index, runtime, Config(time_budget_ms=60_000, resample_latency_factor=0, max_lines=1)
+    )
     assert [g.text for g in result.generations[1:3]] == ["1, 2, 3, ", "  #"]
-    assert result.resampled == {"drawn": 3, "bound": 1, "given_up": 2, "bare": 0}
+    assert result.resampled == {"drawn": 3, "bound": 1, "given_up": 2, "bare": 0, "repaired": 0}
     assert result.suggestions[0].text == 'code, "python")'
 
 
@@ -103,7 +107,7 @@ def test_a_candidate_that_may_still_bind_is_drawn_to_its_end(index):
     runtime = FakeRuntime(greedy='lexer="python")', sampled=['code, theme="x", lexer="c")'])
     result = complete(index, runtime)
     assert result.generations[1].text == 'code, theme="x", lexer="c")'
-    assert result.resampled == {"drawn": 1, "bound": 1, "given_up": 0, "bare": 0}
+    assert result.resampled == {"drawn": 1, "bound": 1, "given_up": 0, "bare": 0, "repaired": 0}
 
 
 def test_the_first_answer_ends_at_its_calls_parenthesis_when_resampling_will_replace_it(index):
@@ -120,7 +124,7 @@ def test_the_first_answer_ends_at_its_calls_parenthesis_when_resampling_will_rep
     off = complete(
         index,
         FakeRuntime(greedy='lexer="python") or default_syntax()'),
-        Config(time_budget_ms=60_000, resample_unbound=0),
+        Config(time_budget_ms=60_000, resample_latency_factor=0, resample_unbound=0),
     )
     assert off.generations[0].text == 'lexer="python") or default_syntax()'
 
@@ -134,14 +138,14 @@ def test_a_callee_that_takes_no_argument_gets_the_bare_parenthesis_without_drawi
         guard.LOCAL, bound=("Session()",), takes_nothing=("Session()",), resampled=True
     )
     assert result.suggestions[1].verdict.reasons == (SESSION_REASON,)
-    assert result.resampled == {"drawn": 0, "bound": 0, "given_up": 0, "bare": 1}
+    assert result.resampled == {"drawn": 0, "bound": 0, "given_up": 0, "bare": 1, "repaired": 0}
 
 
 def test_a_first_answer_that_wrote_nothing_at_an_open_call_is_resampled_too(package):
     result = at_call(package, FakeRuntime(greedy=""), "with sessions.Session(")
     assert [s.text for s in result.suggestions] == [")"]
     assert result.dropped == {"apply_cutters": 1}
-    assert result.resampled == {"drawn": 0, "bound": 0, "given_up": 0, "bare": 1}
+    assert result.resampled == {"drawn": 0, "bound": 0, "given_up": 0, "bare": 1, "repaired": 0}
     # and the model is asked again where the callee takes arguments
     runtime = FakeRuntime(greedy="", sampled=["name, args)"])
     drawn = at_call(package, runtime, "return nodes.Call(")
@@ -149,7 +153,7 @@ def test_a_first_answer_that_wrote_nothing_at_an_open_call_is_resampled_too(pack
 
 
 def test_the_bare_parenthesis_is_shown_when_no_drawn_candidate_binds(index):
-    runtime = FakeRuntime(greedy="1)", sampled=["2)", "colour=1, bold=2)", "bold=1, 2)", "4)"])
+    runtime = FakeRuntime(greedy="1)", sampled=["2)", "hue=1, bold=2)", "bold=1, 2)", "4)"])
     result = complete(index, runtime, typed="style = Style(")
     assert len(runtime.pieces) == 5  # every candidate drawn: Style takes arguments
     assert [s.text for s in result.suggestions] == [")", "1)"]
@@ -157,7 +161,7 @@ def test_the_bare_parenthesis_is_shown_when_no_drawn_candidate_binds(index):
         guard.LOCAL, bound=("Style()",), resampled=True
     )
     assert result.suggestions[1].verdict.reasons == (STYLE_REASON,)
-    assert result.resampled == {"drawn": 4, "bound": 0, "given_up": 1, "bare": 1}
+    assert result.resampled == {"drawn": 4, "bound": 0, "given_up": 1, "bare": 1, "repaired": 0}
     # a drawn candidate that binds comes before it
     found = complete(
         index, FakeRuntime(greedy="1)", sampled=["bold=True)"]), typed="style = Style("
@@ -176,7 +180,7 @@ def test_a_callee_whose_parameters_are_not_known_takes_a_local_candidate(package
     assert verdict.unchecked == (
         "Call() from nodes.py: its parameters are not known, the arguments were not checked",
     )
-    assert result.resampled == {"drawn": 1, "bound": 1, "given_up": 0, "bare": 0}
+    assert result.resampled == {"drawn": 1, "bound": 1, "given_up": 0, "bare": 0, "repaired": 0}
 
 
 def test_a_first_answer_that_is_a_comment_after_the_parenthesis_ends_at_once(index):
@@ -189,11 +193,19 @@ def test_a_first_answer_that_is_a_comment_after_the_parenthesis_ends_at_once(ind
     assert [s.text for s in result.suggestions] == ['code, "python")']
     # with resampling off it is dropped all the same, one token in
     off = FakeRuntime(greedy=greedy)
-    nothing = complete(index, off, Config(time_budget_ms=60_000, max_lines=1, resample_unbound=0))
+    nothing = complete(
+        index,
+        off,
+        Config(time_budget_ms=60_000, resample_latency_factor=0, max_lines=1, resample_unbound=0),
+    )
     assert nothing.suggestions == () and off.pieces == [1]
     # where the answer may take more lines, the arguments may follow on the next one
     lines = FakeRuntime(greedy="  # the code\n            code, 'python')")
-    kept = complete(index, lines, Config(time_budget_ms=60_000, max_lines=3, resample_unbound=0))
+    kept = complete(
+        index,
+        lines,
+        Config(time_budget_ms=60_000, resample_latency_factor=0, max_lines=3, resample_unbound=0),
+    )
     assert kept.generations[0].text.startswith("  # the code\n")
 
 
@@ -201,7 +213,11 @@ def test_nothing_is_drawn_where_the_callee_was_not_shown(index):
     """With the global section off every candidate calls a callee the model did not see: none
     can be local, so a comment after the parenthesis is not drawn again (it drew 4 before)."""
     runtime = FakeRuntime(greedy="  # type: ignore", sampled=['code, "python")'] * 4)
-    result = complete(index, runtime, Config(time_budget_ms=60_000, max_lines=1, global_tokens=0))
+    result = complete(
+        index,
+        runtime,
+        Config(time_budget_ms=60_000, resample_latency_factor=0, max_lines=1, global_tokens=0),
+    )
     assert runtime.samplings == [] and result.resampled is None and result.suggestions == ()
 
 
@@ -212,8 +228,24 @@ def test_the_first_answer_is_asked_not_to_begin_with_a_comment_only_inside_a_one
     complete(index, inside, CONFIG)
     assert inside.avoid_starts == ["#"]
     several_lines = FakeRuntime(greedy='code, "python")')
-    complete(index, several_lines, Config(time_budget_ms=60_000, max_lines=3))
+    complete(
+        index, several_lines, Config(time_budget_ms=60_000, resample_latency_factor=0, max_lines=3)
+    )
     assert several_lines.avoid_starts == [""]
     outside = FakeRuntime(greedy="1")
     complete(index, outside, CONFIG, typed="syntax = ")
     assert outside.avoid_starts == [""]
+
+
+def test_a_draw_is_out_of_time_before_the_step_that_would_end_past_the_deadline(monkeypatch):
+    generate = importlib.import_module("smalllsp.pipeline.generate")  # the module, not the function
+    clock = iter([5.0, 7.0, 8.0, 8.5])
+    monkeypatch.setattr(generate.time, "monotonic", lambda: next(clock))
+    out = generate._out_of_time(10.0)
+    # 5: no step measured yet; 7: a 2 s step ends at 9; 8: a 1 s step ends at 9;
+    # 8.5: half a second ends at 9, still in time
+    assert [out(), out(), out(), out()] == [False, False, False, False]
+    clock = iter([5.0, 8.0, 9.5])
+    out = generate._out_of_time(10.0)
+    # 8: a 3 s step would end at 11, past 10
+    assert [out(), out()] == [False, True]

@@ -102,7 +102,12 @@ def index() -> WorkspaceIndex:
     return built
 
 
-def complete(index, runtime, config=Config(time_budget_ms=60_000), typed="syntax = Syntax("):
+def complete(
+    index,
+    runtime,
+    config=Config(time_budget_ms=60_000, resample_latency_factor=0),
+    typed="syntax = Syntax(",
+):
     lines = DOCUMENT.read_text().split("\n")
     row = next(i for i, line in enumerate(lines) if line.strip() == "return width")
     lines[row] = "        " + typed
@@ -130,9 +135,10 @@ def test_a_call_that_does_not_bind_is_drawn_again_and_the_one_that_binds_is_show
         and result.suggestions[1].verdict.unbound
     )
     # drawing stopped at the first candidate that binds: the third was never drawn
-    assert result.resampled == {"drawn": 2, "bound": 1, "given_up": 0, "bare": 0}
+    assert result.resampled == {"drawn": 2, "bound": 1, "given_up": 0, "bare": 0, "repaired": 0}
     assert (
-        result.stats()["resampled"] == {"drawn": 2, "bound": 1, "given_up": 0, "bare": 0}
+        result.stats()["resampled"]
+        == {"drawn": 2, "bound": 1, "given_up": 0, "bare": 0, "repaired": 0}
         and result.stats()["samples"] == 3
     )
     assert [g.text for g in result.generations] == [
@@ -151,18 +157,22 @@ def test_when_none_binds_the_greedy_one_stays_flagged_with_its_reason(index):
     result = complete(index, runtime)
     assert result.suggestions[0].text == 'lexer="python")'
     assert result.suggestions[0].verdict.reasons == (SYNTAX_REASON,)
-    assert result.resampled == {"drawn": 2, "bound": 0, "given_up": 0, "bare": 0}
+    assert result.resampled == {"drawn": 2, "bound": 0, "given_up": 0, "bare": 0, "repaired": 0}
 
 
 def test_under_withhold_the_greedy_one_is_held_back_and_the_one_that_binds_takes_its_place(index):
     runtime = ScriptedRuntime('lexer="python")', ['code, "python")'])
-    result = complete(index, runtime, Config(time_budget_ms=60_000, cross_file_policy="withhold"))
+    result = complete(
+        index,
+        runtime,
+        Config(time_budget_ms=60_000, resample_latency_factor=0, cross_file_policy="withhold"),
+    )
     assert [s.text for s in result.suggestions] == ['code, "python")']
     assert result.dropped == {"withheld": 1}
     none_binds = complete(
         index,
         ScriptedRuntime('lexer="python")', ['theme="x")']),
-        Config(time_budget_ms=60_000, cross_file_policy="withhold"),
+        Config(time_budget_ms=60_000, resample_latency_factor=0, cross_file_policy="withhold"),
     )
     assert none_binds.suggestions == () and none_binds.dropped == {"withheld": 2}
 
@@ -171,12 +181,16 @@ def test_a_call_that_binds_or_a_setting_of_0_draws_nothing_more(index):
     binds = ScriptedRuntime('code, "python")', ["never drawn"])
     assert complete(index, binds).resampled is None and binds.samplings == []
     off = ScriptedRuntime('lexer="python")', ["never drawn"])
-    result = complete(index, off, Config(time_budget_ms=60_000, resample_unbound=0))
+    result = complete(
+        index, off, Config(time_budget_ms=60_000, resample_latency_factor=0, resample_unbound=0)
+    )
     assert off.samplings == [] and result.resampled is None
     assert result.suggestions[0].verdict.reasons == (SYNTAX_REASON,)
     # a model that was not shown the callee (global section off) is flagged for that, not resampled
     unseen = ScriptedRuntime('lexer="python")', ["never drawn"])
-    blind = complete(index, unseen, Config(time_budget_ms=60_000, global_tokens=0))
+    blind = complete(
+        index, unseen, Config(time_budget_ms=60_000, resample_latency_factor=0, global_tokens=0)
+    )
     assert unseen.samplings == [] and blind.suggestions[0].verdict.reasons == (
         "uses Syntax() from syntax.py, not seen by the model",
     )
@@ -190,7 +204,9 @@ def test_no_time_left_in_the_budget_draws_nothing_more(index):
 
 def test_closing_a_call_without_its_required_arguments_does_not_bind(index):
     result = complete(
-        index, ScriptedRuntime(")", []), Config(time_budget_ms=60_000, resample_unbound=0)
+        index,
+        ScriptedRuntime(")", []),
+        Config(time_budget_ms=60_000, resample_latency_factor=0, resample_unbound=0),
     )
     assert result.suggestions[0].verdict.reasons == (
         "calls Syntax() with no argument for code; syntax.py defines class Syntax: (code, lexer, *, theme=…, line_numbers=…)",
@@ -201,14 +217,16 @@ def test_resampled_candidates_write_at_most_twice_the_first_answer(index):
     """Four candidates decoded to max_tokens made resampling 10x slower than greedy on real code."""
     greedy = 'lexer="python", theme="monokai", line_numbers=True, word_wrap=False)'
     runtime = ScriptedRuntime(greedy, ['code, "python")'])
-    complete(index, runtime, Config(time_budget_ms=60_000, max_tokens=128))
+    complete(
+        index, runtime, Config(time_budget_ms=60_000, resample_latency_factor=0, max_tokens=128)
+    )
     longest = len(generation(greedy).tokens)  # 17 tokens in this scripted runtime
     assert runtime.sample_max_tokens == [2 * longest] and 2 * longest < 128
     short = ScriptedRuntime("x=1)", ['code, "python")'])
-    complete(index, short, Config(time_budget_ms=60_000, max_tokens=128))
+    complete(index, short, Config(time_budget_ms=60_000, resample_latency_factor=0, max_tokens=128))
     assert short.sample_max_tokens == [16]  # never fewer than a short argument list needs
     tight = ScriptedRuntime(greedy, ['code, "python")'])
-    complete(index, tight, Config(time_budget_ms=60_000, max_tokens=20))
+    complete(index, tight, Config(time_budget_ms=60_000, resample_latency_factor=0, max_tokens=20))
     assert tight.sample_max_tokens == [20]  # max_tokens still bounds it
 
 
@@ -221,7 +239,7 @@ def test_a_comment_in_the_open_call_is_drawn_again_for_arguments_that_bind(index
         guard.LOCAL, bound=("Syntax()",), resampled=True
     )
     assert result.dropped == {"drop_comment_in_open_call": 1}
-    assert result.resampled == {"drawn": 1, "bound": 1, "given_up": 0, "bare": 0}
+    assert result.resampled == {"drawn": 1, "bound": 1, "given_up": 0, "bare": 0, "repaired": 0}
 
 
 def test_drawing_stops_at_the_first_candidate_whose_call_binds(index):
@@ -234,7 +252,7 @@ def test_drawing_stops_at_the_first_candidate_whose_call_binds(index):
     # the greedy answer, then two drawn: the second binds, the third and fourth are never written
     assert len(runtime.pieces) == 3 and runtime.pieces[1:] == [3, 5]
     assert [g.text for g in result.generations[1:]] == ["theme=1)", 'code, "python")']
-    assert result.resampled == {"drawn": 2, "bound": 1, "given_up": 0, "bare": 0}
+    assert result.resampled == {"drawn": 2, "bound": 1, "given_up": 0, "bare": 0, "repaired": 0}
     assert [s.text for s in result.suggestions] == ['code, "python")', 'lexer="python")']
     assert result.suggestions[0].verdict == guard.Verdict(
         guard.LOCAL, bound=("Syntax()",), resampled=True
@@ -248,14 +266,14 @@ def test_the_early_exit_asks_about_the_filtered_candidate_and_only_a_binding_one
     )
     result = complete(index, runtime)
     assert len(runtime.pieces) == 4
-    assert result.resampled == {"drawn": 3, "bound": 1, "given_up": 0, "bare": 0}
+    assert result.resampled == {"drawn": 3, "bound": 1, "given_up": 0, "bare": 0, "repaired": 0}
     assert result.dropped == {"drop_comment_in_open_call": 1}
     assert result.suggestions[0].text == 'code, "python")'
     # none binds: every one of resample_unbound is drawn, the greedy one stays flagged
     none = FakeRuntime(greedy='lexer="python")', sampled=["theme=1)"] * 4)
     flagged = complete(index, none)
     assert len(none.pieces) == 1 + Config().resample_unbound
-    assert flagged.resampled == {"drawn": 4, "bound": 0, "given_up": 0, "bare": 0}
+    assert flagged.resampled == {"drawn": 4, "bound": 0, "given_up": 0, "bare": 0, "repaired": 0}
     assert [s.text for s in flagged.suggestions] == ['lexer="python")']
     assert flagged.suggestions[0].verdict.reasons == (SYNTAX_REASON,)
 
@@ -296,4 +314,4 @@ def test_with_the_cursor_inside_a_list_the_resampled_candidates_keep_their_line(
     runtime = FakeRuntime(greedy="1, 2])", sampled=['1], "python") + 1'])
     result = complete(index, runtime, typed="syntax = Syntax([")
     assert [g.text for g in result.generations] == ["1, 2])", '1], "python") + 1']
-    assert result.resampled == {"drawn": 1, "bound": 1, "given_up": 0, "bare": 0}
+    assert result.resampled == {"drawn": 1, "bound": 1, "given_up": 0, "bare": 0, "repaired": 0}
