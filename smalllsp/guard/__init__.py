@@ -64,9 +64,8 @@ class Verdict:
     # unknown keywords of calls that do not bind, and the parameter each nearly names
     # (``("terminal_color", "color")``): the rename the pipeline may try (binder.renames)
     renames: tuple[tuple[str, str], ...] = ()
-    repaired: tuple[
-        str, ...
-    ] = ()  # keywords this candidate had renamed ("terminal_color= → color=")
+    # the keywords this candidate had renamed ("terminal_color= → color=")
+    repaired: tuple[str, ...] = ()
 
     @property
     def cross_file(self) -> bool:

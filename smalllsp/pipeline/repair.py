@@ -24,18 +24,26 @@ Rename = tuple[str, str]  # (the keyword written, the parameter meant)
 def renamed(text: str, renames: Sequence[Rename]) -> str | None:
     """``text`` with each keyword argument ``written=`` renamed ``meant=`` (outside strings, where
     an argument begins: at the start, or after ``(`` or ``,``); None when none is written there."""
+    found = _rewritten(text, renames)
+    return found[0] if found is not None else None
+
+
+def _rewritten(text: str, renames: Sequence[Rename]) -> tuple[str, list[Rename]] | None:
+    """:func:`renamed`'s text, and the renames it applied (those written in ``text``)."""
     assigns = {index for index, _ in uses.outside_strings(text, "=")}
-    edits = []
+    edits: list[tuple[int, int, str]] = []
+    applied: list[Rename] = []
     for written, meant in renames:
         pattern = re.compile(rf"(?:^|(?<=[(,]))(\s*)({re.escape(written)})(\s*)=(?!=)")
-        for match in pattern.finditer(text):
-            if match.end() - 1 in assigns:
-                edits.append((match.start(2), match.end(2), meant))
+        spans = [m.span(2) for m in pattern.finditer(text) if m.end() - 1 in assigns]
+        edits.extend((start, end, meant) for start, end in spans)
+        if spans:
+            applied.append((written, meant))
     if not edits:
         return None
     for start, end, meant in sorted(edits, reverse=True):
         text = text[:start] + meant + text[end:]
-    return text
+    return text, applied
 
 
 def repaired(
@@ -47,15 +55,12 @@ def repaired(
         verdict = judged(text)
         if not (verdict.unbound and verdict.renames):
             continue
-        fixed = renamed(text, verdict.renames)
-        if fixed is None:
+        found = _rewritten(text, verdict.renames)
+        if found is None:
             continue
+        fixed, applied = found
         new = judged(fixed)
         if new.checks_out:
-            notes = tuple(
-                f"{written}= → {meant}="
-                for written, meant in verdict.renames
-                if renamed(text, [(written, meant)]) is not None
-            )
+            notes = tuple(f"{written}= → {meant}=" for written, meant in applied)
             return fixed, dataclasses.replace(new, resampled=True, repaired=notes)
     return None
