@@ -399,8 +399,11 @@ def test_bad_key_files_are_refused_at_once_without_their_text(tmp_path, kind):
         )
         assert time.monotonic() - started < 10
         assert status["state"] == "failed" and status["error"] == expected, status
-        shown = messages(raw)
-        assert f"smalllsp: cannot use the model: {expected}" in shown
+        # The message may arrive after the status that answered "failed": gather until it does.
+        shown: list[str] = []
+        wanted = f"smalllsp: cannot use the model: {expected}"
+        wait_for(lambda: shown.extend(messages(raw)) or wanted in shown, timeout=20, what=wanted)
+        assert wanted in shown
         # Back to the local model: the server recovers (a FIFO once blocked the engine for good).
         raw.notify("workspace/didChangeConfiguration", {"settings": {"engine": "local"}})
         wait_for(lambda: raw.status()["state"] == "ready", timeout=120, what="the local model")
